@@ -1,0 +1,266 @@
+"""One typed, frozen settings object, read once at the edge.
+
+Sources, later ones winning:
+
+1. the defaults below (the embedded set-up: everything under ``var/``);
+2. a TOML file (``digitize.toml`` in the working folder, or the path given);
+3. environment variables ``DIGITIZE_<SECTION>__<KEY>``, e.g.
+   ``DIGITIZE_OCR__LANGUAGES=vie+eng``.
+
+Unknown sections and keys are rejected with a message naming them. Library
+functions never read the environment: :func:`load_settings` is called by the
+CLI or a flow, and each function receives only the section it needs.
+
+Relative paths are resolved against ``base_dir`` (the folder of the TOML file,
+or the working folder when there is none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digitize.errors import ConfigError
+
+ENV_PREFIX = "DIGITIZE_"
+CONFIG_ENV = "DIGITIZE_CONFIG"
+DEFAULT_CONFIG_NAME = "digitize.toml"
+LEVELS = ("tinh", "huyen", "xa")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """Where the pipeline keeps its folders (the embedded default: ``var/``)."""
+
+    var_dir: Path = Path("var")
+    inbox: Path = Path("var/inbox")
+    work: Path = Path("var/work")
+    done: Path = Path("var/done")
+    failed: Path = Path("var/failed")
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """How files are taken from the scanner folders."""
+
+    settle_seconds: float = 5.0
+    default_dpi: int = 300
+    max_file_mb: int = 500
+    levels: tuple[str, ...] = LEVELS
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """Tesseract options."""
+
+    languages: str = "vie"
+    timeout_seconds: float = 300.0
+    min_confidence: float = 60.0
+    jpeg_quality: int = 80
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    """The signing identity and the form of the visible signature.
+
+    With ``pkcs12`` left empty the demo identity under ``var/keys/`` is used,
+    created on first run and marked as a test key.
+    """
+
+    pkcs12: Path | None = None
+    pkcs12_password: str | None = field(default=None, repr=False)
+    pkcs12_password_file: Path | None = None
+    demo_dir: Path = Path("var/keys")
+    agency_name: str = "UBND xã Phước Lộc (DEMO)"
+    copy_form: str = "SAO Y"
+    pades_level: str = "B-B"
+    trust_roots: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """Where signed files are kept."""
+
+    backend: str = "local"
+    root: Path = Path("var/archive")
+    bucket: str = "digitize-archive"
+    endpoint_url: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """The SQL catalog: a SQLite file (WAL mode) by default."""
+
+    path: Path = Path("var/catalog.sqlite")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings; sections are passed separately to the parts that use them."""
+
+    paths: PathSettings = field(default_factory=PathSettings)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    signing: SigningSettings = field(default_factory=SigningSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    source: str = "defaults"
+
+
+_SECTIONS: dict[str, type] = {
+    name: hint for name, hint in typing.get_type_hints(Settings).items() if name != "source"
+}
+
+
+def load_settings(
+    config_path: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> Settings:
+    """Read the settings from defaults, a TOML file and ``DIGITIZE_*`` variables.
+
+    ``config_path`` None means: the file named by ``DIGITIZE_CONFIG``, else
+    ``digitize.toml`` in the working folder if it exists, else no file.
+    """
+    environ = os.environ if environ is None else environ
+    explicit = config_path is not None or CONFIG_ENV in environ
+    path = Path(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+    raw: dict[str, dict[str, object]] = {}
+    sources = []
+    if path.is_file():
+        raw = _read_toml(path)
+        sources.append(str(path))
+        base = base_dir or path.resolve().parent
+    elif explicit:
+        raise ConfigError(f"configuration file {path} does not exist")
+    else:
+        base = base_dir or Path.cwd()
+    env_values = _env_overrides(environ)
+    if env_values:
+        sources.append("environment")
+    for section, values in env_values.items():
+        raw.setdefault(section, {}).update(values)
+    settings = _build(raw, base)
+    return dataclasses.replace(settings, source=" + ".join(["defaults", *sources]))
+
+
+def _read_toml(path: Path) -> dict[str, dict[str, object]]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"{path}: unknown section [{section}]; known: {', '.join(_SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: '{section}' must be a [section] table")
+    return data
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        section, sep, key = rest.partition("__")
+        if not sep or section not in _SECTIONS:
+            raise ConfigError(
+                f"environment variable {name}: unknown setting; "
+                f"use DIGITIZE_<SECTION>__<KEY> with a section among {', '.join(_SECTIONS)}"
+            )
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def _build(raw: Mapping[str, Mapping[str, object]], base: Path) -> Settings:
+    sections = {}
+    for name, cls in _SECTIONS.items():
+        values = raw.get(name, {})
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(
+                    f"unknown setting '{name}.{key}'; known keys in [{name}]: {', '.join(known)}"
+                )
+            kwargs[key] = _coerce(f"{name}.{key}", value, typing.get_type_hints(cls)[key])
+        section = cls(**kwargs)
+        sections[name] = _resolve_paths(section, base)
+    settings = Settings(**sections)
+    _check(settings)
+    return settings
+
+
+def _coerce(name: str, value: object, hint: object) -> object:
+    """Turn a TOML or environment value into the declared type, or refuse."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value in (None, ""):
+            return None
+        inner = [a for a in args if a is not type(None)][0]
+        return _coerce(name, value, inner)
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ConfigError(f"setting '{name}' must be a list, not {value!r}")
+        return tuple(_coerce(name, item.strip() if isinstance(item, str) else item, args[0])
+                     for item in items if item != "")
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(value).lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if hint is Path:
+            return Path(str(value))
+        if hint in (int, float):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return hint(value)
+        if hint is str:
+            if not isinstance(value, (str, int, float)):
+                raise ValueError(value)
+            return str(value)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"setting '{name}' must be {getattr(hint, '__name__', hint)}, not {value!r}") from e
+    raise ConfigError(f"setting '{name}' has an unsupported type {hint!r}")
+
+
+def _resolve_paths(section: object, base: Path) -> object:
+    changes = {}
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        if isinstance(value, Path) and not value.is_absolute():
+            changes[f.name] = base / value
+        elif isinstance(value, tuple) and value and all(isinstance(v, Path) for v in value):
+            changes[f.name] = tuple(v if v.is_absolute() else base / v for v in value)
+    return dataclasses.replace(section, **changes)
+
+
+def _check(settings: Settings) -> None:
+    for level in settings.intake.levels:
+        if not _SLUG.fullmatch(level):
+            raise ConfigError(f"intake.levels: {level!r} is not a level code (lower-case letters, digits, '-')")
+    if settings.signing.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA"):
+        raise ConfigError(f"signing.pades_level must be B-B, B-T, B-LT or B-LTA, not {settings.signing.pades_level!r}")
+    if settings.signing.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
+        raise ConfigError(f"signing.copy_form must be 'SAO Y', 'SAO LỤC' or 'TRÍCH SAO', not {settings.signing.copy_form!r}")
+    if settings.archive.backend not in ("local",):
+        raise ConfigError(f"archive.backend {settings.archive.backend!r} is not supported yet; use 'local'")
+    if settings.ocr.timeout_seconds <= 0:
+        raise ConfigError("ocr.timeout_seconds must be positive")
