@@ -1,0 +1,144 @@
+"""External programs: one ``run()`` wrapper with a required timeout, and version probes.
+
+Every call to tesseract, pdftoppm, pdfinfo or qpdf goes through :func:`run`, so
+a hung program is killed after its timeout and what it said on stderr is kept
+in the error. :func:`probe` answers "is this program here, and which version",
+and :func:`tesseract_languages` lists installed language data; ``digitize
+doctor`` is built on them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from digitize.errors import MissingToolError, ToolError, ToolTimeoutError
+
+#: Debian package that provides each program, for install advice.
+PACKAGES = {
+    "tesseract": "tesseract-ocr",
+    "pdftoppm": "poppler-utils",
+    "pdfinfo": "poppler-utils",
+    "pdftotext": "poppler-utils",
+}
+
+#: One OpenMP thread per Tesseract process: on small machines its threads fight
+#: over the cores and make it about twice slower (FIELD-NOTES).
+SINGLE_THREAD_ENV = {"OMP_THREAD_LIMIT": "1"}
+
+
+def install_hint(program: str) -> str:
+    package = PACKAGES.get(program, program)
+    return f"install it with: apt-get install {package}"
+
+
+def run(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run an external program and return its completed process.
+
+    ``timeout`` is required. A missing program raises :class:`MissingToolError`,
+    a timeout :class:`ToolTimeoutError` (transient), a non-zero exit
+    :class:`ToolError` carrying the program's stderr.
+    """
+    program = args[0]
+    full_env = {**os.environ, **(env or {})}
+    try:
+        proc = subprocess.run(
+            list(args), input=input, capture_output=True, timeout=timeout, env=full_env, check=False
+        )
+    except FileNotFoundError as e:
+        raise MissingToolError(f"{program} is not installed", hint=install_hint(program)) from e
+    except subprocess.TimeoutExpired as e:
+        raise ToolTimeoutError(
+            f"{program} did not finish within {timeout:g} s",
+            stderr=_text(e.stderr),
+        ) from e
+    if proc.returncode != 0:
+        stderr = _text(proc.stderr)
+        raise ToolError(
+            f"{program} failed with exit code {proc.returncode}: {_last_line(stderr)}",
+            stderr=stderr,
+        )
+    return proc
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Whether a program is installed, and its version."""
+
+    program: str
+    found: bool
+    version: str = ""
+    detail: str = ""
+
+
+@functools.cache
+def probe(program: str) -> Probe:
+    """Find ``program`` on PATH and read its version (cached per process)."""
+    if shutil.which(program) is None:
+        return Probe(program, False, detail=install_hint(program))
+    flag = "-v" if program in ("pdftoppm", "pdfinfo", "pdftotext") else "--version"
+    try:
+        proc = run([program, flag], timeout=30)
+    except ToolError as e:
+        return Probe(program, False, detail=str(e))
+    out = _text(proc.stdout) + _text(proc.stderr)
+    match = re.search(r"(\d+\.\d+(?:\.\d+)?)", out)
+    return Probe(program, True, version=match.group(1) if match else "unknown")
+
+
+def require(program: str) -> Probe:
+    """Return the probe of ``program`` or raise :class:`MissingToolError`."""
+    found = probe(program)
+    if not found.found:
+        raise MissingToolError(f"{program} is not installed", hint=found.detail or install_hint(program))
+    return found
+
+
+@functools.cache
+def tesseract_languages() -> frozenset[str]:
+    """The language data Tesseract has installed (e.g. ``vie``, ``eng``, ``osd``)."""
+    require("tesseract")
+    proc = run(["tesseract", "--list-langs"], timeout=30)
+    lines = _text(proc.stdout).splitlines()
+    return frozenset(line.strip() for line in lines[1:] if line.strip())
+
+
+def require_languages(languages: str) -> None:
+    """Raise :class:`MissingToolError` unless every language of ``vie+eng`` is installed."""
+    have = tesseract_languages()
+    missing = [lang for lang in languages.split("+") if lang not in have]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        raise MissingToolError(
+            f"Tesseract language data missing: {', '.join(missing)}",
+            hint=f"install it with: apt-get install {packages}",
+        )
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of the external programs, for manifests and ``doctor``."""
+    return {p: probe(p).version for p in ("tesseract", "pdftoppm") if probe(p).found}
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", errors="replace")
+    return data
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
