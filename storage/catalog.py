@@ -1,0 +1,519 @@
+"""The catalog: what was digitized, signed and archived, in SQLite (stdlib ``sqlite3``).
+
+One SQLite file in WAL mode is the embedded default; PostgreSQL comes later,
+so the SQL stays plain. The schema is versioned: :data:`MIGRATIONS` is a list of
+SQL scripts applied in order, each in its own transaction, the version kept in
+``PRAGMA user_version`` and logged in ``schema_migrations``. Append new
+migrations; never edit one that has shipped.
+
+Times are stored as ISO 8601 UTC text (``2025-11-28T10:15:00Z``). Every
+``sqlite3`` error is wrapped as :class:`CatalogError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from digitize.errors import BadInputError, CatalogError
+from digitize.models import DocumentMeta, check_office, nfc
+from storage.hashing import check_sha256
+from storage.keys import check_key
+from storage.times import from_utc_text, to_utc_text, utc_now_text
+
+BUSY_TIMEOUT_SECONDS = 30
+AREA_TYPES = ("urban", "rural", "remote")
+OFFICE_STATUSES = ("active", "merged")
+DOCUMENT_STATUSES = ("archived", "verified", "failed")
+# Statuses that count as digitized in rates: the signed file is in the archive.
+DIGITIZED_STATUSES = ("archived", "verified")
+
+_V1 = """
+CREATE TABLE schema_migrations (
+    version     INTEGER PRIMARY KEY,
+    applied_at  TEXT NOT NULL
+);
+
+CREATE TABLE offices (
+    code        TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    level       TEXT NOT NULL,
+    area_type   TEXT NOT NULL DEFAULT 'urban' CHECK (area_type IN ('urban', 'rural', 'remote')),
+    status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'merged')),
+    merged_into TEXT NULL REFERENCES offices (code),
+    CHECK (merged_into IS NULL OR (status = 'merged' AND merged_into <> code))
+);
+CREATE INDEX offices_level ON offices (level);
+
+CREATE TABLE dossiers (
+    dossier_code   TEXT PRIMARY KEY,
+    procedure_code TEXT NULL,
+    level          TEXT NOT NULL,
+    office_code    TEXT NOT NULL,
+    first_seen     TEXT NOT NULL
+);
+CREATE INDEX dossiers_level_office ON dossiers (level, office_code);
+CREATE INDEX dossiers_office ON dossiers (office_code);
+
+CREATE TABLE documents (
+    id             INTEGER PRIMARY KEY,
+    document_code  TEXT NOT NULL UNIQUE,
+    dossier_code   TEXT NOT NULL REFERENCES dossiers (dossier_code),
+    kind           TEXT NOT NULL CHECK (kind IN ('KQ', 'HS')),
+    number         INTEGER NOT NULL CHECK (number BETWEEN 1 AND 9999),
+    level          TEXT NOT NULL,
+    office_code    TEXT NOT NULL,
+    input_sha256   TEXT NOT NULL UNIQUE,
+    output_sha256  TEXT NULL,
+    archive_key    TEXT NULL,
+    page_count     INTEGER NULL,
+    ocr_confidence REAL NULL,
+    pades_level    TEXT NULL,
+    signer         TEXT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('archived', 'verified', 'failed')),
+    digitized_at   TEXT NOT NULL,
+    signed_at      TEXT NULL,
+    archived_at    TEXT NULL,
+    title          TEXT NULL,
+    CHECK (document_code = dossier_code || '-' || kind || number)
+);
+CREATE INDEX documents_dossier ON documents (dossier_code);
+CREATE INDEX documents_level_status ON documents (level, status, archived_at);
+CREATE INDEX documents_office_status ON documents (office_code, status, archived_at);
+CREATE INDEX documents_archived_at ON documents (archived_at);
+
+CREATE TABLE inventory (
+    id             INTEGER PRIMARY KEY,
+    dossier_code   TEXT NOT NULL,
+    procedure_code TEXT NULL,
+    office_code    TEXT NOT NULL,
+    level          TEXT NOT NULL,
+    received_date  TEXT NULL,
+    resolved_date  TEXT NULL,
+    result_no      TEXT NOT NULL,
+    valid_until    TEXT NULL,
+    UNIQUE (dossier_code, result_no)
+);
+CREATE INDEX inventory_level_resolved ON inventory (level, resolved_date);
+CREATE INDEX inventory_office_resolved ON inventory (office_code, resolved_date);
+CREATE INDEX inventory_valid_until ON inventory (valid_until);
+
+CREATE TABLE events (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    document_code TEXT NULL,
+    kind          TEXT NOT NULL,
+    detail        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
+);
+CREATE INDEX events_document ON events (document_code, at);
+CREATE INDEX events_kind_at ON events (kind, at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+"""Schema migrations in order; ``MIGRATIONS[n - 1]`` brings the schema to version ``n``."""
+
+
+@dataclass(frozen=True)
+class OfficeRow:
+    """One row of ``offices``."""
+
+    code: str
+    name: str
+    level: str
+    area_type: str
+    status: str
+    merged_into: str | None
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One row of ``documents``: a digitized, signed and archived document."""
+
+    id: int
+    document_code: str
+    dossier_code: str
+    kind: str
+    number: int
+    level: str
+    office_code: str
+    input_sha256: str
+    output_sha256: str | None
+    archive_key: str | None
+    page_count: int | None
+    ocr_confidence: float | None
+    pades_level: str | None
+    signer: str | None
+    status: str
+    digitized_at: datetime
+    signed_at: datetime | None
+    archived_at: datetime | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One row of ``events``; ``detail`` is the decoded JSON object."""
+
+    id: int
+    at: datetime
+    document_code: str | None
+    kind: str
+    detail: dict[str, Any]
+
+
+_DOCUMENT_COLUMNS = ", ".join(DocumentRow.__dataclass_fields__)
+_OFFICE_COLUMNS = ", ".join(OfficeRow.__dataclass_fields__)
+
+
+class Catalog:
+    """The catalog database. Open with :meth:`Catalog.open`; use as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Catalog:
+        """Open (creating if needed) the SQLite catalog at ``path`` and bring its schema up to date."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise CatalogError(f"cannot open the catalog {path}: {e}") from e
+        catalog = cls(connection, path)
+        try:
+            catalog._configure()
+            catalog._migrate()
+        except BaseException:
+            connection.close()
+            raise
+        return catalog
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._errors("close the catalog"):
+            self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open database (``PRAGMA user_version``)."""
+        with self._errors("read the schema version"):
+            return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    # --- offices -------------------------------------------------------------
+
+    def upsert_office(
+        self,
+        code: str,
+        name: str,
+        level: str,
+        area_type: str = "urban",
+        status: str = "active",
+        merged_into: str | None = None,
+    ) -> OfficeRow:
+        """Add the office ``code`` or update its name, level, area type and status."""
+        row = _office_row(code, name, level, area_type, status, merged_into)
+        with self._transaction("save office " + code):
+            self._db.execute(
+                f"INSERT INTO offices ({_OFFICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
+                "area_type = excluded.area_type, status = excluded.status, merged_into = excluded.merged_into",
+                (row.code, row.name, row.level, row.area_type, row.status, row.merged_into),
+            )
+        return row
+
+    def find_office(self, code: str) -> OfficeRow | None:
+        """The office ``code``, or None."""
+        with self._errors("read office " + code):
+            found = self._db.execute(f"SELECT {_OFFICE_COLUMNS} FROM offices WHERE code = ?", (code,)).fetchone()
+        return None if found is None else OfficeRow(*found)
+
+    # --- documents -----------------------------------------------------------
+
+    def find_by_input_sha256(self, sha256: str) -> DocumentRow | None:
+        """The document made from the input with SHA-256 ``sha256``, or None."""
+        return self._find_document("input_sha256", check_sha256(sha256))
+
+    def find_document(self, document_code: str) -> DocumentRow | None:
+        """The document ``document_code`` (e.g. ``...-KQ1``), or None."""
+        return self._find_document("document_code", document_code)
+
+    def record_document(
+        self,
+        meta: DocumentMeta,
+        *,
+        input_sha256: str,
+        output_sha256: str,
+        archive_key: str,
+        page_count: int,
+        ocr_confidence: float | None,
+        pades_level: str,
+        signer: str,
+        signed_at: datetime,
+        status: str = "verified",
+        digitized_at: datetime | None = None,
+        archived_at: datetime | None = None,
+    ) -> DocumentRow:
+        """Record an archived document (and its dossier); idempotent on ``input_sha256``.
+
+        Recording the same input again under the same document code returns the
+        row already there, unchanged. The same input under another document
+        code, or another input under a recorded document code, is refused with
+        :class:`CatalogError`. ``digitized_at`` and ``archived_at`` default to now.
+        """
+        now, input_sha256 = utc_now_text(), check_sha256(input_sha256)
+        values = _document_values(
+            meta,
+            input_sha256=input_sha256,
+            output_sha256=check_sha256(output_sha256),
+            archive_key=check_key(archive_key),
+            page_count=page_count,
+            ocr_confidence=ocr_confidence,
+            pades_level=pades_level,
+            signer=nfc(signer),
+            status=_check_status(status),
+            digitized_at=to_utc_text(digitized_at) if digitized_at else now,
+            signed_at=to_utc_text(signed_at),
+            archived_at=to_utc_text(archived_at) if archived_at else now,
+        )
+        with self._transaction("record document " + meta.document_code):
+            existing = self._existing_document(meta.document_code, input_sha256)
+            if existing is not None:
+                return existing
+            self._ensure_dossier(meta, now)
+            columns = ", ".join(values)
+            marks = ", ".join("?" * len(values))
+            self._db.execute(f"INSERT INTO documents ({columns}) VALUES ({marks})", tuple(values.values()))
+            return self._find_document("document_code", meta.document_code)  # type: ignore[return-value]
+
+    def documents(self, level: str | None = None, office: str | None = None) -> list[DocumentRow]:
+        """All recorded documents, optionally of one level and/or one office, by document code."""
+        where, args = _filters(level=level, office_code=office)
+        with self._errors("list documents"):
+            rows = self._db.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM documents{where} ORDER BY document_code", args
+            ).fetchall()
+        return [_document_row(row) for row in rows]
+
+    def counts_by_level(self) -> dict[str, int]:
+        """How many documents per level are digitized (status archived or verified; failed ones not)."""
+        marks = ", ".join("?" * len(DIGITIZED_STATUSES))
+        with self._errors("count documents by level"):
+            rows = self._db.execute(
+                f"SELECT level, COUNT(*) FROM documents WHERE status IN ({marks}) GROUP BY level ORDER BY level",
+                DIGITIZED_STATUSES,
+            ).fetchall()
+        return dict(rows)
+
+    # --- events --------------------------------------------------------------
+
+    def add_event(self, kind: str, document_code: str | None = None, **detail: Any) -> int:
+        """Log an event (``detail`` stored as JSON text); returns its id."""
+        if not isinstance(kind, str) or not kind:
+            raise BadInputError("an event needs a kind (e.g. 'archived')")
+        try:
+            text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=_json_value)
+        except (TypeError, ValueError) as e:
+            raise CatalogError(f"event {kind!r}: detail cannot be stored as JSON: {e}") from e
+        with self._transaction("log event " + kind):
+            cursor = self._db.execute(
+                "INSERT INTO events (at, document_code, kind, detail) VALUES (?, ?, ?, ?)",
+                (utc_now_text(), document_code, kind, nfc(text)),
+            )
+        return int(cursor.lastrowid)
+
+    def events(self, document_code: str | None = None) -> list[EventRow]:
+        """Logged events, optionally of one document, oldest first."""
+        where, args = _filters(document_code=document_code)
+        with self._errors("list events"):
+            rows = self._db.execute(
+                f"SELECT id, at, document_code, kind, detail FROM events{where} ORDER BY id", args
+            ).fetchall()
+        return [EventRow(id, from_utc_text(at), code, kind, json.loads(detail)) for id, at, code, kind, detail in rows]
+
+    # --- internals -----------------------------------------------------------
+
+    def _configure(self) -> None:
+        with self._errors(f"configure the catalog {self.path}"):
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+        if str(mode).lower() != "wal":
+            raise CatalogError(f"the catalog {self.path} cannot use WAL mode (journal mode is {mode})")
+
+    def _migrate(self) -> None:
+        """Apply the migrations this database lacks, each in its own transaction."""
+        self._refuse_newer_schema()
+        if self.schema_version == len(MIGRATIONS):
+            return
+        for version, script in enumerate(MIGRATIONS, start=1):
+            with self._transaction(f"migrate the catalog {self.path} to schema version {version}"):
+                # Read again under the write lock: another process may have migrated meanwhile.
+                if self._db.execute("PRAGMA user_version").fetchone()[0] >= version:
+                    continue
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, utc_now_text())
+                )
+                self._db.execute(f"PRAGMA user_version = {version:d}")
+
+    def _refuse_newer_schema(self) -> None:
+        if self.schema_version > len(MIGRATIONS):
+            raise CatalogError(
+                f"the catalog {self.path} has schema version {self.schema_version}, newer than "
+                f"this program knows ({len(MIGRATIONS)})",
+                hint="upgrade digitize before using this catalog",
+            )
+
+    def _existing_document(self, document_code: str, input_sha256: str) -> DocumentRow | None:
+        """The row already recorded for this input, or None; refuse conflicting records."""
+        by_input = self._find_document("input_sha256", input_sha256)
+        if by_input is not None and by_input.document_code != document_code:
+            raise CatalogError(
+                f"input {input_sha256} is already recorded as document {by_input.document_code}; "
+                f"refusing to record it again as {document_code}"
+            )
+        if by_input is not None:
+            return by_input
+        by_code = self._find_document("document_code", document_code)
+        if by_code is not None:
+            raise CatalogError(
+                f"document {document_code} is already recorded from a different input "
+                f"(SHA-256 {by_code.input_sha256}, not {input_sha256}); refusing to replace it",
+                hint="a new version of a paper needs a new document number",
+            )
+        return None
+
+    def _ensure_dossier(self, meta: DocumentMeta, now: str) -> None:
+        """Insert the dossier of ``meta`` or check it against the one recorded."""
+        self._db.execute(
+            "INSERT INTO dossiers (dossier_code, procedure_code, level, office_code, first_seen) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dossier_code) DO UPDATE SET "
+            "procedure_code = COALESCE(dossiers.procedure_code, excluded.procedure_code)",
+            (meta.dossier_code, meta.procedure_code, meta.level, meta.office, now),
+        )
+        procedure, level, office = self._db.execute(
+            "SELECT procedure_code, level, office_code FROM dossiers WHERE dossier_code = ?", (meta.dossier_code,)
+        ).fetchone()
+        mismatch = (level, office) != (meta.level, meta.office) or (
+            meta.procedure_code is not None and procedure != meta.procedure_code
+        )
+        if mismatch:
+            raise CatalogError(
+                f"dossier {meta.dossier_code} is recorded for {level}/{office} with procedure {procedure}; "
+                f"document {meta.document_code} says {meta.level}/{meta.office} with procedure {meta.procedure_code}"
+            )
+
+    def _find_document(self, column: str, value: str) -> DocumentRow | None:
+        with self._errors(f"find a document by {column}"):
+            row = self._db.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {column} = ?", (value,)
+            ).fetchone()
+        return None if row is None else _document_row(row)
+
+    @contextlib.contextmanager
+    def _transaction(self, action: str) -> Iterator[None]:
+        """One write transaction (taken at once, so concurrent writers queue on the busy timeout)."""
+        with self._errors(action):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise CatalogError(f"could not {action} in the catalog {self.path}: {e}") from e
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into statements (each ends at the end of a line)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise CatalogError(f"migration script ends with an incomplete statement: {pending.strip()[:80]!r}")
+
+
+def _document_values(meta: DocumentMeta, **fields: object) -> dict[str, object]:
+    """The ``documents`` columns of ``meta`` and the checked ``fields``, in table order."""
+    values = {
+        "document_code": meta.document_code,
+        "dossier_code": meta.dossier_code,
+        "kind": meta.kind,
+        "number": meta.number,
+        "level": meta.level,
+        "office_code": meta.office,
+        "title": meta.title,
+        **fields,
+    }
+    return {name: values[name] for name in DocumentRow.__dataclass_fields__ if name != "id"}
+
+
+def _check_status(status: str) -> str:
+    if status not in DOCUMENT_STATUSES:
+        raise BadInputError(f"document status {status!r} must be one of {', '.join(DOCUMENT_STATUSES)}")
+    return status
+
+
+def _office_row(
+    code: str, name: str, level: str, area_type: str, status: str, merged_into: str | None
+) -> OfficeRow:
+    check_office(code)
+    check_office(level)
+    if merged_into is not None:
+        check_office(merged_into)
+    if not isinstance(name, str) or not name.strip():
+        raise BadInputError(f"office {code} needs a name")
+    if area_type not in AREA_TYPES:
+        raise BadInputError(f"office {code}: area type {area_type!r} must be one of {', '.join(AREA_TYPES)}")
+    if status not in OFFICE_STATUSES:
+        raise BadInputError(f"office {code}: status {status!r} must be one of {', '.join(OFFICE_STATUSES)}")
+    return OfficeRow(code, nfc(name.strip()), level, area_type, status, merged_into)
+
+
+def _document_row(row: tuple[Any, ...]) -> DocumentRow:
+    values = dict(zip(DocumentRow.__dataclass_fields__, row, strict=True))
+    for name in ("digitized_at", "signed_at", "archived_at"):
+        values[name] = from_utc_text(values[name])
+    return DocumentRow(**values)
+
+
+def _filters(**conditions: str | None) -> tuple[str, tuple[str, ...]]:
+    """A ``WHERE`` clause (column names are ours, values bound) for the conditions that are set."""
+    used = {column: value for column, value in conditions.items() if value is not None}
+    if not used:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{column} = ?" for column in used), tuple(used.values())
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return to_utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

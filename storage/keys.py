@@ -1,0 +1,82 @@
+"""Archive keys: where a document and its manifest live, in a bucket or a folder.
+
+Layout (the same for the local folder and for S3)::
+
+    {level}/{office}/{yyyy}/{dossier_code}/{dossier_code}-KQ1.pdf
+    {level}/{office}/{yyyy}/{dossier_code}/{dossier_code}-KQ1.manifest.json
+
+Each document has its own manifest beside it: a dossier holds several
+documents (HS1..HSn, KQ1) and archived objects are never rewritten, so one
+shared ``manifest.json`` per dossier folder could only ever hold the first.
+
+A key is used as a relative file path by the local backend, so every key is
+checked before use: no '..', no leading '/', no backslash, no empty or hidden
+('.'-led) segment, nothing outside ``[A-Za-z0-9._/-]``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from digitize.errors import BadInputError
+from digitize.models import DocumentMeta
+
+MANIFEST_SUFFIX = ".manifest.json"
+MIN_YEAR = 1900
+MAX_YEAR = 9999
+_KEY_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def archive_key(meta: DocumentMeta, year: int) -> str:
+    """The key of the signed PDF of ``meta``, filed under ``year``."""
+    return check_key(f"{dossier_prefix(meta, year)}/{meta.document_code}.pdf")
+
+
+def manifest_key(meta: DocumentMeta, year: int) -> str:
+    """The key of the metadata manifest of ``meta``, beside its PDF."""
+    return check_key(f"{dossier_prefix(meta, year)}/{meta.document_code}{MANIFEST_SUFFIX}")
+
+
+def dossier_prefix(meta: DocumentMeta, year: int) -> str:
+    """The folder (without trailing '/') that holds every file of the dossier of ``meta``."""
+    _check_year(year)
+    return f"{meta.level}/{meta.office}/{year:04d}/{meta.dossier_code}"
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe archive key, else raise :class:`BadInputError`."""
+    problem = _key_problem(key)
+    if problem:
+        raise BadInputError(f"archive key {key!r} is not allowed: {problem}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it is empty or a safe start of a key (may end with '/'), else raise."""
+    if prefix == "":
+        return prefix
+    problem = _key_problem(prefix[:-1] if prefix.endswith("/") else prefix)
+    if problem:
+        raise BadInputError(f"archive key prefix {prefix!r} is not allowed: {problem}")
+    return prefix
+
+
+def _key_problem(key: object) -> str | None:
+    if not isinstance(key, str) or not key:
+        return "it is empty or not text"
+    if key.startswith("/"):
+        return "it starts with '/'"
+    if "\\" in key:
+        return "it contains a backslash"
+    if ".." in key:
+        return "it contains '..'"
+    if not _KEY_CHARS.fullmatch(key):
+        return "use only letters, digits, '.', '_', '-' and '/'"
+    if any(part == "" or part.startswith(".") for part in key.split("/")):
+        return "a path segment is empty or starts with '.'"
+    return None
+
+
+def _check_year(year: int) -> None:
+    if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadInputError(f"archive year {year!r} must be a four-digit year")

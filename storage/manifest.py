@@ -1,0 +1,68 @@
+"""The metadata manifest archived beside each signed PDF (``manifest.json``).
+
+The manifest is deterministic: the same inputs give the same bytes (sorted
+keys, no "written at" time), so a re-run re-puts identical bytes and the
+archive treats it as a no-op instead of refusing a different manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from digitize.errors import BadInputError
+from digitize.models import DocumentMeta, nfc
+from storage.hashing import check_sha256
+from storage.times import to_utc_text
+
+MANIFEST_VERSION = 1
+
+
+def build_manifest(
+    meta: DocumentMeta,
+    *,
+    page_count: int,
+    ocr_confidence: float | None,
+    pades_level: str,
+    signer: str,
+    signing_time: datetime,
+    tool_versions: dict[str, str],
+    input_sha256: str,
+    output_sha256: str,
+) -> bytes:
+    """The manifest of one archived document: UTF-8 JSON, NFC text, sorted keys, indent 2."""
+    if isinstance(page_count, bool) or not isinstance(page_count, int) or page_count < 1:
+        raise BadInputError(f"page count {page_count!r} must be a positive integer")
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "dossier_code": meta.dossier_code,
+        "procedure_code": meta.procedure_code,
+        "level": meta.level,
+        "office": meta.office,
+        "kind": meta.kind,
+        "number": meta.number,
+        "document_code": meta.document_code,
+        "title": meta.title,
+        "page_count": page_count,
+        "ocr_confidence": ocr_confidence,
+        "pades_level": pades_level,
+        "signer": signer,
+        "signing_time": to_utc_text(signing_time),
+        "tool_versions": dict(tool_versions),
+        "input_sha256": check_sha256(input_sha256),
+        "output_sha256": check_sha256(output_sha256),
+    }
+    text = json.dumps(_nfc_all(manifest), ensure_ascii=False, sort_keys=True, indent=2)
+    return (text + "\n").encode("utf-8")
+
+
+def _nfc_all(value: Any) -> Any:
+    """``value`` with every string in it (keys included) normalized to NFC."""
+    if isinstance(value, str):
+        return nfc(value)
+    if isinstance(value, dict):
+        return {nfc(str(k)): _nfc_all(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nfc_all(v) for v in value]
+    return value
