@@ -73,9 +73,10 @@ class ScanResult:
 
 
 def scan_to_pdfa(
-    source: Path, meta: DocumentMeta, work_dir: Path, settings: OcrSettings, *, default_dpi: int
+    source: Path | list[Path], meta: DocumentMeta, work_dir: Path, settings: OcrSettings, *, default_dpi: int
 ) -> ScanResult:
-    """Clean, OCR and assemble the pages of ``source`` into ``work_dir/output.pdfa.pdf``."""
+    """Clean, OCR and assemble the pages of ``source`` (one input or several, in order)
+    into ``work_dir/output.pdfa.pdf``."""
     tools.require("tesseract")
     tools.require_languages(settings.languages)
     sources = pages.load_pages(source, work_dir, default_dpi=default_dpi, timeout=settings.timeout_seconds)

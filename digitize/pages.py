@@ -51,6 +51,8 @@ class SourcePage:
 
 def input_files(path: Path) -> list[Path]:
     """The files of one input, in page order: the file itself, or a folder's files sorted by name."""
+    if not path.exists():
+        raise BadInputError(f"{path} does not exist")
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         files = [p for p in files if p.suffix.lower() != ".json"]
@@ -60,11 +62,14 @@ def input_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_pages(path: Path, work_dir: Path, *, default_dpi: int, timeout: float) -> list[SourcePage]:
-    """Write or locate every page image of the input at ``path``, in order."""
+def load_pages(
+    paths: Path | list[Path], work_dir: Path, *, default_dpi: int, timeout: float
+) -> list[SourcePage]:
+    """Write or locate every page image of the input(s) at ``paths``, in order."""
     work_dir.mkdir(parents=True, exist_ok=True)
     pages: list[SourcePage] = []
-    for file in input_files(path):
+    files = [f for p in ([paths] if isinstance(paths, Path) else paths) for f in input_files(p)]
+    for file in files:
         for page in _pages_of(file, work_dir, len(pages) + 1, default_dpi, timeout):
             pages.append(page)
     return pages

@@ -1,0 +1,111 @@
+"""``digitize doctor``: every precondition checked at once, each with how to fix it.
+
+Checks are plain functions returning :class:`DoctorCheck`; they never raise for
+a problem they are looking for. The signing, archive and catalog checks import
+their packages when they run, from the CLI edge.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+from digitize import tools
+from digitize.errors import DigitizeError, ExitCode
+from digitize.settings import Settings
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    exit_code: ExitCode = ExitCode.ok
+
+
+def run_checks(settings: Settings) -> list[DoctorCheck]:
+    """All checks, in the order a new install usually fails them."""
+    checks: list[Callable[[Settings], DoctorCheck]] = [
+        check_tesseract,
+        check_languages,
+        check_poppler,
+        check_signing_key,
+        check_archive,
+        check_catalog,
+    ]
+    return [check(settings) for check in checks]
+
+
+def check_tesseract(settings: Settings) -> DoctorCheck:
+    found = tools.probe("tesseract")
+    if not found.found:
+        return DoctorCheck("tesseract", False, "not installed", tools.install_hint("tesseract"), ExitCode.missing_tool)
+    major = int(found.version.split(".")[0]) if found.version[:1].isdigit() else 0
+    if major < 4:
+        return DoctorCheck("tesseract", False, f"version {found.version} is too old (need 4 or later)",
+                           "apt-get install tesseract-ocr", ExitCode.missing_tool)
+    return DoctorCheck("tesseract", True, f"version {found.version}")
+
+
+def check_languages(settings: Settings) -> DoctorCheck:
+    if not tools.probe("tesseract").found:
+        return DoctorCheck("tesseract languages", False, "tesseract is missing", tools.install_hint("tesseract"),
+                           ExitCode.missing_tool)
+    wanted = sorted(set(settings.ocr.languages.split("+")) | {"vie", "eng", "osd"})
+    have = tools.tesseract_languages()
+    missing = [lang for lang in wanted if lang not in have]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        return DoctorCheck("tesseract languages", False, f"missing {', '.join(missing)}",
+                           f"apt-get install {packages}", ExitCode.missing_tool)
+    return DoctorCheck("tesseract languages", True, f"{', '.join(wanted)} installed; OCR uses {settings.ocr.languages}")
+
+
+def check_poppler(settings: Settings) -> DoctorCheck:
+    found = tools.probe("pdftoppm")
+    if not found.found:
+        return DoctorCheck("poppler", False, "pdftoppm not installed", tools.install_hint("pdftoppm"),
+                           ExitCode.missing_tool)
+    return DoctorCheck("poppler", True, f"pdftoppm {found.version}")
+
+
+def check_signing_key(settings: Settings) -> DoctorCheck:
+    from signing.identity import resolve_identity, load_signer
+
+    try:
+        identity = resolve_identity(settings.signing)
+        signer = load_signer(identity.pkcs12, identity.password)
+    except DigitizeError as e:
+        return DoctorCheck("signing key", False, str(e), "set signing.pkcs12 and its password, or leave "
+                           "signing.pkcs12 empty to use the demo key", e.exit_code)
+    demo = " (DEMO key made on first run: not for production)" if identity.demo else ""
+    return DoctorCheck("signing key", True, f"{signer.subject}, valid until {signer.not_after:%Y-%m-%d}{demo}")
+
+
+def check_archive(settings: Settings) -> DoctorCheck:
+    root = settings.archive.root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return DoctorCheck("archive", False, f"cannot create {root}: {e}", "set archive.root to a writable folder",
+                           ExitCode.archive)
+    if not os.access(root, os.W_OK):
+        return DoctorCheck("archive", False, f"{root} is not writable", "set archive.root to a writable folder",
+                           ExitCode.archive)
+    return DoctorCheck("archive", True, f"local folder {root}")
+
+
+def check_catalog(settings: Settings) -> DoctorCheck:
+    from storage.catalog import Catalog
+
+    try:
+        with Catalog.open(settings.catalog.path) as catalog:
+            version = catalog.schema_version
+    except DigitizeError as e:
+        return DoctorCheck("catalog", False, str(e), "set catalog.path to a writable SQLite file", e.exit_code)
+    return DoctorCheck("catalog", True, f"SQLite {settings.catalog.path} (schema v{version})")
+
+
