@@ -141,7 +141,7 @@ def _page_dpi(file: Path, page: pikepdf.Page, number: int, default_dpi: int) -> 
     box = page.mediabox
     width_in = float(box[2] - box[0]) / 72
     best = None
-    for _name, image in page.images.items():
+    for image in page.get_images().values():
         width = int(image.get("/Width", 0))
         if best is None or width > best:
             best = width
