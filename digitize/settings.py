@@ -38,13 +38,18 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 @dataclass(frozen=True)
 class PathSettings:
-    """Where the pipeline keeps its folders (the embedded default: ``var/``)."""
+    """Where the pipeline keeps its folders.
+
+    Each folder left unset lies under ``var_dir``: ``inbox/``, ``work/``,
+    ``done/``, ``failed/`` (and the archive, catalog and demo keys, see their
+    sections), so moving ``var_dir`` moves the whole embedded set-up.
+    """
 
     var_dir: Path = Path("var")
-    inbox: Path = Path("var/inbox")
-    work: Path = Path("var/work")
-    done: Path = Path("var/done")
-    failed: Path = Path("var/failed")
+    inbox: Path | None = None
+    work: Path | None = None
+    done: Path | None = None
+    failed: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,6 @@ class IntakeSettings:
 
     settle_seconds: float = 5.0
     default_dpi: int = 300
-    max_file_mb: int = 500
     levels: tuple[str, ...] = LEVELS
 
 
@@ -78,7 +82,7 @@ class SigningSettings:
     pkcs12: Path | None = None
     pkcs12_password: str | None = field(default=None, repr=False)
     pkcs12_password_file: Path | None = None
-    demo_dir: Path = Path("var/keys")
+    demo_dir: Path | None = None
     agency_name: str = "UBND xã Phước Lộc (DEMO)"
     copy_form: str = "SAO Y"
     pades_level: str = "B-B"
@@ -87,20 +91,17 @@ class SigningSettings:
 
 @dataclass(frozen=True)
 class ArchiveSettings:
-    """Where signed files are kept."""
+    """Where signed files are kept (default: the folder ``var/archive``)."""
 
     backend: str = "local"
-    root: Path = Path("var/archive")
-    bucket: str = "digitize-archive"
-    endpoint_url: str | None = None
-    region: str | None = None
+    root: Path | None = None
 
 
 @dataclass(frozen=True)
 class CatalogSettings:
-    """The SQL catalog: a SQLite file (WAL mode) by default."""
+    """The SQL catalog: a SQLite file (WAL mode), by default ``var/catalog.sqlite``."""
 
-    path: Path = Path("var/catalog.sqlite")
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,29 @@ def _build(raw: Mapping[str, Mapping[str, object]], base: Path) -> Settings:
             kwargs[key] = _coerce(f"{name}.{key}", value, typing.get_type_hints(cls)[key])
         section = cls(**kwargs)
         sections[name] = _resolve_paths(section, base)
-    settings = Settings(**sections)
+    settings = _under_var_dir(Settings(**sections))
     _check(settings)
     return settings
+
+
+def _under_var_dir(settings: Settings) -> Settings:
+    """Put every folder left unset under ``paths.var_dir``."""
+    var = settings.paths.var_dir
+    paths = settings.paths
+    paths = dataclasses.replace(
+        paths,
+        inbox=paths.inbox or var / "inbox",
+        work=paths.work or var / "work",
+        done=paths.done or var / "done",
+        failed=paths.failed or var / "failed",
+    )
+    return dataclasses.replace(
+        settings,
+        paths=paths,
+        signing=dataclasses.replace(settings.signing, demo_dir=settings.signing.demo_dir or var / "keys"),
+        archive=dataclasses.replace(settings.archive, root=settings.archive.root or var / "archive"),
+        catalog=dataclasses.replace(settings.catalog, path=settings.catalog.path or var / "catalog.sqlite"),
+    )
 
 
 def _coerce(name: str, value: object, hint: object) -> object:

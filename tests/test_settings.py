@@ -43,6 +43,16 @@ def test_environment_overrides_the_file(tmp_path):
     assert "environment" in s.source
 
 
+def test_moving_var_dir_moves_every_unset_folder(tmp_path):
+    s = load_settings(environ={"DIGITIZE_PATHS__VAR_DIR": "data", "DIGITIZE_ARCHIVE__ROOT": "/srv/archive"},
+                      base_dir=tmp_path)
+    assert s.paths.inbox == tmp_path / "data" / "inbox"
+    assert s.paths.failed == tmp_path / "data" / "failed"
+    assert s.signing.demo_dir == tmp_path / "data" / "keys"
+    assert s.catalog.path == tmp_path / "data" / "catalog.sqlite"
+    assert s.archive.root == Path("/srv/archive")
+
+
 def test_settings_are_frozen(tmp_path):
     s = load_settings(environ={}, base_dir=tmp_path)
     with pytest.raises(AttributeError):

@@ -1,0 +1,374 @@
+"""Signing and verification with real pyHanko, real keys and real files (no mocks)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pikepdf
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs12
+from fontTools.ttLib import TTFont
+from pyhanko.sign.signers import SimpleSigner
+
+from digitize.errors import BadInputError, ConfigError, SignedInputError, SigningError, VerificationError
+from signing.fonts import DEFAULT_FONT_CANDIDATES, default_font_path, load_stamp_font
+from signing.identity import LoadedSigner, ensure_demo_identity, load_signer, read_password
+from signing.sign import sign_pdf
+from signing.verify import verify_pdf
+from tests.signing_helpers import (
+    A4,
+    add_annotation_incrementally,
+    change_info_incrementally,
+    flip_byte_in_signed_range,
+    make_ca,
+    make_p12,
+    make_pdf,
+    write_pem,
+)
+
+AGENCY = "UBND xã Phước Lộc"
+WHEN = datetime(2026, 11, 28, 9, 15, tzinfo=timezone(timedelta(hours=7)))
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("signing")
+
+
+@pytest.fixture(scope="module")
+def font_cache(workdir) -> Path:
+    return workdir / "fonts"
+
+
+@pytest.fixture(scope="module")
+def demo(workdir):
+    return ensure_demo_identity(workdir / "keys", AGENCY)
+
+
+@pytest.fixture(scope="module")
+def signer(demo):
+    return load_signer(demo.pkcs12, read_password(None, demo.password_file))
+
+
+@pytest.fixture(scope="module")
+def unsigned(workdir) -> Path:
+    return make_pdf(workdir / "scan.pdf")
+
+
+@pytest.fixture(scope="module")
+def signed(workdir, unsigned, signer, font_cache):
+    return sign_pdf(unsigned, workdir / "signed.pdf", signer, agency_name=AGENCY, when=WHEN, font_cache_dir=font_cache)
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copyfile(src, dst)
+    return dst
+
+
+# --- identity -----------------------------------------------------------------
+
+
+def test_demo_identity_is_created_once_and_reused(tmp_path):
+    first = ensure_demo_identity(tmp_path / "keys", AGENCY)
+    contents = {p: p.read_bytes() for p in (first.pkcs12, first.password_file, first.ca_cert)}
+    second = ensure_demo_identity(tmp_path / "keys", "another name")
+    assert second == first
+    assert {p: p.read_bytes() for p in contents} == contents
+    assert first.password_file.stat().st_mode & 0o777 == 0o600
+    assert first.pkcs12.stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_certificate_says_demo_in_vietnamese_and_chains_to_demo_ca(demo):
+    password = read_password(None, demo.password_file)
+    key, cert, chain = pkcs12.load_key_and_certificates(demo.pkcs12.read_bytes(), password)
+    ca = x509.load_pem_x509_certificate(demo.ca_cert.read_bytes())
+    subject = {a.oid._name: a.value for a in cert.subject}
+    assert subject["commonName"] == f"{AGENCY} (DEMO)"
+    assert "khóa thử nghiệm" in subject["organizationName"]
+    assert subject["countryName"] == "VN"
+    assert cert.issuer == ca.subject and chain == [ca]
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment
+    assert "NOT FOR PRODUCTION" in ca.subject.rfc4514_string()
+
+
+def test_half_made_demo_identity_is_refused_not_overwritten(tmp_path):
+    identity = ensure_demo_identity(tmp_path / "keys", AGENCY)
+    identity.password_file.unlink()
+    key = identity.pkcs12.read_bytes()
+    with pytest.raises(SigningError, match="incomplete"):
+        ensure_demo_identity(tmp_path / "keys", AGENCY)
+    assert identity.pkcs12.read_bytes() == key
+
+
+def test_wrong_pkcs12_password_is_a_signing_error_without_the_password(demo):
+    secret = "sai-mật-khẩu-42"
+    with pytest.raises(SigningError) as info:
+        load_signer(demo.pkcs12, secret.encode())
+    assert "wrong password" in str(info.value)
+    assert secret not in str(info.value) and secret not in repr(info.value)
+
+
+def test_missing_pkcs12_file_is_a_signing_error(tmp_path):
+    with pytest.raises(SigningError, match="could not read the signing key"):
+        load_signer(tmp_path / "nope.p12", b"x")
+
+
+def test_expired_certificate_is_refused(tmp_path):
+    now = datetime(2026, 11, 28, tzinfo=timezone.utc)
+    p12 = make_p12(tmp_path / "old.p12", b"pw", not_before=now - timedelta(days=800),
+                   not_after=now - timedelta(days=1), ca=make_ca("Test CA"))
+    with pytest.raises(SigningError, match="expired on 2026-11-27"):
+        load_signer(p12, b"pw", now=now)
+
+
+def test_not_yet_valid_certificate_is_refused(tmp_path):
+    now = datetime(2026, 11, 28, tzinfo=timezone.utc)
+    p12 = make_p12(tmp_path / "new.p12", b"pw", not_before=now + timedelta(days=1),
+                   not_after=now + timedelta(days=800), ca=make_ca("Test CA"))
+    with pytest.raises(SigningError, match="not valid before"):
+        load_signer(p12, b"pw", now=now)
+
+
+def test_password_comes_from_value_or_first_line_of_file(tmp_path):
+    (tmp_path / "pass").write_text("bí mật\nignored\n", encoding="utf-8")
+    assert read_password("x", tmp_path / "pass") == b"x"
+    assert read_password(None, tmp_path / "pass") == "bí mật".encode()
+    assert read_password(None, None) is None
+
+
+def test_loaded_signer_repr_shows_no_key(signer):
+    assert "PrivateKey" not in repr(signer) and "signer=" not in repr(signer)
+    assert AGENCY in signer.subject
+
+
+# --- signing ------------------------------------------------------------------
+
+
+def test_signed_file_verifies_at_level_b_b(signed, demo):
+    report = verify_pdf(signed.path, [demo.ca_cert], expected_sha256=signed.sha256)
+    assert report.ok, report.to_dict()
+    assert [c.name for c in report.checks] == [
+        "signed", "integrity", "cryptography", "trust", "coverage", "modifications", "pades_level", "archive_sha256",
+    ]
+    assert report.check("pades_level").detail.startswith("B-B")
+    json.dumps(report.to_dict())
+
+
+def test_sign_result_describes_the_exact_bytes_written(signed, unsigned):
+    assert signed.sha256 == hashlib.sha256(signed.path.read_bytes()).hexdigest()
+    assert signed.signing_time == WHEN and signed.pades_level == "B-B"
+    assert AGENCY in signed.signer
+    assert not list(signed.path.parent.glob(".*.tmp"))
+
+
+def test_input_is_never_modified(workdir, signer, font_cache):
+    src = make_pdf(workdir / "untouched.pdf")
+    before = src.read_bytes()
+    sign_pdf(src, workdir / "untouched-signed.pdf", signer, agency_name=AGENCY, font_cache_dir=font_cache)
+    assert src.read_bytes() == before
+    with pytest.raises(SigningError, match="must not replace its input"):
+        sign_pdf(src, src, signer, agency_name=AGENCY, font_cache_dir=font_cache)
+
+
+def test_signature_dictionary_keeps_copy_form_and_agency(signed):
+    with pikepdf.open(signed.path) as pdf:
+        sig = pdf.Root.AcroForm.Fields[0].V
+        assert sig.SubFilter == "/ETSI.CAdES.detached"
+        assert str(sig.Reason) == "SAO Y"
+        assert str(sig.Location) == AGENCY and str(sig.Name) == AGENCY
+        assert str(sig.M).startswith("D:20261128091500+07")
+
+
+def test_producer_in_info_and_xmp_stay_equal_for_pdfa(workdir, signer, demo, font_cache):
+    src = workdir / "pdfa-like.pdf"
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=A4)
+        with pdf.open_metadata() as meta:
+            meta["pdfaid:part"] = "2"
+            meta["pdfaid:conformance"] = "B"
+        pdf.save(src)
+    result = sign_pdf(src, workdir / "pdfa-like-signed.pdf", signer, agency_name=AGENCY, font_cache_dir=font_cache)
+    with pikepdf.open(result.path) as pdf:
+        assert str(pdf.docinfo.Producer) == pdf.open_metadata()["pdf:Producer"]
+    assert verify_pdf(result.path, [demo.ca_cert]).ok
+
+
+def test_default_signing_time_is_vietnam_time(workdir, unsigned, signer, font_cache):
+    result = sign_pdf(unsigned, workdir / "now.pdf", signer, agency_name=AGENCY, font_cache_dir=font_cache)
+    assert result.signing_time.utcoffset() == timedelta(hours=7)
+    assert abs(result.signing_time - datetime.now(timezone.utc)) < timedelta(minutes=1)
+
+
+def test_levels_above_b_b_need_a_timestamp_authority(workdir, unsigned, signer):
+    with pytest.raises(SigningError, match="needs a timestamp authority; not configured"):
+        sign_pdf(unsigned, workdir / "bt.pdf", signer, agency_name=AGENCY, pades_level="B-T")
+    assert not (workdir / "bt.pdf").exists()
+
+
+def test_already_signed_input_is_refused(workdir, signed, signer, font_cache):
+    with pytest.raises(SignedInputError):
+        sign_pdf(signed.path, workdir / "twice.pdf", signer, agency_name=AGENCY, font_cache_dir=font_cache)
+
+
+def test_corrupt_input_is_bad_input(workdir, signer, font_cache):
+    junk = workdir / "junk.pdf"
+    junk.write_bytes(b"this is not a pdf")
+    with pytest.raises(BadInputError):
+        sign_pdf(junk, workdir / "junk-signed.pdf", signer, agency_name=AGENCY, font_cache_dir=font_cache)
+
+
+# --- the visible signature (Decree 30/2020) -----------------------------------
+
+
+@pytest.mark.tools
+def test_stamp_text_reads_back_with_diacritics_and_vietnam_time(signed):
+    out = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(signed.path), "-"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout
+    assert "SAO Y" in out
+    assert AGENCY in out
+    assert "2026-11-28T09:15:00+07:00" in out
+
+
+def test_stamp_sits_in_the_top_right_quarter_of_page_one(signed):
+    with pikepdf.open(signed.path) as pdf:
+        page = pdf.pages[0]
+        widgets = [a for a in page.get("/Annots", []) if a.get("/FT") == "/Sig" or a.get("/Subtype") == "/Widget"]
+        assert len(widgets) == 1
+        x1, y1, x2, y2 = (float(v) for v in widgets[0].Rect)
+        width, height = A4
+        assert x1 >= width / 2 and y1 >= height / 2
+        assert x2 <= width and y2 <= height
+        assert x2 - x1 > 50 and y2 - y1 >= 36  # room for three 10 pt lines
+        assert int(widgets[0].F) & 4  # printed (PDF/A)
+
+
+def test_stamp_uses_embedded_liberation_serif_at_10pt_black_without_image(signed):
+    with pikepdf.open(signed.path) as pdf:
+        ap = pdf.pages[0].Annots[0].AP.N
+        stream = ap.read_bytes()
+        assert b"/F1 10 Tf" in stream
+        assert b" rg" not in stream and b" RG" not in stream and b" re S" not in stream  # default black, no border
+        assert "/XObject" not in ap.Resources  # no image
+        font = ap.Resources.Font.F1.DescendantFonts[0]
+        assert "LiberationSerif" in str(font.BaseFont)
+        assert "/FontFile2" in font.FontDescriptor
+
+
+def test_embedded_font_widths_match_the_font_scaled_to_1000_units(signed):
+    original = TTFont(default_font_path())
+    scale = 1000 / original["head"].unitsPerEm
+    order = original.getGlyphOrder()
+    hmtx = original["hmtx"]
+    with pikepdf.open(signed.path) as pdf:
+        font = pdf.pages[0].Annots[0].AP.N.Resources.Font.F1.DescendantFonts[0]
+        widths = _widths_by_cid(font.W)
+    assert len(widths) >= 10
+    for cid, width in widths.items():  # CIDs are glyph ids (CIDToGIDMap Identity)
+        expected = hmtx[order[cid]][0] * scale
+        assert abs(width - expected) <= 1, (order[cid], width, expected)
+
+
+def _widths_by_cid(w_array) -> dict[int, float]:
+    widths, items, i = {}, list(w_array), 0
+    while i < len(items):
+        first, nxt = int(items[i]), items[i + 1]
+        if isinstance(nxt, pikepdf.Array):
+            widths.update({first + k: float(v) for k, v in enumerate(nxt)})
+            i += 2
+        else:
+            widths.update({cid: float(items[i + 2]) for cid in range(first, int(nxt) + 1)})
+            i += 3
+    return widths
+
+
+def test_font_rescaling_is_cached_on_disk(font_cache, signed):
+    cached = list(font_cache.glob("*-1000upem-*.ttf"))
+    assert len(cached) == 1
+    font = load_stamp_font(default_font_path(), font_cache)
+    assert font.path == cached[0]
+    assert TTFont(cached[0])["head"].unitsPerEm == 1000
+
+
+@pytest.mark.skipif(not DEFAULT_FONT_CANDIDATES[1].is_file(), reason="Liberation 1.x (no Vietnamese) not installed")
+def test_font_without_vietnamese_is_refused_not_drawn_with_blanks(workdir, unsigned, signer, font_cache):
+    with pytest.raises(SigningError, match="cannot write"):
+        sign_pdf(unsigned, workdir / "blank-glyphs.pdf", signer, agency_name=AGENCY,
+                 font_path=DEFAULT_FONT_CANDIDATES[1], font_cache_dir=font_cache)
+
+
+# --- verification -------------------------------------------------------------
+
+
+def test_unrelated_ca_fails_trust_only(signed, workdir):
+    other = write_pem(workdir / "other-ca.pem", make_ca("Unrelated CA")[1])
+    report = verify_pdf(signed.path, [other])
+    assert not report.ok
+    assert not report.check("trust").ok
+    assert report.check("integrity").ok and report.check("cryptography").ok
+
+
+def test_flipped_byte_in_signed_range_fails_integrity(signed, workdir, demo):
+    tampered = flip_byte_in_signed_range(signed.path, workdir / "flipped.pdf")
+    report = verify_pdf(tampered, [demo.ca_cert], expected_sha256=signed.sha256)
+    assert not report.ok
+    assert not report.check("integrity").ok
+    assert not report.check("archive_sha256").ok
+
+
+def test_annotation_added_after_signing_fails_modifications(signed, workdir, demo):
+    edited = _copy(signed.path, workdir / "annotated.pdf")
+    add_annotation_incrementally(edited)
+    report = verify_pdf(edited, [demo.ca_cert])
+    assert not report.ok
+    assert report.check("integrity").ok and report.check("trust").ok  # the AdES verdict alone would pass
+    assert not report.check("modifications").ok
+
+
+def test_info_changed_after_signing_fails_modifications(signed, workdir, demo):
+    edited = _copy(signed.path, workdir / "retitled.pdf")
+    change_info_incrementally(edited)
+    report = verify_pdf(edited, [demo.ca_cert])
+    assert not report.ok
+    assert not report.check("modifications").ok or not report.check("coverage").ok
+
+
+def test_signature_of_a_since_expired_certificate_fails_trust_only(workdir, font_cache):
+    now = datetime.now(timezone.utc)
+    ca = make_ca("Expiry CA")
+    ca_pem = write_pem(workdir / "expiry-ca.pem", ca[1])
+    p12 = make_p12(workdir / "expired.p12", b"pw", not_before=now - timedelta(days=30),
+                   not_after=now - timedelta(days=1), ca=ca)
+    # load_signer refuses this key; sign as if it had been loaded while still valid
+    key = SimpleSigner.load_pkcs12_data(p12.read_bytes(), (), b"pw")
+    old_signer = LoadedSigner(signer=key, subject="UBND xã Hết Hạn", not_before=now, not_after=now)
+    src = make_pdf(workdir / "expired-scan.pdf")
+    result = sign_pdf(src, workdir / "expired-signed.pdf", old_signer, agency_name=AGENCY, font_cache_dir=font_cache)
+    report = verify_pdf(result.path, [ca_pem])
+    assert not report.ok
+    assert not report.check("trust").ok and "expired" in report.check("trust").detail
+    assert report.check("integrity").ok and report.check("modifications").ok
+
+
+def test_unsigned_file_reports_not_signed(unsigned, demo):
+    report = verify_pdf(unsigned, [demo.ca_cert])
+    assert not report.ok
+    assert not report.check("signed").ok
+
+
+def test_unreadable_file_raises_verification_error(workdir, demo):
+    with pytest.raises(VerificationError):
+        verify_pdf(workdir / "missing.pdf", [demo.ca_cert])
+
+
+def test_unreadable_trust_root_is_a_config_error(signed, workdir):
+    with pytest.raises(ConfigError):
+        verify_pdf(signed.path, [workdir / "no-such-ca.pem"])
