@@ -213,10 +213,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from flows.dossier import signing_identity
+    from signing.identity import resolve_identity
     from signing.verify import verify_pdf
 
-    _pkcs12, _password, roots = signing_identity(settings)
+    roots = resolve_identity(settings.signing).trust_roots
     reports = [verify_pdf(path, roots) for path in args.files]
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2, default=str))

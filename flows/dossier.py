@@ -31,7 +31,7 @@ from digitize import engine, intake, tools
 from digitize.errors import VerificationError, is_transient
 from digitize.models import DocumentMeta
 from digitize.settings import Settings, load_settings
-from signing.identity import ensure_demo_identity, load_signer, read_password
+from signing.identity import load_signer, resolve_identity
 from signing.sign import sign_pdf
 from signing.verify import verify_pdf
 from storage.archive import open_archive
@@ -61,15 +61,6 @@ def _settings(config: str | None) -> Settings:
 def _signer(pkcs12: str, password: bytes | None):  # noqa: ANN202
     """The signing key, loaded once per process and kept for the whole batch."""
     return load_signer(Path(pkcs12), password)
-
-
-def signing_identity(settings: Settings) -> tuple[Path, bytes | None, tuple[Path, ...]]:
-    """The PKCS#12 file, its password and the trust roots; the demo identity when none is set."""
-    s = settings.signing
-    if s.pkcs12 is None:
-        demo = ensure_demo_identity(s.demo_dir, s.agency_name)
-        return demo.pkcs12, read_password(None, demo.password_file), (demo.ca_cert, *s.trust_roots)
-    return s.pkcs12, read_password(s.pkcs12_password, s.pkcs12_password_file), s.trust_roots
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -112,14 +103,15 @@ def sign(pdf: str, work_dir: str, config: str | None) -> dict[str, Any]:
     if (found := _read_json(done)) is not None:
         return found
     settings = _settings(config)
-    pkcs12, password, _roots = signing_identity(settings)
+    identity = resolve_identity(settings.signing)
     result = sign_pdf(
         Path(pdf),
         Path(work_dir) / "signed.pdf",
-        _signer(str(pkcs12), password),
+        _signer(str(identity.pkcs12), identity.password),
         agency_name=settings.signing.agency_name,
         copy_form=settings.signing.copy_form,
         pades_level=settings.signing.pades_level,
+        font_cache_dir=settings.paths.var_dir / "cache" / "fonts",
     )
     summary = {
         "path": str(result.path),
@@ -136,8 +128,8 @@ def sign(pdf: str, work_dir: str, config: str | None) -> dict[str, Any]:
 def verify(pdf: str, sha256: str, config: str | None) -> None:
     """Verify the signed file before it is archived; raises if any check fails."""
     settings = _settings(config)
-    _pkcs12, _password, roots = signing_identity(settings)
-    report = verify_pdf(Path(pdf), roots, expected_sha256=sha256)
+    identity = resolve_identity(settings.signing)
+    report = verify_pdf(Path(pdf), identity.trust_roots, expected_sha256=sha256)
     if not report.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
         raise VerificationError(f"the signed file failed verification: {failed}")

@@ -1,0 +1,169 @@
+"""The font of the visible signature: a TrueType font rescaled to 1000 units per em.
+
+pyHanko 0.38 writes the embedded font's glyph widths (``/W``) in the font's own
+units, while PDF reads them in thousandths of an em. For fonts drawn on a
+2048-unit grid (Liberation Serif, Times New Roman, Arial) the widths come out
+about twice too wide: the stamp text is letter-spaced and clipped, and the
+widths disagree with the embedded program (a PDF/A violation). Rescaling the
+font to 1000 units per em with fontTools makes the two units the same. The
+rescaled copy is made once and cached on disk, and kept in memory per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+from fontTools.ttLib import TTFont, TTLibError
+from fontTools.ttLib.scaleUpem import scale_upem
+from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+from digitize.errors import SigningError
+
+PDF_UNITS_PER_EM = 1000
+# Liberation Serif has Times New Roman's metrics; version 2 covers Vietnamese,
+# version 1 (Debian's fonts-liberation) does not.
+DEFAULT_FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"),
+    Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"),
+)
+# tables fontTools' subsetter cannot subset (it warns, then drops them)
+_DROPPED_TABLES = ("FFTM",)
+_CACHE_VERSION = "v1"  # bump when the rescaling changes
+DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "digitize-fonts"
+
+
+@dataclass(frozen=True, eq=False)
+class StampFont:
+    """A TrueType font on a 1000-unit em, ready to embed; ``source`` is the original."""
+
+    source: Path
+    path: Path
+    data: bytes = field(repr=False)
+    advances: dict[int, int] = field(repr=False)  # code point -> advance width (1/1000 em)
+
+    def missing_characters(self, text: str) -> str:
+        """The characters of ``text`` this font cannot draw (spaces and line breaks aside)."""
+        return "".join(sorted({c for c in text if c not in "\n\r" and ord(c) not in self.advances}))
+
+    def text_width(self, line: str, size: float) -> float:
+        """Width of one line in points at ``size``, from advance widths (no kerning)."""
+        return sum(self.advances.get(ord(c), 0) for c in line) * size / PDF_UNITS_PER_EM
+
+
+@dataclass(frozen=True)
+class StampFontFactory(FontEngineFactory):
+    """pyHanko font engine factory embedding ``font`` as a subset (a GlyphAccumulator).
+
+    Like pyHanko's ``GlyphAccumulatorFactory``, but from bytes in memory, so no
+    file handle is left open per signature.
+    """
+
+    font: StampFont
+    font_size: int = 10
+    bcp47_lang_code: str | None = "vi"
+
+    def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:
+        """Make a fresh glyph accumulator for one PDF writer."""
+        if obj_stream is None and writer.stream_xrefs:
+            obj_stream = writer.prepare_object_stream()
+        return GlyphAccumulator(
+            writer=writer,
+            font_handle=BytesIO(self.font.data),
+            font_size=self.font_size,
+            bcp47_lang_code=self.bcp47_lang_code,
+            obj_stream=obj_stream,
+        )
+
+
+def default_font_path() -> Path:
+    """The first installed default stamp font (Liberation Serif), or raise."""
+    for candidate in DEFAULT_FONT_CANDIDATES:
+        if candidate.is_file():
+            return candidate
+    raise SigningError(
+        "the signature font Liberation Serif is not installed",
+        hint="install the OS package fonts-liberation2",
+    )
+
+
+def load_stamp_font(source: Path, cache_dir: Path | None = None) -> StampFont:
+    """Load ``source`` rescaled to 1000 units per em, from the cache when it is there."""
+    try:
+        stat = source.stat()
+    except OSError as e:
+        raise SigningError(f"could not read the signature font {source}: {e.strerror or e}") from e
+    return _load_cached(source.resolve(), stat.st_mtime_ns, stat.st_size, cache_dir or DEFAULT_CACHE_DIR)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(source: Path, mtime_ns: int, size: int, cache_dir: Path) -> StampFont:
+    original = _read(source)
+    font = _parse(original, source)
+    if font["head"].unitsPerEm == PDF_UNITS_PER_EM:
+        return _stamp_font(source, source, original)
+    digest = hashlib.sha256(original).hexdigest()[:16]
+    scaled_path = cache_dir / f"{source.stem}-{PDF_UNITS_PER_EM}upem-{_CACHE_VERSION}-{digest}.ttf"
+    if scaled_path.is_file():
+        return _stamp_font(source, scaled_path, _read(scaled_path))
+    scaled = _rescale(font, source)
+    _write_atomically(scaled_path, scaled)
+    return _stamp_font(source, scaled_path, scaled)
+
+
+def _rescale(font: TTFont, source: Path) -> bytes:
+    try:
+        scale_upem(font, PDF_UNITS_PER_EM)
+        for table in _DROPPED_TABLES:
+            if table in font:
+                del font[table]
+        out = BytesIO()
+        font.save(out)
+    except (TTLibError, KeyError, ValueError, AssertionError) as e:
+        raise SigningError(f"could not rescale the signature font {source}: {e}") from e
+    return out.getvalue()
+
+
+def _stamp_font(source: Path, path: Path, data: bytes) -> StampFont:
+    font = _parse(data, path)
+    if "glyf" not in font:
+        raise SigningError(f"the signature font {source} must be a TrueType (glyf) font")
+    hmtx = font["hmtx"]
+    advances = {cp: hmtx[name][0] for cp, name in font.getBestCmap().items()}
+    return StampFont(source=source, path=path, data=data, advances=advances)
+
+
+def _parse(data: bytes, path: Path) -> TTFont:
+    try:
+        return TTFont(BytesIO(data), lazy=False)
+    except (TTLibError, AssertionError, ValueError, KeyError) as e:
+        raise SigningError(f"{path} is not a usable TrueType/OpenType font: {e}") from e
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SigningError(f"could not read the signature font {path}: {e.strerror or e}") from e
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise SigningError(f"could not write the font cache in {path.parent}: {e.strerror or e}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise SigningError(f"could not write the font cache {path}: {e.strerror or e}") from e

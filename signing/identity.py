@@ -1,0 +1,308 @@
+"""The signing identity: the demo agency key made on first run, and loading a key.
+
+The demo identity is a self-made root CA and an agency certificate issued by
+it, both clearly marked as test material (``DEMO``, ``khóa thử nghiệm``). It
+lets a new office run the whole pipeline before it has a CA-issued key; its
+signatures are valid only against ``demo-ca.pem``.
+
+:func:`load_signer` opens a PKCS#12 file once; the result is meant to be kept
+for a whole batch (re-parsing the key for every document is slow).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from pyhanko.sign.signers import SimpleSigner
+
+from digitize.errors import SigningError
+from digitize.models import nfc
+from digitize.settings import SigningSettings
+
+CA_NAME = "DEMO digitize CA - NOT FOR PRODUCTION"
+DEMO_ORGANIZATION = "DEMO - khóa thử nghiệm - không dùng thật"
+DEMO_UNIT = "digitize demo key - NOT FOR PRODUCTION"
+PKCS12_NAME = "demo-agency.p12"
+PASSWORD_NAME = "demo-agency.pass"
+CA_NAME_FILE = "demo-ca.pem"
+CA_YEARS = 10
+AGENCY_YEARS = 3
+_MAX_CN = 64  # ub-common-name (RFC 5280)
+
+
+@dataclass(frozen=True)
+class DemoIdentity:
+    """Where the demo identity's files are: key + chain, its password, the CA."""
+
+    pkcs12: Path
+    password_file: Path
+    ca_cert: Path
+
+
+@dataclass(frozen=True)
+class LoadedSigner:
+    """A signing key opened once, with what a report needs to say about it."""
+
+    signer: SimpleSigner = field(repr=False)
+    subject: str
+    not_before: datetime
+    not_after: datetime
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """The key to sign with, its password, and the roots ``verify`` trusts."""
+
+    pkcs12: Path
+    password: bytes | None = field(repr=False)
+    trust_roots: tuple[Path, ...]
+    demo: bool
+
+
+def resolve_identity(settings: SigningSettings) -> SigningIdentity:
+    """The configured PKCS#12 key, or the demo identity (made on first use) when none is set.
+
+    With the demo identity, the demo CA is trusted in addition to
+    ``settings.trust_roots``.
+    """
+    if settings.pkcs12 is None:
+        if settings.demo_dir is None:
+            raise SigningError("no signing key configured and no folder for the demo key (signing.demo_dir)")
+        demo = ensure_demo_identity(settings.demo_dir, settings.agency_name)
+        password = read_password(None, demo.password_file)
+        return SigningIdentity(demo.pkcs12, password, (demo.ca_cert, *settings.trust_roots), demo=True)
+    password = read_password(settings.pkcs12_password, settings.pkcs12_password_file)
+    return SigningIdentity(settings.pkcs12, password, settings.trust_roots, demo=False)
+
+
+def ensure_demo_identity(demo_dir: Path, agency_name: str) -> DemoIdentity:
+    """Return the demo identity in ``demo_dir``, creating it on the first call.
+
+    Later calls reuse the files as they are (the agency name of the first call
+    stays in the certificate). A half-made identity (key without password or
+    CA) is refused rather than overwritten, so no key is ever lost.
+    """
+    identity = _demo_paths(demo_dir)
+    try:
+        demo_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with _locked(demo_dir / ".demo-identity.lock"):
+            if identity.pkcs12.exists():
+                _check_complete(identity)
+                return identity
+            _create_demo_identity(identity, nfc(agency_name))
+    except OSError as e:
+        raise SigningError(f"could not create the demo signing identity in {demo_dir}: {e.strerror or e}") from e
+    return identity
+
+
+def read_password(password: str | None, password_file: Path | None) -> bytes | None:
+    """The PKCS#12 password as bytes: given directly, else the file's first line, else None."""
+    if password is not None:
+        return password.encode("utf-8")
+    if password_file is None:
+        return None
+    try:
+        text = password_file.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SigningError(f"could not read the password file {password_file}: {e.strerror or e}") from e
+    return text.splitlines()[0].encode("utf-8") if text else b""
+
+
+def load_signer(pkcs12: Path, password: bytes | None, *, now: datetime | None = None) -> LoadedSigner:
+    """Open the PKCS#12 key once and check that its certificate is valid ``now``.
+
+    Raises :class:`SigningError` for an unreadable file, a wrong password, or a
+    certificate that has expired or is not yet valid.
+    """
+    try:
+        data = pkcs12.read_bytes()
+    except OSError as e:
+        raise SigningError(f"could not read the signing key {pkcs12}: {e.strerror or e}") from e
+    try:
+        signer = SimpleSigner.load_pkcs12_data(data, other_certs=(), passphrase=password)
+    except ValueError as e:
+        raise SigningError(
+            f"could not open the signing key {pkcs12}: wrong password or not a PKCS#12 file",
+            hint="check signing.pkcs12_password_file",
+        ) from e
+    cert = x509.load_der_x509_certificate(signer.signing_cert.dump())
+    _check_validity(cert, now or datetime.now(timezone.utc))
+    return LoadedSigner(
+        signer=signer,
+        subject=readable_name(cert.subject),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+    )
+
+
+def readable_name(name: x509.Name) -> str:
+    """``CN=..., OU=..., O=..., C=VN``: most specific first, Vietnamese left as is."""
+    parts = [f"{a.rfc4514_attribute_name}={a.value}" for a in name]
+    return ", ".join(parts)
+
+
+def _check_validity(cert: x509.Certificate, now: datetime) -> None:
+    if now > cert.not_valid_after_utc:
+        raise SigningError(
+            f"signing certificate {readable_name(cert.subject)} expired on "
+            f"{cert.not_valid_after_utc.isoformat()}",
+            hint="renew the agency certificate",
+        )
+    if now < cert.not_valid_before_utc:
+        raise SigningError(
+            f"signing certificate {readable_name(cert.subject)} is not valid before "
+            f"{cert.not_valid_before_utc.isoformat()}",
+            hint="check the machine's clock",
+        )
+
+
+def _demo_paths(demo_dir: Path) -> DemoIdentity:
+    return DemoIdentity(
+        pkcs12=demo_dir / PKCS12_NAME,
+        password_file=demo_dir / PASSWORD_NAME,
+        ca_cert=demo_dir / CA_NAME_FILE,
+    )
+
+
+def _check_complete(identity: DemoIdentity) -> None:
+    missing = [p.name for p in (identity.password_file, identity.ca_cert) if not p.exists()]
+    if missing:
+        raise SigningError(
+            f"the demo identity in {identity.pkcs12.parent} is incomplete (missing {', '.join(missing)})",
+            hint="delete that folder to make a new demo key",
+        )
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock so two workers starting at once make one identity."""
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _create_demo_identity(identity: DemoIdentity, agency_name: str) -> None:
+    now = datetime.now(timezone.utc) - timedelta(minutes=5)  # tolerate small clock skew
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_cert = _make_ca_cert(ca_key, now)
+    agency_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    agency_cert = _make_agency_cert(agency_key, agency_name, ca_key, ca_cert, now)
+    password = secrets.token_urlsafe(24)
+    p12 = pkcs12.serialize_key_and_certificates(
+        name=b"demo-agency",
+        key=agency_key,
+        cert=agency_cert,
+        cas=[ca_cert],
+        encryption_algorithm=serialization.BestAvailableEncryption(password.encode("ascii")),
+    )
+    _write_private(identity.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    _write_private(identity.password_file, (password + "\n").encode("ascii"), mode=0o600)
+    _write_private(identity.pkcs12, p12, mode=0o600)  # last: its presence means "complete"
+
+
+def _make_ca_cert(key: rsa.RSAPrivateKey, now: datetime) -> x509.Certificate:
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_UNIT),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEMO_ORGANIZATION),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+    ])
+    public = key.public_key()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=365 * CA_YEARS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _make_agency_cert(
+    key: rsa.RSAPrivateKey,
+    agency_name: str,
+    ca_key: rsa.RSAPrivateKey,
+    ca_cert: x509.Certificate,
+    now: datetime,
+) -> x509.Certificate:
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, demo_common_name(agency_name)),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_UNIT),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEMO_ORGANIZATION),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+    ])
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=365 * AGENCY_YEARS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def demo_common_name(agency_name: str) -> str:
+    """The demo certificate's CN: the agency's name marked DEMO, at most 64 characters."""
+    name = nfc(agency_name).strip()
+    if "DEMO" not in name.upper():
+        name = f"{name} (DEMO)"
+    if len(name) > _MAX_CN:
+        name = name[: _MAX_CN - 7].rstrip() + " (DEMO)"
+    return name
+
+
+def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not cert_sign,
+        content_commitment=not cert_sign,  # nonRepudiation
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _write_private(path: Path, data: bytes, *, mode: int) -> None:
+    """Write ``data`` to ``path`` atomically, the file never readable by others first."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

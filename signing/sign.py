@@ -1,0 +1,274 @@
+"""PAdES signing of a finished PDF/A file, with the Decree 30 visible signature.
+
+The signature is an incremental update (the PDF/A bytes stay as they are),
+subfilter ``ETSI.CAdES.detached``. Level B-B is made now; B-T, B-LT and B-LTA
+need a timestamp authority (and, for LT/LTA, a validation context), which
+:func:`_signature_metadata` and :func:`_timestamper_for` are the places to add.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+
+from pyhanko.pdf_utils.generic import ArrayObject, TextStringObject
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import LayoutError
+from pyhanko.pdf_utils.metadata.model import VENDOR
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+from pyhanko.sign.timestamps import TimeStamper
+
+from digitize.errors import BadInputError, EncryptedInputError, SignedInputError, SigningError
+from digitize.models import nfc
+from signing.appearance import VIETNAM_TIME, StampLayout, layout_stamp, stamp_lines, stamp_style
+from signing.fonts import default_font_path, load_stamp_font
+from signing.identity import LoadedSigner
+
+PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+DIGEST = "sha256"
+
+
+@dataclass(frozen=True)
+class SignResult:
+    """What was signed: the file, the SHA-256 of its exact bytes, by whom, when, at what level."""
+
+    path: Path
+    sha256: str
+    signer: str
+    signing_time: datetime
+    pades_level: str
+
+
+def sign_pdf(
+    src: Path,
+    dst: Path,
+    signer: LoadedSigner,
+    *,
+    agency_name: str,
+    copy_form: str = "SAO Y",
+    pades_level: str = "B-B",
+    when: datetime | None = None,
+    field_name: str = "Signature1",
+    font_path: Path | None = None,
+    font_cache_dir: Path | None = None,
+) -> SignResult:
+    """Sign ``src`` into ``dst`` (PAdES, visible Decree 30 stamp on page 1).
+
+    ``dst`` is written atomically and ``src`` is never modified. ``when`` fixes
+    the signing time (tests); by default it is now, in Vietnam time. The stamp
+    font is Liberation Serif unless ``font_path`` names another TrueType font;
+    its 1000-units-per-em copy is cached in ``font_cache_dir``.
+
+    Raises :class:`SignedInputError` for an input that already carries a
+    signature, :class:`EncryptedInputError` for an encrypted one,
+    :class:`BadInputError` for an unreadable PDF and :class:`SigningError` for
+    everything about the key, the level or the appearance.
+    """
+    _check_level(pades_level)
+    _check_destination(src, dst)
+    signing_time = _signing_time(when)
+    font = load_stamp_font(font_path or default_font_path(), font_cache_dir)
+    lines = stamp_lines(copy_form, agency_name, signing_time)
+    missing = font.missing_characters("".join(lines))
+    if missing:
+        raise SigningError(f"the signature font {font.source} cannot write {missing!r}; use a font with Vietnamese")
+
+    writer = _open_for_signing(src)
+    _align_producer_with_xmp(writer)
+    stamp = layout_stamp(lines, font, _first_page_box(writer.prev))
+    pdf_signer = _FixedTimePdfSigner(
+        _signature_metadata(field_name, nfc(agency_name), nfc(copy_form), pades_level),
+        signer.signer,
+        signing_time=signing_time,
+        timestamper=_timestamper_for(pades_level),
+        stamp_style=stamp_style(font),
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=0, box=stamp.box),
+    )
+    signed = _sign(pdf_signer, writer, stamp)
+    _write_atomically(dst, signed)
+    return SignResult(
+        path=dst,
+        sha256=hashlib.sha256(signed).hexdigest(),
+        signer=signer.subject,
+        signing_time=signing_time,
+        pades_level=pades_level,
+    )
+
+
+class _FixedTimePdfSigner(signers.PdfSigner):
+    """A PdfSigner whose signing time (/M, signingTime, stamp) is given, not read from the clock."""
+
+    def __init__(self, *args, signing_time: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._signing_time = signing_time
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False) -> PdfSigningSession:
+        session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        session.system_time = self._signing_time
+        return session
+
+
+def _check_level(pades_level: str) -> None:
+    if pades_level not in PADES_LEVELS:
+        raise SigningError(f"unknown PAdES level {pades_level!r}; use one of {', '.join(PADES_LEVELS)}")
+    if pades_level != "B-B":
+        raise SigningError(
+            f"PAdES level {pades_level} needs a timestamp authority; not configured",
+            hint="use signing.pades_level = 'B-B' for now",
+        )
+
+
+def _timestamper_for(pades_level: str) -> TimeStamper | None:
+    """The timestamp client for ``pades_level`` (None for B-B; TSA support comes later)."""
+    return None
+
+
+def _signature_metadata(field_name: str, agency_name: str, copy_form: str, pades_level: str) -> signers.PdfSignatureMetadata:
+    """PAdES signature metadata. B-LT adds ``validation_context`` and
+    ``embed_validation_info=True``; B-LTA adds ``use_pades_lta=True``."""
+    return signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm=DIGEST,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=copy_form,
+        location=agency_name,
+        name=agency_name,
+    )
+
+
+def _signing_time(when: datetime | None) -> datetime:
+    if when is None:
+        return datetime.now(VIETNAM_TIME).replace(microsecond=0)
+    if when.tzinfo is None:
+        raise SigningError("the signing time must carry a time zone")
+    return when.astimezone(VIETNAM_TIME)
+
+
+def _check_destination(src: Path, dst: Path) -> None:
+    if dst.resolve() == src.resolve():
+        raise SigningError(f"the signed file must not replace its input {src}; give another destination")
+
+
+def _open_for_signing(src: Path) -> IncrementalPdfFileWriter:
+    """Open ``src`` for an incremental update, refusing encrypted or already signed files."""
+    try:
+        data = src.read_bytes()
+    except OSError as e:
+        raise BadInputError(f"could not read {src}: {e.strerror or e}") from e
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+    except (PdfError, ValueError, KeyError, TypeError) as e:
+        raise BadInputError(f"{src} is not a readable PDF: {e}") from e
+    if writer.prev.encrypted:
+        raise EncryptedInputError(f"{src} is encrypted; it cannot be signed as it is")
+    if _has_signatures(writer.prev):
+        raise SignedInputError(
+            f"{src} already carries a digital signature; signing it again is not supported yet",
+            hint="send the original scan instead",
+        )
+    return writer
+
+
+def _has_signatures(reader: PdfFileReader) -> bool:
+    try:
+        return bool(reader.embedded_signatures)
+    except (PdfError, ValueError, KeyError, TypeError) as e:
+        raise BadInputError(f"the signature fields of the input cannot be read: {e}") from e
+
+
+def _align_producer_with_xmp(writer: IncrementalPdfFileWriter) -> None:
+    """Keep Info /Producer equal to XMP pdf:Producer, as PDF/A wants.
+
+    When signing, pyHanko sets XMP pdf:Producer to exactly "pyHanko <version>"
+    but appends "; pyHanko <version>" to Info /Producer; giving Info the same
+    value first (in the signed revision) makes pyHanko leave it alone.
+    """
+    try:
+        info_ref = writer.trailer.raw_get("/Info")
+        info = info_ref.get_object()
+    except (KeyError, PdfError):
+        return
+    if "/Metadata" in writer.root and "/Producer" in info:
+        info["/Producer"] = TextStringObject(VENDOR)
+        writer.mark_update(info_ref)
+
+
+def _first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
+    """The visible box (CropBox, else MediaBox) of page 1, as (x0, y0, x1, y1)."""
+    try:
+        page = reader.root["/Pages"]
+        while "/Kids" in page:
+            page = page["/Kids"][0].get_object()
+        box = page.get("/CropBox") or _inherited(page, "/MediaBox")
+    except (PdfError, KeyError, IndexError, TypeError) as e:
+        raise BadInputError(f"the first page of the input cannot be read: {e}") from e
+    if not isinstance(box, ArrayObject) or len(box) != 4:
+        raise BadInputError("the first page of the input has no page size (MediaBox)")
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def _inherited(page, key: str):
+    node = page
+    while node is not None:
+        if key in node:
+            return node[key]
+        node = node.get("/Parent")
+    raise KeyError(key)
+
+
+def _sign(pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, stamp: StampLayout) -> bytes:
+    out = BytesIO()
+    try:
+        pdf_signer.sign_pdf(
+            writer,
+            output=out,
+            appearance_text_params=stamp.text_params,
+            bytes_reserved=_bytes_reserved(pdf_signer),
+        )
+    except (PyHankoSigningError, PdfError, LayoutError, ValueError, TypeError, KeyError) as e:
+        raise SigningError(f"pyHanko could not sign the document: {e}") from e
+    return out.getvalue()
+
+
+def _bytes_reserved(pdf_signer: signers.PdfSigner) -> int | None:
+    """Room for the CMS blob (hex digits), so pyHanko need not sign a dummy to measure it.
+
+    Without a timestamper the size is the certificates plus a few KB (signature
+    value, signed attributes); with one, pyHanko's own estimate is used.
+    """
+    if pdf_signer.default_timestamper is not None:
+        return None
+    signer = pdf_signer.signer
+    certs = [signer.signing_cert, *signer.cert_registry]
+    return 2 * (sum(len(c.dump()) for c in certs) + 4096)
+
+
+def _write_atomically(dst: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``dst``, then rename it over ``dst``."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+    except OSError as e:
+        raise SigningError(f"could not write the signed file into {dst.parent}: {e.strerror or e}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise SigningError(f"could not write the signed file {dst}: {e.strerror or e}") from e
+
+
+__all__ = ["PADES_LEVELS", "SignResult", "sign_pdf"]
