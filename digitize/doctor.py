@@ -33,6 +33,7 @@ def run_checks(settings: Settings) -> list[DoctorCheck]:
         check_languages,
         check_poppler,
         check_signing_key,
+        check_stamp_font,
         check_archive,
         check_catalog,
     ]
@@ -73,7 +74,7 @@ def check_poppler(settings: Settings) -> DoctorCheck:
 
 
 def check_signing_key(settings: Settings) -> DoctorCheck:
-    from signing.identity import resolve_identity, load_signer
+    from signing.identity import load_signer, resolve_identity
 
     try:
         identity = resolve_identity(settings.signing)
@@ -83,6 +84,19 @@ def check_signing_key(settings: Settings) -> DoctorCheck:
                            "signing.pkcs12 empty to use the demo key", e.exit_code)
     demo = " (DEMO key made on first run: not for production)" if identity.demo else ""
     return DoctorCheck("signing key", True, f"{signer.subject}, valid until {signer.not_after:%Y-%m-%d}{demo}")
+
+
+def check_stamp_font(settings: Settings) -> DoctorCheck:
+    from signing.fonts import default_font_path
+
+    try:
+        path = default_font_path()
+    except DigitizeError as e:
+        return DoctorCheck("stamp font", False, e.message, e.hint or "", e.exit_code)
+    if "liberation2" not in path.parts:
+        return DoctorCheck("stamp font", False, f"{path} lacks Vietnamese letters",
+                           "apt-get install fonts-liberation2", ExitCode.missing_tool)
+    return DoctorCheck("stamp font", True, str(path))
 
 
 def check_archive(settings: Settings) -> DoctorCheck:

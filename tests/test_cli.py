@@ -100,3 +100,19 @@ def test_check_of_a_plain_pdf_exits_15_and_names_the_rule(tmp_path):
     result = digitize("check", "plain.pdf", cwd=tmp_path)
     assert result.returncode == ExitCode.pdfa
     assert "ISO_19005" in result.stdout or "pikepdf:" in result.stdout
+
+
+@pytest.mark.tools
+def test_doctor_passes_on_a_complete_install_and_makes_the_demo_key(tmp_path):
+    result = digitize("doctor", cwd=tmp_path)
+    assert result.returncode == ExitCode.ok, result.stdout + result.stderr
+    assert "DEMO" in result.stdout
+    assert (tmp_path / "var" / "keys" / "demo-agency.p12").is_file()
+
+
+def test_doctor_reports_missing_tesseract_with_exit_5(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    result = digitize("doctor", cwd=tmp_path, env={"PATH": str(bin_dir)})
+    assert result.returncode == ExitCode.missing_tool
+    assert "fix: install it with: apt-get install tesseract-ocr" in result.stdout
