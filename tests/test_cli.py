@@ -116,3 +116,87 @@ def test_doctor_reports_missing_tesseract_with_exit_5(tmp_path):
     result = digitize("doctor", cwd=tmp_path, env={"PATH": str(bin_dir)})
     assert result.returncode == ExitCode.missing_tool
     assert "fix: install it with: apt-get install tesseract-ocr" in result.stdout
+
+
+def _demo_signed_pdf(tmp_path: Path) -> tuple[Path, Path]:
+    """A small PDF signed with a demo identity made under ``tmp_path/var/keys``; returns (pdf, ca)."""
+    from signing.identity import ensure_demo_identity, load_signer, read_password
+    from signing.sign import sign_pdf
+    from tests.signing_helpers import make_pdf
+
+    demo = ensure_demo_identity(tmp_path / "var" / "keys", "UBND xã Phước Lộc (DEMO)")
+    signer = load_signer(demo.pkcs12, read_password(None, demo.password_file))
+    plain = make_pdf(tmp_path / "plain.pdf")
+    signed = tmp_path / "signed.pdf"
+    sign_pdf(plain, signed, signer, agency_name="UBND xã Phước Lộc (DEMO)", font_cache_dir=tmp_path / "fonts")
+    return signed, demo.ca_cert
+
+
+@pytest.mark.tools
+def test_already_signed_pdf_exits_7(tmp_path):
+    signed, _ca = _demo_signed_pdf(tmp_path)
+    result = digitize("ocr", "signed.pdf", "-o", "out.pdf", cwd=tmp_path)
+    assert result.returncode == ExitCode.signed_input
+    assert "digital signature" in result.stderr
+
+
+@pytest.mark.tools
+def test_tesseract_that_crashes_exits_8_with_its_message(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(shutil.which("pdftoppm"), bin_dir / "pdftoppm")
+    real = shutil.which("tesseract")
+    fake = bin_dir / "tesseract"
+    # A fault double: answers the version and language probes, crashes on real work.
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'case "$1" in --version|--list-langs) exec {real} "$@";; esac\n'
+        "echo 'Error in pixReadStream: simulated crash' >&2\nexit 134\n"
+    )
+    fake.chmod(0o755)
+    page = tmp_path / "page.png"
+    Image.new("L", (400, 400), 255).save(page, dpi=(200, 200))
+    result = digitize("ocr", str(page), "-o", "out.pdf", cwd=tmp_path, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert result.returncode == ExitCode.tool_failed
+    assert "simulated crash" in result.stderr
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_wrong_key_password_exits_9(tmp_path):
+    from signing.identity import ensure_demo_identity
+
+    demo = ensure_demo_identity(tmp_path / "keys", "UBND xã Phước Lộc (DEMO)")
+    env = {"DIGITIZE_SIGNING__PKCS12": str(demo.pkcs12), "DIGITIZE_SIGNING__PKCS12_PASSWORD": "wrong-password"}
+    result = digitize("doctor", cwd=tmp_path, env=env)
+    assert result.returncode in (ExitCode.signing, ExitCode.missing_tool)
+    assert "wrong password" in result.stdout
+    assert "wrong-password" not in result.stdout + result.stderr
+
+
+def test_verify_passes_a_signed_file_and_exits_10_on_one_flipped_byte(tmp_path):
+    signed, _ca = _demo_signed_pdf(tmp_path)
+    ok = digitize("verify", "signed.pdf", cwd=tmp_path)
+    assert ok.returncode == ExitCode.ok, ok.stdout
+    data = bytearray(signed.read_bytes())
+    data[len(data) // 4] ^= 0x01
+    (tmp_path / "tampered.pdf").write_bytes(bytes(data))
+    bad = digitize("verify", "tampered.pdf", "--json", cwd=tmp_path)
+    assert bad.returncode == ExitCode.verification
+    assert '"integrity"' in bad.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+def test_run_with_one_bad_item_exits_13_and_keeps_going(tmp_path):
+    office = tmp_path / "var" / "inbox" / "tinh" / "ttpvhcc"
+    office.mkdir(parents=True)
+    sample = Path(__file__).parent.parent / "samples" / "inbox" / "tinh" / "ttpvhcc"
+    for f in sample.iterdir():
+        shutil.copy2(f, office)
+    (office / "000.00.12.H08-261115-0099-KQ1.pdf").write_bytes(b"")
+    result = digitize("run", "--level", "tinh", cwd=tmp_path,
+                      env={"DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "PREFECT_HOME": str(tmp_path / "prefect")})
+    assert result.returncode == ExitCode.partial, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "1 archived, 1 failed" in result.stdout
+    assert "Signed PDFs:" in result.stdout
+    assert (tmp_path / "var" / "failed" / "tinh" / "ttpvhcc" / "000.00.12.H08-261115-0099-KQ1.pdf.error.json").is_file()

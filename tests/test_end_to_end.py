@@ -34,13 +34,15 @@ def _truth_words() -> set[str]:
     return words
 
 
-@pytest.fixture
-def first_run(prefect_harness, settings_env):
+@pytest.fixture(scope="module")
+def first_run(prefect_harness, tmp_path_factory):
+    """The sample run once for the module: every path under a fresh folder, set by its digitize.toml."""
     from flows.dossier import process_inbox
 
-    root = settings_env.parent
+    root = tmp_path_factory.mktemp("e2e")
+    (root / "digitize.toml").write_text("[intake]\nsettle_seconds = 0\n", encoding="utf-8")
     dropped = _drop_sample(root / "var" / "inbox")
-    results = process_inbox(level="xa", config=str(settings_env))
+    results = process_inbox(level="xa", config=str(root / "digitize.toml"))
     return root, dropped, results
 
 
