@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from digitize import tools
 from digitize.errors import DigitizeError, ExitCode
 from digitize.settings import Settings

@@ -27,9 +27,20 @@ from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko.sign.timestamps import TimeStamper
 
-from digitize.errors import BadInputError, EncryptedInputError, SignedInputError, SigningError
+from digitize.errors import (
+    BadInputError,
+    EncryptedInputError,
+    SignedInputError,
+    SigningError,
+)
 from digitize.models import nfc
-from signing.appearance import VIETNAM_TIME, StampLayout, layout_stamp, stamp_lines, stamp_style
+from signing.appearance import (
+    VIETNAM_TIME,
+    StampLayout,
+    layout_stamp,
+    stamp_lines,
+    stamp_style,
+)
 from signing.fonts import default_font_path, load_stamp_font
 from signing.identity import LoadedSigner
 

@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from digitize.errors import ArchiveError, ArchiveUnavailableError, BadInputError, ConfigError
+from digitize.errors import (
+    ArchiveError,
+    ArchiveUnavailableError,
+    BadInputError,
+    ConfigError,
+)
 from digitize.settings import ArchiveSettings
 from storage.hashing import CHUNK_SIZE, check_sha256, sha256_stream
 from storage.keys import check_key, check_prefix

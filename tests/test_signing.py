@@ -16,9 +16,20 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from fontTools.ttLib import TTFont
 from pyhanko.sign.signers import SimpleSigner
 
-from digitize.errors import BadInputError, ConfigError, SignedInputError, SigningError, VerificationError
+from digitize.errors import (
+    BadInputError,
+    ConfigError,
+    SignedInputError,
+    SigningError,
+    VerificationError,
+)
 from signing.fonts import DEFAULT_FONT_CANDIDATES, default_font_path, load_stamp_font
-from signing.identity import LoadedSigner, ensure_demo_identity, load_signer, read_password
+from signing.identity import (
+    LoadedSigner,
+    ensure_demo_identity,
+    load_signer,
+    read_password,
+)
 from signing.sign import sign_pdf
 from signing.verify import verify_pdf
 from tests.signing_helpers import (

@@ -1,0 +1,1 @@
+"""Sub-commands of ``digitize``, one module per group; each has ``register(subparsers)``."""

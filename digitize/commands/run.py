@@ -1,0 +1,82 @@
+"""``digitize run``: the Prefect flow over the scanner folders, and its summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from digitize.errors import BatchError, ConfigError
+from digitize.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="digitize what is ready in the scanner folders (a Prefect flow)")
+    p.add_argument("--level", help="only this level (tinh, huyen, xa); default: every level")
+    p.add_argument("--office", help="only this office code")
+    p.add_argument("--inbox", type=Path, help="scanner folder root (default: paths.inbox)")
+    p.add_argument("--limit", type=int, help="at most this many items")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.level and args.level not in settings.intake.levels:
+        raise ConfigError(
+            f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}"
+        )
+    _quiet_prefect_defaults()
+    from flows.dossier import process_inbox
+
+    config = str(args.config) if args.config else None
+    results = process_inbox(
+        level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
+        limit=args.limit, config=config,
+    )
+    summary_path = write_summary(results, settings)
+    print_summary(results)
+    print()
+    print(f"Signed PDFs: {settings.archive.root}")
+    print(f"Catalog:     {settings.catalog.path}")
+    print(f"Summary:     {summary_path}")
+    failed = [r for r in results if r["status"] in ("failed", "retry-later")]
+    if failed:
+        raise BatchError(f"{len(failed)} of {len(results)} item(s) failed; see {settings.paths.failed}")
+    return 0
+
+
+def _quiet_prefect_defaults() -> None:
+    """Prefect settings for a machine with no internet; the user's own values win."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def write_summary(results: list[dict], settings: Settings) -> Path:
+    reports = settings.paths.var_dir / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    path = reports / f"run-{datetime.now().strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def print_summary(results: list[dict]) -> None:
+    header = ("document", "level", "office", "status", "pages", "conf", "archive key / reason")
+    rows = [
+        (
+            r["document"], r["level"], r["office"], r["status"],
+            "" if r.get("pages") is None else str(r["pages"]),
+            "" if r.get("confidence") is None else f"{r['confidence']:.1f}",
+            r.get("key") or r.get("reason") or "",
+        )
+        for r in results
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    widths[-1] = min(widths[-1], 90)
+    for row in (header, *rows):
+        print("  ".join(str(cell)[:w].ljust(w) for cell, w in zip(row, widths)).rstrip())
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    pages = sum(r.get("pages") or 0 for r in results if r["status"] == "archived")
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {pages} page(s) digitized")

@@ -1,0 +1,87 @@
+"""``digitize ocr`` and ``digitize check``: the scan engine without signing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from digitize.errors import BadInputError, DigitizeError, ExitCode
+from digitize.models import DocumentMeta
+from digitize.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ocr", help="one dossier to a searchable PDF/A, without signing")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="PDF, TIFF, JPEG, PNG or a folder of them")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the PDF/A to write")
+    p.add_argument("--lang", help="Tesseract languages, e.g. vie or vie+eng (default: ocr.languages)")
+    p.add_argument("--metadata", type=Path, help="JSON with dossier_code, kind, number, level, office, ...")
+    p.set_defaults(func=cmd_ocr)
+
+    p = sub.add_parser("check", help="check that a file is PDF/A-2b")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from digitize.engine import scan_to_pdfa
+
+    ocr_settings = settings.ocr if not args.lang else dataclasses.replace(settings.ocr, languages=args.lang)
+    meta = _metadata(args.metadata, args.output)
+    with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
+        result = scan_to_pdfa(args.inputs, meta, Path(tmp), ocr_settings, default_dpi=settings.intake.default_dpi)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        partial = args.output.with_name(args.output.name + ".part")
+        shutil.copyfile(result.pdf, partial)
+        partial.replace(args.output)
+    for page in result.pages:
+        notes = [f"rotated {page.rotation}" if page.rotation else "", f"deskewed {page.skew:+.2f}°" if page.skew else "",
+                 "blank" if page.blank else "", "below 200 dpi (Decree 30)" if not page.meets_decree30 else "",
+                 f"dpi from {page.dpi_from}" if page.dpi_from != "file" else ""]
+        print(f"page {page.number}: {page.dpi:g} dpi, confidence {page.confidence:.1f}, {page.words} words "
+              + " ".join(n for n in notes if n))
+    review = result.review_pages(settings.ocr.min_confidence)
+    if review:
+        print(f"pages for human review (confidence < {settings.ocr.min_confidence:g}): {review}")
+    print(f"wrote {args.output} ({result.page_count} pages, PDF/A-2b)")
+    return 0
+
+
+def _metadata(path: Path | None, output: Path) -> DocumentMeta:
+    from digitize.models import parse_document_code
+
+    data: dict = {}
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise BadInputError(f"--metadata {path}: {e}") from e
+    if "dossier_code" not in data:
+        try:
+            code, kind, number = parse_document_code(output.stem)
+        except DigitizeError:
+            code, kind, number = "UNNAMED", "HS", 1
+        data = {"dossier_code": code, "kind": kind, "number": number, **data}
+    data.setdefault("kind", "HS")
+    data.setdefault("number", 1)
+    data.setdefault("level", "xa")
+    data.setdefault("office", "unknown")
+    return DocumentMeta(**data)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.pdfa import check_pdfa
+
+    report = check_pdfa(args.file)
+    if report.passed:
+        print(f"{args.file}: PDF/A-{report.flavour} passed")
+        return 0
+    print(f"{args.file}: not PDF/A-{report.flavour}")
+    for finding in report.findings:
+        print(f"  - {finding}")
+    return int(ExitCode.pdfa)
