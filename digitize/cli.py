@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from digitize import __version__
-from digitize.commands import doctor, run, scan, signing
+from digitize.commands import archive, doctor, rates, run, scan, signing
 from digitize.errors import DigitizeError, exit_code_for
 from digitize.settings import load_settings
 
-COMMAND_GROUPS = (doctor, run, scan, signing)
+COMMAND_GROUPS = (doctor, run, scan, signing, archive, rates)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -425,6 +425,29 @@ class Catalog:
             ).fetchone()
         return None if row is None else _document_row(row)
 
+    # --- plain SQL for other modules (rates, inventory) -------------------------
+
+    def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only statement (``?`` placeholders)."""
+        with self._errors("query"):
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    @contextlib.contextmanager
+    def transaction(self, action: str = "write") -> Iterator[Catalog]:
+        """One write transaction; inside it use :meth:`execute` and :meth:`executemany`."""
+        with self._transaction(action):
+            yield self
+
+    def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
+        """Run one statement (``?`` placeholders); returns the number of rows changed."""
+        with self._errors("write"):
+            return self._db.execute(sql, tuple(params)).rowcount
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run one statement for many rows; returns the number of rows changed."""
+        with self._errors("write"):
+            return self._db.executemany(sql, rows).rowcount
+
     @contextlib.contextmanager
     def _transaction(self, action: str) -> Iterator[None]:
         """One write transaction (taken at once, so concurrent writers queue on the busy timeout)."""

@@ -1,0 +1,9 @@
+"""``digitize archive`` commands (filled in by the archive work)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """No sub-commands yet."""
