@@ -3,11 +3,22 @@
 The inbox is laid out ``<inbox>/<level>/<office>/<item>`` where an item is one
 file (``<dossier code>-KQ1.pdf``) or one folder of page images
 (``<dossier code>-HS1/``), with an optional sidecar ``<item>.json`` holding
-``procedure_code`` and ``title``.
+``procedure_code`` and ``title``. A file with another name whose first page is
+a QR cover sheet is a batch of several dossiers (see :mod:`digitize.split`).
 
-Nothing here deletes an input: :func:`set_aside` moves it (and its sidecar) to
-``done/`` or ``failed/``, and the caller moves an input to ``done/`` only after
-its archived copy has been verified. Pure of Prefect and of the environment.
+The life of an item:
+
+1. **ready** when it has stopped changing: its modification time is at least
+   ``settle_seconds`` old and its size and time are the same at two looks
+   (:class:`FileState`, :func:`is_settled`);
+2. **claimed** by an atomic rename into ``<office>/.claimed/``: of two workers
+   that try, exactly one succeeds, and the input is still in the scanner
+   folder. A claim records its owner (host, process); a claim whose owner has
+   died is put back by :func:`release_stale_claims`;
+3. **set aside** to ``done/`` only after its archived copy has been verified,
+   or to ``failed/`` with ``<name>.error.json``.
+
+Nothing here deletes an input. Pure of Prefect and of the environment.
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,8 +39,37 @@ from digitize.pages import INPUT_SUFFIXES
 
 SIDECAR_SUFFIX = ".json"
 ERROR_SUFFIX = ".error.json"
+CLAIMED_DIR = ".claimed"
+OWNER_SUFFIX = ".owner.json"
 #: Names scanners and copy tools use while a file is still being written.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What one look at an item saw: total size, number of files, newest modification time."""
+
+    size: int
+    files: int
+    mtime: float
+
+
+def file_state(path: Path) -> FileState:
+    """Look at a file, or at every file inside a folder."""
+    if path.is_file():
+        st = path.stat()
+        return FileState(st.st_size, 1, st.st_mtime)
+    stats = [p.stat() for p in path.rglob("*") if p.is_file()]
+    return FileState(sum(s.st_size for s in stats), len(stats), max((s.st_mtime for s in stats), default=0.0))
+
+
+def is_settled(first: FileState, second: FileState, now: float, settle_seconds: float) -> bool:
+    """True when two looks agree and nothing was modified for ``settle_seconds``.
+
+    A scanner or a copy still writing changes the size or the time between
+    the looks, or leaves a modification time newer than the settle time.
+    """
+    return first == second and now - second.mtime >= settle_seconds
 
 
 @dataclass(frozen=True)
@@ -51,6 +91,10 @@ class InboxItem:
     @property
     def sidecar(self) -> Path:
         return self.path.with_name(self.stem + SIDECAR_SUFFIX)
+
+    @property
+    def claimed(self) -> bool:
+        return self.path.parent.name == CLAIMED_DIR
 
 
 def find_items(
@@ -88,17 +132,107 @@ def _is_item(path: Path) -> bool:
     name = path.name
     if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
         return False
-    if path.is_file() and name.endswith(SIDECAR_SUFFIX):
+    if path.is_file() and (name.endswith(SIDECAR_SUFFIX) or name.endswith(ERROR_SUFFIX)):
         return False
     return path.is_dir() or path.is_file()
 
 
 def newest_mtime(path: Path) -> float:
     """The latest modification time of a file, or of anything inside a folder."""
-    if path.is_file():
-        return path.stat().st_mtime
-    times = [p.stat().st_mtime for p in path.rglob("*") if p.is_file()]
-    return max(times, default=path.stat().st_mtime)
+    return file_state(path).mtime if path.is_dir() else path.stat().st_mtime
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who holds a claim."""
+
+    host: str
+    pid: int
+    at: float
+
+
+def claim(item: InboxItem, owner: Owner) -> InboxItem | None:
+    """Take ``item`` for this worker by an atomic rename into ``<office>/.claimed/``.
+
+    Returns the claimed item, or None when another worker took it first.
+    The sidecar follows the item; the owner is written beside it.
+    """
+    claimed_dir = item.path.parent / CLAIMED_DIR
+    claimed_dir.mkdir(exist_ok=True)
+    target = claimed_dir / item.name
+    if target.exists():
+        return None
+    try:
+        os.rename(item.path, target)
+    except FileNotFoundError:
+        return None
+    taken = InboxItem(target, item.level, item.office)
+    if item.sidecar.is_file():
+        os.replace(item.sidecar, taken.sidecar)
+    owner_file = claimed_dir / (item.name + OWNER_SUFFIX)
+    owner_file.write_text(json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}), encoding="utf-8")
+    return taken
+
+
+def release_stale_claims(
+    inbox: Path, levels: Iterable[str], *, host: str, is_alive: Callable[[int], bool],
+    timeout_seconds: float, now: float,
+) -> list[InboxItem]:
+    """Put back into the inbox every claim whose owner is gone; returns what was put back.
+
+    A claim is stale when its owner ran on this host and its process is no
+    longer alive (a worker killed mid-run), or when it is older than
+    ``timeout_seconds`` (an owner on another host that never finished).
+    """
+    released = []
+    for level in levels:
+        for claimed_dir in sorted((inbox / level).glob(f"*/{CLAIMED_DIR}")):
+            for path in sorted(claimed_dir.iterdir()):
+                if not _is_item(path):
+                    continue
+                owner_file = claimed_dir / (path.name + OWNER_SUFFIX)
+                if not _stale(owner_file, host=host, is_alive=is_alive, timeout_seconds=timeout_seconds, now=now):
+                    continue
+                item = InboxItem(path, level, claimed_dir.parent.name)
+                back = InboxItem(claimed_dir.parent / path.name, level, item.office)
+                try:
+                    os.rename(path, back.path)
+                except FileNotFoundError:
+                    continue  # another worker released it first
+                if item.sidecar.is_file():
+                    os.replace(item.sidecar, back.sidecar)
+                owner_file.unlink(missing_ok=True)
+                released.append(back)
+    return released
+
+
+def _stale(owner_file: Path, *, host: str, is_alive: Callable[[int], bool], timeout_seconds: float,
+           now: float) -> bool:
+    try:
+        owner = json.loads(owner_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # a claim without a readable owner: its claimer died before writing it
+    if owner.get("host") == host and not is_alive(int(owner.get("pid", -1))):
+        return True
+    return now - float(owner.get("at", 0)) >= timeout_seconds
+
+
+def unclaim(item: InboxItem) -> InboxItem:
+    """Put a claimed item back into its scanner folder (to be taken again later)."""
+    if not item.claimed:
+        return item
+    back = InboxItem(item.path.parent.parent / item.name, item.level, item.office)
+    os.rename(item.path, back.path)
+    if item.sidecar.is_file():
+        os.replace(item.sidecar, back.sidecar)
+    release(item)
+    return back
+
+
+def release(item: InboxItem) -> None:
+    """Forget the owner of a claimed item that has been set aside."""
+    if item.claimed:
+        (item.path.parent / (item.name + OWNER_SUFFIX)).unlink(missing_ok=True)
 
 
 def read_meta(item: InboxItem) -> DocumentMeta:
@@ -179,6 +313,7 @@ def set_aside(item: InboxItem, root: Path) -> Path:
     if item.sidecar.is_file():
         sidecar_name = (target.name if target.is_dir() else target.stem) + SIDECAR_SUFFIX
         os.replace(item.sidecar, target_dir / sidecar_name)
+    release(item)
     return target
 
 

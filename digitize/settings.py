@@ -47,6 +47,7 @@ class PathSettings:
 
     var_dir: Path = Path("var")
     inbox: Path | None = None
+    backlog: Path | None = None
     work: Path | None = None
     done: Path | None = None
     failed: Path | None = None
@@ -57,6 +58,7 @@ class IntakeSettings:
     """How files are taken from the scanner folders."""
 
     settle_seconds: float = 5.0
+    claim_timeout_seconds: float = 6 * 3600.0
     default_dpi: int = 300
     levels: tuple[str, ...] = LEVELS
 
@@ -210,6 +212,7 @@ def _under_var_dir(settings: Settings) -> Settings:
     paths = dataclasses.replace(
         paths,
         inbox=paths.inbox or var / "inbox",
+        backlog=paths.backlog or var / "backlog",
         work=paths.work or var / "work",
         done=paths.done or var / "done",
         failed=paths.failed or var / "failed",

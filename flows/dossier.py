@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import socket
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from digitize import engine, intake, tools
-from digitize.errors import VerificationError, is_transient
-from digitize.models import DocumentMeta
+from digitize import engine, intake, split, tools
+from digitize.errors import BadInputError, BatchError, VerificationError, is_transient
+from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
 from signing.identity import load_signer, resolve_identity
 from signing.sign import sign_pdf
@@ -191,30 +195,86 @@ def _document_run_name() -> str:
 
 
 @flow(name="digitize-document", flow_run_name=_document_run_name, log_prints=True)
-def digitize_document(path: str, level: str, office: str, config: str | None = None) -> dict[str, Any]:
-    """One input (file or folder) from the inbox: scan, sign, verify, archive, catalog, set aside.
+def digitize_document(path: str, level: str, office: str, config: str | None = None) -> list[dict[str, Any]]:
+    """One claimed input (a file, a folder, or a batch with QR cover sheets), to the archive.
 
-    The input leaves the inbox (to ``done/``) only after its archived copy has
-    been read back and matched, and the catalog row written.
+    Returns one summary per document. The input leaves the scanner folder (to
+    ``done/``) only after every archived copy has been read back and matched
+    and its catalog row written; a failure moves it to ``failed/`` with the
+    reason, the stage and the exit code, except a transient failure, which
+    leaves it for the next run.
     """
-    logger = get_run_logger()
     settings = _settings(config)
     item = intake.InboxItem(Path(path), level, office)
     stage = "intake"
     try:
-        meta = intake.read_meta(item)
-        input_sha = intake.input_sha256(item.path)
+        if _is_batch(item, settings):
+            stage = "split"
+            summaries = _digitize_batch(item, settings, config)
+        else:
+            meta = intake.read_meta(item)
+            summaries = [_digitize_one(item.path, meta, settings, config)]
+    except Exception as e:
+        stage = getattr(e, "stage", stage)
+        if not is_transient(e) and item.path.exists():
+            intake.quarantine(item, settings.paths.failed, e, stage=stage)
+        raise
+    intake.set_aside(item, settings.paths.done)
+    return summaries
+
+
+def _is_batch(item: intake.InboxItem, settings: Settings) -> bool:
+    """A file not named as a document whose first page is a QR cover sheet."""
+    if not item.path.is_file():
+        return False
+    try:
+        parse_document_code(item.stem)
+        return False
+    except BadInputError:
+        return split.has_cover_first(item.path, timeout=settings.ocr.timeout_seconds)
+
+
+def _digitize_batch(item: intake.InboxItem, settings: Settings, config: str | None) -> list[dict[str, Any]]:
+    """Cut a batch at its cover sheets and digitize each part; all parts must succeed."""
+    batch_sha = intake.input_sha256(item.path)
+    covers = split.read_covers(item.path, timeout=settings.ocr.timeout_seconds)
+    segments = split.plan_split(covers)
+    parts = split.cut(item.path, segments, settings.paths.work / batch_sha[:32] / "split")
+    get_run_logger().info("%s: %d cover sheet(s), %d document(s)", item.name, len(segments), len(parts))
+    summaries, failures = [], []
+    for segment, part in zip(segments, parts, strict=True):
+        cover = segment.cover
+        meta = DocumentMeta(cover.dossier_code, cover.kind, cover.number, item.level, item.office,
+                            procedure_code=cover.procedure_code)
+        try:
+            summaries.append(_digitize_one(part, meta, settings, config))
+        except Exception as e:
+            if is_transient(e):
+                raise
+            failures.append(f"{meta.document_code} ({getattr(e, 'stage', 'digitize')}): {e}")
+    if failures:
+        error = BatchError(f"{len(failures)} of {len(parts)} document(s) of the batch failed: " + "; ".join(failures))
+        error.stage = "batch"  # type: ignore[attr-defined]
+        raise error
+    return summaries
+
+
+def _digitize_one(source: Path, meta: DocumentMeta, settings: Settings, config: str | None) -> dict[str, Any]:
+    """Scan, sign, verify, archive and catalog one document; a known input is a duplicate."""
+    logger = get_run_logger()
+    stage = "intake"
+    try:
+        input_sha = intake.input_sha256(source)
         with Catalog.open(settings.catalog.path) as catalog:
             known = catalog.find_by_input_sha256(input_sha)
         if known is not None and known.status == "verified":
-            intake.set_aside(item, settings.paths.done)
-            logger.info("%s was archived before as %s: set aside as a duplicate", item.name, known.archive_key)
+            logger.info("%s was archived before as %s: a duplicate", meta.document_code, known.archive_key)
             return _summary(meta, "duplicate", known.archive_key, pages=known.page_count,
                             confidence=known.ocr_confidence, pades_level=known.pades_level)
         work_dir = settings.paths.work / input_sha[:32]
-        source = intake.copy_to_work(item, work_dir)
+        copy = intake.copy_to_work(intake.InboxItem(source, meta.level, meta.office), work_dir)
         stage = "ocr"
-        scanned = scan(str(source), meta, str(work_dir), config)
+        scanned = scan(str(copy), meta, str(work_dir), config)
         stage = "sign"
         signed = sign(scanned["pdf"], str(work_dir), config)
         stage = "verify"
@@ -224,10 +284,8 @@ def digitize_document(path: str, level: str, office: str, config: str | None = N
         stage = "catalog"
         record(meta, key, signed, scanned, input_sha, config)
     except Exception as e:
-        if not is_transient(e) and item.path.exists():
-            intake.quarantine(item, settings.paths.failed, e, stage=stage)
+        e.stage = getattr(e, "stage", stage)  # type: ignore[attr-defined]
         raise
-    intake.set_aside(item, settings.paths.done)
     logger.info("%s: %d pages, confidence %.1f, archived as %s", meta.document_code, scanned["pages"],
                 scanned["confidence"], key)
     return _summary(meta, "archived", key, pages=scanned["pages"], confidence=scanned["confidence"],
@@ -240,6 +298,11 @@ def _summary(meta: DocumentMeta, status: str, key: str | None, **extra: Any) -> 
             "key": key, **extra}
 
 
+#: Called with (done, total, summaries of the item just finished) as a run goes; the CLI's
+#: progress bar listens here. Runs in the flow's process, so listeners see nothing of remote runs.
+PROGRESS_LISTENERS: list[Callable[[int, int, list[dict[str, Any]]], None]] = []
+
+
 @flow(name="process-inbox", log_prints=True)
 def process_inbox(
     level: str | None = None,
@@ -247,41 +310,102 @@ def process_inbox(
     inbox: str | None = None,
     limit: int | None = None,
     config: str | None = None,
+    dry_run: bool = False,
 ) -> list[dict[str, Any]]:
     """Every ready item of the scanner folders (of one level, or all), each in its own child run."""
-    logger = get_run_logger()
     settings = _settings(config)
     root = Path(inbox) if inbox else settings.paths.inbox
+    return _process(root, level, office, limit, settings, config, dry_run)
+
+
+@flow(name="catch-up", log_prints=True)
+def catch_up(
+    level: str, office: str | None = None, limit: int | None = None, config: str | None = None
+) -> list[dict[str, Any]]:
+    """The backlog of one level from ``paths.backlog`` (laid out like the inbox)."""
+    settings = _settings(config)
+    return _process(settings.paths.backlog, level, office, limit, settings, config, dry_run=False)
+
+
+def _process(
+    root: Path, level: str | None, office: str | None, limit: int | None, settings: Settings,
+    config: str | None, dry_run: bool,
+) -> list[dict[str, Any]]:
+    logger = get_run_logger()
     levels = [level] if level else list(settings.intake.levels)
-    ready, settling = intake.find_items(
-        root, levels, office=office, settle_seconds=settings.intake.settle_seconds
-    )
+    if not dry_run:
+        released = intake.release_stale_claims(
+            root, levels, host=socket.gethostname(), is_alive=_pid_alive,
+            timeout_seconds=settings.intake.claim_timeout_seconds, now=time.time(),
+        )
+        for item in released:
+            logger.warning("%s was claimed by a worker that stopped; put back in the inbox", item.name)
+    ready, settling = intake.find_items(root, levels, office=office, settle_seconds=settings.intake.settle_seconds)
     if limit is not None:
         ready = ready[:limit]
-    logger.info("%d item(s) ready, %d still being written", len(ready), len(settling))
-    results = [_run_one(item, settings, config) for item in ready]
-    results += [{"document": i.name, "status": "settling", "level": i.level, "office": i.office} for i in settling]
+    logger.info("%d item(s) ready in %s, %d still being written", len(ready), root, len(settling))
+    if dry_run:
+        return [_preview(item) for item in ready] + [_settling(i) for i in settling]
+    progress = create_progress_artifact(0.0, key="digitize-progress", description="Items of this run done")
+    results: list[dict[str, Any]] = []
+    for done, item in enumerate(ready, 1):
+        summaries = _run_one(item, settings, config)
+        results += summaries
+        update_progress_artifact(progress, 100.0 * done / len(ready))
+        for listener in PROGRESS_LISTENERS:
+            listener(done, len(ready), summaries)
+    results += [_settling(i) for i in settling]
     _publish(results)
     return results
 
 
-#: The nightly catch-up of a backlog is the same work on a folder of backlog scans.
-catch_up = process_inbox.with_options(name="catch-up")
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
-def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> dict[str, Any]:
-    state = digitize_document(str(item.path), item.level, item.office, config, return_state=True)
+def _preview(item: intake.InboxItem) -> dict[str, Any]:
+    base = {"document": item.name, "level": item.level, "office": item.office}
+    try:
+        meta = intake.read_meta(item)
+    except BadInputError as e:
+        return {**base, "status": "would-check", "reason": f"not named as a document: {e.message}"}
+    return {**base, "document": meta.document_code, "status": "would-digitize"}
+
+
+def _settling(item: intake.InboxItem) -> dict[str, Any]:
+    return {"document": item.name, "status": "settling", "level": item.level, "office": item.office,
+            "reason": "still being written; taken on a later run"}
+
+
+def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> list[dict[str, Any]]:
+    base = {"document": item.name, "level": item.level, "office": item.office}
+    first = intake.file_state(item.path)
+    time.sleep(min(0.2, settings.intake.settle_seconds))
+    if not intake.is_settled(first, intake.file_state(item.path), time.time(), settings.intake.settle_seconds):
+        return [{**base, "status": "settling", "reason": "still being written; taken on a later run"}]
+    owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
+    claimed = intake.claim(item, owner)
+    if claimed is None:
+        return [{**base, "status": "taken", "reason": "claimed by another worker"}]
+    state = digitize_document(str(claimed.path), item.level, item.office, config, return_state=True)
     if not state.is_failed():
         return state.result()
     error = state.result(raise_on_failure=False)
-    base = {"document": item.name, "level": item.level, "office": item.office}
     if isinstance(error, BaseException) and is_transient(error):
-        return {**base, "status": "retry-later", "reason": str(error)}
-    if item.path.exists():
+        intake.unclaim(claimed)
+        return [{**base, "status": "retry-later", "reason": str(error)}]
+    if claimed.path.exists():
         # The flow failed before it could set the input aside itself (e.g. a crash).
         reason = error if isinstance(error, BaseException) else RuntimeError(state.message or "unknown failure")
-        intake.quarantine(item, settings.paths.failed, reason, stage="flow")
-    return {**base, "status": "failed", "reason": str(error) if error is not None else state.message}
+        intake.quarantine(claimed, settings.paths.failed, reason, stage="flow")
+    return [{**base, "status": "failed", "reason": str(error) if error is not None else state.message,
+             "stage": getattr(error, "stage", None)}]
 
 
 def _publish(results: list[dict[str, Any]]) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--office", help="only this office code")
     p.add_argument("--inbox", type=Path, help="scanner folder root (default: paths.inbox)")
     p.add_argument("--limit", type=int, help="at most this many items")
+    p.add_argument("--dry-run", action="store_true", help="list what would be taken; change nothing")
     p.set_defaults(func=cmd_run)
 
 
@@ -27,15 +31,26 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}"
         )
     _quiet_prefect_defaults()
-    from flows.dossier import process_inbox
+    from flows.dossier import PROGRESS_LISTENERS, process_inbox
 
     config = str(args.config) if args.config else None
-    results = process_inbox(
-        level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
-        limit=args.limit, config=config,
-    )
-    summary_path = write_summary(results, settings)
+    started = time.monotonic()
+    with _progress_bar() as listener:
+        PROGRESS_LISTENERS.append(listener)
+        try:
+            results = process_inbox(
+                level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
+                limit=args.limit, config=config, dry_run=args.dry_run,
+            )
+        finally:
+            PROGRESS_LISTENERS.remove(listener)
+    elapsed = time.monotonic() - started
     print_summary(results)
+    if args.dry_run:
+        print("dry run: nothing was changed")
+        return 0
+    print_totals(results, elapsed)
+    summary_path = write_summary(results, settings)
     print()
     print(f"Signed PDFs: {settings.archive.root}")
     print(f"Catalog:     {settings.catalog.path}")
@@ -47,9 +62,46 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _quiet_prefect_defaults() -> None:
-    """Prefect settings for a machine with no internet; the user's own values win."""
+    """Prefect settings for a machine with no internet; the user's own values win.
+
+    The library's loggers are sent to the run logs, so operators see them in the UI.
+    """
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "digitize,signing,storage")
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int, list[dict]], None]]:
+    """A progress bar on the terminal (stderr), fed by the flow as items finish."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("digitizing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True,
+                  disable=not console.is_terminal) as progress:
+        task = progress.add_task("", total=None)
+
+        def listener(done: int, total: int, summaries: list[dict]) -> None:
+            last = summaries[-1] if summaries else {}
+            progress.update(task, completed=done, total=total,
+                            description=f"{last.get('document', '')} {last.get('status', '')}")
+
+        yield listener
+
+
+def print_totals(results: list[dict], elapsed: float) -> None:
+    """Processed, quarantined with reasons, duplicates, pages and pages per minute."""
+    archived = [r for r in results if r["status"] == "archived"]
+    pages = sum(r.get("pages") or 0 for r in archived)
+    rate = pages / (elapsed / 60) if elapsed > 0 else 0.0
+    failed = [r for r in results if r["status"] == "failed"]
+    print(f"processed {len(archived)}, quarantined {len(failed)}, "
+          f"duplicates {sum(r['status'] == 'duplicate' for r in results)}, "
+          f"{pages} page(s) in {elapsed:.0f} s ({rate:.1f} pages/min)")
+    for r in failed:
+        print(f"  quarantined {r['document']}: {r.get('reason')}")
 
 
 def write_summary(results: list[dict], settings: Settings) -> Path:
@@ -71,10 +123,10 @@ def print_summary(results: list[dict]) -> None:
         )
         for r in results
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     widths[-1] = min(widths[-1], 90)
     for row in (header, *rows):
-        print("  ".join(str(cell)[:w].ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print("  ".join(str(cell)[:w].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
