@@ -161,3 +161,13 @@ def exit_code_for(exc: BaseException) -> int:
 def is_transient(exc: BaseException) -> bool:
     """True when retrying the operation that raised ``exc`` may succeed."""
     return isinstance(exc, DigitizeError) and exc.transient
+
+
+class CsvImportError(BadInputError):
+    """A CSV import was refused; ``errors`` holds ``(line number, message)`` for each bad line."""
+
+    def __init__(self, message: str, errors: list[tuple[int, str]], *, hint: str | None = None):
+        shown = "\n".join(f"  line {line}: {text}" for line, text in errors[:50])
+        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(f"{message}\n{shown}{more}" if errors else message, hint=hint)
+        self.errors = errors

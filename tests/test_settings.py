@@ -6,7 +6,8 @@ from digitize.errors import ConfigError, ExitCode
 from digitize.settings import load_settings
 
 
-def test_defaults_put_everything_under_var(tmp_path):
+def test_defaults_put_everything_under_var(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no digitize.toml there
     s = load_settings(environ={}, base_dir=tmp_path)
     assert s.paths.inbox == tmp_path / "var" / "inbox"
     assert s.archive.root == tmp_path / "var" / "archive"

@@ -1,0 +1,434 @@
+"""Digitization rates against plan 4521/QĐ-UBND: pure computation on plain data.
+
+The figures (stated the same way in the README):
+
+* **period end** ``E``: a date (a Vietnam day, UTC+7); by default 31 December
+  of the report year, or today for the current year.
+* **in force at E** (the denominator): an inventory result resolved on or
+  before ``E`` whose ``valid_until`` (its last day in force) is empty or on or
+  after ``E``.
+* **digitized at E** (the numerator): a result in force at ``E`` whose
+  document ``<dossier code>-KQ<result no>`` is in the catalog with status
+  ``verified`` (signed, archived, archived copy verified), ``signed_at`` and
+  ``archived_at`` set, archived on or before the end of day ``E`` in Vietnam.
+* **rate** = digitized / in force; **target** from the schedule for ``E``'s
+  year; **met** when ``digitized * 100 >= target * in force``; **needed** =
+  ``ceil(target * in force / 100) - digitized`` (never below 0).
+* **orphan documents**: verified KQ documents archived by ``E`` with no
+  inventory row; counted apart, never in a rate.
+* results stay with the office that issued them, also after it merged.
+* **intake coverage**: an active office digitizes at intake in year ``Y``
+  when at least one dossier paper (an ``HS`` document) of it was archived
+  from 1 January of ``Y`` to ``E``; offices of an exempt area type (remote
+  communes) and merged offices are not counted.
+* **forecast**: pace = results in force at ``E`` digitized in the 30 days
+  ending on ``E``, divided by 30; the date a level meets its target is
+  ``E + ceil(needed / pace)`` days (new and expiring results not projected).
+
+The SQL that produces the :class:`ResultCell` aggregates lives in
+``storage/inventory.py``; this module only adds them up.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from digitize.targets import Schedule
+
+PACE_DAYS = 30
+TREND_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class ResultCell:
+    """``count`` inventory results of one office sharing the same checkpoint indices.
+
+    For checkpoints ``c[0] < ... < c[k-1]``: ``first`` is the first index whose
+    checkpoint is on or after the resolved date, ``last`` the last index on or
+    before ``valid_until`` (``k-1`` when in force indefinitely), ``digitized``
+    the first index on or after the day the document was archived (``k`` when
+    not digitized by the period end), ``recent`` whether it was digitized in
+    the pace window. A result is in force at ``c[j]`` when ``first <= j <= last``.
+    """
+
+    level: str
+    office_code: str
+    first: int
+    last: int
+    digitized: int
+    recent: bool
+    count: int
+
+
+@dataclass(frozen=True)
+class Office:
+    """An office of the registry, as the report needs it."""
+
+    code: str
+    name: str
+    level: str
+    area_type: str = "urban"
+    status: str = "active"
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True)
+class BacklogItem:
+    """A result in force at the period end whose signed document is not in the catalog yet."""
+
+    document_code: str
+    level: str
+    office_code: str
+    procedure_code: str | None
+    resolved_date: str
+    valid_until: str | None
+
+
+@dataclass(frozen=True)
+class OrphanDocument:
+    """A digitized result document with no inventory row (points at a missing export)."""
+
+    document_code: str
+    level: str
+    office_code: str
+    archived_at: str
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One line of the rate table: a level, an office or the total."""
+
+    scope: str
+    level: str
+    office_code: str
+    office_name: str
+    office_status: str
+    in_force: int
+    digitized: int
+    target: int | None
+    intake: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        """Digitized share in percent, None when nothing is in force."""
+        return None if self.in_force == 0 else 100.0 * self.digitized / self.in_force
+
+    @property
+    def needed(self) -> int:
+        """How many more results must be digitized to meet the target."""
+        if self.target is None:
+            return 0
+        return max(0, math.ceil(self.target * self.in_force / 100) - self.digitized)
+
+    @property
+    def status(self) -> str:
+        """``met``, ``behind``, ``no results`` (nothing in force) or ``no target``."""
+        if self.target is None:
+            return "no target"
+        if self.in_force == 0:
+            return "no results"
+        return "met" if self.digitized * 100 >= self.target * self.in_force else "behind"
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """A level's figures at one checkpoint (a month end, or the period end)."""
+
+    level: str
+    at: date
+    in_force: int
+    digitized: int
+    target: int | None
+
+    @property
+    def rate(self) -> float | None:
+        """Digitized share in percent, None when nothing is in force."""
+        return None if self.in_force == 0 else 100.0 * self.digitized / self.in_force
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """When a level meets its target at the pace of the last :data:`PACE_DAYS` days."""
+
+    level: str
+    needed: int
+    recent: int
+    per_day: float
+    reaches_target: date | None
+    note: str
+
+
+@dataclass(frozen=True)
+class IntakeCoverage:
+    """Offices of a level digitizing dossier papers at intake, against the intake target."""
+
+    level: str
+    eligible: int
+    covered: int
+    exempt: int
+    target: int | None
+
+    @property
+    def rate(self) -> float | None:
+        """Covered share of eligible offices in percent."""
+        return None if self.eligible == 0 else 100.0 * self.covered / self.eligible
+
+    @property
+    def status(self) -> str:
+        """``met``, ``behind``, ``no offices`` or ``no target``."""
+        if self.target is None:
+            return "no target"
+        if self.eligible == 0:
+            return "no offices"
+        return "met" if self.covered * 100 >= self.target * self.eligible else "behind"
+
+
+@dataclass(frozen=True)
+class RatesReport:
+    """Everything ``digitize report`` shows, for one period end."""
+
+    period_end: date
+    levels: tuple[RateRow, ...]
+    offices: tuple[RateRow, ...]
+    total: RateRow
+    trend: tuple[TrendPoint, ...]
+    forecasts: tuple[Forecast, ...]
+    intake: tuple[IntakeCoverage, ...]
+    backlog: tuple[BacklogItem, ...] = ()
+    backlog_total: int = 0
+    orphans: tuple[OrphanDocument, ...] = ()
+    orphans_total: int = 0
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def year(self) -> int:
+        """The report year (the period end's)."""
+        return self.period_end.year
+
+
+def period_end(year: int, today: date) -> date:
+    """31 December of ``year``, or ``today`` when ``year`` is the current year."""
+    if year > today.year:
+        raise ValueError(f"year {year} has not begun (today is {today.isoformat()})")
+    return today if year == today.year else date(year, 12, 31)
+
+
+def checkpoints(end: date, months: int = TREND_MONTHS) -> tuple[date, ...]:
+    """The month ends of the ``months - 1`` months before ``end``'s month, then ``end`` itself."""
+    points: list[date] = []
+    year, month = end.year, end.month
+    for _ in range(months - 1):
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        points.append(date(year, month, calendar.monthrange(year, month)[1]))
+    return (*reversed(points), end)
+
+
+def pace_start(end: date) -> date:
+    """The first day of the pace window: the :data:`PACE_DAYS` days ending on ``end``."""
+    return end - timedelta(days=PACE_DAYS - 1)
+
+
+def build_report(
+    end: date,
+    cells: Iterable[ResultCell],
+    offices: Sequence[Office],
+    schedule: Schedule,
+    *,
+    intake_offices: Iterable[str] = (),
+    levels: Sequence[str] = ("tinh", "huyen", "xa"),
+    points: Sequence[date] | None = None,
+    backlog: Sequence[BacklogItem] = (),
+    orphans: Sequence[OrphanDocument] = (),
+    orphans_total: int | None = None,
+    filters: dict[str, str] | None = None,
+) -> RatesReport:
+    """Add the ``cells`` up into the report at ``end`` (``points``: the checkpoints the cells were cut on)."""
+    points = tuple(points or checkpoints(end))
+    if points[-1] != end:
+        raise ValueError("the last checkpoint must be the period end")
+    cells = list(cells)
+    now = len(points) - 1
+    office_rows = _office_rows(end, cells, offices, schedule, set(intake_offices), now)
+    level_rows = tuple(_sum_row("level", level, [r for r in office_rows if r.level == level],
+                                schedule.digitization_target(level, end.year)) for level in levels)
+    total = _sum_row("total", "", office_rows, None)
+    return RatesReport(
+        period_end=end,
+        levels=level_rows,
+        offices=tuple(sorted(office_rows, key=lambda r: (-r.needed, r.level, r.office_code))),
+        total=total,
+        trend=tuple(_trend(cells, points, levels, schedule)),
+        forecasts=tuple(_forecast(row, cells, end, now) for row in level_rows),
+        intake=tuple(_intake(level, offices, set(intake_offices), schedule, end.year) for level in levels),
+        backlog=tuple(backlog),
+        backlog_total=total.in_force - total.digitized,
+        orphans=tuple(orphans),
+        orphans_total=len(orphans) if orphans_total is None else orphans_total,
+        filters=dict(filters or {}),
+    )
+
+
+def _office_rows(
+    end: date, cells: list[ResultCell], offices: Sequence[Office], schedule: Schedule,
+    intake_offices: set[str], now: int,
+) -> list[RateRow]:
+    counts: dict[tuple[str, str], list[int]] = {}
+    for cell in cells:
+        tally = counts.setdefault((cell.level, cell.office_code), [0, 0])
+        if cell.first <= now <= cell.last:
+            tally[0] += cell.count
+            if cell.digitized <= now:
+                tally[1] += cell.count
+    registry = {o.code: o for o in offices}
+    keys = set(counts) | {(o.level, o.code) for o in offices}
+    rows = []
+    for level, code in keys:
+        office = registry.get(code, Office(code, "(not in the office registry)", level))
+        in_force, digitized = counts.get((level, code), (0, 0))
+        rows.append(RateRow("office", level, code, office.name, _office_status(office), in_force, digitized,
+                            schedule.digitization_target(level, end.year),
+                            _intake_mark(office, intake_offices, schedule)))
+    return rows
+
+
+def _office_status(office: Office) -> str:
+    if office.status == "merged":
+        return f"merged into {office.merged_into}" if office.merged_into else "merged"
+    return office.status
+
+
+def _intake_mark(office: Office, intake_offices: set[str], schedule: Schedule) -> str:
+    if office.area_type in schedule.exempt_area_types:
+        return "exempt"
+    if office.status != "active":
+        return "-"
+    return "yes" if office.code in intake_offices else "no"
+
+
+def _sum_row(scope: str, level: str, rows: list[RateRow], target: int | None) -> RateRow:
+    name = {"level": f"level {level}", "total": "all levels"}[scope]
+    return RateRow(scope, level, "", name, "", sum(r.in_force for r in rows), sum(r.digitized for r in rows), target)
+
+
+def _trend(
+    cells: list[ResultCell], points: Sequence[date], levels: Sequence[str], schedule: Schedule
+) -> list[TrendPoint]:
+    size = len(points)
+    # Difference arrays: a cell adds its count on [first, last] (and on [digitized, last]) in O(1).
+    steps = {level: ([0] * (size + 1), [0] * (size + 1)) for level in levels}
+    for cell in cells:
+        if cell.level not in steps:
+            continue
+        start, stop = max(cell.first, 0), min(cell.last, size - 1)
+        if start > stop:
+            continue
+        forced, done = steps[cell.level]
+        forced[start] += cell.count
+        forced[stop + 1] -= cell.count
+        since = max(start, cell.digitized)
+        if since <= stop:
+            done[since] += cell.count
+            done[stop + 1] -= cell.count
+    in_force, digitized = {}, {}
+    for level, (forced, done) in steps.items():
+        running_forced = running_done = 0
+        for j in range(size):
+            running_forced += forced[j]
+            running_done += done[j]
+            in_force[level, j], digitized[level, j] = running_forced, running_done
+    return [
+        TrendPoint(level, at, in_force[level, j], digitized[level, j], schedule.digitization_target(level, at.year))
+        for level in levels
+        for j, at in enumerate(points)
+    ]
+
+
+def _forecast(row: RateRow, cells: list[ResultCell], end: date, now: int) -> Forecast:
+    recent = sum(c.count for c in cells
+                 if c.level == row.level and c.recent and c.first <= now <= c.last and c.digitized <= now)
+    per_day = recent / PACE_DAYS
+    if row.status in ("no target", "no results"):
+        return Forecast(row.level, 0, recent, per_day, None, row.status)
+    if row.needed == 0:
+        return Forecast(row.level, 0, recent, per_day, end, "target met")
+    if recent == 0:
+        return Forecast(row.level, row.needed, 0, 0.0, None, f"no result digitized in the last {PACE_DAYS} days")
+    days = math.ceil(row.needed / per_day)
+    return Forecast(row.level, row.needed, recent, per_day, end + timedelta(days=days),
+                    f"{row.needed} more at {per_day:.2f} a day")
+
+
+def _intake(
+    level: str, offices: Sequence[Office], intake_offices: set[str], schedule: Schedule, year: int
+) -> IntakeCoverage:
+    of_level = [o for o in offices if o.level == level]
+    exempt = [o for o in of_level if o.area_type in schedule.exempt_area_types]
+    eligible = [o for o in of_level if o not in exempt and o.status == "active"]
+    covered = [o for o in eligible if o.code in intake_offices]
+    return IntakeCoverage(level, len(eligible), len(covered), len(exempt), schedule.intake_target(level, year))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table of text cells: what the CLI prints, the CSV holds and the flow publishes."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def records(self) -> list[dict[str, str]]:
+        """The rows as dictionaries keyed by column (Prefect table artifacts, JSON)."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def percent(value: float | None) -> str:
+    """``37.5%``, or ``-`` when there is nothing to divide."""
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def report_tables(report: RatesReport) -> tuple[Table, ...]:
+    """The report as plain tables: rates, trend, forecast, intake coverage, backlog, orphan documents."""
+    end = report.period_end.isoformat()
+    rate_columns = ("scope", "level", "office", "name", "office status", "in force", "digitized", "rate",
+                    "target", "status", "needed", "intake")
+    rate_rows = tuple(_rate_cells(r) for r in (*report.levels, report.total, *report.offices))
+    return (
+        Table("rates", f"Results in force at {end}: digitized against the {report.year} target", rate_columns,
+              rate_rows),
+        Table("trend", "Rate per level at each month end", ("level", "at", "in force", "digitized", "rate", "target"),
+              tuple((t.level, t.at.isoformat(), str(t.in_force), str(t.digitized), percent(t.rate),
+                     _target(t.target)) for t in report.trend)),
+        Table("forecast", f"Forecast at the pace of the {PACE_DAYS} days ending {end}",
+              ("level", "needed", f"digitized in last {PACE_DAYS} days", "per day", "target reached", "note"),
+              tuple((f.level, str(f.needed), str(f.recent), f"{f.per_day:.2f}",
+                     f.reaches_target.isoformat() if f.reaches_target else "-", f.note) for f in report.forecasts)),
+        Table("intake", f"Offices digitizing at intake in {report.year} (exempt area types not counted)",
+              ("level", "eligible", "covered", "exempt", "rate", "target", "status"),
+              tuple((i.level, str(i.eligible), str(i.covered), str(i.exempt), percent(i.rate), _target(i.target),
+                     i.status) for i in report.intake)),
+        Table("backlog", f"Backlog: results in force not digitized, oldest first "
+                         f"({len(report.backlog)} of {report.backlog_total} shown)",
+              ("document", "level", "office", "procedure", "resolved", "valid until"),
+              tuple((b.document_code, b.level, b.office_code, b.procedure_code or "", b.resolved_date,
+                     b.valid_until or "") for b in report.backlog)),
+        Table("orphans", f"Digitized results with no inventory row ({len(report.orphans)} of "
+                         f"{report.orphans_total} shown): a missing export?",
+              ("document", "level", "office", "archived at"),
+              tuple((o.document_code, o.level, o.office_code, o.archived_at) for o in report.orphans)),
+    )
+
+
+def _target(target: int | None) -> str:
+    return "-" if target is None else f"{target}%"
+
+
+def _rate_cells(row: RateRow) -> tuple[str, ...]:
+    total = row.scope == "total"
+    return (row.scope, row.level, row.office_code, row.office_name, row.office_status, str(row.in_force),
+            str(row.digitized), percent(row.rate), _target(row.target), "" if total else row.status,
+            "" if total else str(row.needed), row.intake)

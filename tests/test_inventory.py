@@ -1,0 +1,149 @@
+"""Inventory and office import (line-numbered errors, all or nothing, idempotent), the report command, the flow."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from digitize.cli import main
+from digitize.errors import CsvImportError, ExitCode
+from storage.catalog import Catalog
+from storage.inventory import import_inventory, import_offices
+from tests.conftest import SAMPLES
+from tests.rates_fixtures import INVENTORY_CSV, LEVELS, OFFICES_CSV
+
+HEADER = INVENTORY_CSV.splitlines()[0]
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    (tmp_path / "offices.csv").write_text(OFFICES_CSV, encoding="utf-8")
+    with Catalog.open(tmp_path / "catalog.sqlite") as catalog:
+        import_offices(catalog, tmp_path / "offices.csv", LEVELS)
+        yield catalog
+
+
+def _csv(tmp_path, text, name="inventory.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _count(catalog, table="inventory"):
+    return catalog.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+
+
+def test_bad_lines_are_reported_with_their_numbers_and_nothing_is_imported(catalog, tmp_path):
+    path = _csv(tmp_path, "\n".join([
+        HEADER,
+        "G1,1.001,prov,tinh,2025-01-08,2025-01-10,1,",       # line 2: good
+        "G2,1.001,prov,tinh,2025-01-08,10/01/2025,1,",      # line 3: bad date
+        "G3,1.001,nowhere,xa,2025-01-08,2025-01-10,1,",     # line 4: unknown office
+        "G1,1.001,prov,tinh,2025-01-08,2025-01-10,1,",      # line 5: same result as line 2
+        "G4,1.001,prov,xa,2025-01-08,2025-01-10,1,",        # line 6: level does not match the office
+        "G5,1.001,prov,tinh,2025-01-08,2025-01-10,KQ1,",    # line 7: result_no not a number
+        "G6,1.001,prov,tinh,2025-01-08,2025-01-10,1,2024-01-01",  # line 8: valid_until before resolved
+        "G7,1.001,prov,tinh,2025-01-08",                    # line 9: too few fields
+    ]) + "\n")
+    with pytest.raises(CsvImportError) as caught:
+        import_inventory(catalog, path, LEVELS)
+    assert [line for line, _ in caught.value.errors] == [3, 4, 5, 6, 7, 8, 9]
+    assert "line 4: office 'nowhere'" in str(caught.value)
+    assert caught.value.exit_code == ExitCode.bad_input
+    assert _count(catalog) == 0
+
+
+def test_importing_the_same_file_twice_changes_nothing(catalog, tmp_path):
+    path = _csv(tmp_path, INVENTORY_CSV)
+    first = import_inventory(catalog, path, LEVELS)
+    rows = catalog.query("SELECT * FROM inventory ORDER BY id")
+    again = import_inventory(catalog, path, LEVELS)
+    assert (first.inserted, first.updated) == (10, 0)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 10)
+    assert catalog.query("SELECT * FROM inventory ORDER BY id") == rows
+
+
+def test_corrected_export_updates_only_the_changed_rows(catalog, tmp_path):
+    import_inventory(catalog, _csv(tmp_path, INVENTORY_CSV), LEVELS)
+    corrected = INVENTORY_CSV.replace("P1,1.001,prov,tinh,2025-01-08,2025-01-10,1,",
+                                      "P1,1.001,prov,tinh,2025-01-08,2025-01-10,1,2026-01-09")
+    result = import_inventory(catalog, _csv(tmp_path, corrected, "fixed.csv"), LEVELS)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 9)
+    assert catalog.query("SELECT valid_until FROM inventory WHERE dossier_code = 'P1'") == [("2026-01-09",)]
+
+
+def test_wrong_header_is_refused_on_line_1(catalog, tmp_path):
+    with pytest.raises(CsvImportError) as caught:
+        import_inventory(catalog, _csv(tmp_path, "dossier,office\nX,prov\n"), LEVELS)
+    assert caught.value.errors[0][0] == 1
+
+
+def test_office_merged_into_an_unknown_office_is_refused(catalog, tmp_path):
+    path = _csv(tmp_path, "code,name,level,area_type,status,merged_into\nold,Cũ,huyen,rural,merged,ghost\n", "o.csv")
+    with pytest.raises(CsvImportError, match="line 2: merged_into 'ghost'"):
+        import_offices(catalog, path, LEVELS)
+
+
+def test_office_may_be_merged_into_a_later_line(catalog, tmp_path):
+    path = _csv(tmp_path, "code,name,level,area_type,status,merged_into\n"
+                          "old,Cũ,xa,rural,merged,new\nnew,Mới,xa,rural,active,\n", "o.csv")
+    result = import_offices(catalog, path, LEVELS)
+    assert result.inserted == 2
+    assert catalog.query("SELECT merged_into FROM offices WHERE code = 'old'") == [("new",)]
+
+
+def test_office_reimport_changes_nothing(catalog, tmp_path):
+    again = import_offices(catalog, _csv(tmp_path, OFFICES_CSV, "o.csv"), LEVELS)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+
+
+def test_cli_imports_the_samples_and_writes_every_format(settings_env, tmp_path, capsys):
+    assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
+    assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
+    assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
+    assert "0 new, 0 changed, 42 unchanged" in capsys.readouterr().out
+    assert main(["report", "--as-of", "2026-11-28", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    levels = {r["level"]: r for r in data["rates"] if r["scope"] == "level"}
+    assert levels["xa"]["in force"] == "21" and levels["xa"]["target"] == "100%"
+    assert main(["report", "--year", "2025", "--level", "xa", "--backlog", "--format", "csv", "--limit", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("document,level,office")
+    assert len(lines) == 1 + 12  # the 12 xa results in force at 2025-12-31, none digitized
+    assert main(["report", "--as-of", "2026-11-28", "--format", "html", "-o", str(tmp_path / "r.html")]) == 0
+    assert "<svg" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_cli_bad_inventory_exits_4_with_line_numbers(settings_env, tmp_path, capsys):
+    assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
+    bad = _csv(tmp_path, HEADER + "\nX1,1.0,ttpvhcc,tinh,2025-01-01,2025-13-01,1,\n", "bad.csv")
+    assert main(["inventory", "import", str(bad)]) == ExitCode.bad_input
+    assert "line 2: resolved_date '2025-13-01'" in capsys.readouterr().err
+
+
+def test_cli_unknown_level_is_a_config_error(settings_env):
+    assert main(["report", "--level", "thon"]) == ExitCode.config
+
+
+@pytest.mark.slow
+def test_report_rates_flow_publishes_the_tables_as_artifacts(prefect_harness, settings_env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.rates import report_rates
+
+    assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
+    assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
+    levels = report_rates(as_of="2026-11-28", config=str(settings_env))
+    assert levels["xa"] == {"in_force": 21, "digitized": 0, "target": 100, "status": "behind", "needed": 21}
+
+    async def keys():
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="rates-")))
+            return {a.key for a in found}
+
+    import asyncio
+
+    assert {"rates-rates", "rates-trend", "rates-forecast", "rates-backlog", "rates-summary"} <= asyncio.run(keys())

@@ -1,0 +1,148 @@
+"""Rates against plan 4521/QĐ-UBND: the target schedule and the report on a hand-computed catalog."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from digitize import rates
+from digitize.errors import ConfigError
+from digitize.report_html import render_html
+from digitize.targets import load_schedule, parse_schedule
+from storage.inventory import rates_report
+from tests.rates_fixtures import LEVELS, build_catalog
+
+END = date(2025, 6, 30)
+
+
+@pytest.mark.parametrize(("year", "expected"), [
+    (2022, (50, 40, 35)), (2023, (70, 60, 55)), (2024, (90, 80, 75)), (2025, (100, 100, 95)), (2026, (100, 100, 100)),
+])
+def test_packaged_schedule_gives_the_plan_targets(year, expected):
+    schedule = load_schedule()
+    assert tuple(schedule.digitization_target(level, year) for level in LEVELS) == expected
+
+
+def test_intake_coverage_schedule_starts_at_the_centre_and_rises_30_points():
+    schedule = load_schedule()
+    assert [schedule.intake_target(level, 2022) for level in LEVELS] == [100, 60, 30]
+    assert [schedule.intake_target(level, 2023) for level in LEVELS] == [100, 90, 60]
+    assert schedule.exempt_area_types == ("remote",)
+
+
+def test_no_target_before_the_first_year():
+    assert load_schedule().digitization_target("xa", 2021) is None
+
+
+def test_override_replaces_the_rule_for_one_year_and_level():
+    schedule = parse_schedule({
+        "digitization": {"first_year": 2022, "step_points": 20, "cap": 100, "baseline": {"xa": 35},
+                         "overrides": {"2024": {"xa": 70}}},
+        "intake_coverage": {"first_year": 2022, "step_points": 30, "cap": 100, "baseline": {"xa": 30}},
+    })
+    assert [schedule.digitization_target("xa", y) for y in (2023, 2024, 2025)] == [55, 70, 95]
+
+
+def test_schedule_with_a_wrong_key_is_refused_naming_it():
+    with pytest.raises(ConfigError, match="step_point"):
+        parse_schedule({"digitization": {"first_year": 2022, "step_point": 20, "cap": 100, "baseline": {"xa": 1}},
+                        "intake_coverage": {"first_year": 2022, "step_points": 30, "cap": 100,
+                                            "baseline": {"xa": 30}}})
+
+
+def test_checkpoints_are_month_ends_then_the_period_end():
+    points = rates.checkpoints(date(2026, 3, 15), months=4)
+    assert points == (date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 15))
+
+
+def test_period_end_is_the_year_end_or_today():
+    assert rates.period_end(2024, date(2026, 5, 1)) == date(2024, 12, 31)
+    assert rates.period_end(2026, date(2026, 5, 1)) == date(2026, 5, 1)
+
+
+@pytest.fixture
+def report(tmp_path):
+    with build_catalog(tmp_path) as catalog:
+        yield rates_report(catalog, END, load_schedule(), LEVELS)
+
+
+def _office(report, code):
+    return next(r for r in report.offices if r.office_code == code)
+
+
+def test_rates_per_office_match_the_hand_computed_figures(report):
+    figures = {r.office_code: (r.in_force, r.digitized, r.target, r.status, r.needed) for r in report.offices}
+    assert figures == {
+        "prov": (2, 1, 100, "behind", 1),
+        "dist": (1, 1, 100, "met", 0),
+        "comm-a": (4, 1, 95, "behind", 3),
+        "comm-r": (1, 1, 95, "met", 0),
+        "empty": (0, 0, 95, "no results", 0),
+    }
+
+
+def test_rates_per_level_add_up_the_offices(report):
+    figures = {r.level: (r.in_force, r.digitized, r.needed, r.status) for r in report.levels}
+    assert figures == {"tinh": (2, 1, 1, "behind"), "huyen": (1, 1, 0, "met"), "xa": (5, 2, 3, "behind")}
+    assert report.levels[2].rate == pytest.approx(40.0)
+    assert (report.total.in_force, report.total.digitized) == (8, 4)
+
+
+def test_result_expiring_before_the_end_is_not_counted_but_its_last_day_is(report):
+    backlog = [b.document_code for b in report.backlog]
+    assert "P3-KQ1" in backlog and "P2-KQ1" not in backlog
+
+
+def test_document_archived_after_midnight_vietnam_time_is_not_counted(report):
+    assert "A2-KQ1" in [b.document_code for b in report.backlog]
+
+
+def test_merged_office_keeps_its_history(report):
+    assert _office(report, "dist").office_status == "merged"
+    assert _office(report, "dist").digitized == 1
+
+
+def test_backlog_lists_missing_results_oldest_first(report):
+    assert [b.document_code for b in report.backlog] == ["A2-KQ1", "A3-KQ1", "A4-KQ1", "P3-KQ1"]
+    assert report.backlog_total == 4
+
+
+def test_documents_without_inventory_are_counted_apart(report):
+    assert [o.document_code for o in report.orphans] == ["A1-KQ2", "ORPHAN-KQ1"]
+    assert report.orphans_total == 2
+
+
+def test_trend_counts_results_in_force_at_each_month_end(report):
+    may = next(t for t in report.trend if t.level == "tinh" and t.at == date(2025, 5, 31))
+    assert (may.in_force, may.digitized) == (3, 1)  # P1, P2, P3 in force; P2 archived in March
+    end = next(t for t in report.trend if t.level == "tinh" and t.at == END)
+    assert (end.in_force, end.digitized) == (2, 1)
+
+
+def test_forecast_uses_the_pace_of_the_last_30_days(report):
+    forecasts = {f.level: f for f in report.forecasts}
+    assert (forecasts["tinh"].recent, forecasts["tinh"].reaches_target) == (1, date(2025, 7, 30))
+    assert (forecasts["xa"].recent, forecasts["xa"].reaches_target) == (2, date(2025, 8, 14))
+    assert forecasts["huyen"].reaches_target == END
+
+
+def test_remote_commune_is_exempt_from_intake_coverage(report):
+    xa = next(i for i in report.intake if i.level == "xa")
+    assert (xa.eligible, xa.covered, xa.exempt, xa.status) == (2, 1, 1, "behind")
+    assert _office(report, "comm-r").intake == "exempt"
+
+
+def test_report_for_one_office_only(tmp_path):
+    with build_catalog(tmp_path) as catalog:
+        one = rates_report(catalog, END, load_schedule(), LEVELS, office="comm-a", level="xa")
+    assert [r.office_code for r in one.offices] == ["comm-a"]
+    assert (one.levels[0].in_force, one.levels[0].digitized) == (4, 1)
+    assert [o.document_code for o in one.orphans] == ["A1-KQ2", "ORPHAN-KQ1"]
+
+
+def test_html_report_is_self_contained_with_charts(report):
+    html = render_html(report)
+    assert html.count("<svg") == 4  # three levels and the gap ranking
+    assert "<script" not in html and "http" not in html and "src=" not in html
+    assert "UBND xã A" in html and "Trung tâm Phục vụ hành chính công tỉnh" in html
