@@ -311,11 +311,16 @@ def process_inbox(
     limit: int | None = None,
     config: str | None = None,
     dry_run: bool = False,
+    only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every ready item of the scanner folders (of one level, or all), each in its own child run."""
+    """Every ready item of the scanner folders (of one level, or all), each in its own child run.
+
+    ``only``, a work list of document codes (e.g. the rates report's backlog),
+    restricts the run to the items named so.
+    """
     settings = _settings(config)
     root = Path(inbox) if inbox else settings.paths.inbox
-    return _process(root, level, office, limit, settings, config, dry_run)
+    return _process(root, level, office, limit, settings, config, dry_run, only)
 
 
 @flow(name="catch-up", log_prints=True)
@@ -329,7 +334,7 @@ def catch_up(
 
 def _process(
     root: Path, level: str | None, office: str | None, limit: int | None, settings: Settings,
-    config: str | None, dry_run: bool,
+    config: str | None, dry_run: bool, only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     logger = get_run_logger()
     levels = [level] if level else list(settings.intake.levels)
@@ -341,6 +346,9 @@ def _process(
         for item in released:
             logger.warning("%s was claimed by a worker that stopped; put back in the inbox", item.name)
     ready, settling = intake.find_items(root, levels, office=office, settle_seconds=settings.intake.settle_seconds)
+    if only is not None:
+        wanted = set(only)
+        ready = [item for item in ready if item.stem in wanted]
     if limit is not None:
         ready = ready[:limit]
     logger.info("%d item(s) ready in %s, %d still being written", len(ready), root, len(settling))

@@ -200,3 +200,31 @@ def test_run_with_one_bad_item_exits_13_and_keeps_going(tmp_path):
     assert "1 archived, 1 failed" in result.stdout
     assert "Signed PDFs:" in result.stdout
     assert (tmp_path / "var" / "failed" / "tinh" / "ttpvhcc" / "000.00.12.H08-261115-0099-KQ1.pdf.error.json").is_file()
+
+
+def test_work_list_is_read_from_a_backlog_csv_or_a_plain_list(tmp_path):
+    from digitize.commands.run import read_work_list
+
+    csv_file = tmp_path / "backlog.csv"
+    csv_file.write_text("document,level,office\n000.31.25.H08-261120-0001-KQ1,xa,phuoc-loc\n", encoding="utf-8")
+    plain = tmp_path / "list.txt"
+    plain.write_text("000.31.25.H08-261120-0001-KQ1\n\n000.31.25.H08-261120-0002-KQ1\n", encoding="utf-8")
+    assert read_work_list(csv_file) == ["000.31.25.H08-261120-0001-KQ1"]
+    assert read_work_list(plain) == ["000.31.25.H08-261120-0001-KQ1", "000.31.25.H08-261120-0002-KQ1"]
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+def test_dry_run_lists_items_and_changes_nothing(tmp_path):
+    office = tmp_path / "var" / "inbox" / "tinh" / "ttpvhcc"
+    office.mkdir(parents=True)
+    sample = Path(__file__).parent.parent / "samples" / "inbox" / "tinh" / "ttpvhcc"
+    for f in sample.iterdir():
+        shutil.copy2(f, office)
+    before = sorted(p.name for p in office.iterdir())
+    result = digitize("run", "--dry-run", cwd=tmp_path,
+                      env={"DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "PREFECT_HOME": str(tmp_path / "prefect")})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "would-digitize" in result.stdout and "dry run" in result.stdout
+    assert sorted(p.name for p in office.iterdir()) == before
+    assert not (tmp_path / "var" / "archive").exists()

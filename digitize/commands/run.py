@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import time
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from digitize.errors import BatchError, ConfigError
+from digitize.errors import BadInputError, BatchError, ConfigError
 from digitize.settings import Settings
 
 
@@ -22,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inbox", type=Path, help="scanner folder root (default: paths.inbox)")
     p.add_argument("--limit", type=int, help="at most this many items")
     p.add_argument("--dry-run", action="store_true", help="list what would be taken; change nothing")
+    p.add_argument("--work-list", type=Path, metavar="FILE",
+                   help="only these documents: a CSV with a 'document' column (digitize report --backlog "
+                        "--format csv) or one document code per line")
     p.set_defaults(func=cmd_run)
 
 
@@ -41,6 +45,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             results = process_inbox(
                 level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
                 limit=args.limit, config=config, dry_run=args.dry_run,
+                only=read_work_list(args.work_list) if args.work_list else None,
             )
         finally:
             PROGRESS_LISTENERS.remove(listener)
@@ -59,6 +64,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if failed:
         raise BatchError(f"{len(failed)} of {len(results)} item(s) failed; see {settings.paths.failed}")
     return 0
+
+
+def read_work_list(path: Path) -> list[str]:
+    """Document codes from a backlog CSV (its 'document' column) or a plain list, one per line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInputError(f"--work-list {path}: {e}") from e
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and "document" in next(csv.reader([lines[0]])):
+        return [row["document"].strip() for row in csv.DictReader(lines) if row.get("document")]
+    return lines
 
 
 def _quiet_prefect_defaults() -> None:
