@@ -3,7 +3,8 @@
     .venv/bin/python bench/rates_report.py [--rows 1000000] [--db /tmp/rates-bench.sqlite]
 
 Generates the catalog once (kept at --db and reused while its row count
-matches), then times the whole report (every query plus the sums) three times.
+matches), then times
+the whole report (every query plus the sums) three times, then each query once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import storage.inventory as inventory  # noqa: E402
+from digitize.rates import checkpoints, pace_start  # noqa: E402
 from digitize.targets import load_schedule  # noqa: E402
 from storage.catalog import Catalog  # noqa: E402
 from storage.inventory import rates_report  # noqa: E402
@@ -93,7 +96,23 @@ def main() -> None:
         print(f"run {run + 1}: report in {time.perf_counter() - started:.2f} s "
               f"(in force {report.total.in_force}, digitized {report.total.digitized}, "
               f"backlog {report.backlog_total}, orphans {report.orphans_total})")
+    steps(catalog)
     catalog.close()
+
+
+def steps(catalog: Catalog) -> None:
+    """Time each query of the report once."""
+    for name, run in (
+        ("cells (inventory joined to documents, one GROUP BY)",
+         lambda: inventory.result_cells(catalog, checkpoints(END), pace_start(END))),
+        ("verified result documents (orphan count)", lambda: inventory._verified_results(catalog, END)),
+        ("orphan list (limit 100)", lambda: inventory._orphan_list(catalog, END, None, None, 100)),
+        ("backlog list (limit 100)", lambda: inventory.backlog(catalog, END)),
+        ("intake offices", lambda: inventory.intake_offices(catalog, END)),
+    ):
+        started = time.perf_counter()
+        run()
+        print(f"  {time.perf_counter() - started:5.2f} s  {name}")
 
 
 if __name__ == "__main__":

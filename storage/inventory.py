@@ -6,9 +6,14 @@ in one transaction. Rows are keyed (``(dossier_code, result_no)`` for results,
 ``code`` for offices), so importing the same file twice changes nothing, and a
 corrected re-export updates the rows it changes.
 
-The queries cut the inventory on a list of checkpoints (month ends and the
-period end, see :mod:`digitize.rates`) in one pass, so a report over millions
-of rows stays a few aggregate queries. Only :meth:`Catalog.query`,
+The report reads the inventory once: one table scan joined to the digitized
+result documents by code, every result encoded as one integer of checkpoint
+indices (month ends and the period end, see :mod:`digitize.rates`) and counted
+in one GROUP BY. The orphan count follows from those counts and one scan of the
+documents; the backlog and orphan lists are index walks that stop at their
+limit. Only the indexes of schema v1 are used. Conditions are written so that
+SQLite's planner cannot pick an index that would fetch a third of a table row
+by row (see ``bench/rates.md``). Only :meth:`Catalog.query`,
 :meth:`Catalog.transaction`, :meth:`Catalog.execute` and
 :meth:`Catalog.executemany` are used.
 """
@@ -46,10 +51,12 @@ INVENTORY_COLUMNS = (
 OFFICE_COLUMNS = ("code", "name", "level", "area_type", "status", "merged_into")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A result counts as digitized only through a document in this state (see digitize.rates).
-_DIGITIZED_JOIN = (
-    "LEFT JOIN documents d ON d.document_code = i.dossier_code || '-KQ' || i.result_no "
-    "AND d.status = 'verified' AND d.signed_at IS NOT NULL AND d.archived_at IS NOT NULL"
-)
+_VERIFIED_RESULT = "d.kind = 'KQ' AND d.status = 'verified' AND d.signed_at IS NOT NULL AND d.archived_at IS NOT NULL"
+_DIGITIZED_JOIN = f"LEFT JOIN documents d ON d.document_code = i.dossier_code || '-KQ' || i.result_no AND {_VERIFIED_RESULT}"
+# Archived by the cut (written as a CASE so the planner walks the documents in code order instead of
+# fetching a range of documents_archived_at row by row) and with no inventory row.
+_ORPHAN = ("CASE WHEN d.archived_at < ? THEN 1 ELSE 0 END = 1 AND NOT EXISTS (SELECT 1 FROM inventory i "
+           "WHERE i.dossier_code = d.dossier_code AND i.result_no = CAST(d.number AS TEXT))")
 
 
 @dataclass(frozen=True)
@@ -269,63 +276,117 @@ def offices(catalog: Catalog) -> list[Office]:
 def result_cells(
     catalog: Catalog, points: Sequence[date], pace_from: date, *, level: str | None = None, office: str | None = None
 ) -> list[ResultCell]:
-    """The inventory results in force at some checkpoint, counted by office and checkpoint indices (one pass).
+    """Every inventory result, counted by office and checkpoint indices, in one pass (one join, one GROUP BY).
 
     ``points`` are the checkpoints, the last being the period end; ``pace_from``
     is the first day of the pace window (results digitized from that day to the
-    period end are ``recent``). See :class:`digitize.rates.ResultCell`.
+    period end are ``recent``). See :class:`digitize.rates.ResultCell`; results
+    in force at no checkpoint come back too (``first > last``), so the cells
+    also count every digitized result document that has an inventory row.
     """
-    points = [p.isoformat() for p in points]
-    cuts = [end_of_day_utc(date.fromisoformat(p)) for p in points]
-    k = len(points)
+    dates = [p.isoformat() for p in points]
+    cuts = [end_of_day_utc(p) for p in points]
+    k = len(dates)
     first = "CASE " + " ".join(f"WHEN i.resolved_date <= ? THEN {j}" for j in range(k)) + f" ELSE {k} END"
     last = (f"CASE WHEN i.valid_until IS NULL THEN {k - 1} "
             + " ".join(f"WHEN i.valid_until >= ? THEN {j}" for j in reversed(range(k))) + " ELSE -1 END")
     digitized = (f"CASE WHEN d.archived_at IS NULL THEN {k} "
                  + " ".join(f"WHEN d.archived_at < ? THEN {j}" for j in range(k)) + f" ELSE {k} END")
-    recent = "(d.archived_at >= ? AND d.archived_at < ?)"
-    where, args = _where(level, office)
+    recent = "CASE WHEN d.archived_at >= ? AND d.archived_at < ? THEN 1 ELSE 0 END"
+    # One integer per result, decoded by _cell.
+    key = f"((({first}) * {k + 2} + ({last}) + 1) * {k + 1} + ({digitized})) * 2 + {recent}"
+    # An office is a small range of inventory_office_resolved; a large level is read faster by the table
+    # scan (rows in dossier order, so the document probes stay local), then cut in Python.
+    by_index = level is not None and _small_level(catalog, level)
+    where, args = _where(level if by_index else None, office)
     sql = (
-        f"SELECT i.level, i.office_code, {first}, {last}, {digitized}, {recent}, COUNT(*) "
-        f"FROM inventory i {_DIGITIZED_JOIN} "
-        f"WHERE i.resolved_date <= ? AND (i.valid_until IS NULL OR i.valid_until >= ?){where} "
-        "GROUP BY 1, 2, 3, 4, 5, 6"
+        f"SELECT {key}, i.office_code, i.level, COUNT(*) FROM inventory i {_DIGITIZED_JOIN}"
+        + (f" WHERE {where[5:]}" if where else "")
+        # The key first: with level or office_code first the planner walks inventory_level_resolved to skip
+        # the sort and fetches every row out of order (7.6 s instead of 2 s at 1 M rows).
+        + " GROUP BY 1, 2, 3"
     )
-    params = [*points, *reversed(points), *cuts, end_of_day_utc(pace_from - timedelta(days=1)), cuts[-1],
-              points[-1], points[0], *args]
-    return [ResultCell(lv, code, f, la, dg, bool(rc), n) for lv, code, f, la, dg, rc, n in catalog.query(sql, params)]
+    params = [*dates, *reversed(dates), *cuts, end_of_day_utc(pace_from - timedelta(days=1)), cuts[-1], *args]
+    return [_cell(key, lv, code, n, k) for key, code, lv, n in catalog.query(sql, params)
+            if level is None or lv == level]
+
+
+def _cell(key: int, level: str, office_code: str, count: int, k: int) -> ResultCell:
+    key, recent = divmod(key, 2)
+    key, digitized = divmod(key, k + 1)
+    first, last = divmod(key, k + 2)
+    return ResultCell(level, office_code, first, last - 1, digitized, bool(recent), count)
 
 
 def backlog(
     catalog: Catalog, end: date, *, level: str | None = None, office: str | None = None, limit: int | None = 100
 ) -> list[BacklogItem]:
-    """Results in force at ``end`` not digitized by then, oldest resolved first (at most ``limit``)."""
-    where, args = _where(level, office)
+    """Results in force at ``end`` not digitized by then, oldest resolved first (at most ``limit``).
+
+    One walk per level of the index ``inventory_level_resolved`` (or of
+    ``inventory_office_resolved`` for one office), oldest first, each stopping
+    at ``limit``; the walks are merged.
+    """
     sql = (
         "SELECT i.dossier_code || '-KQ' || i.result_no, i.level, i.office_code, i.procedure_code, "
-        f"i.resolved_date, i.valid_until FROM inventory i {_DIGITIZED_JOIN} AND d.archived_at < ? "
-        f"WHERE d.id IS NULL AND i.resolved_date <= ? AND (i.valid_until IS NULL OR i.valid_until >= ?){where} "
-        "ORDER BY i.resolved_date, i.dossier_code, i.result_no"
+        f"i.resolved_date, i.valid_until, i.dossier_code, i.result_no FROM inventory i {_DIGITIZED_JOIN} "
+        "AND d.archived_at < ? WHERE d.id IS NULL{where} AND i.resolved_date <= ? "
+        "AND (i.valid_until IS NULL OR i.valid_until >= ?) ORDER BY i.resolved_date, i.dossier_code, i.result_no"
         + ("" if limit is None else f" LIMIT {int(limit):d}")
     )
     day = end.isoformat()
-    return [BacklogItem(*row) for row in catalog.query(sql, [end_of_day_utc(end), day, day, *args])]
+    walks = [(level, office)] if level is not None or office is not None else \
+        [(each, None) for each in _inventory_levels(catalog)]
+    rows = []
+    for each_level, each_office in walks:
+        where, args = _where(each_level, each_office)
+        rows += catalog.query(sql.replace("{where}", where), [end_of_day_utc(end), *args, day, day])
+    rows.sort(key=lambda row: (row[4], row[6], row[7]))
+    return [BacklogItem(*row[:6]) for row in rows[:limit]]
+
+
+def _inventory_levels(catalog: Catalog) -> list[str]:
+    """The levels in the inventory: one index step each (a skip scan of ``inventory_level_resolved``)."""
+    rows = catalog.query(
+        "WITH RECURSIVE found (level) AS (SELECT MIN(level) FROM inventory UNION ALL "
+        "SELECT (SELECT MIN(i.level) FROM inventory i WHERE i.level > found.level) FROM found "
+        "WHERE found.level IS NOT NULL) SELECT level FROM found WHERE level IS NOT NULL"
+    )
+    return [level for (level,) in rows]
 
 
 def orphans(
     catalog: Catalog, end: date, *, level: str | None = None, office: str | None = None, limit: int | None = 100
 ) -> tuple[list[OrphanDocument], int]:
     """Digitized result documents archived by ``end`` with no inventory row (at most ``limit``), and their count."""
-    where, args = _where(level, office, prefix="d")
+    indexed = level is None or office is not None or _small_level(catalog, level)
+    where, args = _where(level, office, prefix="d", level_index=indexed)
+    # Only kind and status as index terms (see _verified_results); archived_at < ? implies IS NOT NULL.
+    sql = (f"SELECT COUNT(*) FROM documents d WHERE d.kind = 'KQ' AND d.status = 'verified'{where} "
+           f"AND d.signed_at IS NOT NULL AND {_ORPHAN}")
+    count = catalog.query(sql, [*args, end_of_day_utc(end)])[0][0]
+    return _orphan_list(catalog, end, level, office, limit, level_index=indexed) if count else [], count
+
+
+def _orphan_list(
+    catalog: Catalog, end: date, level: str | None, office: str | None, limit: int | None, *, level_index: bool = True
+) -> list[OrphanDocument]:
+    """The first ``limit`` orphan documents by code: a walk of the documents in code order."""
+    where, args = _where(level, office, prefix="d", level_index=level_index)
     sql = (
-        "SELECT d.document_code, d.level, d.office_code, d.archived_at, COUNT(*) OVER () FROM documents d "
-        "WHERE d.kind = 'KQ' AND d.status = 'verified' AND d.signed_at IS NOT NULL AND d.archived_at < ? "
-        "AND NOT EXISTS (SELECT 1 FROM inventory i WHERE i.dossier_code = d.dossier_code "
-        f"AND i.result_no = CAST(d.number AS TEXT)){where} ORDER BY d.document_code"
-        + ("" if limit is None else f" LIMIT {int(limit):d}")
+        f"SELECT d.document_code, d.level, d.office_code, d.archived_at FROM documents d WHERE {_VERIFIED_RESULT}"
+        f"{where} AND {_ORPHAN} ORDER BY d.document_code" + ("" if limit is None else f" LIMIT {int(limit):d}")
     )
-    rows = catalog.query(sql, [end_of_day_utc(end), *args])
-    return [OrphanDocument(*row[:4]) for row in rows], (rows[0][4] if rows else 0)
+    return [OrphanDocument(*row) for row in catalog.query(sql, [*args, end_of_day_utc(end)])]
+
+
+def _verified_results(catalog: Catalog, end: date) -> int:
+    """Verified result (KQ) documents archived by ``end``, with or without an inventory row (one scan)."""
+    # Only kind and status in WHERE: a table scan. (archived_at there lets the planner pick a range of
+    # documents_archived_at and fetch every row in archive order, ten times slower.)
+    sql = ("SELECT COALESCE(SUM(CASE WHEN d.signed_at IS NOT NULL AND d.archived_at < ? THEN 1 ELSE 0 END), 0) "
+           "FROM documents d WHERE d.kind = 'KQ' AND d.status = 'verified'")
+    return catalog.query(sql, [end_of_day_utc(end)])[0][0]
 
 
 def intake_offices(catalog: Catalog, end: date) -> set[str]:
@@ -339,9 +400,25 @@ def intake_offices(catalog: Catalog, end: date) -> set[str]:
     return {code for (code,) in rows}
 
 
-def _where(level: str | None, office: str | None, prefix: str = "i") -> tuple[str, list[str]]:
+def _small_level(catalog: Catalog, level: str) -> bool:
+    """Whether ``level`` holds under a fifth of the inventory, so that reading it by index beats a table scan.
+
+    Fetching rows one by one in index order costs about four times a scan's row (bench/rates.md).
+    """
+    rows, top = catalog.query("SELECT (SELECT COUNT(*) FROM inventory WHERE level = ?), "
+                              "(SELECT MAX(id) FROM inventory)", [level])[0]
+    return rows * 5 < (top or 0)
+
+
+def _where(
+    level: str | None, office: str | None, prefix: str = "i", *, level_index: bool = True
+) -> tuple[str, list[str]]:
     parts, args = [], []
-    if level is not None:
+    if level is not None and not level_index:
+        # Not indexable on purpose: a range of a level index would fetch a large level's rows one by one.
+        parts.append(f" AND CASE WHEN {prefix}.level = ? THEN 1 ELSE 0 END = 1")
+        args.append(level)
+    elif level is not None:
         parts.append(f" AND {prefix}.level = ?")
         args.append(level)
     if office is not None:
@@ -360,20 +437,34 @@ def rates_report(
     office: str | None = None,
     list_limit: int | None = 100,
 ) -> RatesReport:
-    """Run the report's queries at period end ``end`` and add them up (see :func:`digitize.rates.build_report`)."""
+    """Run the report's queries at period end ``end`` and add them up (see :func:`digitize.rates.build_report`).
+
+    One pass over the inventory joined to the documents gives every figure; the
+    backlog and orphan lists are index walks that stop at ``list_limit``, and
+    are skipped when the cells show there is nothing to list.
+    """
     points = checkpoints(end)
+    now = len(points) - 1
     registry = [o for o in offices(catalog)
                 if (level is None or o.level == level) and (office is None or o.code == office)]
-    found, orphans_total = orphans(catalog, end, level=level, office=office, limit=list_limit)
+    cells = result_cells(catalog, points, pace_start(end), level=level, office=office)
+    if level is None and office is None:
+        # Every result document archived by the end either matches an inventory row (a cell) or is an orphan.
+        matched = sum(c.count for c in cells if c.digitized <= now)
+        orphans_total = _verified_results(catalog, end) - matched
+        found = _orphan_list(catalog, end, None, None, list_limit) if orphans_total else []
+    else:
+        found, orphans_total = orphans(catalog, end, level=level, office=office, limit=list_limit)
+    missing = sum(c.count for c in cells if c.first <= now <= c.last and c.digitized > now)
     return build_report(
         end,
-        result_cells(catalog, points, pace_start(end), level=level, office=office),
+        cells,
         registry,
         schedule,
         intake_offices=intake_offices(catalog, end),
         levels=[level] if level else list(levels),
         points=points,
-        backlog=backlog(catalog, end, level=level, office=office, limit=list_limit),
+        backlog=backlog(catalog, end, level=level, office=office, limit=list_limit) if missing else [],
         orphans=found,
         orphans_total=orphans_total,
         filters={k: v for k, v in (("level", level), ("office", office)) if v},

@@ -10,7 +10,7 @@ from digitize import rates
 from digitize.errors import ConfigError
 from digitize.report_html import render_html
 from digitize.targets import load_schedule, parse_schedule
-from storage.inventory import rates_report
+from storage.inventory import orphans, rates_report, result_cells
 from tests.rates_fixtures import LEVELS, build_catalog
 
 END = date(2025, 6, 30)
@@ -146,3 +146,39 @@ def test_html_report_is_self_contained_with_charts(report):
     assert html.count("<svg") == 4  # three levels and the gap ranking
     assert "<script" not in html and "http" not in html and "src=" not in html
     assert "UBND xã A" in html and "Trung tâm Phục vụ hành chính công tỉnh" in html
+
+
+def test_lists_stop_at_the_limit_but_totals_count_everything(tmp_path):
+    with build_catalog(tmp_path) as catalog:
+        short = rates_report(catalog, END, load_schedule(), LEVELS, list_limit=1)
+    assert ([b.document_code for b in short.backlog], short.backlog_total) == (["A2-KQ1"], 4)
+    assert ([o.document_code for o in short.orphans], short.orphans_total) == (["A1-KQ2"], 2)
+
+
+def test_orphan_count_from_the_cells_matches_the_direct_count(tmp_path):
+    with build_catalog(tmp_path) as catalog:
+        report = rates_report(catalog, END, load_schedule(), LEVELS)
+        found, total = orphans(catalog, END, limit=None)
+    assert total == report.orphans_total == 2
+    assert [o.document_code for o in found] == [o.document_code for o in report.orphans]
+
+
+def test_cells_cover_results_in_force_at_no_checkpoint(tmp_path):
+    points = rates.checkpoints(END)
+    with build_catalog(tmp_path) as catalog:
+        cells = result_cells(catalog, points, rates.pace_start(END))
+    assert sum(c.count for c in cells) == 10  # every inventory row, P4 (resolved after the end) too
+    late = [c for c in cells if c.first > c.last]
+    assert [(c.office_code, c.first, c.count) for c in late] == [("prov", len(points), 1)]
+
+
+@pytest.mark.parametrize(("level", "figures", "orphan_codes"), [
+    ("huyen", (1, 1), []),  # a small level: read by its index
+    ("xa", (5, 2), ["A1-KQ2", "ORPHAN-KQ1"]),  # half the inventory: table scan, cut in Python
+])
+def test_report_for_one_level_matches_the_full_report(tmp_path, level, figures, orphan_codes):
+    with build_catalog(tmp_path) as catalog:
+        one = rates_report(catalog, END, load_schedule(), LEVELS, level=level)
+    assert (one.levels[0].in_force, one.levels[0].digitized) == figures
+    assert [o.document_code for o in one.orphans] == orphan_codes
+    assert {b.level for b in one.backlog} <= {level}
