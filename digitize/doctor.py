@@ -73,16 +73,15 @@ def check_poppler(settings: Settings) -> DoctorCheck:
 
 
 def check_signing_key(settings: Settings) -> DoctorCheck:
-    from signing.identity import load_signer, resolve_identity
+    from signing.session import open_signing_session
 
     try:
-        identity = resolve_identity(settings.signing)
-        signer = load_signer(identity.pkcs12, identity.password)
+        with open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts") as s:
+            note = s.note
     except DigitizeError as e:
-        return DoctorCheck("signing key", False, str(e), "set signing.pkcs12 and its password, or leave "
-                           "signing.pkcs12 empty to use the demo key", e.exit_code)
-    demo = " (DEMO key made on first run: not for production)" if identity.demo else ""
-    return DoctorCheck("signing key", True, f"{signer.subject}, valid until {signer.not_after:%Y-%m-%d}{demo}")
+        return DoctorCheck("signing key", False, str(e), "set signing.pkcs12 (or signing.pkcs11_*) and its "
+                           "password, or leave them empty to use the demo key", e.exit_code)
+    return DoctorCheck("signing key", True, note)
 
 
 def check_stamp_font(settings: Settings) -> DoctorCheck:

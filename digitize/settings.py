@@ -71,6 +71,18 @@ class OcrSettings:
     timeout_seconds: float = 300.0
     min_confidence: float = 60.0
     jpeg_quality: int = 80
+    #: Processes that clean and OCR pages in parallel; 0: one per CPU core.
+    workers: int = 0
+    #: Limit for one whole page (render, clean, OCR) in a worker.
+    page_timeout_seconds: float = 600.0
+    #: A PDF page that already has text: "refuse" (exit 4), "redo" (OCR the rendered page
+    #: again) or "skip" (keep the page as it is, no OCR).
+    existing_text: str = "refuse"
+    #: A PDF that already carries a digital signature: "refuse" (exit 7) or "keep-original"
+    #: (digitize it and keep the signed original untouched beside the copy).
+    signed_input: str = "refuse"
+    #: Keep blank pages (a digital copy is a 100% copy); False drops them.
+    keep_blank_pages: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,23 +99,60 @@ class SigningSettings:
     demo_dir: Path | None = None
     agency_name: str = "UBND xã Phước Lộc (DEMO)"
     copy_form: str = "SAO Y"
-    pades_level: str = "B-B"
+    pades_level: str = "auto"
     trust_roots: tuple[Path, ...] = ()
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_key_label: str | None = None
+    pkcs11_cert_label: str | None = None
+    pkcs11_pin: str | None = field(default=None, repr=False)
+    pkcs11_pin_file: Path | None = None
+    tsa_url: str | None = None
+    tsa_timeout_seconds: float = 10.0
+    tsa_retries: int = 3
+    tsa_backoff_seconds: float = 1.0
+    fetch_revocation: bool = True
+    revocation_mode: str = "hard-fail"
 
 
 @dataclass(frozen=True)
 class ArchiveSettings:
-    """Where signed files are kept (default: the folder ``var/archive``)."""
+    """Where signed files are kept: the folder ``var/archive`` (``local``) or an S3 bucket (``s3``).
+
+    S3 credentials come from boto3's standard chain (environment, shared
+    files, instance role); they are never settings, so never logged.
+    """
 
     backend: str = "local"
     root: Path | None = None
+    bucket: str = ""
+    endpoint_url: str = ""
+    region: str = "us-east-1"
+    addressing_style: str = "auto"
+    on_conflict: str = "refuse"
+    conditional_writes: bool = True
+    object_lock_mode: str = ""
+    retention_years: int = 0
+    sse: str = ""
+    sse_kms_key_id: str = ""
+    multipart_threshold_mb: int = 64
+    multipart_chunk_mb: int = 16
+    multipart_concurrency: int = 4
+    max_attempts: int = 3
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
 class CatalogSettings:
-    """The SQL catalog: a SQLite file (WAL mode), by default ``var/catalog.sqlite``."""
+    """The SQL catalog: a SQLite file (WAL mode), by default ``var/catalog.sqlite``.
+
+    ``url`` set to ``postgresql://...`` uses PostgreSQL instead (the password
+    is best left to ``PGPASSWORD`` or ``~/.pgpass``, not the URL).
+    """
 
     path: Path | None = None
+    url: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -280,11 +329,53 @@ def _check(settings: Settings) -> None:
     for level in settings.intake.levels:
         if not _SLUG.fullmatch(level):
             raise ConfigError(f"intake.levels: {level!r} is not a level code (lower-case letters, digits, '-')")
-    if settings.signing.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA"):
-        raise ConfigError(f"signing.pades_level must be B-B, B-T, B-LT or B-LTA, not {settings.signing.pades_level!r}")
+    if settings.signing.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA", "auto"):
+        raise ConfigError(f"signing.pades_level must be B-B, B-T, B-LT, B-LTA or auto, not {settings.signing.pades_level!r}")
+    if settings.signing.pades_level not in ("B-B", "auto") and not settings.signing.tsa_url:
+        raise ConfigError(f"signing.pades_level {settings.signing.pades_level} needs a timestamp authority: set signing.tsa_url")
+    if settings.signing.pkcs11_module is not None and settings.signing.pkcs12 is not None:
+        raise ConfigError("set either signing.pkcs12 or signing.pkcs11_module, not both")
+    if settings.signing.pkcs11_module is not None and not settings.signing.pkcs11_key_label:
+        raise ConfigError("signing.pkcs11_module needs signing.pkcs11_key_label (the key's label on the token)")
+    if settings.signing.revocation_mode not in ("soft-fail", "hard-fail", "require"):
+        raise ConfigError(f"signing.revocation_mode must be soft-fail, hard-fail or require, not {settings.signing.revocation_mode!r}")
+    if settings.signing.tsa_timeout_seconds <= 0 or settings.signing.tsa_retries < 0 or settings.signing.tsa_backoff_seconds < 0:
+        raise ConfigError("signing.tsa_timeout_seconds must be positive, tsa_retries and tsa_backoff_seconds not negative")
     if settings.signing.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
         raise ConfigError(f"signing.copy_form must be 'SAO Y', 'SAO LỤC' or 'TRÍCH SAO', not {settings.signing.copy_form!r}")
-    if settings.archive.backend not in ("local",):
-        raise ConfigError(f"archive.backend {settings.archive.backend!r} is not supported yet; use 'local'")
+    _check_archive(settings.archive)
+    if settings.catalog.url and not settings.catalog.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("catalog.url must be a postgresql:// URL (leave it empty for the SQLite file catalog.path)")
     if settings.ocr.timeout_seconds <= 0:
         raise ConfigError("ocr.timeout_seconds must be positive")
+    if settings.ocr.page_timeout_seconds <= 0 or settings.ocr.workers < 0:
+        raise ConfigError("ocr.page_timeout_seconds must be positive and ocr.workers >= 0")
+    if settings.ocr.existing_text not in ("refuse", "redo", "skip"):
+        raise ConfigError(f"ocr.existing_text must be 'refuse', 'redo' or 'skip', not {settings.ocr.existing_text!r}")
+    if settings.ocr.signed_input not in ("refuse", "keep-original"):
+        raise ConfigError(f"ocr.signed_input must be 'refuse' or 'keep-original', not {settings.ocr.signed_input!r}")
+
+
+def _check_archive(archive: ArchiveSettings) -> None:
+    """The archive settings are consistent (backend, S3 options, sizes)."""
+    if archive.backend not in ("local", "s3"):
+        raise ConfigError(f"archive.backend must be 'local' or 's3', not {archive.backend!r}")
+    if archive.backend == "s3" and not archive.bucket:
+        raise ConfigError("archive.bucket is required when archive.backend is 's3'")
+    choices = {
+        "addressing_style": ("auto", "path", "virtual"),
+        "on_conflict": ("refuse", "version"),
+        "object_lock_mode": ("", "GOVERNANCE", "COMPLIANCE"),
+        "sse": ("", "AES256", "aws:kms"),
+    }
+    for name, allowed in choices.items():
+        if getattr(archive, name) not in allowed:
+            raise ConfigError(f"archive.{name} must be one of {allowed}, not {getattr(archive, name)!r}")
+    if archive.object_lock_mode and archive.retention_years < 1:
+        raise ConfigError("archive.retention_years must be at least 1 when archive.object_lock_mode is set")
+    if archive.multipart_chunk_mb < 5 or archive.multipart_threshold_mb < archive.multipart_chunk_mb:
+        raise ConfigError("archive.multipart_chunk_mb must be >= 5 (S3 minimum part size) and <= multipart_threshold_mb")
+    if archive.multipart_concurrency < 1:
+        raise ConfigError("archive.multipart_concurrency must be at least 1")
+    if archive.max_attempts < 1 or archive.retention_years < 0:
+        raise ConfigError("archive.max_attempts must be >= 1 and archive.retention_years >= 0")

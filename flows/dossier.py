@@ -17,6 +17,7 @@ failure moves it to ``failed/`` with a reason a clerk can read.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -35,9 +36,7 @@ from digitize import engine, intake, split, tools
 from digitize.errors import BadInputError, BatchError, VerificationError, is_transient
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
-from signing.identity import load_signer, resolve_identity
-from signing.sign import sign_pdf
-from signing.verify import verify_pdf
+from signing.session import SigningSession, open_signing_session
 from storage.archive import open_archive
 from storage.catalog import Catalog
 from storage.hashing import sha256_bytes
@@ -62,9 +61,16 @@ def _settings(config: str | None) -> Settings:
 
 
 @functools.cache
-def _signer(pkcs12: str, password: bytes | None):  # noqa: ANN202
-    """The signing key, loaded once per process and kept for the whole batch."""
-    return load_signer(Path(pkcs12), password)
+def _session(config: str | None) -> SigningSession:
+    """The signing session (key, TSA client, validation context), opened once per process.
+
+    Kept for every document of the batch the process runs; a token's session
+    is logged out when the process exits.
+    """
+    settings = _settings(config)
+    session = open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts")
+    atexit.register(session.close)
+    return session
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -106,17 +112,7 @@ def sign(pdf: str, work_dir: str, config: str | None) -> dict[str, Any]:
     done = Path(work_dir) / "sign.json"
     if (found := _read_json(done)) is not None:
         return found
-    settings = _settings(config)
-    identity = resolve_identity(settings.signing)
-    result = sign_pdf(
-        Path(pdf),
-        Path(work_dir) / "signed.pdf",
-        _signer(str(identity.pkcs12), identity.password),
-        agency_name=settings.signing.agency_name,
-        copy_form=settings.signing.copy_form,
-        pades_level=settings.signing.pades_level,
-        font_cache_dir=settings.paths.var_dir / "cache" / "fonts",
-    )
+    result = _session(config).sign(Path(pdf), Path(work_dir) / "signed.pdf")
     summary = {
         "path": str(result.path),
         "sha256": result.sha256,
@@ -131,9 +127,7 @@ def sign(pdf: str, work_dir: str, config: str | None) -> dict[str, Any]:
 @task(name="verify")
 def verify(pdf: str, sha256: str, config: str | None) -> None:
     """Verify the signed file before it is archived; raises if any check fails."""
-    settings = _settings(config)
-    identity = resolve_identity(settings.signing)
-    report = verify_pdf(Path(pdf), identity.trust_roots, expected_sha256=sha256)
+    report = _session(config).verify(Path(pdf), expected_sha256=sha256)
     if not report.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
         raise VerificationError(f"the signed file failed verification: {failed}")

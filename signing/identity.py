@@ -6,7 +6,9 @@ lets a new office run the whole pipeline before it has a CA-issued key; its
 signatures are valid only against ``demo-ca.pem``.
 
 :func:`load_signer` opens a PKCS#12 file once; the result is meant to be kept
-for a whole batch (re-parsing the key for every document is slow).
+for a whole batch (re-parsing the key for every document is slow). A key on a
+PKCS#11 token (a USB token of the government CA, an HSM) is described by a
+:class:`TokenKey` and opened by :mod:`signing.token`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from pyhanko.sign.signers import SimpleSigner
+from pyhanko.sign.signers import Signer, SimpleSigner
 
 from digitize.errors import SigningError
 from digitize.models import nfc
@@ -56,28 +58,43 @@ class DemoIdentity:
 class LoadedSigner:
     """A signing key opened once, with what a report needs to say about it."""
 
-    signer: SimpleSigner = field(repr=False)
+    signer: Signer = field(repr=False)
     subject: str
     not_before: datetime
     not_after: datetime
 
 
 @dataclass(frozen=True)
-class SigningIdentity:
-    """The key to sign with, its password, and the roots ``verify`` trusts."""
+class TokenKey:
+    """A key on a PKCS#11 token: the module, the token, the key and certificate labels, the PIN."""
 
-    pkcs12: Path
+    module: Path
+    token_label: str | None
+    key_label: str
+    cert_label: str
+    pin: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """The key to sign with (a PKCS#12 file or a token), its secret, and the roots ``verify`` trusts."""
+
+    pkcs12: Path | None
     password: bytes | None = field(repr=False)
     trust_roots: tuple[Path, ...]
     demo: bool
+    token: TokenKey | None = None
 
 
 def resolve_identity(settings: SigningSettings) -> SigningIdentity:
-    """The configured PKCS#12 key, or the demo identity (made on first use) when none is set.
+    """The configured PKCS#11 token key or PKCS#12 key, else the demo identity (made on first use).
 
     With the demo identity, the demo CA is trusted in addition to
-    ``settings.trust_roots``.
+    ``settings.trust_roots``. Secrets (password, PIN) come from the settings'
+    value or from a secret file, never from anywhere else.
     """
+    if settings.pkcs11_module is not None:
+        return SigningIdentity(None, None, settings.trust_roots, demo=False, token=_token_key(settings))
     if settings.pkcs12 is None:
         if settings.demo_dir is None:
             raise SigningError("no signing key configured and no folder for the demo key (signing.demo_dir)")
@@ -86,6 +103,19 @@ def resolve_identity(settings: SigningSettings) -> SigningIdentity:
         return SigningIdentity(demo.pkcs12, password, (demo.ca_cert, *settings.trust_roots), demo=True)
     password = read_password(settings.pkcs12_password, settings.pkcs12_password_file)
     return SigningIdentity(settings.pkcs12, password, settings.trust_roots, demo=False)
+
+
+def _token_key(settings: SigningSettings) -> TokenKey:
+    if not settings.pkcs11_key_label:
+        raise SigningError("signing.pkcs11_module is set but signing.pkcs11_key_label is not")
+    pin = read_password(settings.pkcs11_pin, settings.pkcs11_pin_file)
+    return TokenKey(
+        module=settings.pkcs11_module,
+        token_label=settings.pkcs11_token_label,
+        key_label=settings.pkcs11_key_label,
+        cert_label=settings.pkcs11_cert_label or settings.pkcs11_key_label,
+        pin=pin.decode("utf-8") if pin is not None else None,
+    )
 
 
 def ensure_demo_identity(demo_dir: Path, agency_name: str) -> DemoIdentity:
@@ -138,6 +168,11 @@ def load_signer(pkcs12: Path, password: bytes | None, *, now: datetime | None = 
             f"could not open the signing key {pkcs12}: wrong password or not a PKCS#12 file",
             hint="check signing.pkcs12_password_file",
         ) from e
+    return describe_signer(signer, now=now)
+
+
+def describe_signer(signer: Signer, *, now: datetime | None = None) -> LoadedSigner:
+    """Wrap an opened pyHanko signer, refusing a certificate not valid ``now``."""
     cert = x509.load_der_x509_certificate(signer.signing_cert.dump())
     _check_validity(cert, now or datetime.now(timezone.utc))
     return LoadedSigner(
@@ -150,7 +185,7 @@ def load_signer(pkcs12: Path, password: bytes | None, *, now: datetime | None = 
 
 def readable_name(name: x509.Name) -> str:
     """``CN=..., OU=..., O=..., C=VN``: most specific first, Vietnamese left as is."""
-    parts = [f"{a.rfc4514_attribute_name}={a.value}" for a in name]
+    parts = [f"{a.rfc4514_attribute_name}={a.value}" for a in reversed(list(name))]
     return ", ".join(parts)
 
 

@@ -1,9 +1,15 @@
 """PAdES signing of a finished PDF/A file, with the Decree 30 visible signature.
 
 The signature is an incremental update (the PDF/A bytes stay as they are),
-subfilter ``ETSI.CAdES.detached``. Level B-B is made now; B-T, B-LT and B-LTA
-need a timestamp authority (and, for LT/LTA, a validation context), which
-:func:`_signature_metadata` and :func:`_timestamper_for` are the places to add.
+subfilter ``ETSI.CAdES.detached``. The levels:
+
+- B-B: the CMS signature alone (the demo key, no timestamp authority);
+- B-T: plus an RFC 3161 signature timestamp;
+- B-LT: plus the certificates, OCSP responses and CRLs in the DSS;
+- B-LTA: plus a document timestamp over the DSS.
+
+B-T and above need a ``timestamper``; B-LT and B-LTA also a ``validation_context``
+that fetches revocation data. :mod:`signing.session` keeps both for a batch.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator import ValidationContext
 
 from digitize.errors import (
     BadInputError,
     EncryptedInputError,
     SignedInputError,
     SigningError,
+    TimestampUnavailableError,
 )
 from digitize.models import nfc
 from signing.appearance import (
@@ -45,6 +54,7 @@ from signing.fonts import default_font_path, load_stamp_font
 from signing.identity import LoadedSigner
 
 PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+TIME_CHARACTERS = "0123456789-:T+"
 DIGEST = "sha256"
 
 
@@ -71,24 +81,30 @@ def sign_pdf(
     field_name: str = "Signature1",
     font_path: Path | None = None,
     font_cache_dir: Path | None = None,
+    timestamper: TimeStamper | None = None,
+    validation_context: ValidationContext | None = None,
 ) -> SignResult:
     """Sign ``src`` into ``dst`` (PAdES, visible Decree 30 stamp on page 1).
 
     ``dst`` is written atomically and ``src`` is never modified. ``when`` fixes
     the signing time (tests); by default it is now, in Vietnam time. The stamp
     font is Liberation Serif unless ``font_path`` names another TrueType font;
-    its 1000-units-per-em copy is cached in ``font_cache_dir``.
+    its 1000-units-per-em copy is cached in ``font_cache_dir``. ``pades_level``
+    ``"auto"`` means B-LTA with a ``timestamper``, else B-B.
 
     Raises :class:`SignedInputError` for an input that already carries a
     signature, :class:`EncryptedInputError` for an encrypted one,
-    :class:`BadInputError` for an unreadable PDF and :class:`SigningError` for
-    everything about the key, the level or the appearance.
+    :class:`BadInputError` for an unreadable PDF, :class:`TimestampUnavailableError`
+    (transient) when the timestamp authority cannot be reached, and
+    :class:`SigningError` for everything about the key, the level or the appearance.
     """
-    _check_level(pades_level)
+    pades_level = resolve_level(pades_level, timestamper)
+    _check_level(pades_level, timestamper, validation_context)
     _check_destination(src, dst)
     signing_time = _signing_time(when)
-    font = load_stamp_font(font_path or default_font_path(), font_cache_dir)
     lines = stamp_lines(copy_form, agency_name, signing_time)
+    # the time's characters are fixed, so one cut-down font serves every signature of a batch
+    font = load_stamp_font(font_path or default_font_path(), font_cache_dir, keep=lines[0] + lines[1] + TIME_CHARACTERS)
     missing = font.missing_characters("".join(lines))
     if missing:
         raise SigningError(f"the signature font {font.source} cannot write {missing!r}; use a font with Vietnamese")
@@ -97,10 +113,10 @@ def sign_pdf(
     _align_producer_with_xmp(writer)
     stamp = layout_stamp(lines, font, _first_page_box(writer.prev))
     pdf_signer = _FixedTimePdfSigner(
-        _signature_metadata(field_name, nfc(agency_name), nfc(copy_form), pades_level),
+        _signature_metadata(field_name, nfc(agency_name), nfc(copy_form), pades_level, validation_context),
         signer.signer,
         signing_time=signing_time,
-        timestamper=_timestamper_for(pades_level),
+        timestamper=timestamper if pades_level != "B-B" else None,
         stamp_style=stamp_style(font),
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=0, box=stamp.box),
     )
@@ -128,24 +144,34 @@ class _FixedTimePdfSigner(signers.PdfSigner):
         return session
 
 
-def _check_level(pades_level: str) -> None:
+def resolve_level(pades_level: str, timestamper: TimeStamper | None) -> str:
+    """The level to sign at: ``"auto"`` is B-LTA with a timestamp authority, else B-B."""
+    if pades_level == "auto":
+        return "B-LTA" if timestamper is not None else "B-B"
+    return pades_level
+
+
+def _check_level(pades_level: str, timestamper: TimeStamper | None, context: ValidationContext | None) -> None:
     if pades_level not in PADES_LEVELS:
-        raise SigningError(f"unknown PAdES level {pades_level!r}; use one of {', '.join(PADES_LEVELS)}")
-    if pades_level != "B-B":
+        raise SigningError(f"unknown PAdES level {pades_level!r}; use one of {', '.join(PADES_LEVELS)}, auto")
+    if pades_level != "B-B" and timestamper is None:
         raise SigningError(
-            f"PAdES level {pades_level} needs a timestamp authority; not configured",
-            hint="use signing.pades_level = 'B-B' for now",
+            f"PAdES level {pades_level} needs a timestamp authority; none is configured",
+            hint="set signing.tsa_url, or signing.pades_level = 'B-B'",
         )
+    if pades_level in ("B-LT", "B-LTA") and context is None:
+        raise SigningError(f"PAdES level {pades_level} needs a validation context to fetch revocation data")
 
 
-def _timestamper_for(pades_level: str) -> TimeStamper | None:
-    """The timestamp client for ``pades_level`` (None for B-B; TSA support comes later)."""
-    return None
-
-
-def _signature_metadata(field_name: str, agency_name: str, copy_form: str, pades_level: str) -> signers.PdfSignatureMetadata:
-    """PAdES signature metadata. B-LT adds ``validation_context`` and
-    ``embed_validation_info=True``; B-LTA adds ``use_pades_lta=True``."""
+def _signature_metadata(
+    field_name: str,
+    agency_name: str,
+    copy_form: str,
+    pades_level: str,
+    context: ValidationContext | None,
+) -> signers.PdfSignatureMetadata:
+    """PAdES signature metadata: B-LT embeds validation data, B-LTA adds a document timestamp."""
+    long_term = pades_level in ("B-LT", "B-LTA")
     return signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm=DIGEST,
@@ -153,6 +179,9 @@ def _signature_metadata(field_name: str, agency_name: str, copy_form: str, pades
         reason=copy_form,
         location=agency_name,
         name=agency_name,
+        validation_context=context if long_term else None,
+        embed_validation_info=long_term,
+        use_pades_lta=pades_level == "B-LTA",
     )
 
 
@@ -246,9 +275,17 @@ def _sign(pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, stamp
             appearance_text_params=stamp.text_params,
             bytes_reserved=_bytes_reserved(pdf_signer),
         )
+    except TimestampRequestError as e:
+        raise TimestampUnavailableError(f"the timestamp authority did not answer: {_cause(e)}") from e
     except (PyHankoSigningError, PdfError, LayoutError, ValueError, TypeError, KeyError) as e:
-        raise SigningError(f"pyHanko could not sign the document: {e}") from e
+        raise SigningError(f"pyHanko could not sign the document: {_cause(e)}") from e
     return out.getvalue()
+
+
+def _cause(e: BaseException) -> str:
+    """The message of ``e`` and of the error under it (pyHanko wraps network errors)."""
+    inner = e.__cause__ or e.__context__
+    return f"{e} ({inner})" if inner is not None and str(inner) not in str(e) else str(e)
 
 
 def _bytes_reserved(pdf_signer: signers.PdfSigner) -> int | None:
@@ -282,4 +319,4 @@ def _write_atomically(dst: Path, data: bytes) -> None:
         raise SigningError(f"could not write the signed file {dst}: {e.strerror or e}") from e
 
 
-__all__ = ["PADES_LEVELS", "SignResult", "sign_pdf"]
+__all__ = ["PADES_LEVELS", "SignResult", "resolve_level", "sign_pdf"]

@@ -3,7 +3,22 @@
 pyHanko's verdicts each see one side of the truth: an incremental edit after
 signing still passes the cryptographic and trust checks and is caught only by
 the modification analysis; an expired signer is the reverse. So every aspect is
-reported as its own check, and the report is ok only when all of them are.
+reported as its own check, and the report is ok only when all of them are:
+
+========================  ========================================================
+``signed``                the file carries a signature (field named)
+``integrity``             the digest of the signed bytes matches
+``cryptography``          the signature value matches the signer's key
+``trust``                 the signer chains to the trust roots, valid now (or at a proven time)
+``revocation``            the signer is not revoked (OCSP/CRL embedded or fetched)
+``timestamps``            every signature and document timestamp is intact, valid and trusted
+``pades_level``           the PAdES baseline level reached, against the level required
+``modifications``         nothing but validation data and timestamps was added after signing
+``coverage``              the signature covers the whole file (or its revision plus those)
+``stamp``                 the Decree 30/2020 visible form (:mod:`signing.stamp_check`)
+``pdfa``                  the file is still PDF/A-2b (:mod:`signing.pdfa_check`)
+``archive_sha256``        the file's SHA-256 is the one recorded (when one is known)
+========================  ========================================================
 """
 
 from __future__ import annotations
@@ -11,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
 
@@ -19,24 +34,34 @@ from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from digitize.errors import ConfigError, VerificationError
+from signing.pdfa_check import check_signed_pdfa
+from signing.stamp_check import check_stamp
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
-CHECK_NAMES = ("signed", "integrity", "cryptography", "trust", "coverage", "modifications", "pades_level")
+CHECK_NAMES = (
+    "signed", "integrity", "cryptography", "trust", "revocation", "timestamps",
+    "pades_level", "modifications", "coverage",
+)
 # pyHanko files Info/XMP edits under LTA_UPDATES too (it rewrites metadata with
 # each DSS update), so that level is accepted only where the file has validation
 # data or document timestamps to justify later revisions; a B-B file must have none.
 _NO_CHANGE = (ModificationLevel.NONE,)
 _LTA_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 # what a damaged signature or PDF structure raises inside pyHanko and asn1crypto
-_VALIDATION_ERRORS = (SignatureValidationError, PdfError, ValueError, TypeError, KeyError, IndexError)
+# (a damaged CMS blob can even surface as an AttributeError inside pyHanko)
+_VALIDATION_ERRORS = (SignatureValidationError, PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+ContextFactory = Callable[[], ValidationContext]
 
 
 @dataclass(frozen=True)
@@ -67,6 +92,10 @@ class VerifyReport:
                 return c
         raise KeyError(name)
 
+    def failed(self) -> tuple[Check, ...]:
+        """The checks that did not pass."""
+        return tuple(c for c in self.checks if not c.ok)
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form: path, ok, and the checks in order."""
         return {
@@ -81,22 +110,12 @@ def validation_context_for(
     *,
     moment: datetime | None = None,
     fetch_revocation: bool = False,
+    revocation_mode: str = "soft-fail",
+    fetch_timeout: float = 10.0,
 ) -> ValidationContext:
-    """The one place a ValidationContext is made: trust ``trust_roots`` (PEM or DER).
-
-    Revocation data is not fetched for now (the demo CA publishes no OCSP or
-    CRL; ``soft-fail`` accepts its absence); ``fetch_revocation=True`` turns it on.
-    """
-    try:
-        roots = list(load_certs_from_pemder([str(p) for p in trust_roots]))
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"could not read the trust roots {', '.join(map(str, trust_roots))}: {e}") from e
-    return ValidationContext(
-        trust_roots=roots,
-        moment=moment,
-        allow_fetching=fetch_revocation,
-        revocation_mode="soft-fail",
-    )
+    """A ValidationContext trusting ``trust_roots`` (PEM or DER files)."""
+    return ValidationContext(**_context_kwargs(_load_roots(trust_roots), moment, fetch_revocation,
+                                               revocation_mode, fetch_timeout))
 
 
 def verify_pdf(
@@ -105,22 +124,68 @@ def verify_pdf(
     *,
     expected_sha256: str | None = None,
     min_pades_level: str = "B-B",
-    context_factory: Callable[[], ValidationContext] | None = None,
+    context_factory: ContextFactory | None = None,
+    fetch_revocation: bool = False,
+    revocation_mode: str = "soft-fail",
+    fetch_timeout: float = 10.0,
+    agency_name: str | None = None,
+    check_pdfa: bool = True,
 ) -> VerifyReport:
-    """Check every signature of ``path`` and, if given, the file's SHA-256.
+    """Check every signature and timestamp of ``path``, its stamp, PDF/A and, if given, its SHA-256.
 
     Returns a report (bad signatures are failing checks); raises
     :class:`VerificationError` only when the file cannot be read at all.
-    ``context_factory`` replaces the default validation context (trust roots,
-    no revocation fetching), e.g. for revocation checking or a fixed time.
+    Validation data in the file's DSS is used; OCSP/CRL are fetched online only
+    with ``fetch_revocation``. ``context_factory`` replaces the validation
+    context altogether (e.g. a fixed time). ``agency_name``, if given, must be
+    the agency named in the stamp.
     """
     data = _read(path)
     reader = _open(data, path)
-    make_context = context_factory or (lambda: validation_context_for(trust_roots))
-    checks = list(_signature_checks(reader, make_context, min_pades_level))
+    make_context = context_factory or _context_factory(
+        reader, _load_roots(trust_roots), fetch_revocation, revocation_mode, fetch_timeout
+    )
+    checks = _signature_checks(reader, make_context, min_pades_level, data)
+    checks.append(check_stamp(data, agency_name=agency_name))
+    if check_pdfa:
+        checks.append(check_signed_pdfa(data))
     if expected_sha256 is not None:
-        checks.append(_sha256_check(data, expected_sha256))
+        checks.append(sha256_check(data, expected_sha256))
     return VerifyReport(path=path, checks=tuple(checks))
+
+
+def _load_roots(trust_roots: Sequence[Path]) -> list:
+    try:
+        return list(load_certs_from_pemder([str(p) for p in trust_roots]))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"could not read the trust roots {', '.join(map(str, trust_roots))}: {e}") from e
+
+
+def _context_kwargs(roots: list, moment, fetch: bool, mode: str, timeout: float) -> dict:
+    kwargs = {"trust_roots": roots, "allow_fetching": fetch, "revocation_mode": mode}
+    if moment is not None:
+        kwargs["moment"] = moment
+    if fetch:
+        kwargs["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=timeout)
+    return kwargs
+
+
+def _context_factory(reader: PdfFileReader, roots: list, fetch: bool, mode: str, timeout: float) -> ContextFactory:
+    """Contexts preloaded with the file's DSS (certificates, OCSP responses, CRLs), if it has one."""
+    dss = _read_dss(reader)
+
+    def make() -> ValidationContext:
+        kwargs = _context_kwargs(roots, None, fetch, mode, timeout)
+        return dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs)
+
+    return make
+
+
+def _read_dss(reader: PdfFileReader) -> DocumentSecurityStore | None:
+    try:
+        return DocumentSecurityStore.read_dss(reader)
+    except (*_VALIDATION_ERRORS, NotImplementedError):
+        return None
 
 
 def _read(path: Path) -> bytes:
@@ -137,20 +202,29 @@ def _open(data: bytes, path: Path) -> PdfFileReader:
         raise VerificationError(f"{path} is not a readable PDF: {e}") from e
 
 
-def _signature_checks(
-    reader: PdfFileReader,
-    make_context: Callable[[], ValidationContext],
-    min_level: str,
-) -> list[Check]:
+# --- per signature -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    checks: list[Check]
+    timestamps: list[tuple[bool, str]]
+
+
+def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, min_level: str, data: bytes) -> list[Check]:
     try:
         signatures = reader.embedded_regular_signatures
     except _VALIDATION_ERRORS as e:
         return _all_failed(f"the signature fields cannot be read: {e}")
     if not signatures:
         return _all_failed("the file carries no signature")
-    per_signature = [_checks_for(sig, reader, make_context, min_level) for sig in signatures]
+    outcomes = [_checks_for(sig, reader, make_context, min_level, data) for sig in signatures]
     names = [sig.field_name for sig in signatures]
-    return [_combine(i, per_signature, names) for i in range(len(CHECK_NAMES))]
+    combined = [_combine(i, [o.checks for o in outcomes], names) for i in range(len(CHECK_NAMES))]
+    stamps = [t for o in outcomes for t in o.timestamps] + _document_timestamps(reader, make_context)
+    index = CHECK_NAMES.index("timestamps")
+    combined[index] = _timestamps_check(stamps)
+    return combined
 
 
 def _all_failed(reason: str) -> list[Check]:
@@ -163,42 +237,129 @@ def _combine(index: int, per_signature: list[list[Check]], names: list[str]) -> 
     checks = [checks[index] for checks in per_signature]
     if len(checks) == 1:
         return checks[0]
-    detail = "; ".join(f"{name}: {c.detail}" for name, c in zip(names, checks))
+    detail = "; ".join(f"{name}: {c.detail}" for name, c in zip(names, checks, strict=True))
     return Check(checks[0].name, all(c.ok for c in checks), detail)
 
 
 def _checks_for(
     sig: EmbeddedPdfSignature,
     reader: PdfFileReader,
-    make_context: Callable[[], ValidationContext],
+    make_context: ContextFactory,
     min_level: str,
-) -> list[Check]:
+    data: bytes,
+) -> _Outcome:
     signed = Check("signed", True, f"signature field {sig.field_name}")
     try:
         status = validate_pdf_signature(sig, signer_validation_context=make_context())
     except _VALIDATION_ERRORS as e:
         reason = f"the signature could not be validated: {e}"
-        return [signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])]
+        return _Outcome([signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])], [])
     allowed = _LTA_CHANGES if _has_validation_updates(reader) else _NO_CHANGE
-    return [
+    checks = [
         signed,
-        _integrity(status),
+        _integrity(status, _hole_problem(sig, data)),
         _cryptography(status),
         _trust(status),
-        _coverage(status, allowed),
-        _modifications(status, allowed),
+        _revocation(status, reader),
+        Check("timestamps", True, ""),  # replaced by the file-wide check
         _pades_level(sig, status, reader, min_level),
+        _modifications(status, allowed),
+        _coverage(status, allowed),
     ]
+    return _Outcome(checks, [_signature_timestamp(sig.field_name, status)])
 
 
-def _integrity(status: PdfSignatureStatus) -> Check:
+def _integrity(status: PdfSignatureStatus, hole_problem: str | None) -> Check:
+    if hole_problem is not None:
+        return Check("integrity", False, hole_problem)
     if status.intact:
         return Check("integrity", True, f"the {status.md_algorithm} digest of the signed bytes matches")
     return Check("integrity", False, "the signed bytes were changed: their digest does not match")
 
 
+def _hole_problem(sig: EmbeddedPdfSignature, data: bytes) -> str | None:
+    """The one unsigned stretch of a signed revision must hold the signature and zero padding only.
+
+    The byte range leaves out ``/Contents``; pyHanko ignores bytes after the
+    CMS structure, so a change there would otherwise go unnoticed.
+    """
+    try:
+        _, start, second, _ = (int(v) for v in sig.sig_object["/ByteRange"])
+        hole = data[start:second].strip()
+        if not (hole.startswith(b"<") and hole.endswith(b">")):
+            return "the unsigned part of the file is not the signature's hex string"
+        blob = bytes.fromhex(hole[1:-1].decode("ascii"))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return "the signature's /Contents is not a clean hex string"
+    used = _der_length(blob)
+    if used is None or any(blob[used:]):
+        return "bytes after the signature in /Contents were changed (only zero padding may follow it)"
+    return _embedded_certificates_problem(blob[:used])
+
+
+def _embedded_certificates_problem(der: bytes) -> str | None:
+    """Certificates carried in the CMS are not covered by the signature: check them.
+
+    Each link of the signer's chain inside the CMS must verify against the next
+    (a self-signed top against itself), and every other certificate there must
+    verify against an embedded issuer. A changed byte in an intermediate or root
+    certificate inside the signature would otherwise pass, since validation
+    finds the chain through the trust roots.
+    """
+    from asn1crypto import cms
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        signed_data = cms.ContentInfo.load(der)["content"]
+        certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed_data["certificates"] or ()]
+        by_subject = {c.subject: c for c in certs}
+        on_path = _signer_path(signed_data, certs, by_subject)
+        for cert in certs:
+            issuer = by_subject.get(cert.issuer)
+            name = cert.subject.rfc4514_string()
+            if issuer is None:
+                if cert in on_path:
+                    continue  # the top of the embedded chain: path validation reaches a trust root
+                return f"the certificate {name} inside the signature belongs to no chain: it was changed"
+            try:
+                cert.verify_directly_issued_by(issuer)
+            except (InvalidSignature, ValueError, TypeError):
+                return f"the certificate {name} inside the signature was changed"
+    except (ValueError, TypeError, KeyError) as e:
+        return f"the certificates inside the signature cannot be read: {e}"
+    return None
+
+
+def _signer_path(signed_data, certs: list, by_subject: dict) -> list:
+    """The signer's certificate and its issuers found among ``certs``."""
+    sid = signed_data["signer_infos"][0]["sid"]
+    if sid.name != "issuer_and_serial_number":
+        return []
+    serial = sid.chosen["serial_number"].native
+    current = next((c for c in certs if c.serial_number == serial), None)
+    path = []
+    while current is not None and current not in path:
+        path.append(current)
+        current = by_subject.get(current.issuer)
+    return path
+
+
+def _der_length(blob: bytes) -> int | None:
+    """Total length of the DER element at the start of ``blob`` (None if malformed)."""
+    if len(blob) < 2:
+        return None
+    first = blob[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or len(blob) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(blob[2:2 + count], "big")
+
+
 def _cryptography(status: PdfSignatureStatus) -> Check:
-    mechanism = status.pkcs7_signature_mechanism if hasattr(status, "pkcs7_signature_mechanism") else ""
+    mechanism = getattr(status, "pkcs7_signature_mechanism", "") or ""
     if status.valid:
         return Check("cryptography", True, f"signature value valid {mechanism}".strip())
     return Check("cryptography", False, "the signature value does not match the signer's key")
@@ -211,19 +372,56 @@ def _trust(status: PdfSignatureStatus) -> Check:
     if status.trusted:
         anchor = _common_name(status.validation_path[0])
         return Check("trust", True, f"{signer} chains to the trusted root {anchor}")
+    expired = _expiry_problem(status.signing_cert)
+    if expired:
+        return Check("trust", False, f"{signer} is not trusted: {expired}")
     return Check("trust", False, f"{signer} is not trusted: {_trust_problem(status)}")
+
+
+def _expiry_problem(cert) -> str | None:
+    validity = cert["tbs_certificate"]["validity"]
+    not_before, not_after = validity["not_before"].native, validity["not_after"].native
+    now = datetime.now(timezone.utc)
+    if now > not_after:
+        return (f"the certificate expired on {not_after.date().isoformat()}, and no timestamp "
+                "proves the signature was made while it was valid")
+    if now < not_before:
+        return f"the certificate is not valid before {not_before.date().isoformat()}"
+    return None
 
 
 def _trust_problem(status: PdfSignatureStatus) -> str:
     indic = status.trust_problem_indic
     if indic is None:
         return "no path to a trusted root"
-    if indic.name == "OUT_OF_BOUNDS_NO_POE":
-        return ("the certificate is expired or not yet valid now, and no timestamp proves "
-                "the signature was made while it was valid (OUT_OF_BOUNDS_NO_POE)")
     if indic.name == "NO_CERTIFICATE_CHAIN_FOUND":
         return "no chain to the trusted roots (NO_CERTIFICATE_CHAIN_FOUND)"
+    if indic.name == "OUT_OF_BOUNDS_NO_POE":
+        return "the certificate is expired or not yet valid (OUT_OF_BOUNDS_NO_POE)"
     return indic.name
+
+
+def _revocation(status: PdfSignatureStatus, reader: PdfFileReader) -> Check:
+    signer = _common_name(status.signing_cert)
+    if status.revoked:
+        return Check("revocation", False, f"the certificate of {signer} is revoked")
+    if not status.trusted:
+        return Check("revocation", False, "not established: the certificate is not trusted (see trust)")
+    if not _names_revocation_sources(status.signing_cert):
+        return Check("revocation", True, f"not revoked: the certificate of {signer} names no OCSP responder or CRL")
+    source = "OCSP/CRL embedded in the DSS" if _dss_has_revinfo(reader) else "OCSP/CRL fetched online"
+    return Check("revocation", True, f"not revoked ({source})")
+
+
+def _names_revocation_sources(cert) -> bool:
+    return bool(cert.ocsp_urls or cert.crl_distribution_points)
+
+
+def _dss_has_revinfo(reader: PdfFileReader) -> bool:
+    if "/DSS" not in reader.root:
+        return False
+    dss = reader.root["/DSS"]
+    return "/OCSPs" in dss or "/CRLs" in dss
 
 
 def _common_name(cert) -> str:
@@ -259,20 +457,65 @@ def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel,
     return Check("modifications", False, f"the file was changed after signing (modification level {name})")
 
 
+# --- timestamps and level ------------------------------------------------------------
+
+
+def _signature_timestamp(field_name: str, status: PdfSignatureStatus) -> tuple[bool, str]:
+    ts = status.timestamp_validity
+    if ts is None:
+        return True, f"{field_name}: no signature timestamp"
+    ok = ts.intact and ts.valid and ts.trusted
+    when = ts.timestamp.isoformat() if ts.timestamp else "?"
+    verdict = "valid" if ok else "NOT valid (" + _ts_problem(ts) + ")"
+    return ok, f"{field_name}: signature timestamp of {when} {verdict}"
+
+
+def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) -> list[tuple[bool, str]]:
+    results = []
+    try:
+        stamps = reader.embedded_timestamp_signatures
+    except _VALIDATION_ERRORS as e:
+        return [(False, f"the document timestamps cannot be read: {e}")]
+    for ts in stamps:
+        try:
+            status = validate_pdf_timestamp(ts, validation_context=make_context())
+        except _VALIDATION_ERRORS as e:
+            results.append((False, f"document timestamp {ts.field_name} could not be validated: {e}"))
+            continue
+        ok = status.intact and status.valid and status.trusted
+        verdict = "valid" if ok else "NOT valid (" + _ts_problem(status) + ")"
+        results.append((ok, f"document timestamp of {status.timestamp.isoformat()} {verdict}"))
+    return results
+
+
+def _ts_problem(status) -> str:
+    if not status.intact:
+        return "the timestamped bytes were changed"
+    if not status.valid:
+        return "bad timestamp signature"
+    indic = getattr(status, "trust_problem_indic", None)
+    return f"TSA not trusted: {indic.name if indic else 'no path to a trusted root'}"
+
+
+def _timestamps_check(stamps: list[tuple[bool, str]]) -> Check:
+    return Check("timestamps", all(ok for ok, _ in stamps), "; ".join(detail for _, detail in stamps))
+
+
 def _pades_level(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, reader: PdfFileReader, min_level: str) -> Check:
     reached = pades_level_reached(sig, status, reader)
     if reached is None:
         return Check("pades_level", False, f"not a PAdES signature (subfilter {sig.sig_object.get('/SubFilter')})")
-    ok = LEVELS.index(reached) >= LEVELS.index(min_level)
-    return Check("pades_level", ok, f"{reached} reached" + ("" if ok else f"; {min_level} required"))
+    required = min_level if min_level in LEVELS else "B-B"
+    ok = LEVELS.index(reached) >= LEVELS.index(required)
+    return Check("pades_level", ok, f"{reached} reached" + ("" if ok else f"; {required} required"))
 
 
 def pades_level_reached(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, reader: PdfFileReader) -> str | None:
-    """The highest PAdES baseline level the file's structure shows, or None if not PAdES.
+    """The highest PAdES baseline level the file shows, or None if not PAdES.
 
-    B-T: a valid signature timestamp; B-LT: also a DSS with validation data;
-    B-LTA: also a document timestamp after it. (A full LT check would validate
-    from the embedded data alone; that comes with the TSA/OCSP support.)
+    B-T: a valid signature timestamp; B-LT: also a DSS with the signer's
+    revocation data (OCSP or CRL) when the certificate names any; B-LTA: also
+    a document timestamp after it.
     """
     if sig.sig_object.get("/SubFilter") != PADES_SUBFILTER:
         return None
@@ -281,13 +524,16 @@ def pades_level_reached(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, r
         return "B-B"
     if "/DSS" not in reader.root:
         return "B-T"
+    if _names_revocation_sources(status.signing_cert) and not _dss_has_revinfo(reader):
+        return "B-T"
     if not reader.embedded_timestamp_signatures:
         return "B-LT"
     return "B-LTA"
 
 
-def _sha256_check(data: bytes, expected: str) -> Check:
+def sha256_check(data: bytes, expected: str, *, source: str = "as recorded") -> Check:
+    """The ``archive_sha256`` check: the SHA-256 of ``data`` against the recorded one."""
     actual = hashlib.sha256(data).hexdigest()
     if actual == expected.lower():
-        return Check("archive_sha256", True, f"SHA-256 {actual} as recorded")
+        return Check("archive_sha256", True, f"SHA-256 {actual} {source}")
     return Check("archive_sha256", False, f"SHA-256 {actual} differs from the recorded {expected}")

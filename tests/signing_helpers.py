@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,11 +24,29 @@ A4 = (595, 842)
 
 
 def make_pdf(path: Path, *, page_size: tuple[int, int] = A4) -> Path:
-    """A one-page PDF with a little drawing on it (pikepdf, PDF 1.7)."""
+    """A one-page PDF/A-2b with a little drawing on it (what the pipeline hands to signing)."""
+    return make_pdfa(path, page_size=page_size)
+
+
+def make_plain_pdf(path: Path, *, page_size: tuple[int, int] = A4) -> Path:
+    """A one-page PDF that is not PDF/A (no XMP, no OutputIntent)."""
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=page_size)
     pdf.pages[0].Contents = pdf.make_stream(b"0.5 g 72 72 200 100 re f")
     pdf.save(path)
+    return path
+
+
+def make_pdfa(path: Path, *, page_size: tuple[int, int] = A4, title: str = "Bản sao thử") -> Path:
+    """A one-page PDF/A-2b (pikepdf.pdfa writes and validates it)."""
+    import pikepdf.pdfa
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=page_size)
+    pdf.pages[0].Contents = pdf.make_stream(b"0.5 g 72 72 200 100 re f")
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp["dc:title"] = title
+    pikepdf.pdfa.save(pdf, path, "2b")
     return path
 
 
@@ -123,3 +147,193 @@ def change_info_incrementally(path: Path) -> None:
         writer = IncrementalPdfFileWriter(f)
         writer.document_meta.title = "Đã sửa sau khi ký"
         writer.write_in_place()
+
+
+# --- the test PKI (Certomancer), served on 127.0.0.1 ------------------------------
+
+PKI_CONFIG = Path(__file__).parent / "pki" / "certomancer.yml"
+PKI_ARCH = "digitize"
+PKI_KEYS = ("root", "interm", "ocsp", "tsa", "agency", "revoked", "expired")
+
+
+@dataclass(frozen=True)
+class TestPki:
+    """A running test PKI: its URLs, the root to trust, and helpers to export keys."""
+
+    __test__ = False  # not a test class, despite the name
+
+    base_url: str
+    folder: Path
+    arch: object = field(repr=False)
+
+    @property
+    def tsa_url(self) -> str:
+        """The RFC 3161 timestamp service."""
+        return f"{self.base_url}/{PKI_ARCH}/tsa/tsa"
+
+    @property
+    def root_pem(self) -> Path:
+        """The root CA certificate, to trust."""
+        return self.write_cert("root")
+
+    def write_cert(self, label: str) -> Path:
+        """Write the certificate ``label`` as PEM into the PKI folder."""
+        path = self.folder / f"{label}.cert.pem"
+        cert = x509.load_der_x509_certificate(self.arch.get_cert(label).dump())
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    def write_p12(self, label: str, password: bytes) -> Path:
+        """Write the key and chain of ``label`` as a PKCS#12 file."""
+        path = self.folder / f"{label}-{len(password)}.p12"
+        path.write_bytes(self.arch.package_pkcs12(label, password=password))
+        return path
+
+    def write_key_pem(self, label: str) -> Path:
+        """Write the private key of ``label`` unencrypted (PKCS#8 PEM), e.g. for SoftHSM2."""
+        return self.folder / "keys" / f"{label}.key.pem"
+
+    def chain_der(self, label: str) -> list[bytes]:
+        """DER certificates of ``label``'s issuers (not the certificate itself)."""
+        return [self.arch.get_cert(c).dump() for c in self.arch.get_chain(label)]
+
+    def cert_der(self, label: str) -> bytes:
+        """DER of the certificate ``label``."""
+        return self.arch.get_cert(label).dump()
+
+
+def _write_pki_keys(key_dir: Path) -> None:
+    key_dir.mkdir(parents=True, exist_ok=True)
+    for label in PKI_KEYS:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (key_dir / f"{label}.key.pem").write_bytes(pem)
+
+
+def _quiet_handler():
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs) -> None:  # no line per OCSP/TSA request
+            pass
+
+    return Quiet
+
+
+@contextmanager
+def start_test_pki(folder: Path) -> Iterator[TestPki]:
+    """Make fresh keys, load the Certomancer config and serve TSA, OCSP and CRLs on a free port."""
+    from certomancer.integrations.animator import Animator, AnimatorArchStore
+    from certomancer.registry import CertomancerConfig
+    from werkzeug.serving import make_server
+
+    _write_pki_keys(folder / "keys")
+    holder: dict[str, object] = {}
+
+    def app(environ, start_response):  # the animator is made once the port is known
+        return holder["animator"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_quiet_handler())
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    config = CertomancerConfig.from_file(str(PKI_CONFIG), key_search_dir=str(folder), external_url_prefix=base_url)
+    arch = config.get_pki_arch(PKI_ARCH)
+    holder["animator"] = Animator(AnimatorArchStore(config.pki_archs), with_web_ui=False)
+    thread = threading.Thread(target=server.serve_forever, name="test-pki", daemon=True)
+    thread.start()
+    try:
+        yield TestPki(base_url=base_url, folder=folder, arch=arch)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def free_port_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens (a timestamp authority that is down)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/tsa"
+
+
+# --- a timestamp authority that is down, counting the requests it refuses --------
+
+
+@contextmanager
+def broken_tsa() -> Iterator[tuple[str, list[float]]]:
+    """An HTTP server on 127.0.0.1 that answers every request 503; yields (url, request times)."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    hits: list[float] = []
+
+    def app(environ, start_response):
+        hits.append(time.monotonic())
+        return Response("down for maintenance", status=503)(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_quiet_handler())
+    thread = threading.Thread(target=server.serve_forever, name="broken-tsa", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/tsa", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --- a SoftHSM2 token holding the agency key ---------------------------------------
+
+SOFTHSM_MODULES = (
+    Path("/usr/lib/softhsm/libsofthsm2.so"),
+    Path("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
+)
+TOKEN_LABEL = "digitize-test"
+TOKEN_PIN = "246810"
+
+
+def softhsm_module() -> Path | None:
+    """The SoftHSM2 PKCS#11 module, if installed."""
+    return next((p for p in SOFTHSM_MODULES if p.is_file()), None)
+
+
+def make_softhsm_token(folder: Path, pki: TestPki, label: str = "agency") -> Path:
+    """A SoftHSM2 token in ``folder`` with ``label``'s key and certificate and its CA chain.
+
+    Sets ``SOFTHSM2_CONF`` for this process (SoftHSM2 reads it when the module
+    is first loaded). Returns the module path.
+    """
+    import os
+    import subprocess
+
+    from pkcs11 import Attribute, CertificateType, ObjectClass
+    from pkcs11 import lib as p11_lib
+
+    module = softhsm_module()
+    tokens = folder / "tokens"
+    tokens.mkdir(parents=True, exist_ok=True)
+    conf = folder / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    util = ["softhsm2-util"]
+    subprocess.run([*util, "--init-token", "--free", "--label", TOKEN_LABEL, "--pin", TOKEN_PIN,
+                    "--so-pin", "13579"], check=True, capture_output=True, timeout=60)
+    subprocess.run([*util, "--import", str(pki.write_key_pem(label)), "--token", TOKEN_LABEL, "--label", label,
+                    "--id", "01", "--pin", TOKEN_PIN], check=True, capture_output=True, timeout=60)
+    token = p11_lib(str(module)).get_token(token_label=TOKEN_LABEL)
+    with token.open(rw=True, user_pin=TOKEN_PIN) as session:
+        for cert_label, der, ident in ((label, pki.cert_der(label), b"\x01"),
+                                       *((f"ca-{i}", d, bytes([0x10 + i])) for i, d in enumerate(pki.chain_der(label)))):
+            cert = x509.load_der_x509_certificate(der)
+            session.create_object({
+                Attribute.CLASS: ObjectClass.CERTIFICATE,
+                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                Attribute.TOKEN: True,
+                Attribute.LABEL: cert_label,
+                Attribute.ID: ident,
+                Attribute.SUBJECT: cert.subject.public_bytes(),
+                Attribute.VALUE: der,
+            })
+    return module

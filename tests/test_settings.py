@@ -13,7 +13,7 @@ def test_defaults_put_everything_under_var(tmp_path, monkeypatch):
     assert s.archive.root == tmp_path / "var" / "archive"
     assert s.catalog.path == tmp_path / "var" / "catalog.sqlite"
     assert s.ocr.languages == "vie"
-    assert s.signing.pades_level == "B-B"
+    assert s.signing.pades_level == "auto"  # B-LTA with a TSA, else B-B
     assert s.intake.levels == ("tinh", "huyen", "xa")
     assert s.source == "defaults"
 

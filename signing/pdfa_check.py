@@ -1,0 +1,180 @@
+"""The PDF/A-2b check of a signed file.
+
+pikepdf.pdfa reports any file with an AcroForm or /Perms (every signed file) as
+"not checked". A signature is an incremental update, though: the bytes before
+it are the PDF/A file as it was written, and the update adds a known, small set
+of objects. So the check has two halves:
+
+1. the revision the first signature was made on (the bytes up to its end-of-file
+   marker) is validated by ``pikepdf.pdfa.validate_written``, unchanged;
+2. what the signing revisions add is checked against the PDF/A rules it can
+   break: every annotation printable and not hidden, with only a normal
+   appearance; every font used by an appearance embedded, with a ToUnicode map,
+   and with ``/W`` widths equal to the embedded program's advances (in 1/1000 em);
+   no image in the stamp; the catalog's XMP still declaring PDF/A-2B with its
+   ``pdf:Producer`` equal to Info's; no ``NeedAppearances``.
+
+That the signing revisions add nothing else (no content, no page change) is
+what pyHanko's modification analysis proves; :mod:`signing.verify` reports it
+as the ``modifications`` check.
+"""
+
+from __future__ import annotations
+
+import re
+from io import BytesIO
+
+import pikepdf
+import pikepdf.pdfa
+from fontTools.ttLib import TTFont, TTLibError
+
+FLAVOUR = "2b"
+_EOF = re.compile(rb"%%EOF[ \t]*(\r\n|\r|\n)?")
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)")
+_PRINT, _HIDDEN, _INVISIBLE, _NOVIEW = 4, 2, 1, 32
+_WIDTH_TOLERANCE = 1.0  # 1/1000 em: rounding
+
+
+def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR):
+    """The ``pdfa`` check of a signed (or unsigned) file (a :class:`signing.verify.Check`)."""
+    from signing.verify import Check
+
+    base = unsigned_revision(data)
+    report = pikepdf.pdfa.validate_written(BytesIO(base), flavour)
+    if not report.passed:
+        findings = "; ".join(str(f) for f in report.findings[:5])
+        return Check("pdfa", False, f"the document before signing is not PDF/A-{flavour}: {findings}")
+    if base == data:
+        return Check("pdfa", True, f"PDF/A-{flavour} (pikepdf.pdfa; the file is not signed)")
+    try:
+        problems = signing_update_problems(data)
+    except (pikepdf.PdfError, KeyError, ValueError, AttributeError, TypeError) as e:
+        return Check("pdfa", False, f"the signing revisions cannot be read: {e}")
+    if problems:
+        return Check("pdfa", False, "the signing revisions break PDF/A: " + "; ".join(problems))
+    return Check("pdfa", True, f"PDF/A-{flavour}: the unsigned revision passes pikepdf.pdfa and the "
+                               "signature objects keep the rules (fonts, widths, annotations, XMP)")
+
+
+def unsigned_revision(data: bytes) -> bytes:
+    """The bytes of the file as it was before its first signature (all of it when unsigned)."""
+    match = _BYTE_RANGE.search(data)
+    if match is None:
+        return data
+    signature_start = min(int(m.group(2)) for m in _BYTE_RANGE.finditer(data))
+    end = 0
+    for eof in _EOF.finditer(data, 0, signature_start):
+        end = eof.end()
+    return data[:end] if end else data
+
+
+def signing_update_problems(data: bytes) -> list[str]:
+    """What in the whole signed file breaks the PDF/A rules a signature update can break."""
+    problems: list[str] = []
+    with pikepdf.open(BytesIO(data)) as pdf:
+        problems += _metadata_problems(pdf)
+        acroform = pdf.Root.get("/AcroForm")
+        if acroform is not None and bool(acroform.get("/NeedAppearances", False)):
+            problems.append("AcroForm /NeedAppearances is true")
+        for number, page in enumerate(pdf.pages, start=1):
+            for annot in page.obj.get("/Annots", []):
+                problems += _annotation_problems(annot, number)
+    return problems
+
+
+def _metadata_problems(pdf: pikepdf.Pdf) -> list[str]:
+    if "/Metadata" not in pdf.Root:
+        return ["the catalog has no XMP metadata"]
+    xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace")
+    problems = []
+    if not re.search(r"pdfaid:part(>|=\")2", xmp) or not re.search(r"pdfaid:conformance(>|=\")B", xmp):
+        problems.append("the XMP no longer declares PDF/A-2B")
+    producer = re.search(r"<pdf:Producer>([^<]*)</pdf:Producer>|pdf:Producer=\"([^\"]*)\"", xmp)
+    info = pdf.trailer.get("/Info")
+    if producer and info is not None and "/Producer" in info:
+        xmp_producer = producer.group(1) or producer.group(2)
+        if str(info.Producer) != xmp_producer:
+            problems.append(f"Info /Producer {str(info.Producer)!r} differs from XMP pdf:Producer {xmp_producer!r}")
+    return problems
+
+
+def _annotation_problems(annot: pikepdf.Dictionary, page: int) -> list[str]:
+    name = f"annotation {annot.get('/T', annot.get('/Subtype', ''))} on page {page}"
+    problems = []
+    flags = int(annot.get("/F", 0))
+    if annot.get("/Subtype") != "/Popup" and (not flags & _PRINT or flags & (_HIDDEN | _INVISIBLE | _NOVIEW)):
+        problems.append(f"{name} is not printable or is hidden (/F {flags})")
+    rect = [float(v) for v in annot.get("/Rect", [0, 0, 0, 0])]
+    visible = rect[2] - rect[0] > 0 and rect[3] - rect[1] > 0
+    appearance = annot.get("/AP")
+    if appearance is not None and set(appearance.keys()) - {"/N"}:
+        problems.append(f"{name} has appearances other than /N")
+    if visible and annot.get("/Subtype") == "/Widget" and appearance is None:
+        problems.append(f"{name} has no appearance stream")
+    if appearance is not None and isinstance(appearance.get("/N"), pikepdf.Stream):
+        problems += _resource_problems(appearance.N, name, depth=0)
+    return problems
+
+
+def _resource_problems(stream: pikepdf.Stream, name: str, depth: int) -> list[str]:
+    resources = stream.get("/Resources", pikepdf.Dictionary())
+    problems = []
+    for font_name, font in resources.get("/Font", pikepdf.Dictionary()).items():
+        problems += [f"{name}, font {font_name}: {p}" for p in font_problems(font)]
+    for _, xobject in resources.get("/XObject", pikepdf.Dictionary()).items():
+        if xobject.get("/Subtype") == "/Form" and depth < 8:
+            problems += _resource_problems(xobject, name, depth + 1)
+    return problems
+
+
+def font_problems(font: pikepdf.Dictionary) -> list[str]:
+    """PDF/A font rules a signature appearance can break: embedded, ToUnicode, consistent widths."""
+    if font.get("/Subtype") != "/Type0":
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is None or not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+            return [f"{font.get('/BaseFont')} is not embedded"]
+        return []
+    problems = []
+    if "/ToUnicode" not in font:
+        problems.append("no ToUnicode map")
+    cid_font = font.DescendantFonts[0]
+    descriptor = cid_font.get("/FontDescriptor")
+    program = descriptor.get("/FontFile2") if descriptor is not None else None
+    if program is None:
+        return [*problems, f"{cid_font.get('/BaseFont')} is not embedded as TrueType (FontFile2)"]
+    if cid_font.get("/CIDToGIDMap", pikepdf.Name.Identity) != pikepdf.Name.Identity:
+        return problems  # widths by CID need the map; pyHanko always writes Identity
+    problems += _width_problems(cid_font, program.read_bytes())
+    return problems
+
+
+def _width_problems(cid_font: pikepdf.Dictionary, program: bytes) -> list[str]:
+    try:
+        tt = TTFont(BytesIO(program), lazy=True)
+        scale = 1000 / tt["head"].unitsPerEm
+        order = tt.getGlyphOrder()
+        hmtx = tt["hmtx"]
+    except (TTLibError, KeyError, AssertionError, ValueError) as e:
+        return [f"the embedded font program cannot be read: {e}"]
+    wrong = []
+    for cid, width in _widths_by_cid(cid_font.get("/W", pikepdf.Array())).items():
+        if cid >= len(order):
+            wrong.append(f"CID {cid} is not in the embedded font")
+            continue
+        expected = hmtx[order[cid]][0] * scale
+        if abs(width - expected) > _WIDTH_TOLERANCE:
+            wrong.append(f"glyph {order[cid]} /W {width:g} but the font says {expected:g}")
+    return wrong[:5]
+
+
+def _widths_by_cid(w_array) -> dict[int, float]:
+    widths, items, i = {}, list(w_array), 0
+    while i + 1 < len(items):
+        first, nxt = int(items[i]), items[i + 1]
+        if isinstance(nxt, pikepdf.Array):
+            widths.update({first + k: float(v) for k, v in enumerate(nxt)})
+            i += 2
+        else:
+            widths.update({cid: float(items[i + 2]) for cid in range(first, int(nxt) + 1)})
+            i += 3
+    return widths

@@ -1,0 +1,250 @@
+"""A signing session: the key, the timestamp client and the validation context, opened once per batch.
+
+Opening the key (a PKCS#12 file to parse, a token to log in to) and building a
+validation context are the slow parts of signing; a batch opens them once and
+signs every document with them. The level comes from the settings:
+
+- no timestamp authority configured: B-B (the demo set-up says so in
+  :attr:`SignResult.pades_level` and :attr:`SigningSession.note`);
+- ``signing.tsa_url`` set: B-T, B-LT or B-LTA (``auto``: B-LTA).
+
+A timestamp authority that does not answer is retried with exponential
+backoff; after the last try :class:`TimestampUnavailableError` (transient) is
+raised and no signed file is written, so nothing is archived as if signed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pyhanko.keys import load_certs_from_pemder
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    InvalidCertificateError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+)
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+from digitize.errors import ConfigError, SigningError, TimestampUnavailableError
+from digitize.settings import SigningSettings
+from signing.identity import LoadedSigner, SigningIdentity, load_signer, resolve_identity
+from signing.sign import SignResult, resolve_level, sign_pdf
+from signing.verify import VerifyReport, verify_pdf
+
+#: a validation context older than this is rebuilt (its cached OCSP answers go stale)
+CONTEXT_MAX_AGE_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class TsaPolicy:
+    """How hard to try the timestamp authority."""
+
+    timeout_seconds: float
+    retries: int
+    backoff_seconds: float
+
+
+class SigningSession:
+    """Signs and verifies a batch of documents with one loaded key.
+
+    Made by :func:`open_signing_session`; use it as a context manager (or call
+    :meth:`close`) so that a token session is logged out at the end. ``sign``
+    may be called from several threads at once (network waits overlap).
+    """
+
+    def __init__(
+        self,
+        settings: SigningSettings,
+        identity: SigningIdentity,
+        loaded: LoadedSigner,
+        *,
+        font_cache_dir: Path,
+        close: Callable[[], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._identity = identity
+        self._loaded = loaded
+        self._font_cache_dir = font_cache_dir
+        self._close = close
+        self._sleep = sleep
+        self._roots = _load_roots(identity.trust_roots)
+        self._tsa = _tsa_policy(settings)
+        self._timestamper = _timestamper(settings)
+        self._local = threading.local()
+        self.level = resolve_level(settings.pades_level, self._timestamper)
+
+    # --- what the flows read -------------------------------------------------------
+
+    @property
+    def signer_name(self) -> str:
+        """The signing certificate's subject, most specific part first."""
+        return self._loaded.subject
+
+    @property
+    def demo(self) -> bool:
+        """True when signing with the demo identity (never for real documents)."""
+        return self._identity.demo
+
+    @property
+    def note(self) -> str:
+        """One line on what this session signs with, for logs and the CLI (no secrets)."""
+        key = "demo key (not for real documents)" if self.demo else ("token key" if self._identity.token else "PKCS#12 key")
+        tsa = f"timestamps from {self._settings.tsa_url}" if self._timestamper else "no timestamp authority"
+        return f"PAdES {self.level} with the {key} of {self.signer_name}; {tsa}"
+
+    # --- operations ----------------------------------------------------------------
+
+    def sign(self, src: Path, dst: Path, *, when: datetime | None = None) -> SignResult:
+        """Sign ``src`` into ``dst`` at the session's level (see :func:`signing.sign.sign_pdf`).
+
+        A timestamp authority that does not answer is retried with backoff;
+        then :class:`TimestampUnavailableError` is raised and ``dst`` is not written.
+        """
+        attempts = self._tsa.retries + 1 if self._timestamper else 1
+        for attempt in range(attempts):
+            try:
+                return self._sign_once(src, dst, when)
+            except TimestampUnavailableError:
+                if attempt + 1 == attempts:
+                    raise
+                self._sleep(self._tsa.backoff_seconds * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def verify(self, path: Path, *, expected_sha256: str | None = None) -> VerifyReport:
+        """The report of named checks on ``path``, requiring this session's level and agency."""
+        return verify_pdf(
+            path,
+            self._identity.trust_roots,
+            expected_sha256=expected_sha256,
+            min_pades_level=self.level,
+            fetch_revocation=self._settings.fetch_revocation,
+            revocation_mode=self._settings.revocation_mode,
+            fetch_timeout=self._tsa.timeout_seconds,
+            agency_name=self._settings.agency_name,
+        )
+
+    def validation_context(self) -> ValidationContext:
+        """This thread's validation context (reused while fresh: its fetched OCSP/CRL stay cached)."""
+        made = getattr(self._local, "made", 0.0)
+        if time.monotonic() - made > CONTEXT_MAX_AGE_SECONDS:
+            self._local.context = self._new_context()
+            self._local.made = time.monotonic()
+        return self._local.context
+
+    def check_signer(self) -> None:
+        """Refuse a signing certificate that is revoked or does not chain to the trust roots."""
+        signer = self._loaded.signer
+        validator = CertificateValidator(
+            signer.signing_cert,
+            intermediate_certs=list(signer.cert_registry),
+            validation_context=self._new_context(),
+        )
+        try:
+            asyncio.run(validator.async_validate_usage(set()))
+        except RevokedError as e:
+            raise SigningError(f"the signing certificate of {self.signer_name} is revoked: {e}",
+                               hint="the agency needs a new certificate") from e
+        except (PathBuildingError, PathValidationError, InvalidCertificateError) as e:
+            raise SigningError(f"the signing certificate of {self.signer_name} cannot be validated: {e}",
+                               hint="check signing.trust_roots and the certificate chain") from e
+
+    def close(self) -> None:
+        """Release the key (log out of a token)."""
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def __enter__(self) -> SigningSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- inside --------------------------------------------------------------------
+
+    def _sign_once(self, src: Path, dst: Path, when: datetime | None) -> SignResult:
+        long_term = self.level in ("B-LT", "B-LTA")
+        try:
+            return self._sign_pdf(src, dst, when, long_term)
+        except RuntimeError as e:  # python-pkcs11's errors: the token failed or was pulled out
+            if self._identity.token is None:
+                raise
+            raise SigningError(f"the token could not sign: {type(e).__name__} {e}".rstrip()) from e
+
+    def _sign_pdf(self, src: Path, dst: Path, when: datetime | None, long_term: bool) -> SignResult:
+        return sign_pdf(
+            src,
+            dst,
+            self._loaded,
+            agency_name=self._settings.agency_name,
+            copy_form=self._settings.copy_form,
+            pades_level=self.level,
+            when=when,
+            font_cache_dir=self._font_cache_dir,
+            timestamper=self._timestamper,
+            validation_context=self.validation_context() if long_term else None,
+        )
+
+    def _new_context(self) -> ValidationContext:
+        return ValidationContext(
+            trust_roots=self._roots,
+            allow_fetching=self._settings.fetch_revocation,
+            revocation_mode=self._settings.revocation_mode,
+            fetcher_backend=RequestsFetcherBackend(per_request_timeout=self._tsa.timeout_seconds),
+        )
+
+
+def open_signing_session(settings: SigningSettings, *, font_cache_dir: Path) -> SigningSession:
+    """Open the configured key (PKCS#11 token, PKCS#12 file or the demo identity) for a batch.
+
+    Refuses (:class:`SigningError`) a wrong password or PIN, an expired, not yet
+    valid or revoked certificate, and one that does not chain to the trust roots.
+    """
+    identity = resolve_identity(settings)
+    loaded, close = _open_key(identity)
+    session = SigningSession(settings, identity, loaded, font_cache_dir=font_cache_dir, close=close)
+    try:
+        session.check_signer()
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def _open_key(identity: SigningIdentity) -> tuple[LoadedSigner, Callable[[], None] | None]:
+    if identity.token is not None:
+        from signing.token import open_token
+
+        token = open_token(identity.token)
+        return token.loaded, token.close
+    return load_signer(identity.pkcs12, identity.password), None
+
+
+def _load_roots(paths: tuple[Path, ...]) -> list:
+    try:
+        return list(load_certs_from_pemder([str(p) for p in paths]))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"could not read the trust roots {', '.join(map(str, paths))}: {e}") from e
+
+
+def _tsa_policy(settings: SigningSettings) -> TsaPolicy:
+    return TsaPolicy(settings.tsa_timeout_seconds, settings.tsa_retries, settings.tsa_backoff_seconds)
+
+
+def _timestamper(settings: SigningSettings) -> RequestsHTTPTimeStamper | None:
+    if not settings.tsa_url:
+        return None
+    return RequestsHTTPTimeStamper(settings.tsa_url, timeout=settings.tsa_timeout_seconds)
+
+
+__all__ = ["SigningSession", "TsaPolicy", "open_signing_session"]

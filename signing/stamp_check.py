@@ -1,0 +1,192 @@
+"""Read the visible signature back and check it has the Decree 30/2020 form.
+
+Decree 30/2020/NĐ-CP, Phụ lục I, Phần II, Mục I.3: the copying agency's
+signature is at the top right of the first page, has no signature image, and
+its text is the copy form, the agency's name and the signing time (ISO 8601,
+Vietnam time), in a Times New Roman style font at 10 pt, black.
+
+The text is decoded from the appearance stream's glyph codes through the
+font's ToUnicode map, as a PDF reader would extract it, not taken from the
+signature dictionary, so what is checked is what is printed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import pikepdf
+
+from digitize.models import nfc
+from signing.appearance import FONT_SIZE, VIETNAM_TIME
+
+COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
+_ISO_VIETNAM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00")
+_PDF_DATE = re.compile(r"D:(\d{14})([+-Z])?(\d{2})?'?(\d{2})?")
+_COLOUR_OPERATORS = {"rg", "RG", "k", "K", "sc", "SC", "scn", "SCN", "cs", "CS"}
+
+
+@dataclass(frozen=True)
+class StampText:
+    """What the stamp shows: its lines, font sizes, where it is, and the signing time claimed."""
+
+    lines: tuple[str, ...]
+    font_sizes: frozenset[float]
+    rect: tuple[float, float, float, float]
+    page_size: tuple[float, float]
+    signed_at: datetime | None
+    has_image: bool
+    has_colour: bool
+
+
+def check_stamp(data: bytes, *, agency_name: str | None = None):
+    """The ``stamp`` check of a signed file (a :class:`signing.verify.Check`)."""
+    from signing.verify import Check
+
+    try:
+        stamp = read_stamp(data)
+    except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
+        return Check("stamp", False, f"the visible signature cannot be read: {e}")
+    if stamp is None:
+        return Check("stamp", False, "no visible signature on page 1 (Decree 30/2020 wants one at the top right)")
+    problems = stamp_problems(stamp, agency_name=agency_name)
+    if problems:
+        return Check("stamp", False, "; ".join(problems))
+    return Check("stamp", True, "Decree 30/2020 form at the top right of page 1: " + " / ".join(stamp.lines))
+
+
+def stamp_problems(stamp: StampText, *, agency_name: str | None = None) -> list[str]:
+    """What in ``stamp`` departs from the Decree 30 form (empty when nothing)."""
+    problems = []
+    x0, y0, x1, y1 = stamp.rect
+    width, height = stamp.page_size
+    if x0 < width / 2 or y0 < height / 2:
+        problems.append(f"the stamp at {stamp.rect} is not in the top right quarter of page 1")
+    if len(stamp.lines) != 3:
+        return [*problems, f"the stamp has {len(stamp.lines)} lines, not 3: {' / '.join(stamp.lines)}"]
+    form, agency, when = stamp.lines
+    if form not in COPY_FORMS:
+        problems.append(f"the copy form {form!r} is not one of {', '.join(COPY_FORMS)}")
+    if not agency or (agency_name is not None and agency != nfc(agency_name).strip()):
+        problems.append(f"the agency {agency!r} is not {agency_name!r}")
+    if not _ISO_VIETNAM.fullmatch(when):
+        problems.append(f"the time {when!r} is not ISO 8601 in Vietnam time (+07:00)")
+    elif stamp.signed_at is not None and datetime.fromisoformat(when) != stamp.signed_at:
+        problems.append(f"the time {when} differs from the signing time {stamp.signed_at.isoformat()}")
+    if stamp.font_sizes != {float(FONT_SIZE)}:
+        problems.append(f"font size {sorted(stamp.font_sizes)} pt, not {FONT_SIZE} pt")
+    if stamp.has_image:
+        problems.append("the stamp contains an image (Decree 30/2020: no signature image)")
+    if stamp.has_colour:
+        problems.append("the stamp sets a colour (Decree 30/2020: black)")
+    return problems
+
+
+def read_stamp(data: bytes) -> StampText | None:
+    """The first signature widget with an appearance on page 1, decoded; None if there is none."""
+    with pikepdf.open(_bytes_io(data)) as pdf:
+        page = pdf.pages[0]
+        for annot in page.obj.get("/Annots", []):
+            field = _signature_field(annot)
+            if field is None or "/AP" not in annot:
+                continue
+            rect = tuple(float(v) for v in annot.Rect)
+            if rect[2] - rect[0] <= 0 or rect[3] - rect[1] <= 0:
+                continue  # an invisible widget (document timestamp)
+            return _decode(annot, field, rect, tuple(float(v) for v in page.mediabox))
+    return None
+
+
+def _bytes_io(data: bytes):
+    from io import BytesIO
+
+    return BytesIO(data)
+
+
+def _signature_field(annot):
+    field = annot
+    while field is not None:
+        if field.get("/FT") == "/Sig":
+            value = field.get("/V")
+            return field if value is not None and value.get("/Type", "/Sig") == "/Sig" else None
+        field = field.get("/Parent")
+    return None
+
+
+def _decode(annot, field, rect, mediabox) -> StampText:
+    appearance = annot.AP.N
+    fonts = appearance.Resources.get("/Font", {})
+    maps = {str(name): _to_unicode(font) for name, font in fonts.items()}
+    lines, sizes, colour, current = [], set(), False, None
+    for operands, operator in pikepdf.parse_content_stream(appearance):
+        op = str(operator)
+        if op == "Tf":
+            current, size = str(operands[0]), float(operands[1])
+            sizes.add(size)
+        elif op in ("Tj", "TJ"):
+            lines.append(_text(operands[0], maps.get(current, {})))
+        elif op in _COLOUR_OPERATORS or (op in ("g", "G") and float(operands[0]) != 0):
+            colour = True
+    x0, y0, x1, y1 = mediabox
+    return StampText(
+        lines=tuple(nfc(line) for line in lines),
+        font_sizes=frozenset(sizes),
+        rect=rect,
+        page_size=(x1 - x0, y1 - y0),
+        signed_at=_pdf_date(str(field.V.get("/M", ""))),
+        has_image="/XObject" in appearance.Resources and _has_image(appearance.Resources.XObject),
+        has_colour=colour,
+    )
+
+
+def _has_image(xobjects) -> bool:
+    return any(x.get("/Subtype") == "/Image" or ("/Resources" in x and "/XObject" in x.Resources
+                                                and _has_image(x.Resources.XObject))
+               for _, x in xobjects.items())
+
+
+def _text(operand, cmap: dict[int, str]) -> str:
+    parts = operand if isinstance(operand, pikepdf.Array) else [operand]
+    out = []
+    for part in parts:
+        if isinstance(part, pikepdf.String):
+            raw = bytes(part)
+            out.extend(cmap.get(int.from_bytes(raw[i:i + 2], "big"), "\ufffd") for i in range(0, len(raw) - 1, 2))
+    return "".join(out)
+
+
+def _to_unicode(font) -> dict[int, str]:
+    """Glyph code -> text, from the font's ToUnicode CMap (bfchar and bfrange, 2-byte codes)."""
+    if "/ToUnicode" not in font:
+        return {}
+    text = font.ToUnicode.read_bytes().decode("latin-1")
+    cmap: dict[int, str] = {}
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
+        for src, dst in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+            cmap[int(src, 16)] = _utf16(dst)
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
+        for lo, hi, dst in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F]+>)", block):
+            lo_i, hi_i = int(lo, 16), int(hi, 16)
+            if dst.startswith("["):
+                for offset, item in enumerate(re.findall(r"<([0-9a-fA-F]+)>", dst)):
+                    cmap[lo_i + offset] = _utf16(item)
+            else:
+                start = int(dst[1:-1], 16)
+                for offset in range(hi_i - lo_i + 1):
+                    cmap[lo_i + offset] = chr(start + offset)
+    return cmap
+
+
+def _utf16(hex_text: str) -> str:
+    return bytes.fromhex(hex_text).decode("utf-16-be")
+
+
+def _pdf_date(text: str) -> datetime | None:
+    match = _PDF_DATE.match(text)
+    if not match:
+        return None
+    stamp, sign, hours, minutes = match.groups()
+    offset = "+00:00" if sign in (None, "Z") else f"{sign}{hours or '00'}:{minutes or '00'}"
+    when = datetime.strptime(stamp, "%Y%m%d%H%M%S")
+    return datetime.fromisoformat(when.isoformat() + offset).astimezone(VIETNAM_TIME)
