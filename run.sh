@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-osd
-  poppler-utils fonts-liberation2 softhsm2
+  poppler-utils fonts-liberation2 softhsm2 postgresql
 )
 VENV=${VENV:-.venv}
 

@@ -98,6 +98,14 @@ def check_stamp_font(settings: Settings) -> DoctorCheck:
 
 
 def check_archive(settings: Settings) -> DoctorCheck:
+    if settings.archive.backend == "s3":
+        from storage.s3 import S3Archive
+
+        try:
+            return DoctorCheck("archive", True, S3Archive(settings.archive).check_bucket())
+        except DigitizeError as e:
+            return DoctorCheck("archive", False, str(e), "check archive.endpoint_url, archive.bucket and the "
+                               "AWS_* credentials", e.exit_code)
     root = settings.archive.root
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -111,13 +119,15 @@ def check_archive(settings: Settings) -> DoctorCheck:
 
 
 def check_catalog(settings: Settings) -> DoctorCheck:
-    from storage.catalog import Catalog
+    from storage.catalog import open_catalog
 
     try:
-        with Catalog.open(settings.catalog.path) as catalog:
+        with open_catalog(settings.catalog) as catalog:
             version = catalog.schema_version
     except DigitizeError as e:
-        return DoctorCheck("catalog", False, str(e), "set catalog.path to a writable SQLite file", e.exit_code)
-    return DoctorCheck("catalog", True, f"SQLite {settings.catalog.path} (schema v{version})")
+        return DoctorCheck("catalog", False, str(e), "set catalog.path to a writable SQLite file, or catalog.url "
+                           "to a reachable PostgreSQL", e.exit_code)
+    where = "PostgreSQL" if settings.catalog.url else f"SQLite {settings.catalog.path}"
+    return DoctorCheck("catalog", True, f"{where} (schema v{version})")
 
 

@@ -3,31 +3,42 @@
 Steps, each "file in, file out" inside one work folder with predictable names
 (a kept work folder explains a failure)::
 
-    page-001.src.png      the page at its native DPI (pages.load_pages)
+    page-001.src.ppm      the page at its native DPI (pages.render_page), removed once read
     page-001.osd.png      a small grey copy for orientation detection
     page-001.display.jpg  the visible page: colour, upright, deskewed
-    page-001.ocr.png      the cleaned grey image Tesseract reads
+    page-001.ocr.pgm      the cleaned grey image Tesseract reads (removed once read)
     page-001.text.pdf     Tesseract's invisible text layer for the page
     page-001.text.tsv     its words and confidences
     output.pdfa.pdf       the assembled PDF/A-2b
 
-Pages are processed one at a time so memory stays at about one page.
+The input is checked whole first (:func:`pages.plan_pages`: bad inputs are
+refused before any work). Pages are then rendered, cleaned and read in
+parallel worker processes, one page per worker at a time (memory stays at
+about one page per worker) and one Tesseract thread each; a page that runs
+past ``page_timeout_seconds`` stops the document with a transient timeout.
+Workers return small values (paths and numbers), never images.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import multiprocessing
+import os
+import shutil
+import signal
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 
 from digitize import cleanup, ocr, pages, pdfa, tools
-from digitize.errors import BadInputError
+from digitize.errors import BadInputError, DigitizeError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
 
 #: Decree 30/2020/NĐ-CP, Phụ lục I: a digital copy is scanned at 200 dpi or more.
 MIN_DPI = 200
+#: A page read as it is with a mean word confidence below this gets orientation detection.
+ORIENTATION_RECHECK_CONFIDENCE = 70.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class PageReport:
     blank: bool
     confidence: float
     words: int
+    kept_as_is: bool = False  # a page with text copied unchanged (ocr.existing_text = "skip")
 
     @property
     def meets_decree30(self) -> bool:
@@ -51,11 +63,18 @@ class PageReport:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """The PDF/A written and a report per page."""
+    """The PDF/A written and a report per page.
+
+    ``signed_originals`` lists inputs that carried a digital signature and
+    were digitized under ``ocr.signed_input = "keep-original"``: the caller
+    keeps them untouched beside the digitized copy.
+    """
 
     pdf: Path
     pages: tuple[PageReport, ...]
     text: str
+    signed_originals: tuple[Path, ...] = field(default=())
+    dropped_blank_pages: tuple[int, ...] = field(default=())
 
     @property
     def page_count(self) -> int:
@@ -69,7 +88,15 @@ class ScanResult:
 
     def review_pages(self, min_confidence: float) -> list[int]:
         """Pages whose confidence is below ``min_confidence`` and that are not blank."""
-        return [p.number for p in self.pages if not p.blank and p.confidence < min_confidence]
+        return [p.number for p in self.pages
+                if not p.blank and not p.kept_as_is and p.confidence < min_confidence]
+
+
+@dataclass(frozen=True)
+class _PageDone:
+    layer: pdfa.PageLayer
+    report: PageReport
+    text: str
 
 
 def scan_to_pdfa(
@@ -78,52 +105,160 @@ def scan_to_pdfa(
     """Clean, OCR and assemble the pages of ``source`` (one input or several, in order)
     into ``work_dir/output.pdfa.pdf``."""
     tools.require("tesseract")
+    tools.require("pdftoppm")
     tools.require_languages(settings.languages)
-    sources = pages.load_pages(source, work_dir, default_dpi=default_dpi, timeout=settings.timeout_seconds)
-    layers: list[pdfa.PageLayer] = []
-    reports: list[PageReport] = []
-    texts: list[str] = []
-    for page in sources:
-        layer, report, text = process_page(page, work_dir, settings)
-        layers.append(layer)
-        reports.append(report)
-        texts.append(text)
+    tools.require_languages("osd")
+    plan = pages.plan_pages(
+        source, default_dpi=default_dpi, existing_text=settings.existing_text, signed_input=settings.signed_input
+    )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    done = run_pages(plan.pages, work_dir, settings)
+    dropped = tuple(d.report.number for d in done if d.report.blank and not settings.keep_blank_pages)
+    kept = [d for d in done if d.report.number not in dropped] or done[:1]
     out = work_dir / "output.pdfa.pdf"
     producer = f"digitize (Tesseract {tools.probe('tesseract').version})"
-    pdfa.assemble(layers, out, meta, producer=producer)
-    return ScanResult(out, tuple(reports), "\n\f".join(texts))
+    pdfa.assemble([d.layer for d in kept], out, meta, producer=producer)
+    return ScanResult(
+        out, tuple(d.report for d in kept), "\n\f".join(d.text for d in kept), plan.signed_originals, dropped
+    )
 
 
-def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> tuple[pdfa.PageLayer, PageReport, str]:
-    """Orient, clean and OCR one page; returns its layer files, its report and its text."""
-    image = cv2.imread(str(page.path), cv2.IMREAD_COLOR)
+def worker_count(settings: OcrSettings, pages_to_do: int) -> int:
+    """Processes to use: ``settings.workers`` (0: one per core), never more than the pages."""
+    wanted = settings.workers or os.cpu_count() or 1
+    return max(1, min(wanted, pages_to_do))
+
+
+def run_pages(todo: tuple[pages.SourcePage, ...], work_dir: Path, settings: OcrSettings) -> list[_PageDone]:
+    """Process every page, in parallel when there are several, and return them in page order."""
+    workers = worker_count(settings, len(todo))
+    if workers == 1:
+        return [process_page(page, work_dir, settings) for page in todo]
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["digitize.engine"])
+    pool = context.Pool(workers, initializer=os.setpgrp, maxtasksperchild=20)
+    groups = {worker.pid for worker in pool._pool}  # multiprocessing keeps its workers there
+    try:
+        pending = [pool.apply_async(_process_page_safely, (page, work_dir, settings)) for page in todo]
+        results = []
+        for page, job in zip(todo, pending, strict=True):
+            groups |= {worker.pid for worker in pool._pool}
+            try:
+                outcome = job.get(timeout=settings.page_timeout_seconds)
+            except multiprocessing.TimeoutError as e:
+                raise ToolTimeoutError(
+                    f"{page.origin} did not finish within {settings.page_timeout_seconds:g} s"
+                ) from e
+            results.append(_unwrap(outcome))
+        pool.close()
+        pool.join()
+        return results
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        _kill_groups(groups)
+        raise
+
+
+def _kill_groups(groups: set[int]) -> None:
+    """Kill what stopped workers left running (a hung Tesseract): each worker led its own
+    process group (``os.setpgrp`` at start), which outlives it while a child is alive."""
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _process_page_safely(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> object:
+    """Worker entry: a page, or the product error it raised as plain values (errors with
+    keyword arguments do not survive pickling whole)."""
+    try:
+        return process_page(page, work_dir, settings)
+    except DigitizeError as e:
+        return ("error", type(e), e.message, e.hint, getattr(e, "stderr", ""))
+
+
+def _unwrap(outcome: object) -> _PageDone:
+    if isinstance(outcome, tuple) and outcome and outcome[0] == "error":
+        _, kind, message, hint, stderr = outcome
+        if issubclass(kind, ToolError):
+            raise kind(message, hint=hint, stderr=stderr)
+        raise kind(message, hint=hint)
+    assert isinstance(outcome, _PageDone)
+    return outcome
+
+
+def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> _PageDone:
+    """Render, orient, clean and OCR one page; returns its layer files, its report and its text.
+
+    Orientation detection (Tesseract OSD, ~0.7 s of CPU a page) runs only when it can
+    matter: when the text looks vertical (a quarter turn) or when the page, read as it
+    is, gives a low confidence (upside down reads as garbage); the better reading is kept.
+    """
+    if page.action == "keep":
+        return _keep_page(page)
+    source = pages.render_page(page, work_dir, timeout=settings.timeout_seconds)
+    image = cv2.imread(str(source), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise BadInputError(f"{page.origin}: the page image could not be decoded")
+    if source != page.file:
+        source.unlink(missing_ok=True)  # the display and OCR images replace it
+    image = cleanup.maybe_gray(image)
     stem = work_dir / f"page-{page.number:03d}"
-    rotation = ocr.detect_rotation(
-        cleanup.ocr_gray(image), page.dpi, stem.with_suffix(".osd.png"), timeout=settings.timeout_seconds
-    )
-    clean = cleanup.clean_page(_maybe_gray(image), rotation)
+    rotation, checked = 0, False
+    if cleanup.looks_sideways(cleanup.ocr_gray(image)):
+        rotation, checked = _osd(cleanup.ocr_gray(image), page, stem, settings), True
+    done = _clean_and_read(image, rotation, page, stem, settings)
+    if not checked and not done.report.blank and done.report.confidence < ORIENTATION_RECHECK_CONFIDENCE:
+        turn = _osd(cleanup.rotate_quarter(cleanup.ocr_gray(image), rotation), page, stem, settings)
+        if turn:
+            again = _clean_and_read(image, (rotation + turn) % 360, page, stem, settings)
+            if again.report.confidence > done.report.confidence:
+                done = again
+    return done
+
+
+def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int:
+    return ocr.detect_rotation(gray, page.dpi, stem.with_suffix(".osd.png"), timeout=settings.timeout_seconds)
+
+
+def _clean_and_read(image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> _PageDone:
+    clean = cleanup.clean_page(image, rotation)
     display = stem.with_suffix(".display.jpg")
     gray = pdfa.write_display_jpeg(clean.display, display, settings.jpeg_quality)
-    ocr_image = stem.with_suffix(".ocr.png")
+    ocr_image = stem.with_suffix(".ocr.pgm")  # uncompressed: PNG's zlib costs ~0.1 s a page
     cv2.imwrite(str(ocr_image), clean.ocr)
+    height, width = clean.display.shape[:2]
     result = ocr.ocr_page(
-        ocr_image, page.number, page.dpi, work_dir / f"page-{page.number:03d}.text",
+        ocr_image, page.number, page.dpi, stem.with_suffix(".text"),
         languages=settings.languages, timeout=settings.timeout_seconds,
     )
-    height, width = clean.display.shape[:2]
+    ocr_image.unlink()  # kept only when OCR fails, to explain the failure
     layer = pdfa.PageLayer(display, result.text_pdf, width, height, page.dpi, gray)
     report = PageReport(
         page.number, page.origin, page.dpi, page.dpi_from, clean.rotation, clean.skew,
         clean.blank, result.confidence, result.words,
     )
-    return layer, report, result.text
+    return _PageDone(layer, report, result.text)
 
 
-def _maybe_gray(image):
-    """Keep colour scans in colour; store a scan with no colour as grey (smaller, same look)."""
-    b, g, r = cv2.split(image)
-    if cv2.absdiff(b, g).max() <= 8 and cv2.absdiff(g, r).max() <= 8:
-        return g
-    return image
+def _keep_page(page: pages.SourcePage) -> _PageDone:
+    """A PDF page that already has text, copied unchanged (``ocr.existing_text = "skip"``)."""
+    layer = pdfa.PageLayer(None, None, 0, 0, page.dpi, False, source_pdf=page.file, source_index=page.index)
+    report = PageReport(page.number, page.origin, page.dpi, page.dpi_from, 0, 0.0, False, 0.0, 0, kept_as_is=True)
+    return _PageDone(layer, report, "")
+
+
+def keep_signed_originals(result: ScanResult, output: Path) -> list[Path]:
+    """Copy each signed original of ``result`` untouched beside ``output``
+    (``<output stem>.signed-original[-n].pdf``) and return the copies."""
+    copies = []
+    for n, original in enumerate(result.signed_originals, 1):
+        suffix = "" if len(result.signed_originals) == 1 else f"-{n}"
+        target = output.with_name(f"{output.stem}.signed-original{suffix}.pdf")
+        partial = target.with_name(target.name + ".part")
+        shutil.copyfile(original, partial)
+        partial.replace(target)
+        copies.append(target)
+    return copies

@@ -1,10 +1,22 @@
 """Turn one input (an image-only PDF, a TIFF, JPEG or PNG, or a folder of them)
 into page images at their native resolution.
 
-Every page image is written into the work folder under a predictable name
-(``page-001.src.png``) or, for a single-frame JPEG or PNG, read from where it
-is. Its DPI comes from the file when the file states it, else it is the
-configured default, and :class:`SourcePage` says which.
+Two steps, so that pages can be rendered in parallel worker processes:
+
+- :func:`plan_pages` checks every input file (cheap: headers and PDF objects,
+  no pixels) and returns one :class:`SourcePage` per page: where it comes
+  from, its DPI and where that DPI came from. Bad inputs are refused here,
+  before any work is done.
+- :func:`render_page` writes one page's image into the work folder under a
+  predictable name (``page-001.src.ppm``) or, for a single-frame JPEG or PNG,
+  returns the file itself. It runs in a worker, one page at a time.
+
+A PDF page is rasterized at the resolution of its largest embedded image:
+never upsampled, never downsampled below it. An image's DPI comes from the
+file when stated; else it is estimated from the paper size (A4, A5, A3 or
+Letter, when the pixel size fits one of them) or it is the configured
+default; :attr:`SourcePage.dpi_from` says which ("file", "estimated",
+"default").
 
 Bad inputs raise :class:`BadInputError` and its kin with a reason a clerk can
 read; nothing is written outside ``work_dir``.
@@ -13,8 +25,7 @@ read; nothing is written outside ``work_dir``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
@@ -33,20 +44,46 @@ PDF_SUFFIXES = {".pdf"}
 IMAGE_SUFFIXES = {".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 INPUT_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
 
-#: Pillow refuses images above this many pixels (a decompression bomb guard):
-#: an A3 page at 600 dpi is ~70 Mpx.
-MAX_PIXELS = 200_000_000
+#: Decompression-bomb guard: a page above this many pixels is refused (an A3
+#: page at 600 dpi is ~70 Mpx; OCRmyPDF's enormous.pdf test page is 81 Mpx).
+MAX_PIXELS = 100_000_000
+#: Paper sizes (inches, portrait) used to estimate a missing DPI.
+PAPER_SIZES = {"A4": (8.27, 11.69), "A5": (5.83, 8.27), "A3": (11.69, 16.54), "Letter": (8.5, 11.0)}
+#: Only DPIs a scanner uses are believed when estimating.
+PLAUSIBLE_DPI = (150, 1200)
 
 
 @dataclass(frozen=True)
 class SourcePage:
-    """One page image ready for cleanup."""
+    """One page of the input: where it comes from and at which resolution.
+
+    ``action`` is "ocr" (render, clean, OCR) or "keep" (a PDF page that
+    already has text, copied as it is when ``existing_text = "skip"``).
+    """
 
     number: int
-    path: Path
+    file: Path
+    index: int  # 0-based page (PDF) or frame (TIFF) in ``file``
+    kind: str  # "pdf" or "image"
     dpi: float
-    dpi_from: str  # "file" or "default"
+    dpi_from: str  # "file", "estimated" or "default"
     origin: str  # e.g. "scan.pdf page 2"
+    action: str = "ocr"
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """Every page of the input(s) in order, and the signed originals to keep."""
+
+    pages: tuple[SourcePage, ...]
+    signed_originals: tuple[Path, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _PdfPage:
+    dpi: float
+    dpi_from: str
+    has_text: bool
 
 
 def input_files(path: Path) -> list[Path]:
@@ -62,31 +99,38 @@ def input_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_pages(
-    paths: Path | list[Path], work_dir: Path, *, default_dpi: int, timeout: float
-) -> list[SourcePage]:
-    """Write or locate every page image of the input(s) at ``paths``, in order."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    pages: list[SourcePage] = []
+def plan_pages(
+    paths: Path | list[Path],
+    *,
+    default_dpi: int,
+    existing_text: str = "refuse",
+    signed_input: str = "refuse",
+) -> InputPlan:
+    """Check every input file and list its pages, in order, without rendering any.
+
+    ``existing_text`` ("refuse", "redo", "skip") and ``signed_input``
+    ("refuse", "keep-original") say what to do with PDFs that already have a
+    text layer or a digital signature.
+    """
     files = [f for p in ([paths] if isinstance(paths, Path) else paths) for f in input_files(p)]
+    pages: list[SourcePage] = []
+    signed: list[Path] = []
     for file in files:
-        for page in _pages_of(file, work_dir, len(pages) + 1, default_dpi, timeout):
-            pages.append(page)
-    return pages
-
-
-def _pages_of(file: Path, work_dir: Path, first: int, default_dpi: int, timeout: float) -> Iterator[SourcePage]:
-    _check_not_empty(file)
-    suffix = file.suffix.lower()
-    if suffix in PDF_SUFFIXES:
-        yield from _pdf_pages(file, work_dir, first, default_dpi, timeout)
-    elif suffix in IMAGE_SUFFIXES:
-        yield from _image_pages(file, work_dir, first, default_dpi)
-    else:
-        raise BadInputError(
-            f"{file.name}: unsupported file type '{file.suffix}'; "
-            "scan to PDF, TIFF, JPEG or PNG"
-        )
+        _check_not_empty(file)
+        suffix = file.suffix.lower()
+        first = len(pages) + 1
+        if suffix in PDF_SUFFIXES:
+            infos, is_signed = inspect_pdf(file, default_dpi, signed_input=signed_input)
+            if is_signed:
+                signed.append(file)
+            pages.extend(_pdf_plan(file, infos, first, existing_text, redo=is_signed))
+        elif suffix in IMAGE_SUFFIXES:
+            pages.extend(_image_plan(file, first, default_dpi))
+        else:
+            raise BadInputError(
+                f"{file.name}: unsupported file type '{file.suffix}'; scan to PDF, TIFF, JPEG or PNG"
+            )
+    return InputPlan(tuple(pages), tuple(signed))
 
 
 def _check_not_empty(file: Path) -> None:
@@ -94,11 +138,27 @@ def _check_not_empty(file: Path) -> None:
         raise BadInputError(f"{file.name} is empty (0 bytes); scan it again")
 
 
-def inspect_pdf(file: Path, default_dpi: int) -> list[float]:
-    """Check a PDF can be digitized and return each page's native DPI.
+def _pdf_plan(file: Path, infos: list[_PdfPage], first: int, existing_text: str, *, redo: bool) -> list[SourcePage]:
+    pages = []
+    for index, info in enumerate(infos):
+        action = "ocr"
+        if info.has_text and not redo:
+            if existing_text == "refuse":
+                raise BadInputError(
+                    f"{file.name} page {index + 1} already has text (fonts); it is not an image-only scan "
+                    "(set ocr.existing_text = \"redo\" to OCR it again, or \"skip\" to keep such pages as they are)"
+                )
+            action = "keep" if existing_text == "skip" else "ocr"
+        pages.append(SourcePage(first + index, file, index, "pdf", info.dpi, info.dpi_from,
+                                f"{file.name} page {index + 1}", action))
+    return pages
 
-    Refuses encrypted PDFs, PDFs that already carry a signature, and PDFs that
-    already have text (an electronic document, not a scan).
+
+def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -> tuple[list[_PdfPage], bool]:
+    """Check a PDF can be digitized; return each page's native DPI and text flag, and whether it is signed.
+
+    Refuses encrypted PDFs, signed PDFs (unless ``signed_input`` is
+    "keep-original"), PDFs without pages and pages too large to be a scan.
     """
     try:
         pdf = pikepdf.open(file)
@@ -111,14 +171,20 @@ def inspect_pdf(file: Path, default_dpi: int) -> list[float]:
     with pdf:
         if pdf.is_encrypted:
             raise EncryptedInputError(f"{file.name} is encrypted; save it without encryption and scan again")
-        if _is_signed(pdf):
+        signed = _is_signed(pdf)
+        if signed and signed_input != "keep-original":
             raise SignedInputError(
                 f"{file.name} already carries a digital signature; it is an electronic "
-                "original, not a scan: keep it as it is"
+                "original, not a scan: keep it as it is (or set ocr.signed_input = \"keep-original\" "
+                "to digitize it and keep the signed original beside the copy)"
             )
-        if len(pdf.pages) == 0:
-            raise BadInputError(f"{file.name} has no pages")
-        return [_page_dpi(file, page, number, default_dpi) for number, page in enumerate(pdf.pages, 1)]
+        try:
+            if len(pdf.pages) == 0:
+                raise BadInputError(f"{file.name} has no pages")
+            return [_page_info(file, page, n, default_dpi, vector_ok=signed)
+                    for n, page in enumerate(pdf.pages, 1)], signed
+        except pikepdf.PdfError as e:
+            raise BadInputError(f"{file.name} is not a readable PDF (corrupt or truncated): {e}") from e
 
 
 def _is_signed(pdf: pikepdf.Pdf) -> bool:
@@ -131,63 +197,102 @@ def _is_signed(pdf: pikepdf.Pdf) -> bool:
     return any(field.get("/FT") == "/Sig" and "/V" in field for field in acroform.get("/Fields", []))
 
 
-def _page_dpi(file: Path, page: pikepdf.Page, number: int, default_dpi: int) -> float:
-    """The resolution of the largest image on the page, or the default."""
-    fonts = page.resources.get("/Font")
-    if fonts is not None and len(fonts.keys()) > 0:
-        raise BadInputError(
-            f"{file.name} page {number} already has text (fonts); it is not an image-only scan"
-        )
+def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *, vector_ok: bool = False) -> _PdfPage:
+    """The resolution of the largest image on the page (or the default), and whether it has text.
+
+    A page with neither image nor text is refused unless ``vector_ok`` (a signed
+    electronic original digitized under "keep-original": it is rendered at the default DPI).
+    """
+    has_text = _has_fonts(page.resources)
     box = page.mediabox
-    width_in = float(box[2] - box[0]) / 72
-    best = None
-    for image in page.get_images().values():
-        width = int(image.get("/Width", 0))
-        if best is None or width > best:
-            best = width
-    if not best or width_in <= 0:
-        raise BadInputError(f"{file.name} page {number} holds no scanned image")
+    width_in, height_in = float(box[2] - box[0]) / 72, float(box[3] - box[1]) / 72
     if int(page.obj.get("/Rotate", 0)) % 180:
-        width_in = float(box[3] - box[1]) / 72
-    return round(best / width_in) if best else float(default_dpi)
+        width_in, height_in = height_in, width_in
+    if width_in <= 0 or height_in <= 0:
+        raise BadInputError(f"{file.name} page {number} has an empty page box")
+    widest = max((int(image.get("/Width", 0)) for image in page.get_images().values()), default=0)
+    if not widest and not has_text and not vector_ok:
+        raise BadInputError(f"{file.name} page {number} holds no scanned image")
+    dpi, dpi_from = (float(round(widest / width_in)), "file") if widest else (float(default_dpi), "default")
+    _check_pixels(file.name + f" page {number}", width_in * dpi, height_in * dpi)
+    return _PdfPage(dpi, dpi_from, has_text)
 
 
-def _pdf_pages(file: Path, work_dir: Path, first: int, default_dpi: int, timeout: float) -> Iterator[SourcePage]:
-    dpis = inspect_pdf(file, default_dpi)
-    for index, dpi in enumerate(dpis, 1):
-        number = first + index - 1
-        base = work_dir / f"page-{number:03d}.src"
-        try:
-            tools.run(
-                ["pdftoppm", "-r", str(dpi), "-f", str(index), "-l", str(index),
-                 "-png", "-singlefile", str(file), str(base)],
-                timeout=timeout,
-            )
-        except ToolTimeoutError:
-            raise
-        except ToolError as e:
-            raise BadInputError(f"{file.name} page {index} could not be rendered: {e.message}") from e
-        yield SourcePage(number, base.with_suffix(".src.png"), float(dpi), "file", f"{file.name} page {index}")
+def _has_fonts(resources: pikepdf.Object | None, depth: int = 0) -> bool:
+    """True when these resources, or those of a form they draw (a text layer is often one), hold a font."""
+    if not isinstance(resources, pikepdf.Dictionary) or depth > 4:
+        return False
+    fonts = resources.get("/Font")
+    if isinstance(fonts, pikepdf.Dictionary) and len(fonts.keys()) > 0:
+        return True
+    xobjects = resources.get("/XObject")
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return False
+    return any(
+        isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form" and _has_fonts(x.get("/Resources"), depth + 1)
+        for x in xobjects.values()
+    )
 
 
-def _image_pages(file: Path, work_dir: Path, first: int, default_dpi: int) -> Iterator[SourcePage]:
+def _check_pixels(what: str, width: float, height: float) -> None:
+    if width * height > MAX_PIXELS:
+        raise BadInputError(
+            f"{what} is too large to be a page scan ({width:.0f} x {height:.0f} pixels, more than "
+            f"{MAX_PIXELS // 1_000_000} million): split it or scan at a lower resolution"
+        )
+
+
+def _image_plan(file: Path, first: int, default_dpi: int) -> list[SourcePage]:
     try:
         with _open_image(file) as image:
             frames = getattr(image, "n_frames", 1)
-            single = frames == 1 and file.suffix.lower() in {".jpg", ".jpeg", ".png"}
+            pages = []
             for index in range(frames):
                 image.seek(index)
+                _check_pixels(f"{file.name}", *image.size)
                 dpi, dpi_from = _image_dpi(image, default_dpi)
-                number = first + index
-                origin = f"{file.name}" + (f" page {index + 1}" if frames > 1 else "")
-                if single and image.mode in ("RGB", "L"):
-                    path = file
-                else:
-                    path = work_dir / f"page-{number:03d}.src.png"
-                    _normalise_mode(image).save(path, dpi=(dpi, dpi))
-                yield SourcePage(number, path, dpi, dpi_from, origin)
-    except (OSError, SyntaxError, ValueError) as e:
+                origin = file.name + (f" page {index + 1}" if frames > 1 else "")
+                pages.append(SourcePage(first + index, file, index, "image", dpi, dpi_from, origin))
+            return pages
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise BadInputError(f"{file.name} is not a readable image (corrupt or truncated): {e}") from e
+
+
+def render_page(page: SourcePage, work_dir: Path, *, timeout: float) -> Path:
+    """Write the page image of ``page`` into ``work_dir`` (or return the file when it is one) and return its path."""
+    out = work_dir / f"page-{page.number:03d}.src.ppm"  # uncompressed: fast to write and read
+    if page.kind == "pdf":
+        return _render_pdf_page(page, out, timeout)
+    try:
+        with _open_image(page.file) as image:
+            image.seek(page.index)
+            single = getattr(image, "n_frames", 1) == 1
+            if single and page.file.suffix.lower() in {".jpg", ".jpeg", ".png"} and image.mode in ("RGB", "L"):
+                return page.file
+            image.load()
+            _normalise_mode(image).save(out, dpi=(page.dpi, page.dpi))
+            return out
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise BadInputError(f"{page.origin} is not a readable image (corrupt or truncated): {e}") from e
+
+
+def _render_pdf_page(page: SourcePage, out: Path, timeout: float) -> Path:
+    """Rasterize with pdftoppm to an uncompressed PPM: writing PNG costs ~3 s of CPU per
+    300-dpi A4 page (zlib), PPM ~0.2 s, and the file lives only until it is read."""
+    base = out.with_suffix("").with_suffix("")  # page-001; pdftoppm adds ".ppm"
+    out = base.with_suffix(".src.ppm")
+    number = str(page.index + 1)
+    try:
+        tools.run(
+            ["pdftoppm", "-r", f"{page.dpi:g}", "-f", number, "-l", number, "-singlefile",
+             str(page.file), str(base.with_suffix(".src"))],
+            timeout=timeout,
+        )
+    except ToolTimeoutError:
+        raise
+    except ToolError as e:
+        raise BadInputError(f"{page.origin} could not be rendered: {e.message}") from e
+    return out
 
 
 def _open_image(file: Path) -> Image.Image:
@@ -209,8 +314,26 @@ def _open_image(file: Path) -> Image.Image:
 def _image_dpi(image: Image.Image, default_dpi: int) -> tuple[float, str]:
     dpi = image.info.get("dpi")
     if dpi and dpi[0] and float(dpi[0]) >= 50:
-        return round(float(dpi[0])), "file"
+        return float(round(float(dpi[0]))), "file"
+    estimated = estimate_dpi(*image.size)
+    if estimated is not None:
+        return estimated, "estimated"
     return float(default_dpi), "default"
+
+
+def estimate_dpi(width: int, height: int) -> float | None:
+    """The DPI of a ``width`` x ``height`` pixel scan of a standard paper size, or None.
+
+    The aspect ratio must match A4, A5, A3 or Letter within 2% (either way
+    up) and the result must be a DPI scanners use; it is rounded to 10.
+    """
+    short, long = sorted((width, height))
+    for paper_short, paper_long in PAPER_SIZES.values():
+        if abs((long / short) / (paper_long / paper_short) - 1) <= 0.02:
+            dpi = round(short / paper_short / 10) * 10
+            if PLAUSIBLE_DPI[0] <= dpi <= PLAUSIBLE_DPI[1]:
+                return float(dpi)
+    return None
 
 
 def _normalise_mode(image: Image.Image) -> Image.Image:

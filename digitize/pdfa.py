@@ -12,7 +12,9 @@ against rules imported from veraPDF's profiles.
 
 from __future__ import annotations
 
+import datetime
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,21 +24,23 @@ import pikepdf
 import pikepdf.pdfa
 
 from digitize.errors import BadInputError, PdfaError
-from digitize.models import DocumentMeta
+from digitize.models import DocumentMeta, nfc
 
 FLAVOUR = "2b"
 
 
 @dataclass(frozen=True)
 class PageLayer:
-    """The two files that make one output page."""
+    """The two files that make one output page, or (``source_pdf``) a page copied as it is."""
 
-    display_jpeg: Path
-    text_pdf: Path
+    display_jpeg: Path | None
+    text_pdf: Path | None
     width_px: int
     height_px: int
     dpi: float
     gray: bool
+    source_pdf: Path | None = None
+    source_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,20 @@ def assemble(layers: list[PageLayer], out: Path, meta: DocumentMeta, *, producer
     not PDF/A-2b; ``out`` is then not created.
     """
     pdf = pikepdf.new()
-    for layer in layers:
-        _add_page(pdf, layer)
+    sources: dict[Path, pikepdf.Pdf] = {}
+    try:
+        for layer in layers:
+            if layer.source_pdf is not None:
+                _copy_page(pdf, layer, sources)
+            else:
+                _add_page(pdf, layer)
+        return _save(pdf, layers, out, meta, producer)
+    finally:
+        for source in sources.values():
+            source.close()
+
+
+def _save(pdf: pikepdf.Pdf, layers: list[PageLayer], out: Path, meta: DocumentMeta, producer: str) -> PdfaReport:
     _set_metadata(pdf, meta, len(layers), producer)
     tmp = out.with_name(out.name + ".part")
     try:
@@ -104,28 +120,79 @@ def _add_page(pdf: pikepdf.Pdf, layer: PageLayer) -> None:
         pdf.pages[-1].add_overlay(text.pages[0], pikepdf.Rectangle(0, 0, width, height))
 
 
+def _copy_page(pdf: pikepdf.Pdf, layer: PageLayer, sources: dict[Path, pikepdf.Pdf]) -> None:
+    """Append page ``layer.source_index`` of ``layer.source_pdf`` unchanged (it already has text)."""
+    assert layer.source_pdf is not None
+    if layer.source_pdf not in sources:
+        sources[layer.source_pdf] = pikepdf.open(layer.source_pdf)
+    pdf.pages.append(sources[layer.source_pdf].pages[layer.source_index])
+
+
+#: Names of the kinds of paper (Decree 45/2020 Art. 14).
+KIND_NAMES = {"KQ": "Kết quả giải quyết thủ tục hành chính", "HS": "Thành phần hồ sơ"}
+_DOCUMENT_IDS = uuid.UUID("6f1d7a52-0c1e-4a53-9d2f-2b8c0d0a4e11")
+
+
+def dossier_properties(meta: DocumentMeta, pages: int) -> dict[str, str | int]:
+    """The dossier metadata recorded in the XMP packet, as ``name -> value``."""
+    values: dict[str, str | int | None] = {
+        "dossier_code": meta.dossier_code,
+        "document_code": meta.document_code,
+        "procedure_code": meta.procedure_code,
+        "level": meta.level,
+        "office": meta.office,
+        "kind": meta.kind,
+        "pages": pages,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def _set_metadata(pdf: pikepdf.Pdf, meta: DocumentMeta, pages: int, producer: str) -> None:
-    title = meta.title or meta.document_code
-    keywords = "; ".join(
-        f"{k}={v}"
-        for k, v in (
-            ("dossier_code", meta.dossier_code),
-            ("document_code", meta.document_code),
-            ("procedure_code", meta.procedure_code),
-            ("level", meta.level),
-            ("office", meta.office),
-            ("kind", meta.kind),
-            ("pages", pages),
-        )
-        if v is not None
-    )
+    """Dublin Core and the dossier metadata, in properties PDF/A-2 predefines.
+
+    ``pikepdf.pdfa`` rewrites the packet with only the properties of the
+    XMP 2005 schemas PDF/A-2 predefines (it writes no extension schema, and
+    its validator rejects other namespaces), so the dossier's fields are
+    carried by Dublin Core and ``pdf:Keywords``: ``dc:identifier`` the
+    document code, ``dc:relation`` ``dossier:``/``procedure:`` URNs,
+    ``dc:coverage`` level/office, ``dc:type`` the kind of paper,
+    ``dc:subject`` and ``pdf:Keywords`` every field as ``name=value``
+    (including ``pages=N``).
+    """
+    props = dossier_properties(meta, pages)
+    pairs = [f"{k}={v}" for k, v in props.items()]
+    relation = [f"dossier:{meta.dossier_code}"]
+    if meta.procedure_code:
+        relation.append(f"procedure:{meta.procedure_code}")
     with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
-        xmp["dc:title"] = title
+        xmp["dc:title"] = meta.title or meta.document_code
         xmp["dc:identifier"] = meta.document_code
-        xmp["dc:description"] = f"Bản số hóa {meta.document_code} ({pages} trang)"
-        xmp["pdf:Keywords"] = keywords
-        xmp["pdf:Producer"] = producer
+        xmp["dc:description"] = nfc(f"Bản số hóa {meta.document_code} ({pages} trang)")
+        xmp["dc:subject"] = pairs
+        xmp["dc:relation"] = relation
+        xmp["dc:coverage"] = f"{meta.level}/{meta.office}"
+        xmp["dc:type"] = [meta.kind, KIND_NAMES.get(meta.kind, meta.kind)]
+        xmp["dc:language"] = ["vi"]
+        xmp["dc:format"] = "application/pdf"
+        xmp["pdf:Keywords"] = "; ".join(pairs)
         xmp["xmp:CreatorTool"] = producer
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        xmp["xmp:CreateDate"] = now
+        xmp["xmp:ModifyDate"] = now
+        xmp["xmpMM:DocumentID"] = f"uuid:{uuid.uuid5(_DOCUMENT_IDS, meta.document_code)}"
+        xmp["xmpMM:InstanceID"] = f"uuid:{uuid.uuid4()}"
+
+
+def read_dossier_metadata(path: Path) -> dict[str, str]:
+    """The ``name=value`` dossier fields and PDF/A identification read back from a PDF's XMP."""
+    with pikepdf.open(path) as pdf:
+        xmp = pdf.open_metadata()
+        found = {"pdfaid:part": str(xmp.get("pdfaid:part", "")), "dc:identifier": str(xmp.get("dc:identifier", ""))}
+        for pair in str(xmp.get("pdf:Keywords", "")).split("; "):
+            if "=" in pair:
+                key, value = pair.split("=", 1)
+                found[key] = value
+        return found
 
 
 def check_pdfa(path: Path, flavour: str = FLAVOUR) -> PdfaReport:

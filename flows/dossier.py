@@ -38,7 +38,7 @@ from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
 from signing.session import SigningSession, open_signing_session
 from storage.archive import open_archive
-from storage.catalog import Catalog
+from storage.catalog import open_catalog
 from storage.hashing import sha256_bytes
 from storage.keys import archive_key, manifest_key
 from storage.manifest import build_manifest
@@ -166,7 +166,7 @@ def record(
 ) -> None:
     """Add the document to the catalog (idempotent on the input's SHA-256)."""
     settings = _settings(config)
-    with Catalog.open(settings.catalog.path) as catalog:
+    with open_catalog(settings.catalog) as catalog:
         catalog.record_document(
             meta,
             input_sha256=input_sha256,
@@ -259,7 +259,7 @@ def _digitize_one(source: Path, meta: DocumentMeta, settings: Settings, config: 
     stage = "intake"
     try:
         input_sha = intake.input_sha256(source)
-        with Catalog.open(settings.catalog.path) as catalog:
+        with open_catalog(settings.catalog) as catalog:
             known = catalog.find_by_input_sha256(input_sha)
         if known is not None and known.status == "verified":
             logger.info("%s was archived before as %s: a duplicate", meta.document_code, known.archive_key)

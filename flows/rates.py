@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from digitize.rates import RatesReport, percent, period_end, report_tables
 from digitize.settings import load_settings
 from digitize.targets import load_schedule
-from storage.catalog import Catalog
+from storage.catalog import open_catalog
 from storage.inventory import rates_report
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -36,7 +36,7 @@ def report_rates(
     settings = load_settings(config)
     today = datetime.now(VIETNAM).date()
     end = date.fromisoformat(as_of) if as_of else period_end(year or today.year, today)
-    with Catalog.open(settings.catalog.path) as catalog:
+    with open_catalog(settings.catalog) as catalog:
         report = rates_report(catalog, end, load_schedule(Path(targets) if targets else None),
                               settings.intake.levels, level=level, office=office)
     for table in report_tables(report):

@@ -1,9 +1,10 @@
-"""Archive backends (local folder; S3 later) and the SQL catalog.
+"""Archive backends (a local folder, an S3 bucket), the SQL catalog (SQLite, PostgreSQL) and fixity.
 
-Imports only the ``digitize`` kernel. Public entry points::
+Imports only the ``digitize`` kernel (boto3 and psycopg only when used). Public entry points::
 
-    from storage.archive import ArchiveReceipt, open_archive
-    from storage.catalog import Catalog
+    from storage.archive import ArchiveReceipt, open_archive      # LocalArchive or S3Archive
+    from storage.catalog import Catalog, open_catalog             # SQLite file or PostgreSQL URL
+    from storage.fixity import check_fixity, FixityReport
     from storage.keys import archive_key, manifest_key
     from storage.manifest import build_manifest
 """

@@ -2,7 +2,7 @@
 
 :class:`Archive` is the interface the pipeline uses; :class:`LocalArchive` is the
 embedded default, a folder laid out exactly like the bucket (the key is the
-relative path). An S3 backend implements the same protocol later.
+relative path); :class:`storage.s3.S3Archive` keeps the same protocol in a bucket.
 
 Rules every backend keeps:
 
@@ -82,10 +82,14 @@ class Archive(Protocol):
 
 
 def open_archive(settings: ArchiveSettings) -> Archive:
-    """The archive backend named by ``settings.backend`` (only ``local`` for now)."""
+    """The archive backend named by ``settings.backend``: ``local`` (a folder) or ``s3`` (a bucket)."""
     if settings.backend == "local":
         return LocalArchive(settings.root)
-    raise ConfigError(f"archive backend {settings.backend!r} is not supported yet; use 'local'")
+    if settings.backend == "s3":
+        from storage.s3 import S3Archive  # boto3 is imported only when a bucket is used
+
+        return S3Archive(settings)
+    raise ConfigError(f"archive backend {settings.backend!r} is not supported; use 'local' or 's3'")
 
 
 class LocalArchive:

@@ -1,8 +1,9 @@
 """The catalog: what was digitized, signed and archived, in SQLite (stdlib ``sqlite3``).
 
-One SQLite file in WAL mode is the embedded default; PostgreSQL comes later,
-so the SQL stays plain. The schema is versioned: :data:`MIGRATIONS` is a list of
-SQL scripts applied in order, each in its own transaction, the version kept in
+One SQLite file in WAL mode is the embedded default; PostgreSQL (a
+``postgresql://`` ``catalog.url``, see :mod:`storage.postgres`) runs the same
+plain SQL, translated where the two differ, so keep the SQL plain. The schema
+is versioned: :data:`MIGRATIONS` is a list of SQL scripts applied in order, each in its own transaction, the version kept in
 ``PRAGMA user_version`` and logged in ``schema_migrations``. Append new
 migrations; never edit one that has shipped.
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from digitize.errors import BadInputError, CatalogError
 from digitize.models import DocumentMeta, check_office, nfc
+from digitize.settings import CatalogSettings
 from storage.hashing import check_sha256
 from storage.keys import check_key
 from storage.times import from_utc_text, to_utc_text, utc_now_text
@@ -172,9 +174,15 @@ _OFFICE_COLUMNS = ", ".join(OfficeRow.__dataclass_fields__)
 
 
 class Catalog:
-    """The catalog database. Open with :meth:`Catalog.open`; use as a context manager."""
+    """The catalog database. Open with :func:`open_catalog` (or :meth:`Catalog.open`); use as a context manager.
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    ``connection`` is a ``sqlite3`` connection, or the PostgreSQL adapter of
+    :mod:`storage.postgres` (same ``execute`` interface, with its own errors).
+    """
+
+    _db_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
+    def __init__(self, connection: Any, path: Path | str) -> None:
         self._db = connection
         self.path = path
 
@@ -299,9 +307,15 @@ class Catalog:
             self._db.execute(f"INSERT INTO documents ({columns}) VALUES ({marks})", tuple(values.values()))
             return self._find_document("document_code", meta.document_code)  # type: ignore[return-value]
 
-    def documents(self, level: str | None = None, office: str | None = None) -> list[DocumentRow]:
-        """All recorded documents, optionally of one level and/or one office, by document code."""
+    def documents(
+        self, level: str | None = None, office: str | None = None, year: int | None = None
+    ) -> list[DocumentRow]:
+        """All recorded documents, optionally of one level, one office and/or one archive year, by code."""
         where, args = _filters(level=level, office_code=office)
+        if year is not None:
+            # The year is the third segment of the key: {level}/{office}/{yyyy}/...
+            where += (" AND " if where else " WHERE ") + "archive_key LIKE ?"
+            args = (*args, f"%/%/{int(year):04d}/%")
         with self._errors("list documents"):
             rows = self._db.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents{where} ORDER BY document_code", args
@@ -320,6 +334,25 @@ class Catalog:
 
     # --- events --------------------------------------------------------------
 
+    def record_renewal(self, document_code: str, *, archive_key: str, output_sha256: str) -> DocumentRow:
+        """Point a document at its renewed archived copy (a new key: the old copy stays as it was)."""
+        key, sha = check_key(archive_key), check_sha256(output_sha256)
+        with self._transaction("record the renewal of " + document_code):
+            old = self._find_document("document_code", document_code)
+            if old is None:
+                raise CatalogError(f"document {document_code} is not in the catalog")
+            self._db.execute(
+                "UPDATE documents SET archive_key = ?, output_sha256 = ? WHERE document_code = ?",
+                (key, sha, document_code),
+            )
+            self._db.execute(
+                "INSERT INTO events (at, document_code, kind, detail) VALUES (?, ?, ?, ?)",
+                (utc_now_text(), document_code, "renewed",
+                 json.dumps({"old_key": old.archive_key, "old_sha256": old.output_sha256, "key": key,
+                             "sha256": sha}, ensure_ascii=False)),
+            )
+        return self._find_document("document_code", document_code)  # type: ignore[return-value]
+
     def add_event(self, kind: str, document_code: str | None = None, **detail: Any) -> int:
         """Log an event (``detail`` stored as JSON text); returns its id."""
         if not isinstance(kind, str) or not kind:
@@ -329,11 +362,11 @@ class Catalog:
         except (TypeError, ValueError) as e:
             raise CatalogError(f"event {kind!r}: detail cannot be stored as JSON: {e}") from e
         with self._transaction("log event " + kind):
-            cursor = self._db.execute(
-                "INSERT INTO events (at, document_code, kind, detail) VALUES (?, ?, ?, ?)",
+            (event_id,) = self._db.execute(
+                "INSERT INTO events (at, document_code, kind, detail) VALUES (?, ?, ?, ?) RETURNING id",
                 (utc_now_text(), document_code, kind, nfc(text)),
-            )
-        return int(cursor.lastrowid)
+            ).fetchone()
+        return int(event_id)
 
     def events(self, document_code: str | None = None) -> list[EventRow]:
         """Logged events, optionally of one document, oldest first."""
@@ -464,7 +497,7 @@ class Catalog:
     def _errors(self, action: str) -> Iterator[None]:
         try:
             yield
-        except sqlite3.Error as e:
+        except self._db_errors as e:
             raise CatalogError(f"could not {action} in the catalog {self.path}: {e}") from e
 
 
@@ -540,3 +573,14 @@ def _json_value(value: object) -> object:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def open_catalog(settings: CatalogSettings) -> Catalog:
+    """The catalog named by ``settings``: the SQLite file ``path``, or PostgreSQL when ``url`` is set."""
+    if settings.url:
+        from storage.postgres import open_postgres_catalog  # psycopg is imported only when used
+
+        return open_postgres_catalog(settings.url)
+    if settings.path is None:
+        raise CatalogError("catalog.path is not set")
+    return Catalog.open(settings.path)

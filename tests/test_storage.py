@@ -286,6 +286,11 @@ def test_open_archive_gives_a_local_archive_at_the_configured_root(tmp_path):
 
 def test_open_archive_refuses_an_unknown_backend(tmp_path):
     with pytest.raises(ConfigError):
+        open_archive(ArchiveSettings(backend="ftp", root=tmp_path))
+
+
+def test_open_archive_refuses_an_s3_backend_without_a_bucket(tmp_path):
+    with pytest.raises(ConfigError):
         open_archive(ArchiveSettings(backend="s3", root=tmp_path))
 
 

@@ -44,11 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import an inventory or office CSV into the catalog."""
-    from storage.catalog import Catalog
+    from storage.catalog import open_catalog
     from storage.inventory import import_inventory, import_offices
 
     run = import_inventory if args.group == "inventory" else import_offices
-    with Catalog.open(settings.catalog.path) as catalog:
+    with open_catalog(settings.catalog) as catalog:
         result = run(catalog, args.file, settings.intake.levels)
     print(f"{result.path}: {result.rows} row(s): {result.inserted} new, {result.updated} changed, "
           f"{result.unchanged} unchanged")
@@ -59,14 +59,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Compute the report and write it in the format asked for."""
     from digitize.rates import period_end, report_tables
     from digitize.targets import load_schedule
-    from storage.catalog import Catalog
+    from storage.catalog import open_catalog
     from storage.inventory import rates_report
 
     if args.level and args.level not in settings.intake.levels:
         raise ConfigError(f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}")
     end = _period_end(args, period_end)
     schedule = load_schedule(args.targets)
-    with Catalog.open(settings.catalog.path) as catalog:
+    with open_catalog(settings.catalog) as catalog:
         report = rates_report(catalog, end, schedule, settings.intake.levels, level=args.level,
                               office=args.office, list_limit=args.limit or None)
     tables = report_tables(report)

@@ -17,6 +17,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="the PDF/A to write")
     p.add_argument("--lang", help="Tesseract languages, e.g. vie or vie+eng (default: ocr.languages)")
     p.add_argument("--metadata", type=Path, help="JSON with dossier_code, kind, number, level, office, ...")
+    text = p.add_mutually_exclusive_group()
+    text.add_argument("--redo-ocr", dest="existing_text", action="store_const", const="redo",
+                      help="OCR again pages that already have text (default: ocr.existing_text)")
+    text.add_argument("--skip-text", dest="existing_text", action="store_const", const="skip",
+                      help="keep pages that already have text as they are")
+    p.add_argument("--keep-signed-original", dest="signed_input", action="store_const", const="keep-original",
+                   help="digitize a signed PDF and keep the signed original beside OUT.pdf (default: refuse)")
+    p.add_argument("--jobs", type=int, help="worker processes (default: ocr.workers, 0 = one per core)")
     p.set_defaults(func=cmd_ocr)
 
     p = sub.add_parser("check", help="check that a file is PDF/A-2b")
@@ -29,9 +37,11 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     import shutil
     import tempfile
 
-    from digitize.engine import scan_to_pdfa
+    from digitize.engine import keep_signed_originals, scan_to_pdfa
 
-    ocr_settings = settings.ocr if not args.lang else dataclasses.replace(settings.ocr, languages=args.lang)
+    overrides = {"languages": args.lang, "existing_text": args.existing_text,
+                 "signed_input": args.signed_input, "workers": args.jobs}
+    ocr_settings = dataclasses.replace(settings.ocr, **{k: v for k, v in overrides.items() if v is not None})
     meta = _metadata(args.metadata, args.output)
     with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
         result = scan_to_pdfa(args.inputs, meta, Path(tmp), ocr_settings, default_dpi=settings.intake.default_dpi)
@@ -39,12 +49,17 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
         partial = args.output.with_name(args.output.name + ".part")
         shutil.copyfile(result.pdf, partial)
         partial.replace(args.output)
+    for original in keep_signed_originals(result, args.output):
+        print(f"kept the signed original untouched: {original}")
     for page in result.pages:
         notes = [f"rotated {page.rotation}" if page.rotation else "", f"deskewed {page.skew:+.2f}°" if page.skew else "",
                  "blank" if page.blank else "", "below 200 dpi (Decree 30)" if not page.meets_decree30 else "",
-                 f"dpi from {page.dpi_from}" if page.dpi_from != "file" else ""]
+                 f"dpi from {page.dpi_from}" if page.dpi_from != "file" else "",
+                 "kept as it is (has text)" if page.kept_as_is else ""]
         print(f"page {page.number}: {page.dpi:g} dpi, confidence {page.confidence:.1f}, {page.words} words "
               + " ".join(n for n in notes if n))
+    if result.dropped_blank_pages:
+        print(f"blank pages dropped: {list(result.dropped_blank_pages)}")
     review = result.review_pages(settings.ocr.min_confidence)
     if review:
         print(f"pages for human review (confidence < {settings.ocr.min_confidence:g}): {review}")

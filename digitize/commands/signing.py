@@ -89,12 +89,13 @@ def _with_catalog_check(report, settings: Settings):
     from signing.verify import sha256_check
 
     catalog_path = settings.catalog.path
-    if catalog_path is None or not catalog_path.is_file() or not report.path.is_file():
+    no_catalog = not settings.catalog.url and (catalog_path is None or not catalog_path.is_file())
+    if no_catalog or not report.path.is_file():
         return report
-    from storage.catalog import Catalog
+    from storage.catalog import open_catalog
 
     data = report.path.read_bytes()
-    with Catalog.open(catalog_path) as catalog:
+    with open_catalog(settings.catalog) as catalog:
         row = catalog.find_document(report.path.stem)
         if row is not None and row.output_sha256:
             check = sha256_check(data, row.output_sha256, source=f"as recorded for {row.document_code}")

@@ -1,0 +1,107 @@
+"""Prefect flows that keep the archive sound: fixity checks and archive-timestamp renewal.
+
+Thin wrappers: :func:`storage.fixity.check_fixity` re-reads archived objects
+and compares their SHA-256 with the catalog and the manifests;
+:func:`signing.renew.renew_timestamp` adds a fresh document timestamp to a
+B-LTA file. The archive is write-once, so a renewed file is stored under a key
+of its own beside the original (``<document code>.renewed-<yyyymmdd>.pdf``)
+and the catalog is pointed at it; the original stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from digitize.errors import ArchiveError, VerificationError
+from digitize.settings import load_settings
+from flows.dossier import RETRY_DELAYS, _session, retry_if_transient
+from signing.renew import renew_timestamp
+from storage.archive import open_archive
+from storage.catalog import open_catalog
+from storage.fixity import check_fixity, manifest_key_of
+from storage.hashing import sha256_bytes
+
+VIETNAM = timezone(timedelta(hours=7))
+
+
+@flow(name="fixity-check", log_prints=True)
+def fixity_check(sample: int | None = None, config: str | None = None) -> dict[str, Any]:
+    """Re-read archived objects (all, or a random ``sample``) and compare hashes; fails on any problem."""
+    settings = load_settings(config)
+    with open_catalog(settings.catalog) as catalog:
+        report = check_fixity(open_archive(settings.archive), catalog, sample=sample)
+    rows = [{"document": p.document_code, "key": p.key, "problem": p.problem, "detail": p.detail}
+            for p in report.problems]
+    create_table_artifact(rows or [{"document": "-", "key": "-", "problem": "none", "detail": ""}],
+                          key="fixity", description=f"{report.checked} object(s) checked")
+    if report.problems:
+        raise ArchiveError(f"fixity check: {len(report.problems)} problem(s) in {report.checked} object(s)")
+    get_run_logger().info("fixity check: %d object(s) checked, all sound", report.checked)
+    return {"checked": report.checked, "problems": 0}
+
+
+@task(name="renew", tags=["tsa", "s3"], retries=2, retry_delay_seconds=RETRY_DELAYS,
+      retry_condition_fn=retry_if_transient)
+def renew_document(document_code: str, config: str | None) -> dict[str, Any]:
+    """Renew one document's archive timestamp and archive the renewed copy; returns its new key."""
+    settings = load_settings(config)
+    store = open_archive(settings.archive)
+    with open_catalog(settings.catalog) as catalog:
+        row = catalog.find_document(document_code)
+    if row is None or row.archive_key is None:
+        raise ArchiveError(f"{document_code} is not in the catalog")
+    data = store.get_bytes(row.archive_key)
+    if sha256_bytes(data) != row.output_sha256:
+        raise VerificationError(f"{row.archive_key} does not match the catalog's SHA-256; run a fixity check")
+    with tempfile.TemporaryDirectory(prefix="digitize-renew-") as tmp:
+        current = Path(tmp) / "current.pdf"
+        current.write_bytes(data)
+        renewed = renew_timestamp(current, Path(tmp) / "renewed.pdf", settings.signing)
+        report = _session(config).verify(renewed.path, expected_sha256=renewed.sha256)
+        if not report.ok:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+            raise VerificationError(f"the renewed file failed verification: {failed}")
+        key = renewed_key(row.archive_key, renewed.renewed_at)
+        store.put_file(key, renewed.path, renewed.sha256)
+    manifest = renewed_manifest(store.get_bytes(manifest_key_of(row.archive_key)), row.output_sha256,
+                                renewed.sha256, renewed.renewed_at)
+    store.put_bytes(manifest_key_of(key), manifest, sha256_bytes(manifest))
+    if not store.verify(key, renewed.sha256):
+        raise VerificationError(f"the archived renewed copy under {key} does not match")
+    with open_catalog(settings.catalog) as catalog:
+        catalog.record_renewal(document_code, archive_key=key, output_sha256=renewed.sha256)
+    return {"document": document_code, "key": key, "timestamps": renewed.document_timestamps}
+
+
+def renewed_manifest(original: bytes, old_sha256: str, new_sha256: str, when: datetime) -> bytes:
+    """The manifest of the renewed copy: the original's, naming the new bytes and what they renew."""
+    data = json.loads(original)
+    data.update(output_sha256=new_sha256, renewed_from_sha256=old_sha256,
+                renewed_at=when.astimezone(VIETNAM).isoformat(timespec="seconds"))
+    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def renewed_key(key: str, when: datetime) -> str:
+    """``.../X-KQ1.pdf`` renewed on 2031-05-02 is stored as ``.../X-KQ1.renewed-20310502.pdf``."""
+    stem = key.removesuffix(".pdf").split(".renewed-")[0]
+    return f"{stem}.renewed-{when.astimezone(VIETNAM):%Y%m%d}.pdf"
+
+
+@flow(name="renew-timestamps", log_prints=True)
+def renew_timestamps(level: str | None = None, config: str | None = None) -> list[dict[str, Any]]:
+    """Add a fresh archive timestamp to every B-LTA document (of one level, or all)."""
+    settings = load_settings(config)
+    with open_catalog(settings.catalog) as catalog:
+        codes = [d.document_code for d in catalog.documents(level=level)
+                 if d.pades_level == "B-LTA" and d.status == "verified"]
+    results = [renew_document(code, config) for code in codes]
+    create_markdown_artifact(f"Renewed the archive timestamp of {len(results)} B-LTA document(s).",
+                             key="renewal", description="Archive-timestamp renewal")
+    return results

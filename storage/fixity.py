@@ -1,0 +1,139 @@
+"""Fixity: re-read archived objects and compare them with the catalog and the manifests.
+
+For each document the catalog says is archived, the object under its key is
+read again and its SHA-256 recomputed; it must equal the catalog's
+``output_sha256``. The manifest beside it must exist, be JSON and name the
+same output SHA-256. Anything else is a problem: ``missing`` (no object) or
+``corrupt`` (other bytes, an unreadable or disagreeing manifest).
+
+The check returns a report; it raises only when the archive or the catalog
+cannot be reached at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from digitize.errors import BadInputError
+from storage.archive import Archive
+from storage.catalog import DIGITIZED_STATUSES, Catalog
+from storage.keys import MANIFEST_SUFFIX
+
+MISSING = "missing"
+CORRUPT = "corrupt"
+
+
+@dataclass(frozen=True)
+class FixityProblem:
+    """One archived object that is not what the catalog says."""
+
+    document_code: str
+    key: str
+    problem: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class FixityReport:
+    """The result of a fixity run: how many documents were checked and what was wrong."""
+
+    checked: int
+    problems: tuple[FixityProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every checked object and manifest matched the catalog."""
+        return not self.problems
+
+    @property
+    def missing(self) -> int:
+        """How many objects (PDFs or manifests) were not in the archive."""
+        return sum(p.problem == MISSING for p in self.problems)
+
+    @property
+    def corrupt(self) -> int:
+        """How many objects (PDFs or manifests) did not match the catalog."""
+        return sum(p.problem == CORRUPT for p in self.problems)
+
+
+@dataclass(frozen=True)
+class ArchivedDocument:
+    """What the catalog says is archived: the code, the key and the SHA-256 of the signed bytes."""
+
+    document_code: str
+    key: str
+    sha256: str
+
+
+def archived_documents(catalog: Catalog, sample: int | None = None) -> list[ArchivedDocument]:
+    """The archived documents of the catalog, all (by code) or a random ``sample`` of them."""
+    if sample is not None and (isinstance(sample, bool) or sample < 1):
+        raise BadInputError(f"fixity sample {sample!r} must be a positive number of documents")
+    marks = ", ".join("?" * len(DIGITIZED_STATUSES))
+    sql = (
+        "SELECT document_code, archive_key, output_sha256 FROM documents "
+        f"WHERE archive_key IS NOT NULL AND output_sha256 IS NOT NULL AND status IN ({marks})"
+    )
+    params: list[object] = list(DIGITIZED_STATUSES)
+    if sample is None:
+        sql += " ORDER BY document_code"
+    else:
+        sql += " ORDER BY RANDOM() LIMIT ?"
+        params.append(sample)
+    return [ArchivedDocument(*row) for row in catalog.query(sql, params)]
+
+
+def check_fixity(archive: Archive, catalog: Catalog, sample: int | None = None) -> FixityReport:
+    """Re-read every archived document (or a random ``sample``) and its manifest; report what differs."""
+    documents = archived_documents(catalog, sample)
+    return check_documents(archive, documents)
+
+
+def check_documents(archive: Archive, documents: Iterable[ArchivedDocument]) -> FixityReport:
+    """Fixity of the given documents against ``archive``."""
+    problems: list[FixityProblem] = []
+    checked = 0
+    for document in documents:
+        checked += 1
+        problems.extend(_check_object(archive, document))
+        problems.extend(_check_manifest(archive, document))
+    return FixityReport(checked=checked, problems=tuple(problems))
+
+
+def manifest_key_of(key: str) -> str:
+    """The manifest key beside the PDF ``key``."""
+    return key.removesuffix(".pdf") + MANIFEST_SUFFIX
+
+
+def _check_object(archive: Archive, document: ArchivedDocument) -> list[FixityProblem]:
+    if archive.verify(document.key, document.sha256):
+        return []
+    if archive.head(document.key) is None:
+        return [FixityProblem(document.document_code, document.key, MISSING, "the object is not in the archive")]
+    return [
+        FixityProblem(
+            document.document_code, document.key, CORRUPT,
+            f"the stored bytes do not have the catalog's SHA-256 {document.sha256}",
+        )
+    ]
+
+
+def _check_manifest(archive: Archive, document: ArchivedDocument) -> list[FixityProblem]:
+    key = manifest_key_of(document.key)
+    if archive.head(key) is None:
+        return [FixityProblem(document.document_code, key, MISSING, "the manifest is not in the archive")]
+    try:
+        manifest = json.loads(archive.get_bytes(key))
+    except (ValueError, UnicodeDecodeError) as e:
+        return [FixityProblem(document.document_code, key, CORRUPT, f"the manifest is not JSON: {e}")]
+    stated = manifest.get("output_sha256") if isinstance(manifest, dict) else None
+    if stated != document.sha256:
+        return [
+            FixityProblem(
+                document.document_code, key, CORRUPT,
+                f"the manifest names output SHA-256 {stated}, the catalog {document.sha256}",
+            )
+        ]
+    return []

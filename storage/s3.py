@@ -1,0 +1,430 @@
+"""The S3 archive backend (MinIO, Ceph RGW, AWS) through boto3.
+
+Same rules as :class:`storage.archive.LocalArchive`, plus what a bucket adds:
+
+- the SHA-256 is computed once, in the pass that reads the bytes to send, and
+  compared with the one the caller expects before anything is sent; it goes
+  with the upload as the S3 ``x-amz-checksum-sha256`` (the server checks the
+  bytes it received) and as the ``sha256`` user metadata (the whole-object
+  digest, also for multipart objects); after the upload a HEAD must report
+  the same checksum back;
+- above ``multipart_threshold_mb`` the object is sent in parts of
+  ``multipart_chunk_mb``, each with its own SHA-256; the HEAD then reports the
+  composite checksum (SHA-256 of the part digests);
+- write-once: the upload is conditional (``If-None-Match: *``), so an existing
+  object is never replaced, even by a concurrent writer; only when the store
+  answers 412 is the key looked at. The same bytes again are a no-op; other
+  bytes are refused, or stored as a new version when ``on_conflict =
+  "version"`` (the bucket must have versioning on). For stores that ignore
+  ``If-None-Match`` set ``conditional_writes = false``: a HEAD then comes
+  first (a concurrent writer could slip in between);
+- object lock (``GOVERNANCE`` or ``COMPLIANCE``, ``retention_years``) and
+  server-side encryption as set;
+- botocore retries transient failures (``max_attempts``, standard mode); when
+  they are used up the error is :class:`ArchiveUnavailableError` (transient).
+
+Credentials come from boto3's standard chain and are never settings.
+Only this module imports boto3.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from digitize.errors import ArchiveError, ArchiveUnavailableError, ConfigError
+from digitize.settings import ArchiveSettings
+from storage.archive import ArchiveReceipt
+from storage.hashing import CHUNK_SIZE, check_sha256
+from storage.keys import check_key, check_prefix
+
+MIB = 1024 * 1024
+SHA256_METADATA = "sha256"
+_DAYS_PER_YEAR = 365.25
+# S3 error codes that mean "try again later", not "no".
+_TRANSIENT_CODES = {
+    "500", "502", "503", "504", "InternalError", "ServiceUnavailable", "SlowDown",
+    "RequestTimeout", "RequestTimeTooSkewed", "Throttling", "ThrottlingException",
+}
+_NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+
+
+def make_s3_client(settings: ArchiveSettings) -> Any:
+    """A boto3 S3 client for ``settings`` (endpoint, region, addressing, retries, timeouts)."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError as e:  # pragma: no cover - boto3 is a dependency
+        raise ConfigError("the s3 archive backend needs boto3 (pip install boto3)") from e
+    config = Config(
+        region_name=settings.region or None,
+        # payload_signing_enabled=False: the body is covered by our x-amz-checksum-sha256; botocore
+        # would otherwise hash it a second time to sign it on plain-HTTP endpoints (it skips that on HTTPS).
+        s3={"addressing_style": settings.addressing_style, "payload_signing_enabled": False},
+        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
+        # We send our own SHA-256; no extra CRC computed by botocore.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.session.Session().client("s3", endpoint_url=settings.endpoint_url or None, config=config)
+
+
+class S3Archive:
+    """An archive in an S3 bucket, with the same key layout as the local folder."""
+
+    def __init__(self, settings: ArchiveSettings, client: Any | None = None) -> None:
+        if not settings.bucket:
+            raise ConfigError("archive.bucket is required for the s3 backend")
+        self.settings = settings
+        self.bucket = settings.bucket
+        self.client = client if client is not None else make_s3_client(settings)
+
+    def __repr__(self) -> str:
+        return f"S3Archive(bucket={self.bucket!r}, endpoint={self.settings.endpoint_url or 'AWS'!r})"
+
+    # --- the Archive protocol --------------------------------------------------
+
+    def put_file(self, key: str, path: Path, sha256: str) -> ArchiveReceipt:
+        """Upload the file at ``path`` under ``key``; its SHA-256 must be ``sha256``."""
+        key, expected = check_key(key), check_sha256(sha256)
+        try:
+            source = Path(path).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
+            raise ArchiveError(f"cannot archive {path}: the file does not exist") from e
+        except OSError as e:
+            raise ArchiveUnavailableError(f"cannot read {path} to archive it: {e}") from e
+        with source:
+            size = Path(path).stat().st_size
+            return self._put(key, source, size, expected)
+
+    def put_bytes(self, key: str, data: bytes, sha256: str) -> ArchiveReceipt:
+        """Upload ``data`` under ``key``; its SHA-256 must be ``sha256``."""
+        key, expected = check_key(key), check_sha256(sha256)
+        return self._put(key, io.BytesIO(data), len(data), expected)
+
+    def get_bytes(self, key: str) -> bytes:
+        """The bytes stored under ``key``; :class:`ArchiveError` if there are none."""
+        key = check_key(key)
+        try:
+            with self._errors(f"read {key}"):
+                return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except _Missing as e:
+            raise ArchiveError(f"nothing is archived under {key}") from e
+
+    def head(self, key: str) -> ArchiveReceipt | None:
+        """What is stored under ``key`` (from its metadata, without reading it), or None."""
+        key = check_key(key)
+        found = self._head(key)
+        if found is None:
+            return None
+        return ArchiveReceipt(
+            key=key,
+            sha256=found.get("Metadata", {}).get(SHA256_METADATA, ""),
+            size=int(found.get("ContentLength", 0)),
+            uri=self._uri(key),
+            created=False,
+        )
+
+    def verify(self, key: str, sha256: str) -> bool:
+        """True when the object under ``key`` exists and re-reads (downloaded) with SHA-256 ``sha256``."""
+        key, expected = check_key(key), check_sha256(sha256)
+        digest = hashlib.sha256()
+        try:
+            with self._errors(f"read {key}"):
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+                for chunk in body.iter_chunks(CHUNK_SIZE):
+                    digest.update(chunk)
+        except _Missing:
+            return False
+        return digest.hexdigest() == expected
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key starting with ``prefix``, in S3's (lexicographic) order."""
+        check_prefix(prefix)
+        with self._errors(f"list the bucket {self.bucket}"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+
+    def check_bucket(self) -> str:
+        """Reach the bucket (for ``digitize doctor``): a one-line description, or an archive error."""
+        try:
+            with self._errors("reach the bucket"):
+                self.client.head_bucket(Bucket=self.bucket)
+        except _Missing as e:
+            raise ArchiveError(f"the bucket {self.bucket} does not exist", hint="create it, or set archive.bucket") from e
+        lock = f"object lock {self._object_lock_state()}"
+        if self.settings.object_lock_mode and lock == "object lock off":
+            raise ArchiveError(
+                f"archive.object_lock_mode is {self.settings.object_lock_mode} but the bucket {self.bucket} "
+                "has no object lock", hint="create the bucket with object lock enabled, or unset object_lock_mode",
+            )
+        return f"s3://{self.bucket} at {self.settings.endpoint_url or 'AWS'} ({lock})"
+
+    def _object_lock_state(self) -> str:
+        """``Enabled`` or ``off`` (stores answer a bucket without lock with a 404 or an error code)."""
+        try:
+            with self._errors("read the object lock configuration"):
+                config = self.client.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
+        except ArchiveUnavailableError:
+            raise
+        except (_Missing, ArchiveError):
+            return "off"
+        return str(config.get("ObjectLockEnabled", "off"))
+
+    # --- writing -----------------------------------------------------------------
+
+    def _put(self, key: str, source: BinaryIO, size: int, expected: str) -> ArchiveReceipt:
+        # A conditional PUT refuses an existing key by itself (then we look at what is there).
+        # Look first without conditional writes, to add a version, or before sending many parts.
+        small = size <= self.settings.multipart_threshold_mb * MIB
+        if small and self.settings.conditional_writes and self.settings.on_conflict == "refuse":
+            return self._upload(key, source, size, expected, only_if_absent=True)
+        existing = self._head(key)
+        if existing is not None:
+            return self._existing(key, source, existing, expected)
+        return self._upload(key, source, size, expected, only_if_absent=True)
+
+    def _existing(self, key: str, source: BinaryIO, found: dict[str, Any], expected: str) -> ArchiveReceipt:
+        """The no-op receipt when ``key`` holds ``expected``; refuse or add a version otherwise."""
+        stored = found.get("Metadata", {}).get(SHA256_METADATA, "")
+        size = int(found.get("ContentLength", 0))
+        if stored == expected:
+            _check_digest(key, _hash_stream(source), expected)
+            return ArchiveReceipt(key=key, sha256=stored, size=size, uri=self._uri(key), created=False)
+        if self.settings.on_conflict == "version":
+            source.seek(0)
+            return self._upload(key, source, _remaining(source), expected, only_if_absent=False)
+        raise ArchiveError(
+            f"{key} already holds different content; refusing to overwrite "
+            f"(stored SHA-256 {stored or 'unknown'}, new {expected})",
+            hint="archived files are never rewritten; file the new version under a new document number",
+        )
+
+    def _upload(
+        self, key: str, source: BinaryIO, size: int, expected: str, *, only_if_absent: bool
+    ) -> ArchiveReceipt:
+        threshold = self.settings.multipart_threshold_mb * MIB
+        try:
+            if size > threshold:
+                checksum = self._multipart(key, source, expected, only_if_absent)
+            else:
+                checksum = self._single(key, source, expected, only_if_absent)
+        except _Conflict as conflict:
+            # The key is taken: a re-run, or another writer since our HEAD.
+            source.seek(0)
+            found = self._head(key)
+            if found is None:
+                raise ArchiveUnavailableError(
+                    f"{key}: the store refused the upload as a conflict, yet has no object"
+                ) from conflict
+            return self._existing(key, source, found, expected)
+        self._check_back(key, checksum, expected)
+        return ArchiveReceipt(key=key, sha256=expected, size=size, uri=self._uri(key), created=True)
+
+    def _single(self, key: str, source: BinaryIO, expected: str, only_if_absent: bool) -> str:
+        """One PUT; returns the base64 SHA-256 checksum sent."""
+        data = source.read()
+        digest = hashlib.sha256(data)
+        _check_digest(key, digest.hexdigest(), expected)
+        checksum = base64.b64encode(digest.digest()).decode("ascii")
+        args = self._object_args(key, expected)
+        if only_if_absent:
+            args["IfNoneMatch"] = "*"
+        with self._errors(f"upload {key}"):
+            self.client.put_object(Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, **args)
+        return checksum
+
+    def _multipart(self, key: str, source: BinaryIO, expected: str, only_if_absent: bool) -> str:
+        """A multipart upload with a SHA-256 per part; returns the composite checksum."""
+        with self._errors(f"start the upload of {key}"):
+            upload_id = self.client.create_multipart_upload(ChecksumAlgorithm="SHA256", **self._object_args(key, expected))[
+                "UploadId"
+            ]
+        try:
+            parts, part_digests = self._send_parts(key, source, expected, upload_id)
+            extra = {"IfNoneMatch": "*"} if only_if_absent else {}
+            with self._errors(f"finish the upload of {key}"):
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **extra
+                )
+        except BaseException as failure:
+            self._abort(key, upload_id, failure)
+            raise
+        composite = hashlib.sha256(b"".join(part_digests)).digest()
+        return f"{base64.b64encode(composite).decode('ascii')}-{len(part_digests)}"
+
+    def _send_parts(
+        self, key: str, source: BinaryIO, expected: str, upload_id: str
+    ) -> tuple[list[dict[str, Any]], list[bytes]]:
+        """Send the parts, ``multipart_concurrency`` at a time; the whole SHA-256 is checked before completing."""
+        chunk_size = self.settings.multipart_chunk_mb * MIB
+        whole, in_flight, done = hashlib.sha256(), deque(), []
+        with ThreadPoolExecutor(max_workers=self.settings.multipart_concurrency) as pool:
+            try:
+                number = 0
+                while chunk := source.read(chunk_size):
+                    number += 1
+                    whole.update(chunk)
+                    in_flight.append(pool.submit(self._send_part, key, upload_id, number, chunk))
+                    if len(in_flight) >= self.settings.multipart_concurrency:
+                        done.append(in_flight.popleft().result())
+                done.extend(f.result() for f in list(in_flight))
+            except BaseException:
+                for future in in_flight:
+                    future.cancel()
+                raise
+        # Checked before completing: wrong bytes never become an object.
+        _check_digest(key, whole.hexdigest(), expected)
+        return [part for part, _ in done], [digest for _, digest in done]
+
+    def _send_part(self, key: str, upload_id: str, number: int, chunk: bytes) -> tuple[dict[str, Any], bytes]:
+        digest = hashlib.sha256(chunk).digest()
+        checksum = base64.b64encode(digest).decode("ascii")
+        with self._errors(f"upload part {number} of {key}"):
+            sent = self.client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk,
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum,
+            )
+        return {"ETag": sent["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}, digest
+
+    def _abort(self, key: str, upload_id: str, failure: BaseException) -> None:
+        """Abort an unfinished multipart upload; if the store is down too, the bucket's lifecycle rule cleans up."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception as e:  # noqa: BLE001 - the original failure is what the caller must see
+            failure.add_note(f"aborting the multipart upload {upload_id} of {key} also failed: {e}")
+
+    def _check_back(self, key: str, checksum: str, expected: str) -> None:
+        """HEAD the new object: its checksum and metadata digest must be what was sent."""
+        found = self._head(key, checksum=True)
+        if found is None:
+            raise ArchiveUnavailableError(f"{key} was uploaded but a HEAD does not find it")
+        reported = found.get("ChecksumSHA256")
+        stored = found.get("Metadata", {}).get(SHA256_METADATA)
+        # Some stores drop the '-<parts>' suffix of a composite checksum.
+        same_checksum = reported is None or reported.split("-")[0] == checksum.split("-")[0]
+        if not same_checksum or stored != expected:
+            raise ArchiveError(
+                f"{key}: the store reports checksum {reported} and SHA-256 {stored} after upload, "
+                f"not {checksum} and {expected}"
+            )
+
+    def _object_args(self, key: str, expected: str) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ContentType": _content_type(key),
+            "Metadata": {SHA256_METADATA: expected},
+        }
+        s = self.settings
+        if s.object_lock_mode:
+            args["ObjectLockMode"] = s.object_lock_mode
+            args["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=_DAYS_PER_YEAR * s.retention_years)
+        if s.sse:
+            args["ServerSideEncryption"] = s.sse
+        if s.sse == "aws:kms" and s.sse_kms_key_id:
+            args["SSEKMSKeyId"] = s.sse_kms_key_id
+        return args
+
+    # --- reading and errors ---------------------------------------------------------
+
+    def _head(self, key: str, *, checksum: bool = False) -> dict[str, Any] | None:
+        extra = {"ChecksumMode": "ENABLED"} if checksum else {}
+        try:
+            with self._errors(f"look up {key}"):
+                return self.client.head_object(Bucket=self.bucket, Key=key, **extra)
+        except _Missing:
+            return None
+
+    def _uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _errors(self, action: str) -> _S3Errors:
+        return _S3Errors(f"could not {action} in the bucket {self.bucket}")
+
+
+class _Conflict(Exception):
+    """A conditional write found the key taken (HTTP 412)."""
+
+
+class _Missing(Exception):
+    """The key (or bucket object) does not exist (HTTP 404)."""
+
+
+class _S3Errors:
+    """Turn botocore errors into archive errors (transient or not); 404 and 412 into private signals."""
+
+    def __init__(self, context: str) -> None:
+        self.context = context
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> bool:
+        if error is None:
+            return False
+        from botocore import exceptions as b
+
+        if isinstance(error, b.ClientError):
+            raise self._client_error(error) from error
+        if isinstance(error, (b.NoCredentialsError, b.PartialCredentialsError)):
+            raise ConfigError(
+                f"{self.context}: no S3 credentials",
+                hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role",
+            ) from error
+        if isinstance(error, (b.ConnectionError, b.HTTPClientError, b.ResponseStreamingError)):
+            raise ArchiveUnavailableError(f"{self.context}: the store cannot be reached: {error}") from error
+        if isinstance(error, b.BotoCoreError):
+            raise ArchiveError(f"{self.context}: {error}") from error
+        return False
+
+    def _client_error(self, error: Any) -> BaseException:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == "412":
+            return _Conflict(code)
+        if code in _NOT_FOUND_CODES or status == "404":
+            return _Missing(code)
+        if code in _TRANSIENT_CODES or status in _TRANSIENT_CODES:
+            return ArchiveUnavailableError(f"{self.context}: the store is unavailable ({code})")
+        return ArchiveError(f"{self.context}: {code or status}: {error}")
+
+
+def _check_digest(key: str, actual: str, expected: str) -> None:
+    if actual != expected:
+        raise ArchiveError(
+            f"the bytes given for {key} have SHA-256 {actual}, not the expected {expected}; nothing was archived"
+        )
+
+
+def _hash_stream(source: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := source.read(CHUNK_SIZE):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _remaining(source: BinaryIO) -> int:
+    here = source.tell()
+    end = source.seek(0, io.SEEK_END)
+    source.seek(here)
+    return end - here
+
+
+def _content_type(key: str) -> str:
+    if key.endswith(".pdf"):
+        return "application/pdf"
+    if key.endswith(".json"):
+        return "application/json"
+    return "application/octet-stream"

@@ -1,0 +1,206 @@
+"""``digitize archive ls|get|export|fixity`` on a real local archive and SQLite catalog (and one S3 fixity run)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from digitize.cli import main
+from digitize.errors import ExitCode
+from digitize.models import DocumentMeta
+from digitize.settings import ArchiveSettings, CatalogSettings
+from storage.archive import Archive, LocalArchive
+from storage.catalog import Catalog, open_catalog
+from storage.fixity import check_fixity
+from storage.hashing import sha256_bytes
+from storage.keys import archive_key, manifest_key
+from storage.manifest import build_manifest
+from storage.s3 import S3Archive
+from tests import storage_fixtures
+from tests.storage_fixtures import new_bucket, s3_settings, unique_bucket
+
+s3_endpoint = storage_fixtures.s3_endpoint
+s3_credentials = storage_fixtures.s3_credentials
+
+SIGNED_AT = datetime(2025, 11, 28, 10, 15, tzinfo=UTC)
+
+
+def pdf_of(code: str) -> bytes:
+    return f"%PDF-1.7\n% signed {code}\n%%EOF\n".encode()
+
+
+def store(archive: Archive, catalog: Catalog, m: DocumentMeta, year: int = 2025) -> str:
+    """Archive a document and its manifest, then record it, as the flow does."""
+    data = pdf_of(m.document_code)
+    key = archive_key(m, year)
+    archive.put_bytes(key, data, sha256_bytes(data))
+    manifest = build_manifest(
+        m, page_count=2, ocr_confidence=90.0, pades_level="B-B", signer="UBND xã Phước Lộc",
+        signing_time=SIGNED_AT, tool_versions={"tesseract": "5.3.0"},
+        input_sha256=sha256_bytes(b"scan " + data), output_sha256=sha256_bytes(data),
+    )
+    archive.put_bytes(manifest_key(m, year), manifest, sha256_bytes(manifest))
+    catalog.record_document(
+        m, input_sha256=sha256_bytes(b"scan " + data), output_sha256=sha256_bytes(data), archive_key=key,
+        page_count=2, ocr_confidence=90.0, pades_level="B-B", signer="UBND xã Phước Lộc", signed_at=SIGNED_AT,
+    )
+    return key
+
+
+def meta(dossier: str, kind: str = "KQ", office: str = "phuoc-loc", level: str = "xa") -> DocumentMeta:
+    return DocumentMeta(dossier_code=dossier, kind=kind, number=1, level=level, office=office,
+                        procedure_code="1.001234", title="Giấy chứng nhận")
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    """A config whose var_dir is under tmp_path, with three documents archived and catalogued."""
+    config = tmp_path / "digitize.toml"
+    config.write_text('[paths]\nvar_dir = "var"\n')
+    archive = LocalArchive(tmp_path / "var" / "archive")
+    with Catalog.open(tmp_path / "var" / "catalog.sqlite") as catalog:
+        keys = {
+            "D1-KQ1": store(archive, catalog, meta("D1")),
+            "D1-HS1": store(archive, catalog, meta("D1", kind="HS")),
+            "D2-KQ1": store(archive, catalog, meta("D2", office="tan-an", level="huyen"), year=2024),
+        }
+    return config, archive, keys
+
+
+def run(config: Path, *args: str) -> int:
+    return main(["--config", str(config), "archive", *args])
+
+
+def tamper(archive: LocalArchive, key: str, data: bytes = b"%PDF-1.7\n% forged\n%%EOF\n") -> None:
+    path = archive.root / key
+    os.chmod(path, 0o644)
+    path.write_bytes(data)
+
+
+def test_ls_lists_every_document_with_its_key(setup, capsys):
+    config, _, keys = setup
+    assert run(config, "ls") == 0
+    out = capsys.readouterr().out
+    assert all(key in out for key in keys.values())
+    assert "3 document(s)" in out
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [(["--year", "2024"], ["D2-KQ1"]), (["--office", "phuoc-loc"], ["D1-HS1", "D1-KQ1"]),
+     (["--level", "xa", "--year", "2024"], [])],
+)
+def test_ls_filters_by_level_office_and_year(setup, capsys, filters, expected):
+    config, _, _ = setup
+    assert run(config, "ls", "--json", *filters) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["document_code"] for line in lines] == expected
+
+
+def test_get_writes_the_document_after_checking_its_sha256(setup, tmp_path, capsys):
+    config, _, _ = setup
+    out = tmp_path / "out" / "D1-KQ1.pdf"
+    assert run(config, "get", "D1-KQ1", "-o", str(out)) == 0
+    assert out.read_bytes() == pdf_of("D1-KQ1")
+    assert "matches the catalog" in capsys.readouterr().out
+
+
+def test_get_of_a_tampered_document_fails_and_writes_nothing(setup, tmp_path, capsys):
+    config, archive, keys = setup
+    tamper(archive, keys["D1-KQ1"])
+    out = tmp_path / "D1-KQ1.pdf"
+    assert run(config, "get", "D1-KQ1", "-o", str(out)) == ExitCode.verification
+    assert not out.exists()
+    assert "nothing was written" in capsys.readouterr().err
+
+
+def test_get_of_an_unknown_document_is_an_archive_error(setup, tmp_path):
+    config, _, _ = setup
+    assert run(config, "get", "D9-KQ1", "-o", str(tmp_path / "x.pdf")) == ExitCode.archive
+
+
+def test_get_refuses_a_code_that_is_not_a_document_code(setup, tmp_path):
+    config, _, _ = setup
+    assert run(config, "get", "../../etc/passwd", "-o", str(tmp_path / "x.pdf")) == ExitCode.bad_input
+
+
+def test_export_writes_json_lines_of_results_for_the_reuse_store(setup, tmp_path):
+    config, _, keys = setup
+    out = tmp_path / "reuse.jsonl"
+    assert run(config, "export", "-o", str(out)) == 0
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["document_code"] for r in records] == ["D1-KQ1", "D2-KQ1"]
+    first = records[0]
+    assert first["sha256"] == sha256_bytes(pdf_of("D1-KQ1"))
+    assert first["archive_key"] == keys["D1-KQ1"]
+    assert (first["procedure_code"], first["signer"], first["format"]) == ("1.001234", "UBND xã Phước Lộc",
+                                                                          "digitize-reuse-v1")
+
+
+def test_export_all_kinds_includes_dossier_papers(setup, capsys):
+    config, _, _ = setup
+    assert run(config, "export", "--kind", "all") == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_fixity_of_an_intact_archive_exits_zero_and_logs_an_event(setup, tmp_path, capsys):
+    config, _, _ = setup
+    assert run(config, "fixity") == 0
+    assert "checked 3 document(s): 0 missing, 0 corrupt" in capsys.readouterr().out
+    with Catalog.open(tmp_path / "var" / "catalog.sqlite") as catalog:
+        assert [e.kind for e in catalog.events() if e.kind.startswith("fixity")] == ["fixity_checked"]
+
+
+def test_fixity_catches_a_tampered_local_file_and_exits_non_zero(setup, capsys):
+    config, archive, keys = setup
+    tamper(archive, keys["D1-KQ1"])
+    assert run(config, "fixity") == ExitCode.archive
+    out = capsys.readouterr().out
+    assert f"CORRUPT  D1-KQ1  {keys['D1-KQ1']}" in out
+    assert "0 missing, 1 corrupt" in out
+
+
+def test_fixity_reports_a_missing_object_and_a_tampered_manifest(setup, capsys):
+    config, archive, keys = setup
+    (archive.root / keys["D2-KQ1"]).unlink()
+    manifest = keys["D1-HS1"].removesuffix(".pdf") + ".manifest.json"
+    tamper(archive, manifest, b'{"output_sha256": "0000"}')
+    assert run(config, "fixity") == ExitCode.archive
+    out = capsys.readouterr().out
+    assert "MISSING  D2-KQ1" in out and "CORRUPT  D1-HS1" in out
+    assert "1 missing, 1 corrupt" in out
+
+
+def test_fixity_sample_checks_only_that_many_documents(setup, capsys):
+    config, _, _ = setup
+    assert run(config, "fixity", "--sample", "2") == 0
+    assert "checked 2 document(s)" in capsys.readouterr().out
+
+
+def test_open_catalog_opens_the_sqlite_file_of_the_settings(tmp_path):
+    with open_catalog(CatalogSettings(path=tmp_path / "c.sqlite")) as catalog:
+        assert catalog.schema_version >= 1
+    assert (tmp_path / "c.sqlite").is_file()
+
+
+def test_fixity_catches_an_object_overwritten_behind_the_archive_in_a_bucket(s3_endpoint, s3_credentials, tmp_path):
+    archive = S3Archive(s3_settings(s3_endpoint.url, unique_bucket("fixity")))
+    new_bucket(archive)
+    with Catalog.open(tmp_path / "catalog.sqlite") as catalog:
+        key = store(archive, catalog, meta("D1"))
+        store(archive, catalog, meta("D2"))
+        assert check_fixity(archive, catalog).ok
+        # Someone with raw bucket access (no object lock here) replaces the bytes:
+        archive.client.put_object(Bucket=archive.bucket, Key=key, Body=b"forged")
+        report = check_fixity(archive, catalog)
+    assert (report.checked, report.corrupt, report.missing) == (2, 1, 0)
+    assert report.problems[0].key == key
+
+
+def test_archive_settings_have_no_credentials_to_leak():
+    names = {f for f in ArchiveSettings.__dataclass_fields__}
+    assert not any(word in name for name in names for word in ("secret", "access_key", "password", "token"))

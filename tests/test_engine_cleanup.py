@@ -1,0 +1,59 @@
+"""Cleanup: pure functions on generated pages (no Tesseract)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitize import cleanup, pages
+from tests.engine_fixtures import blank_page, skewed, text_page, with_dark_border, with_red_seal
+
+
+@pytest.fixture(scope="module")
+def page():
+    return text_page(dpi=200)
+
+
+@pytest.mark.parametrize("angle", [-15.0, -9.3, -4.0, -0.7, 0.0, 1.2, 3.65, 8.0, 12.5, 15.0])
+def test_deskew_finds_the_angle_within_a_third_of_a_degree(page, angle):
+    gray = cleanup.ocr_gray(skewed(page, angle))
+    assert abs(cleanup.estimate_skew(gray) - angle) < 0.3
+
+
+def test_clean_page_straightens_the_display_and_the_ocr_image_alike(page):
+    clean = cleanup.clean_page(skewed(page, 6.0))
+    assert abs(clean.skew - 6.0) < 0.3
+    assert clean.display.shape[:2] == clean.ocr.shape
+    assert abs(cleanup.estimate_skew(clean.ocr)) < 0.3
+
+
+def test_blank_page_is_detected_and_text_page_is_not(page):
+    assert cleanup.clean_page(blank_page().bgr).blank
+    assert not cleanup.clean_page(page.bgr).blank
+
+
+def test_red_seal_fades_from_the_ocr_image_but_stays_in_the_display(page):
+    sealed = with_red_seal(page)
+    clean = cleanup.clean_page(sealed.bgr)
+    cy, cx = round(1.5 * page.dpi), page.pixels.shape[1] // 2
+    centre = (slice(cy - 10, cy + 10), slice(cx - 10, cx + 10))
+    assert clean.ocr[centre].min() > 200  # the seal's solid centre is white for Tesseract
+    assert clean.display[centre][..., 2].mean() > 150 > clean.display[centre][..., 1].mean()  # still red
+
+
+def test_dark_scanner_border_is_removed_from_the_ocr_image(page):
+    framed = with_dark_border(page)
+    clean = cleanup.clean_page(framed.bgr)
+    assert clean.ocr[:, :30].min() > 200
+    assert clean.ocr[-30:, :].min() > 200
+    assert (clean.ocr < 128).any()  # the text is still there
+
+
+def test_turning_a_quarter_is_lossless(page):
+    turned = cleanup.rotate_quarter(page.bgr, 90)
+    assert np.array_equal(cleanup.rotate_quarter(turned, 270), page.bgr)
+
+
+@pytest.mark.parametrize(("size", "expected"), [((1654, 2339), 200.0), ((2480, 3508), 300.0), ((1000, 1000), None)])
+def test_missing_dpi_is_estimated_from_a_standard_paper_size(size, expected):
+    assert pages.estimate_dpi(*size) == expected

@@ -1,0 +1,106 @@
+"""The whole engine with the real Tesseract and poppler: orientation, text layer, PDF/A, XMP."""
+
+from __future__ import annotations
+
+import subprocess
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from digitize import cleanup, engine, pdfa
+from digitize.models import DocumentMeta
+from digitize.settings import OcrSettings
+from tests.engine_fixtures import LINES, text_page
+
+pytestmark = pytest.mark.tools
+
+META = DocumentMeta("000.31.25.H08-261120-0001", "KQ", 1, "xa", "phuoc-loc", procedure_code="1.001193")
+
+
+@pytest.fixture(scope="module")
+def upright(tmp_path_factory):
+    """One straight page scanned through the engine: (page, result)."""
+    work = tmp_path_factory.mktemp("upright")
+    page = text_page(dpi=200)
+    result = engine.scan_to_pdfa(page.save(work / "page.png"), META, work / "work", OcrSettings(), default_dpi=300)
+    return page, result
+
+
+def _words_with_boxes(pdf: Path) -> list[tuple[str, float, float, float, float]]:
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    import re
+
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)
+    return [(unicodedata.normalize("NFC", w), float(a), float(b), float(c), float(d)) for a, b, c, d, w in found]
+
+
+def test_text_layer_lines_up_with_the_words_in_the_image(upright):
+    page, result = upright
+    scale = 72 / page.dpi
+    counts = Counter(word.text for word in page.words)
+    truth = {word.text: word.box for word in page.words if counts[word.text] == 1}  # words that occur once
+    matched = 0
+    for text, x0, y0, x1, y1 in _words_with_boxes(result.pdf):
+        if text not in truth:
+            continue
+        tx0, ty0, tx1, ty1 = (v * scale for v in truth[text])
+        # Tesseract's invisible font stretches each word to its width, from its left edge:
+        # compare left edges and vertical centres.
+        assert abs(x0 - tx0) < 4, text
+        assert abs((y0 + y1) / 2 - (ty0 + ty1) / 2) < 4, text
+        assert x1 > tx0 and tx1 > x0, text  # and the boxes overlap
+        matched += 1
+    assert matched >= len(truth) * 0.7
+
+
+def test_diacritics_survive_copy_out_as_nfc(upright):
+    _page, result = upright
+    text = subprocess.run(["pdftotext", str(result.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert unicodedata.is_normalized("NFC", result.text)
+    for phrase in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "Phước Lộc"):
+        assert phrase in unicodedata.normalize("NFC", text)
+        assert phrase in result.text
+
+
+def test_output_is_pdfa_2b_with_the_dossier_metadata(upright):
+    _page, result = upright
+    assert pdfa.check_pdfa(result.pdf).passed
+    found = pdfa.read_dossier_metadata(result.pdf)
+    assert found["pdfaid:part"] == "2"
+    assert found["dc:identifier"] == "000.31.25.H08-261120-0001-KQ1"
+    assert found["dossier_code"] == "000.31.25.H08-261120-0001"
+    assert found["procedure_code"] == "1.001193"
+    assert (found["level"], found["office"], found["kind"], found["pages"]) == ("xa", "phuoc-loc", "KQ", "1")
+    with pikepdf.open(result.pdf) as pdf:
+        assert "/OutputIntents" in pdf.Root and "/ID" in pdf.trailer
+        assert not pdf.is_encrypted and pdf.pdf_version >= "1.4"
+        xmp = pdf.open_metadata()
+        assert "dossier:000.31.25.H08-261120-0001" in xmp["dc:relation"]
+        assert str(xmp["xmpMM:DocumentID"]).startswith("uuid:")
+
+
+def test_pdfa_check_names_the_broken_rule(upright, tmp_path):
+    _page, result = upright
+    broken = tmp_path / "broken.pdf"
+    with pikepdf.open(result.pdf) as pdf:
+        del pdf.Root["/OutputIntents"]
+        pdf.save(broken)
+    report = pdfa.check_pdfa(broken)
+    assert not report.passed
+    assert any("6.2." in f or "OutputIntent" in f for f in report.findings), report.findings
+
+
+def test_sideways_and_upside_down_pages_come_out_upright_in_parallel(tmp_path):
+    page = text_page(dpi=200)
+    frames = [Image.fromarray(cleanup.rotate_quarter(page.pixels, turn)) for turn in (90, 180, 270)]
+    tif = tmp_path / "turned.tif"
+    frames[0].save(tif, save_all=True, append_images=frames[1:], dpi=(200, 200), compression="tiff_lzw")
+    result = engine.scan_to_pdfa(tif, META, tmp_path / "work", OcrSettings(workers=2), default_dpi=300)
+    assert [p.rotation for p in result.pages] == [270, 180, 90]
+    for text in result.text.split("\f"):
+        assert LINES[0] in text
+    assert all(p.confidence > 80 for p in result.pages)
