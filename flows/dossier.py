@@ -34,6 +34,7 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 
 from digitize import engine, intake, split, tools
 from digitize.errors import BadInputError, BatchError, VerificationError, is_transient
+from digitize.files import write_atomically
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
 from signing.session import SigningSession, open_signing_session
@@ -78,9 +79,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
 
 
 @task(name="scan", tags=["ocr"], retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -25,6 +24,7 @@ from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 
 from digitize.errors import SigningError
+from digitize.files import write_atomically
 
 PDF_UNITS_PER_EM = 1000
 # Liberation Serif has Times New Roman's metrics; version 2 covers Vietnamese,
@@ -143,7 +143,11 @@ def _load_cached(source: Path, mtime_ns: int, size: int, cache_dir: Path) -> Sta
     if scaled_path.is_file():
         return _stamp_font(source, scaled_path, _read(scaled_path))
     scaled = _rescale(font, source)
-    _write_atomically(scaled_path, scaled)
+    try:
+        scaled_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(scaled_path, scaled)
+    except OSError as e:
+        raise SigningError(f"could not write the font cache {scaled_path}: {e.strerror or e}") from e
     return _stamp_font(source, scaled_path, scaled)
 
 
@@ -181,19 +185,3 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise SigningError(f"could not read the signature font {path}: {e.strerror or e}") from e
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise SigningError(f"could not write the font cache in {path.parent}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise SigningError(f"could not write the font cache {path}: {e.strerror or e}") from e

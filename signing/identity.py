@@ -14,9 +14,7 @@ PKCS#11 token (a USB token of the government CA, an HSM) is described by a
 from __future__ import annotations
 
 import fcntl
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from pyhanko.sign.signers import Signer, SimpleSigner
 
 from digitize.errors import SigningError
+from digitize.files import write_atomically
 from digitize.models import nfc
 from digitize.settings import SigningSettings
 
@@ -246,9 +245,9 @@ def _create_demo_identity(identity: DemoIdentity, agency_name: str) -> None:
         cas=[ca_cert],
         encryption_algorithm=serialization.BestAvailableEncryption(password.encode("ascii")),
     )
-    _write_private(identity.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
-    _write_private(identity.password_file, (password + "\n").encode("ascii"), mode=0o600)
-    _write_private(identity.pkcs12, p12, mode=0o600)  # last: its presence means "complete"
+    write_atomically(identity.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    write_atomically(identity.password_file, (password + "\n").encode("ascii"), mode=0o600)
+    write_atomically(identity.pkcs12, p12, mode=0o600)  # last: its presence means "complete"
 
 
 def _make_ca_cert(key: rsa.RSAPrivateKey, now: datetime) -> x509.Certificate:
@@ -326,18 +325,3 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
-
-
-def _write_private(path: Path, data: bytes, *, mode: int) -> None:
-    """Write ``data`` to ``path`` atomically, the file never readable by others first."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

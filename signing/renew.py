@@ -26,9 +26,9 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from digitize.errors import BadInputError, SigningError, TimestampUnavailableError
+from digitize.files import write_atomically
 from digitize.settings import SigningSettings
 from signing.identity import resolve_identity
-from signing.sign import _write_atomically
 from signing.verify import _load_roots
 
 
@@ -63,7 +63,10 @@ def renew_timestamp(path: Path, dst: Path, settings: SigningSettings) -> RenewRe
     )
     stamper = PdfTimeStamper(RequestsHTTPTimeStamper(settings.tsa_url, timeout=settings.tsa_timeout_seconds))
     data = _with_retries(lambda: _renew_once(stamper, reader, context), settings)
-    _write_atomically(dst, data)
+    try:
+        write_atomically(dst, data)
+    except OSError as e:
+        raise SigningError(f"could not write the renewed file {dst}: {e.strerror or e}") from e
     count = len(PdfFileReader(BytesIO(data), strict=False).embedded_timestamp_signatures)
     return RenewResult(dst, hashlib.sha256(data).hexdigest(), count, datetime.now().astimezone())
 

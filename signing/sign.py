@@ -15,8 +15,6 @@ that fetches revocation data. :mod:`signing.session` keeps both for a batch.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -42,6 +40,7 @@ from digitize.errors import (
     SigningError,
     TimestampUnavailableError,
 )
+from digitize.files import write_atomically
 from digitize.models import nfc
 from signing.appearance import (
     VIETNAM_TIME,
@@ -121,7 +120,10 @@ def sign_pdf(
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=0, box=stamp.box),
     )
     signed = _sign(pdf_signer, writer, stamp)
-    _write_atomically(dst, signed)
+    try:
+        write_atomically(dst, signed)
+    except OSError as e:
+        raise SigningError(f"could not write the signed file {dst}: {e.strerror or e}") from e
     return SignResult(
         path=dst,
         sha256=hashlib.sha256(signed).hexdigest(),
@@ -299,24 +301,6 @@ def _bytes_reserved(pdf_signer: signers.PdfSigner) -> int | None:
     signer = pdf_signer.signer
     certs = [signer.signing_cert, *signer.cert_registry]
     return 2 * (sum(len(c.dump()) for c in certs) + 4096)
-
-
-def _write_atomically(dst: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``dst``, then rename it over ``dst``."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
-    except OSError as e:
-        raise SigningError(f"could not write the signed file into {dst.parent}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise SigningError(f"could not write the signed file {dst}: {e.strerror or e}") from e
 
 
 __all__ = ["PADES_LEVELS", "SignResult", "resolve_level", "sign_pdf"]

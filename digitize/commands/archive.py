@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from digitize.errors import ArchiveError, ExitCode, VerificationError
+from digitize.files import write_atomically
 from digitize.settings import Settings
 
 EXPORT_FORMAT = "digitize-reuse-v1"
@@ -89,7 +88,8 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
             "nothing was written",
             hint="run digitize archive fixity and restore the object from a replica",
         )
-    _write_atomically(args.output, data)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(args.output, data)
     print(f"{args.output}: {len(data)} bytes, SHA-256 {actual} (matches the catalog)")
     return 0
 
@@ -147,18 +147,3 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
         return
     with path.open("w", encoding="utf-8") as f:
         yield f
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder (no half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
