@@ -132,3 +132,45 @@ def test_two_workers_at_once_never_process_a_document_twice(tmp_path, api_url):
     archived_by = [sum(f"{CODE.format(n)} " in out and "archived" in out for n in range(401, 407)) for out in outputs]
     assert sum(archived_by) == 6
     assert len(list((tmp_path / "var" / "archive").rglob("*-KQ1.pdf"))) == 6
+
+
+def _prefect(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "prefect", *args], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parent.parent)
+
+
+def test_two_workers_on_one_pool_run_the_deployment_and_share_the_archive(tmp_path, api_url):
+    """The deployment of prefect.yaml, run twice at once by two process workers on one pool."""
+    config, office = _setup(tmp_path)
+    for n in range(501, 505):
+        _good(office, n)
+    pool = f"digitize-test-{os.getpid()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API"))}
+    env.update(PREFECT_API_URL=api_url, DIGITIZE_CONFIG=str(config), PREFECT_HOME=str(tmp_path / "prefect"))
+    yaml = tmp_path / "prefect.yaml"
+    repo_yaml = (Path(__file__).resolve().parent.parent / "prefect.yaml").read_text(encoding="utf-8")
+    yaml.write_text(repo_yaml.replace("name: digitize\n    work_queue_name", f"name: {pool}\n    work_queue_name"),
+                    encoding="utf-8")
+    assert _prefect("work-pool", "create", pool, "--type", "process", env=env).returncode == 0
+    deployed = _prefect("--no-prompt", "deploy", "--prefect-file", str(yaml), "-n", "inbox-xa", env=env)
+    assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
+    workers = [subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--limit", "1"],
+                                env=env, cwd=Path(__file__).resolve().parent.parent,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+               for _ in (1, 2)]
+    try:
+        for _ in (1, 2):
+            started = _prefect("deployment", "run", "process-inbox/inbox-xa", env=env)
+            assert started.returncode == 0, started.stderr[-2000:]
+        deadline = time.monotonic() + 400
+        done = tmp_path / "var" / "done" / "xa" / "phuoc-loc"
+        while time.monotonic() < deadline and len(list(done.glob("*.pdf"))) < 4:
+            time.sleep(1)
+    finally:
+        for w in workers:
+            os.killpg(w.pid, signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=60)
+    assert sorted(p.name for p in done.glob("*.pdf")) == [f"{CODE.format(n)}.pdf" for n in range(501, 505)]
+    assert [code for code, _key in _archived_rows(tmp_path)] == [CODE.format(n) for n in range(501, 505)]
+    assert len(list((tmp_path / "var" / "archive").rglob("*-KQ1.pdf"))) == 4
