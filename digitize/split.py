@@ -24,7 +24,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from digitize.errors import BadInputError
+from digitize.errors import BadInputError, MissingToolError, ToolTimeoutError
 from digitize.models import KINDS, check_code, parse_document_code
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
@@ -130,15 +130,30 @@ def read_covers(path: Path, *, timeout: float) -> list[Cover | None]:
     return [parse_cover(text) if text else None for text in _page_qr_texts(path, timeout)]
 
 
+def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
+    """The pages of a PDF at :data:`QR_DPI` in grey (pdf2image, i.e. poppler's pdftoppm)."""
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import (
+        PDFInfoNotInstalledError,
+        PDFPageCountError,
+        PDFPopplerTimeoutError,
+        PDFSyntaxError,
+        PopplerNotInstalledError,
+    )
+
+    try:
+        return convert_from_path(str(path), dpi=QR_DPI, grayscale=True, timeout=timeout, **pages)
+    except (PDFInfoNotInstalledError, PopplerNotInstalledError) as e:
+        raise MissingToolError("poppler is not installed", hint="install it with: apt-get install poppler-utils") from e
+    except PDFPopplerTimeoutError as e:
+        raise ToolTimeoutError(f"{path.name}: rendering the batch took more than {timeout:g} s") from e
+    except (PDFPageCountError, PDFSyntaxError) as e:
+        raise BadInputError(f"{path.name}: the batch could not be rendered to read its cover sheets: {e}") from e
+
+
 def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
     if path.suffix.lower() == ".pdf":
-        from pdf2image import convert_from_path
-
-        try:
-            images = convert_from_path(str(path), dpi=QR_DPI, grayscale=True, timeout=timeout)
-        except Exception as e:  # pdf2image raises its own and poppler's errors
-            raise BadInputError(f"{path.name}: the batch could not be rendered to read its cover sheets: {e}") from e
-        return [read_qr(np.asarray(image)) for image in images]
+        return [read_qr(np.asarray(image)) for image in _render(path, timeout)]
     with Image.open(path) as tiff:
         texts = []
         for index in range(getattr(tiff, "n_frames", 1)):
@@ -150,13 +165,10 @@ def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
 def has_cover_first(path: Path, *, timeout: float) -> bool:
     """True when the first page of ``path`` is a QR cover sheet (so the file is a batch)."""
     if path.suffix.lower() == ".pdf":
-        from pdf2image import convert_from_path
-
         try:
-            images = convert_from_path(str(path), dpi=QR_DPI, grayscale=True, first_page=1, last_page=1,
-                                       timeout=timeout)
-        except Exception:  # noqa: BLE001 - an unreadable file is reported by the normal path
-            return False
+            images = _render(path, timeout, first_page=1, last_page=1)
+        except BadInputError:
+            return False  # an unreadable file is reported, with its reason, by the normal path
         return bool(images) and parse_cover(read_qr(np.asarray(images[0])) or "") is not None
     if path.suffix.lower() in (".tif", ".tiff"):
         try:
