@@ -10,7 +10,7 @@ digitized; archive times spread over 2025-01 .. 2026-11. Then times, cold
 - ``storage.inventory``'s report queries (result_cells with 12 checkpoints,
   backlog, orphans, intake_offices, offices), when that module is present.
 
-    .venv/bin/python bench/catalog_queries.py [--documents 1000000] [--db /tmp/digitize-bench/catalog-1m.sqlite]
+    .venv/bin/python bench/catalog_queries.py [--documents 1000000] [--db var/bench/catalog-1m.sqlite]
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def set_proposed_indexes(catalog: Catalog, wanted: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=1_000_000)
-    parser.add_argument("--db", type=Path, default=Path("/tmp/digitize-bench/catalog-1m.sqlite"))
+    parser.add_argument("--db", type=Path, default=Path("var/bench/catalog-1m.sqlite"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--proposed-indexes", action="store_true", help="time with PROPOSED_INDEXES added")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Benchmark: the rates report over N inventory rows and N documents on SQLite.
 
-    .venv/bin/python bench/rates_report.py [--rows 1000000] [--db /tmp/rates-bench.sqlite]
+    .venv/bin/python bench/rates_report.py [--rows 1000000] [--db var/bench/rates.sqlite]
 
 Generates the catalog once (kept at --db and reused while its row count
 matches), then times
@@ -75,7 +75,7 @@ def generate(catalog: Catalog, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--db", type=Path, default=Path("/tmp/rates-bench.sqlite"))
+    parser.add_argument("--db", type=Path, default=Path("var/bench/rates.sqlite"))
     args = parser.parse_args()
     catalog = Catalog.open(args.db)
     have = catalog.query("SELECT COUNT(*) FROM inventory")[0][0]
