@@ -124,7 +124,7 @@ def find_items(
                 if not _is_item(path):
                     continue
                 item = InboxItem(path, level, office_dir.name)
-                (ready if now - newest_mtime(path) >= settle_seconds else settling).append(item)
+                (ready if now - file_state(path).mtime >= settle_seconds else settling).append(item)
     return ready, settling
 
 
@@ -135,11 +135,6 @@ def _is_item(path: Path) -> bool:
     if path.is_file() and (name.endswith(SIDECAR_SUFFIX) or name.endswith(ERROR_SUFFIX)):
         return False
     return path.is_dir() or path.is_file()
-
-
-def newest_mtime(path: Path) -> float:
-    """The latest modification time of a file, or of anything inside a folder."""
-    return file_state(path).mtime if path.is_dir() else path.stat().st_mtime
 
 
 @dataclass(frozen=True)

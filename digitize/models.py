@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 
 from digitize.errors import BadInputError
+
+#: Vietnam time (UTC+7, no daylight saving): signing times, archive years and report days.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 KINDS = ("KQ", "HS")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -25,7 +25,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from digitize import engine, intake, split, tools
 from digitize.errors import BadInputError, BatchError, VerificationError, is_transient
 from digitize.files import write_atomically
-from digitize.models import DocumentMeta, parse_document_code
+from digitize.models import VIETNAM, DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
 from signing.session import SigningSession, open_signing_session
 from storage.archive import open_archive
@@ -44,7 +44,6 @@ from storage.hashing import sha256_bytes
 from storage.keys import archive_key, manifest_key
 from storage.manifest import build_manifest
 
-VIETNAM = timezone(timedelta(hours=7))
 RETRY_DELAYS = [5, 30]
 
 
@@ -57,10 +56,6 @@ def retry_if_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect
     return False
 
 
-def _settings(config: str | None) -> Settings:
-    return load_settings(config)
-
-
 @functools.cache
 def _session(config: str | None) -> SigningSession:
     """The signing session (key, TSA client, validation context), opened once per process.
@@ -68,7 +63,7 @@ def _session(config: str | None) -> SigningSession:
     Kept for every document of the batch the process runs; a token's session
     is logged out when the process exits.
     """
-    settings = _settings(config)
+    settings = load_settings(config)
     session = open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts")
     atexit.register(session.close)
     return session
@@ -88,7 +83,7 @@ def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> 
     done = Path(work_dir) / "scan.json"
     if (found := _read_json(done)) is not None:
         return found
-    settings = _settings(config)
+    settings = load_settings(config)
     result = engine.scan_to_pdfa(
         Path(source), meta, Path(work_dir), settings.ocr, default_dpi=settings.intake.default_dpi
     )
@@ -137,7 +132,7 @@ def archive(
     meta: DocumentMeta, signed: dict[str, Any], scanned: dict[str, Any], input_sha256: str, config: str | None
 ) -> str:
     """Store the signed bytes and the manifest, and check them back; returns the key."""
-    settings = _settings(config)
+    settings = load_settings(config)
     store = open_archive(settings.archive)
     year = datetime.fromisoformat(signed["signing_time"]).astimezone(VIETNAM).year
     key = archive_key(meta, year)
@@ -164,7 +159,7 @@ def record(
     meta: DocumentMeta, key: str, signed: dict[str, Any], scanned: dict[str, Any], input_sha256: str, config: str | None
 ) -> None:
     """Add the document to the catalog (idempotent on the input's SHA-256)."""
-    settings = _settings(config)
+    settings = load_settings(config)
     with open_catalog(settings.catalog) as catalog:
         catalog.record_document(
             meta,
@@ -197,7 +192,7 @@ def digitize_document(path: str, level: str, office: str, config: str | None = N
     reason, the stage and the exit code, except a transient failure, which
     leaves it for the next run.
     """
-    settings = _settings(config)
+    settings = load_settings(config)
     item = intake.InboxItem(Path(path), level, office)
     stage = "intake"
     try:
@@ -311,7 +306,7 @@ def process_inbox(
     ``only``, a work list of document codes (e.g. the rates report's backlog),
     restricts the run to the items named so.
     """
-    settings = _settings(config)
+    settings = load_settings(config)
     root = Path(inbox) if inbox else settings.paths.inbox
     return _process(root, level, office, limit, settings, config, dry_run, only)
 
@@ -321,7 +316,7 @@ def catch_up(
     level: str, office: str | None = None, limit: int | None = None, config: str | None = None
 ) -> list[dict[str, Any]]:
     """The backlog of one level from ``paths.backlog`` (laid out like the inbox)."""
-    settings = _settings(config)
+    settings = load_settings(config)
     return _process(settings.paths.backlog, level, office, limit, settings, config, dry_run=False)
 
 

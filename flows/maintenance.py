@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from digitize.errors import ArchiveError, VerificationError
+from digitize.models import VIETNAM
 from digitize.settings import load_settings
 from flows.dossier import RETRY_DELAYS, _session, retry_if_transient
 from signing.renew import renew_timestamp
@@ -27,8 +28,6 @@ from storage.archive import open_archive
 from storage.catalog import open_catalog
 from storage.fixity import check_fixity, manifest_key_of
 from storage.hashing import sha256_bytes
-
-VIETNAM = timezone(timedelta(hours=7))
 
 
 @flow(name="fixity-check", log_prints=True)

@@ -7,20 +7,19 @@ markdown summary (per level: rate, target, status, forecast).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from digitize.models import VIETNAM
 from digitize.rates import RatesReport, percent, period_end, report_tables
 from digitize.settings import load_settings
 from digitize.targets import load_schedule
 from storage.catalog import open_catalog
 from storage.inventory import rates_report
-
-VIETNAM = timezone(timedelta(hours=7))
 
 
 @flow(name="report-rates", log_prints=True)

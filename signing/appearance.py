@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from pyhanko.pdf_utils import layout
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
-from digitize.models import nfc
+from digitize.models import VIETNAM, nfc
 from signing.fonts import StampFont, StampFontFactory
 
-VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+VIETNAM_TIME = VIETNAM
 FONT_SIZE = 10
 LEADING = 12
 PADDING = 4  # points between the text and the widget's edge

@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from digitize.errors import BadInputError, CsvImportError
-from digitize.models import check_code, check_office, nfc
+from digitize.models import VIETNAM, check_code, check_office, nfc
 from digitize.rates import (
     BacklogItem,
     Office,
@@ -43,7 +43,6 @@ from digitize.rates import (
 from digitize.targets import Schedule
 from storage.catalog import AREA_TYPES, DIGITIZED_STATUSES, OFFICE_STATUSES, Catalog
 
-VIETNAM = timezone(timedelta(hours=7))
 INVENTORY_COLUMNS = (
     "dossier_code", "procedure_code", "office_code", "level",
     "received_date", "resolved_date", "result_no", "valid_until",

@@ -7,13 +7,13 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from digitize.errors import BadInputError, ConfigError
+from digitize.models import VIETNAM
 from digitize.settings import Settings
 
-VIETNAM = timezone(timedelta(hours=7))
 FORMATS = ("table", "csv", "json", "html")
 
 
