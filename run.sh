@@ -11,13 +11,15 @@ APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils fonts-liberation2 softhsm2 postgresql
 )
+# Only for the tests: Apache PDFBox Preflight, an independent PDF/A-1b checker.
+TEST_APT_PACKAGES=(openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java)
 VENV=${VENV:-.venv}
 
 log() { printf '\n==> %s\n' "$*"; }
 
 os_packages() {
   local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
@@ -63,8 +65,8 @@ tests() {
 cmd=${1:-}
 shift || true
 case "$cmd" in
-  demo) os_packages; python_env; demo ;;
-  test) os_packages; python_env; tests "$@" ;;
-  setup) os_packages; python_env ;;
+  demo) os_packages "${APT_PACKAGES[@]}"; python_env; demo ;;
+  test) os_packages "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"; python_env; tests "$@" ;;
+  setup) os_packages "${APT_PACKAGES[@]}"; python_env ;;
   *) echo "usage: bash run.sh {demo|test|setup} [pytest args]" >&2; exit 2 ;;
 esac

@@ -192,9 +192,11 @@ def _unwrap(outcome: object) -> _PageDone:
 def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> _PageDone:
     """Render, orient, clean and OCR one page; returns its layer files, its report and its text.
 
-    Orientation detection (Tesseract OSD, ~0.7 s of CPU a page) runs only when it can
-    matter: when the text looks vertical (a quarter turn) or when the page, read as it
-    is, gives a low confidence (upside down reads as garbage); the better reading is kept.
+    The page is read once, turned the way :func:`cleanup.guess_orientation` finds
+    upright (0.06 s). Tesseract OSD (~0.7 s of CPU a page) runs only when it can
+    matter: when the guess is unsure and the text looks vertical, or when the reading
+    gives a low confidence (upside down reads as garbage, so a wrong guess shows);
+    then the better reading is kept.
     """
     if page.action == "keep":
         return _keep_page(page)
@@ -206,12 +208,14 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
         source.unlink(missing_ok=True)  # the display and OCR images replace it
     image = cleanup.maybe_gray(image)
     stem = work_dir / f"page-{page.number:03d}"
-    rotation, checked = 0, False
-    if cleanup.looks_sideways(cleanup.ocr_gray(image)):
-        rotation, checked = _osd(cleanup.ocr_gray(image), page, stem, settings), True
+    gray = cleanup.ocr_gray(image)
+    guess = cleanup.guess_orientation(gray)
+    rotation, checked = guess.rotation or 0, False
+    if guess.rotation is None and guess.sideways:
+        rotation, checked = _osd(gray, page, stem, settings), True
     done = _clean_and_read(image, rotation, page, stem, settings)
     if not checked and not done.report.blank and done.report.confidence < ORIENTATION_RECHECK_CONFIDENCE:
-        turn = _osd(cleanup.rotate_quarter(cleanup.ocr_gray(image), rotation), page, stem, settings)
+        turn = _osd(cleanup.rotate_quarter(gray, rotation), page, stem, settings)
         if turn:
             again = _clean_and_read(image, (rotation + turn) % 360, page, stem, settings)
             if again.report.confidence > done.report.confidence:

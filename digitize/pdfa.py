@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pikepdf
-import pikepdf.pdfa
 
 from digitize.errors import BadInputError, PdfaError
 from digitize.models import DocumentMeta, nfc
@@ -63,11 +62,14 @@ def write_display_jpeg(image: np.ndarray, path: Path, quality: int) -> bool:
     return gray
 
 
-def assemble(layers: list[PageLayer], out: Path, meta: DocumentMeta, *, producer: str) -> PdfaReport:
-    """Write the searchable PDF/A-2b at ``out`` (atomically) and return its check.
+def assemble(
+    layers: list[PageLayer], out: Path, meta: DocumentMeta, *, producer: str, flavour: str = FLAVOUR
+) -> PdfaReport:
+    """Write the searchable PDF/A (``flavour``: "2b", or "1b" for checkers that know only
+    PDF/A-1) at ``out`` (atomically) and return its check.
 
     Raises :class:`PdfaError` naming the broken rules if the written file is
-    not PDF/A-2b; ``out`` is then not created.
+    not that PDF/A; ``out`` is then not created.
     """
     pdf = pikepdf.new()
     sources: dict[Path, pikepdf.Pdf] = {}
@@ -77,22 +79,26 @@ def assemble(layers: list[PageLayer], out: Path, meta: DocumentMeta, *, producer
                 _copy_page(pdf, layer, sources)
             else:
                 _add_page(pdf, layer)
-        return _save(pdf, layers, out, meta, producer)
+        return _save(pdf, layers, out, meta, producer, flavour)
     finally:
         for source in sources.values():
             source.close()
 
 
-def _save(pdf: pikepdf.Pdf, layers: list[PageLayer], out: Path, meta: DocumentMeta, producer: str) -> PdfaReport:
+def _save(
+    pdf: pikepdf.Pdf, layers: list[PageLayer], out: Path, meta: DocumentMeta, producer: str, flavour: str
+) -> PdfaReport:
     _set_metadata(pdf, meta, len(layers), producer)
     tmp = out.with_name(out.name + ".part")
+    import pikepdf.pdfa  # here, not at the top: 0.2 s of imports the page workers never need
+
     try:
-        report = pikepdf.pdfa.save(pdf, tmp, FLAVOUR)
+        report = pikepdf.pdfa.save(pdf, tmp, flavour)
     except pikepdf.pdfa.PdfaError as e:
         tmp.unlink(missing_ok=True)
-        raise PdfaError(f"the assembled PDF is not PDF/A-{FLAVOUR}: {e}") from e
+        raise PdfaError(f"the assembled PDF is not PDF/A-{flavour}: {e}") from e
     os.replace(tmp, out)
-    return PdfaReport(out, FLAVOUR, report.passed, tuple(str(f) for f in report.findings))
+    return PdfaReport(out, flavour, report.passed, tuple(str(f) for f in report.findings))
 
 
 def _add_page(pdf: pikepdf.Pdf, layer: PageLayer) -> None:
@@ -203,5 +209,7 @@ def check_pdfa(path: Path, flavour: str = FLAVOUR) -> PdfaReport:
     """
     if not path.is_file():
         raise BadInputError(f"{path} does not exist")
+    import pikepdf.pdfa  # see _save
+
     report = pikepdf.pdfa.validate_written(path, flavour)
     return PdfaReport(path, flavour, report.passed, tuple(str(f) for f in report.findings))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitize import cleanup, pages
-from tests.engine_fixtures import blank_page, skewed, text_page, with_dark_border, with_red_seal
+from tests.engine_fixtures import LINES, blank_page, skewed, text_page, with_dark_border, with_red_seal
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,22 @@ def test_clean_page_straightens_the_display_and_the_ocr_image_alike(page):
     assert abs(clean.skew - 6.0) < 0.3
     assert clean.display.shape[:2] == clean.ocr.shape
     assert abs(cleanup.estimate_skew(clean.ocr)) < 0.3
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+@pytest.mark.parametrize("angle", [0.0, -4.0, 7.5])
+def test_which_way_is_up_is_guessed_without_ocr_for_every_quarter_turn(page, turn, angle):
+    scan = cleanup.rotate_quarter(skewed(page, angle), turn)  # as it lay on the glass
+    guess = cleanup.guess_orientation(cleanup.ocr_gray(scan))
+    assert guess.rotation == (360 - turn) % 360, guess
+    assert guess.sideways == (turn in (90, 270))
+
+
+def test_orientation_guess_abstains_on_a_blank_page_and_on_a_page_of_two_lines(page):
+    assert cleanup.guess_orientation(cleanup.ocr_gray(blank_page().bgr)).rotation is None
+    short = text_page(dpi=200, lines=LINES[:2])
+    guess = cleanup.guess_orientation(cleanup.ocr_gray(cleanup.rotate_quarter(short.bgr, 180)))
+    assert guess.rotation is None and guess.lines < cleanup.ORIENTATION_MIN_LINES
 
 
 def test_blank_page_is_detected_and_text_page_is_not(page):

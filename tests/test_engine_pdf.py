@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import unicodedata
 from collections import Counter
@@ -11,7 +12,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from digitize import cleanup, engine, pdfa
+from digitize import cleanup, engine, pages, pdfa, tools
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
 from tests.engine_fixtures import LINES, text_page
@@ -104,3 +105,82 @@ def test_sideways_and_upside_down_pages_come_out_upright_in_parallel(tmp_path):
     for text in result.text.split("\f"):
         assert LINES[0] in text
     assert all(p.confidence > 80 for p in result.pages)
+
+
+def _count_tesseract_runs(monkeypatch) -> Counter:
+    runs: Counter = Counter()
+    real = tools.run
+
+    def counting(argv, **kwargs):
+        if argv[0] == "tesseract":
+            runs["osd" if "osd" in argv else "ocr"] += 1
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(tools, "run", counting)
+    return runs
+
+
+def test_an_upside_down_page_is_read_once_without_tesseract_osd(tmp_path, monkeypatch):
+    runs = _count_tesseract_runs(monkeypatch)
+    scan = Image.fromarray(cleanup.rotate_quarter(text_page(dpi=200).pixels, 180))
+    scan.save(tmp_path / "turned.png", dpi=(200, 200))
+    result = engine.scan_to_pdfa(tmp_path / "turned.png", META, tmp_path / "work", OcrSettings(), default_dpi=300)
+    assert result.pages[0].rotation == 180 and result.pages[0].confidence > 80
+    assert LINES[0] in result.text
+    assert runs == Counter(ocr=1)
+
+
+def test_a_wrong_orientation_guess_is_caught_by_the_reading_and_corrected(tmp_path, monkeypatch):
+    wrong = cleanup.OrientationGuess(rotation=180, sideways=False, score=-1.0, lines=10)
+    monkeypatch.setattr(cleanup, "guess_orientation", lambda gray: wrong)
+    runs = _count_tesseract_runs(monkeypatch)
+    text_page(dpi=200).save(tmp_path / "page.png")
+    result = engine.scan_to_pdfa(tmp_path / "page.png", META, tmp_path / "work", OcrSettings(), default_dpi=300)
+    assert result.pages[0].rotation == 0 and result.pages[0].confidence > 80
+    assert LINES[0] in result.text
+    assert runs == Counter(ocr=2, osd=1)  # read upside down (low confidence), OSD, read again
+
+
+def test_a_scanned_jpeg_page_is_taken_out_of_the_pdf_as_it_is(tmp_path):
+    scan = tmp_path / "scan.pdf"
+    Image.fromarray(text_page(dpi=200).pixels).save(scan, resolution=200)  # one DCTDecode image per page
+    page = pages.plan_pages(scan, default_dpi=300).pages[0]
+    out = pages.render_page(page, tmp_path, timeout=60)
+    with pikepdf.open(scan) as pdf:
+        (embedded,) = pdf.pages[0].get_images().values()
+        assert out.suffix == ".jpg" and out.read_bytes() == embedded.read_raw_bytes()
+    with pikepdf.open(scan) as pdf:  # a turned page is not just its image: it is rendered
+        pdf.pages[0].Rotate = 90
+        pdf.save(tmp_path / "turned.pdf")
+    turned = pages.plan_pages(tmp_path / "turned.pdf", default_dpi=300).pages[0]
+    assert pages.render_page(turned, tmp_path, timeout=60).suffix == ".ppm"
+
+
+#: Apache PDFBox Preflight and what it needs at run time (Debian: libpdfbox2-java, libactivation-java,
+#: libjaxb-api-java), an independent PDF/A-1b checker.
+PREFLIGHT_JARS = ("preflight", "pdfbox2", "fontbox2", "xmpbox", "commons-logging", "javax.activation", "jaxb-api")
+
+
+def _preflight(pdf: Path) -> subprocess.CompletedProcess[str]:
+    jars = [Path("/usr/share/java") / f"{name}.jar" for name in PREFLIGHT_JARS]
+    if shutil.which("java") is None or not all(jar.is_file() for jar in jars):
+        pytest.skip("needs Java and PDFBox Preflight (apt-get install libpdfbox2-java libactivation-java "
+                    "libjaxb-api-java openjdk-17-jre-headless)")
+    return subprocess.run(["java", "-cp", ":".join(map(str, jars)), "org.apache.pdfbox.preflight.Validator_A1b",
+                           str(pdf)], capture_output=True, text=True, timeout=120)
+
+
+def test_pdfbox_preflight_agrees_with_our_check_on_a_pdfa_1b_variant(tmp_path):
+    scan = text_page(dpi=200).save(tmp_path / "page.png")
+    done = engine.run_pages(pages.plan_pages(scan, default_dpi=300).pages, tmp_path, OcrSettings())
+    good = tmp_path / "good-1b.pdf"
+    assert pdfa.assemble([d.layer for d in done], good, META, producer="test", flavour="1b").passed
+    checked = _preflight(good)
+    assert checked.returncode == 0 and "is a valid PDF/A-1b file" in checked.stdout, checked.stdout + checked.stderr
+    broken = tmp_path / "broken-1b.pdf"
+    with pikepdf.open(good) as pdf:
+        del pdf.Root["/OutputIntents"]
+        pdf.save(broken)
+    checked = _preflight(broken)
+    assert "not a valid PDF/A-1b" in checked.stdout and "DestOutputProfile is missing" in checked.stdout
+    assert not pdfa.check_pdfa(broken, "1b").passed
