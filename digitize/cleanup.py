@@ -3,13 +3,14 @@
 Each page yields two images of the same geometry:
 
 - the **display image**, kept for the visible page: colour as scanned (Decree
-  30/2020 asks for colour at 100% scale), only turned upright and deskewed;
+  30/2020 asks for colour at 100% scale), only turned upright, deskewed and
+  cropped (the dark strips a scanner lid leaves along the edges cut off);
 - the **OCR image**, cleaned for recognition: grey from the red channel (so red
   seals and red ink fade to white), uneven illumination flattened, speckle
   removed.
 
-Because both come from the same rotation and deskew, the OCR text layer lines
-up with the display image.
+Because both come from the same rotation, deskew and crop, the OCR text layer
+lines up with the display image.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ SKEW_WORK_WIDTH = 1000  # the longer side
 #: Border search: working width and the grey level below which a pixel is "dark".
 BORDER_WORK_WIDTH = 600
 BORDER_DARK = 70
+#: Pixels cut beyond a border strip (its blurred edge).
+BORDER_CROP_MARGIN = 4
 #: A page whose share of ink pixels is below this is reported as blank.
 BLANK_INK_RATIO = 0.002
 #: The up/down test decides only on this many text lines or more, with a score at least this far
@@ -55,7 +58,8 @@ class CleanPage:
 
 
 def clean_page(image: np.ndarray, rotation: int = 0) -> CleanPage:
-    """Turn ``image`` by ``rotation`` (clockwise, a multiple of 90), deskew, and clean.
+    """Turn ``image`` by ``rotation`` (clockwise, a multiple of 90), deskew, crop the dark
+    scanner borders off, and clean.
 
     ``rotation`` comes from orientation detection (see :mod:`digitize.ocr`),
     which needs Tesseract and so is not done here.
@@ -66,7 +70,11 @@ def clean_page(image: np.ndarray, rotation: int = 0) -> CleanPage:
     turn = abs(skew) >= MIN_CORRECTION
     display = rotate_small(upright, -skew) if turn else upright
     ocr = rotate_small(gray, -skew) if turn else gray
-    ocr = remove_dark_borders(ocr)
+    border = dark_border_mask(ocr)
+    if border is not None:  # cut the border strips off both images, whiten what is left of them for OCR
+        rows, columns = border_crop(border)
+        display, ocr, border = display[rows, columns], ocr[rows, columns].copy(), border[rows, columns]
+        ocr[border > 0] = 255
     ocr = flatten_illumination(ocr)
     ocr = despeckle(ocr)
     return CleanPage(display=display, ocr=ocr, rotation=rotation % 360, skew=skew, blank=is_blank(ocr))
@@ -87,8 +95,19 @@ def _has_colour(image: np.ndarray) -> bool:
 
 
 def remove_dark_borders(gray: np.ndarray) -> np.ndarray:
-    """Whiten the dark scanner borders: dark regions that touch an edge of the page and
-    run along it (at least a quarter of that edge), unlike text, which does not."""
+    """Whiten the dark scanner borders (see :func:`dark_border_mask`)."""
+    mask = dark_border_mask(gray)
+    if mask is None:
+        return gray
+    out = gray.copy()
+    out[mask > 0] = 255
+    return out
+
+
+def dark_border_mask(gray: np.ndarray) -> np.ndarray | None:
+    """The dark scanner borders, as a mask of ``gray``'s size (1 = border), or None when there
+    are none: dark regions that touch an edge of the page and run along it (at least a quarter
+    of that edge), unlike text, which does not."""
     scale = min(1.0, BORDER_WORK_WIDTH / gray.shape[1])
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     dark = (small < BORDER_DARK).astype(np.uint8)
@@ -101,12 +120,25 @@ def remove_dark_borders(gray: np.ndarray) -> np.ndarray:
         if touches and (bw >= w / 4 or bh >= h / 4):
             border[labels == label] = 1
     if not border.any():
-        return gray
+        return None
     mask = cv2.resize(border, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
-    mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))
-    out = gray.copy()
-    out[mask > 0] = 255
-    return out
+    return cv2.dilate(mask, np.ones((5, 5), np.uint8))
+
+
+def border_crop(mask: np.ndarray) -> tuple[slice, slice]:
+    """Rows and columns that remain once the strips of border along the edges are cut off:
+    from each edge inward, every row (column) that is at least half border. Never more than
+    a quarter of the page from any side (a page is not mostly border)."""
+
+    def cut(strip: np.ndarray) -> int:
+        inner = len(strip) if strip.all() else int(np.argmin(strip))  # the first row that is not border
+        return min(inner + BORDER_CROP_MARGIN, len(strip) // 4) if inner else 0
+
+    def keep(border_share: np.ndarray) -> slice:
+        strip = border_share >= 0.5
+        return slice(cut(strip), len(strip) - cut(strip[::-1]))
+
+    return keep(mask.mean(axis=1)), keep(mask.mean(axis=0))
 
 
 def rotate_quarter(image: np.ndarray, degrees: int) -> np.ndarray:

@@ -57,12 +57,20 @@ def test_red_seal_fades_from_the_ocr_image_but_stays_in_the_display(page):
     assert clean.display[centre][..., 2].mean() > 150 > clean.display[centre][..., 1].mean()  # still red
 
 
-def test_dark_scanner_border_is_removed_from_the_ocr_image(page):
-    framed = with_dark_border(page)
-    clean = cleanup.clean_page(framed.bgr)
-    assert clean.ocr[:, :30].min() > 200
-    assert clean.ocr[-30:, :].min() > 200
+@pytest.mark.parametrize("angle", [0.0, 2.5])
+def test_dark_scanner_border_is_cut_off_both_images_alike(page, angle):
+    framed = with_dark_border(page, width_px=40)  # left and bottom strips
+    clean = cleanup.clean_page(skewed(framed, angle))
+    height, width = page.pixels.shape[:2]
+    assert clean.display.shape[:2] == clean.ocr.shape
+    assert height - 80 < clean.ocr.shape[0] <= height - 40 and width - 80 < clean.ocr.shape[1] <= width - 40
+    assert clean.ocr[:, :30].min() > 200 and clean.ocr[-30:, :].min() > 200
+    assert np.median(clean.display[:, :3]) > 200 and np.median(clean.display[-3:, :]) > 200  # no dark strip left
     assert (clean.ocr < 128).any()  # the text is still there
+
+
+def test_a_page_with_no_border_keeps_its_size(page):
+    assert cleanup.clean_page(page.bgr).display.shape == page.bgr.shape
 
 
 def test_turning_a_quarter_is_lossless(page):
