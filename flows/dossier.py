@@ -38,7 +38,7 @@ from digitize.files import write_atomically
 from digitize.models import VIETNAM, DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
 from signing.session import SigningSession, open_signing_session
-from storage.archive import open_archive
+from storage.archive import ArchiveItem, open_archive
 from storage.catalog import open_catalog
 from storage.hashing import sha256_bytes
 from storage.keys import archive_key, manifest_key
@@ -136,7 +136,6 @@ def archive(
     store = open_archive(settings.archive)
     year = datetime.fromisoformat(signed["signing_time"]).astimezone(VIETNAM).year
     key = archive_key(meta, year)
-    store.put_file(key, Path(signed["path"]), signed["sha256"])
     manifest = build_manifest(
         meta,
         page_count=scanned["pages"],
@@ -148,7 +147,11 @@ def archive(
         input_sha256=input_sha256,
         output_sha256=signed["sha256"],
     )
-    store.put_bytes(manifest_key(meta, year), manifest, sha256_bytes(manifest))
+    # One call: the PDF's check-back HEAD runs while the manifest is sent; both are checked when it returns.
+    store.put_many([
+        ArchiveItem(key, signed["sha256"], path=Path(signed["path"])),
+        ArchiveItem(manifest_key(meta, year), sha256_bytes(manifest), data=manifest),
+    ])
     if not store.verify(key, signed["sha256"]):
         raise VerificationError(f"the archived copy under {key} does not match the signed file")
     return key

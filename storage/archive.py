@@ -20,7 +20,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -52,6 +52,20 @@ class ArchiveReceipt:
     created: bool
 
 
+@dataclass(frozen=True)
+class ArchiveItem:
+    """One object for :meth:`Archive.put_many`: ``data``, or the file at ``path``, stored under ``key``."""
+
+    key: str
+    sha256: str
+    data: bytes | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.path is None):
+            raise ValueError(f"the archive item {self.key} needs exactly one of data and path")
+
+
 @runtime_checkable
 class Archive(Protocol):
     """A write-once store of objects addressed by key (local folder, S3 bucket)."""
@@ -62,6 +76,15 @@ class Archive(Protocol):
 
     def put_bytes(self, key: str, data: bytes, sha256: str) -> ArchiveReceipt:
         """Store ``data`` under ``key``; its SHA-256 must be ``sha256``."""
+        ...
+
+    def put_many(self, items: Iterable[ArchiveItem]) -> list[ArchiveReceipt]:
+        """Store several objects (e.g. a document and its manifest), each checked as by ``put_file``/``put_bytes``.
+
+        The receipts, in order, come back only when every object is stored and
+        checked; on a failure no further object is sent and the first error is
+        raised (objects stored before it stay, so a re-run is a no-op for them).
+        """
         ...
 
     def get_bytes(self, key: str) -> bytes:
@@ -90,6 +113,14 @@ def open_archive(settings: ArchiveSettings) -> Archive:
 
         return S3Archive(settings)
     raise ConfigError(f"archive backend {settings.backend!r} is not supported; use 'local' or 's3'")
+
+
+def _put_item(archive: Archive, item: ArchiveItem) -> ArchiveReceipt:
+    """``put_file`` or ``put_bytes``, as the item holds a path or bytes."""
+    if item.path is not None:
+        return archive.put_file(item.key, item.path, item.sha256)
+    assert item.data is not None  # ArchiveItem holds one of the two
+    return archive.put_bytes(item.key, item.data, item.sha256)
 
 
 class LocalArchive:
@@ -122,6 +153,10 @@ class LocalArchive:
         """Store ``data`` under ``key``; its SHA-256 must be ``sha256``."""
         key, expected = check_key(key), check_sha256(sha256)
         return self._put(key, io.BytesIO(data), expected)
+
+    def put_many(self, items: Iterable[ArchiveItem]) -> list[ArchiveReceipt]:
+        """Store the items one after the other; the first failure stops the rest and is raised."""
+        return [_put_item(self, item) for item in items]
 
     def get_bytes(self, key: str) -> bytes:
         """The bytes stored under ``key``; :class:`ArchiveError` if there are none."""

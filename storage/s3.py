@@ -6,8 +6,12 @@ Same rules as :class:`storage.archive.LocalArchive`, plus what a bucket adds:
   compared with the one the caller expects before anything is sent; it goes
   with the upload as the S3 ``x-amz-checksum-sha256`` (the server checks the
   bytes it received) and as the ``sha256`` user metadata (the whole-object
-  digest, also for multipart objects); after the upload a HEAD must report
-  the same checksum back;
+  digest, also for multipart objects); the checksum the store echoes in its
+  answer to the upload must be the one sent, and after the upload a HEAD must
+  report the same checksum and digest back;
+- ``put_many`` (a document and its manifest, say) sends the objects one after
+  the other and checks each back with its HEAD while the next one is sent; the
+  receipts come back only once every HEAD passed;
 - above ``multipart_threshold_mb`` the object is sent in parts of
   ``multipart_chunk_mb``, each with its own SHA-256; the HEAD then reports the
   composite checksum (SHA-256 of the part digests);
@@ -33,15 +37,15 @@ import base64
 import hashlib
 import io
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from digitize.errors import ArchiveError, ArchiveUnavailableError, ConfigError
 from digitize.settings import ArchiveSettings
-from storage.archive import ArchiveReceipt
+from storage.archive import ArchiveItem, ArchiveReceipt
 from storage.hashing import CHUNK_SIZE, check_sha256
 from storage.keys import check_key, check_prefix
 
@@ -54,6 +58,8 @@ _TRANSIENT_CODES = {
     "RequestTimeout", "RequestTimeTooSkewed", "Throttling", "ThrottlingException",
 }
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+# put_many: HEAD checks waiting while later objects are sent.
+_CHECKS_IN_FLIGHT = 4
 
 
 def make_s3_client(settings: ArchiveSettings) -> Any:
@@ -95,21 +101,46 @@ class S3Archive:
 
     def put_file(self, key: str, path: Path, sha256: str) -> ArchiveReceipt:
         """Upload the file at ``path`` under ``key``; its SHA-256 must be ``sha256``."""
-        key, expected = check_key(key), check_sha256(sha256)
-        try:
-            source = Path(path).open("rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
-            raise ArchiveError(f"cannot archive {path}: the file does not exist") from e
-        except OSError as e:
-            raise ArchiveUnavailableError(f"cannot read {path} to archive it: {e}") from e
-        with source:
-            size = Path(path).stat().st_size
-            return self._put(key, source, size, expected)
+        return self._put(ArchiveItem(key, sha256, path=Path(path)))
 
     def put_bytes(self, key: str, data: bytes, sha256: str) -> ArchiveReceipt:
         """Upload ``data`` under ``key``; its SHA-256 must be ``sha256``."""
-        key, expected = check_key(key), check_sha256(sha256)
-        return self._put(key, io.BytesIO(data), len(data), expected)
+        return self._put(ArchiveItem(key, sha256, data=data))
+
+    def put_many(self, items: Iterable[ArchiveItem]) -> list[ArchiveReceipt]:
+        """Upload several objects in order, each checked back with a HEAD while the next one is sent.
+
+        The uploads themselves go one at a time, as with ``put_bytes``; only the
+        check-back HEADs overlap them (at most ``_CHECKS_IN_FLIGHT`` waiting).
+        The receipts, in order, come back only when every HEAD passed. On the
+        first failure (upload or check) no further object is sent; the checks
+        in flight finish, then the first error in item order is raised, with
+        the others as notes. Objects checked before it stay archived.
+        """
+        receipts: list[ArchiveReceipt] = []
+        checks: list[tuple[int, Future[None]]] = []
+        failures: list[tuple[int, BaseException]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-check") as checker:
+            for index, item in enumerate(items):
+                if any(f.done() and f.exception() is not None for _, f in checks):
+                    break
+                try:
+                    receipt, checksum = self._send_item(item)
+                except Exception as e:  # noqa: BLE001 - raised below, once the checks in flight are done
+                    failures.append((index, e))
+                    break
+                receipts.append(receipt)
+                if checksum is not None:
+                    checks.append((index, checker.submit(self._check_back, receipt.key, checksum, receipt.sha256)))
+                    _wait_until_at_most(_CHECKS_IN_FLIGHT, [f for _, f in checks])
+        failures += [(index, error) for index, f in checks if (error := f.exception()) is not None]
+        if failures:
+            failures.sort(key=lambda failure: failure[0])
+            first = failures[0][1]
+            for _, other in failures[1:]:
+                first.add_note(f"also failed in the same put_many: {other}")
+            raise first
+        return receipts
 
     def get_bytes(self, key: str) -> bytes:
         """The bytes stored under ``key``; :class:`ArchiveError` if there are none."""
@@ -184,7 +215,32 @@ class S3Archive:
 
     # --- writing -----------------------------------------------------------------
 
-    def _put(self, key: str, source: BinaryIO, size: int, expected: str) -> ArchiveReceipt:
+    def _put(self, item: ArchiveItem) -> ArchiveReceipt:
+        """Send one object, then check it back."""
+        receipt, checksum = self._send_item(item)
+        if checksum is not None:
+            self._check_back(receipt.key, checksum, receipt.sha256)
+        return receipt
+
+    def _send_item(self, item: ArchiveItem) -> tuple[ArchiveReceipt, str | None]:
+        """Send one object, not yet checked back: its receipt and the checksum the HEAD must report.
+
+        The checksum is None when nothing was written (the key already held these bytes).
+        """
+        key, expected = check_key(item.key), check_sha256(item.sha256)
+        if item.data is not None:
+            return self._send(key, io.BytesIO(item.data), len(item.data), expected)
+        path = Path(item.path)  # type: ignore[arg-type] - ArchiveItem holds data or a path
+        try:
+            source = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
+            raise ArchiveError(f"cannot archive {path}: the file does not exist") from e
+        except OSError as e:
+            raise ArchiveUnavailableError(f"cannot read {path} to archive it: {e}") from e
+        with source:
+            return self._send(key, source, path.stat().st_size, expected)
+
+    def _send(self, key: str, source: BinaryIO, size: int, expected: str) -> tuple[ArchiveReceipt, str | None]:
         # A conditional PUT refuses an existing key by itself (then we look at what is there).
         # Look first without conditional writes, to add a version, or before sending many parts.
         small = size <= self.settings.multipart_threshold_mb * MIB
@@ -195,13 +251,15 @@ class S3Archive:
             return self._existing(key, source, existing, expected)
         return self._upload(key, source, size, expected, only_if_absent=True)
 
-    def _existing(self, key: str, source: BinaryIO, found: dict[str, Any], expected: str) -> ArchiveReceipt:
+    def _existing(
+        self, key: str, source: BinaryIO, found: dict[str, Any], expected: str
+    ) -> tuple[ArchiveReceipt, str | None]:
         """The no-op receipt when ``key`` holds ``expected``; refuse or add a version otherwise."""
         stored = found.get("Metadata", {}).get(SHA256_METADATA, "")
         size = int(found.get("ContentLength", 0))
         if stored == expected:
             _check_digest(key, _hash_stream(source), expected)
-            return ArchiveReceipt(key=key, sha256=stored, size=size, uri=self._uri(key), created=False)
+            return ArchiveReceipt(key=key, sha256=stored, size=size, uri=self._uri(key), created=False), None
         if self.settings.on_conflict == "version":
             source.seek(0)
             return self._upload(key, source, _remaining(source), expected, only_if_absent=False)
@@ -213,7 +271,7 @@ class S3Archive:
 
     def _upload(
         self, key: str, source: BinaryIO, size: int, expected: str, *, only_if_absent: bool
-    ) -> ArchiveReceipt:
+    ) -> tuple[ArchiveReceipt, str | None]:
         threshold = self.settings.multipart_threshold_mb * MIB
         try:
             if size > threshold:
@@ -229,8 +287,7 @@ class S3Archive:
                     f"{key}: the store refused the upload as a conflict, yet has no object"
                 ) from conflict
             return self._existing(key, source, found, expected)
-        self._check_back(key, checksum, expected)
-        return ArchiveReceipt(key=key, sha256=expected, size=size, uri=self._uri(key), created=True)
+        return ArchiveReceipt(key=key, sha256=expected, size=size, uri=self._uri(key), created=True), checksum
 
     def _single(self, key: str, source: BinaryIO, expected: str, only_if_absent: bool) -> str:
         """One PUT; returns the base64 SHA-256 checksum sent."""
@@ -242,7 +299,8 @@ class S3Archive:
         if only_if_absent:
             args["IfNoneMatch"] = "*"
         with self._errors(f"upload {key}"):
-            self.client.put_object(Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, **args)
+            sent = self.client.put_object(Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, **args)
+        _check_echo(key, sent, checksum)
         return checksum
 
     def _multipart(self, key: str, source: BinaryIO, expected: str, only_if_absent: bool) -> str:
@@ -255,14 +313,16 @@ class S3Archive:
             parts, part_digests = self._send_parts(key, source, expected, upload_id)
             extra = {"IfNoneMatch": "*"} if only_if_absent else {}
             with self._errors(f"finish the upload of {key}"):
-                self.client.complete_multipart_upload(
+                done = self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **extra
                 )
         except BaseException as failure:
             self._abort(key, upload_id, failure)
             raise
         composite = hashlib.sha256(b"".join(part_digests)).digest()
-        return f"{base64.b64encode(composite).decode('ascii')}-{len(part_digests)}"
+        checksum = f"{base64.b64encode(composite).decode('ascii')}-{len(part_digests)}"
+        _check_echo(key, done, checksum)
+        return checksum
 
     def _send_parts(
         self, key: str, source: BinaryIO, expected: str, upload_id: str
@@ -312,9 +372,7 @@ class S3Archive:
             raise ArchiveUnavailableError(f"{key} was uploaded but a HEAD does not find it")
         reported = found.get("ChecksumSHA256")
         stored = found.get("Metadata", {}).get(SHA256_METADATA)
-        # Some stores drop the '-<parts>' suffix of a composite checksum.
-        same_checksum = reported is None or reported.split("-")[0] == checksum.split("-")[0]
-        if not same_checksum or stored != expected:
+        if not _same_checksum(reported, checksum) or stored != expected:
             raise ArchiveError(
                 f"{key}: the store reports checksum {reported} and SHA-256 {stored} after upload, "
                 f"not {checksum} and {expected}"
@@ -406,6 +464,24 @@ def _check_digest(key: str, actual: str, expected: str) -> None:
         raise ArchiveError(
             f"the bytes given for {key} have SHA-256 {actual}, not the expected {expected}; nothing was archived"
         )
+
+
+def _wait_until_at_most(limit: int, futures: list[Future[None]]) -> None:
+    """Block until no more than ``limit`` of ``futures`` are still running or waiting."""
+    while len(pending := [f for f in futures if not f.done()]) > limit:
+        wait(pending, return_when=FIRST_COMPLETED)
+
+
+def _same_checksum(reported: str | None, sent: str) -> bool:
+    """A store that reports no checksum passes; some drop the '-<parts>' suffix of a composite one."""
+    return reported is None or reported.split("-")[0] == sent.split("-")[0]
+
+
+def _check_echo(key: str, answer: dict[str, Any], checksum: str) -> None:
+    """The checksum the store echoes in its answer to the upload (if any) must be the one sent."""
+    echoed = answer.get("ChecksumSHA256")
+    if not _same_checksum(echoed, checksum):
+        raise ArchiveError(f"{key}: the store answered the upload with checksum {echoed}, not the {checksum} sent")
 
 
 def _hash_stream(source: BinaryIO) -> str:
