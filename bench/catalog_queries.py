@@ -7,7 +7,8 @@ digitized; archive times spread over 2025-01 .. 2026-11. Then times, cold
 (first run after opening) and warm (best of ``--repeat``):
 
 - the archive's own counts: documents per level / office / status / month;
-- ``storage.inventory``'s report queries (result_cells with 12 checkpoints,
+- ``storage.inventory``'s report queries (result_counts: the figures at 12
+  checkpoints from ``result_months`` plus the end's month and the pace window;
   backlog, orphans, intake_offices, offices), when that module is present.
 
     .venv/bin/python bench/catalog_queries.py [--documents 1000000] [--db var/bench/catalog-1m.sqlite]
@@ -114,26 +115,26 @@ def queries(catalog: Catalog) -> dict[str, Callable[[], object]]:
         "ls --office xa-007 --year 2026": lambda: catalog.documents(office="xa-007", year=2026),
     }
     try:
-        from digitize import rates
+        from digitize.targets import load_schedule
         from storage import inventory
     except ImportError as e:
         print(f"(storage.inventory not importable: {e}; timing the archive's own counts only)")
         return named
-    points = rates.checkpoints(END)
     named.update({
-        "inventory.result_cells (12 checkpoints)": lambda: inventory.result_cells(catalog, points,
-                                                                                   rates.pace_start(END)),
-        "inventory.result_cells --level xa": lambda: inventory.result_cells(catalog, points, rates.pace_start(END),
-                                                                             level="xa"),
+        "inventory.result_counts (12 checkpoints)": lambda: inventory.result_counts(catalog, END),
+        "inventory.result_counts --level xa": lambda: inventory.result_counts(catalog, END, level="xa"),
+        "inventory.rates_report (whole report)": lambda: inventory.rates_report(
+            catalog, END, load_schedule(), [level for level, _ in LEVELS]),
         "inventory.backlog (100 oldest)": lambda: inventory.backlog(catalog, END),
-        "inventory.orphans (100 + count)": lambda: inventory.orphans(catalog, END),
+        "inventory.orphan_list (100, the report's)": lambda: inventory.orphan_list(catalog, END),
+        "inventory.orphans (100 + count, direct)": lambda: inventory.orphans(catalog, END),
         "inventory.intake_offices": lambda: inventory.intake_offices(catalog, END),
         "inventory.offices": lambda: inventory.offices(catalog),
     })
     return named
 
 
-# Covering indexes tried for the rates queries; they helped the old result_cells, not the current one (bench/archive.md).
+# Covering indexes tried for the rates queries; they helped the first result_cells, not later ones (bench/archive.md).
 PROPOSED_INDEXES = {
     "documents_code_digitized": "documents (document_code, status, signed_at, archived_at)",
     "inventory_in_force": "inventory (resolved_date, valid_until, level, office_code, dossier_code, result_no)",

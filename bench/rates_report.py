@@ -3,8 +3,10 @@
     .venv/bin/python bench/rates_report.py [--rows 1000000] [--db var/bench/rates.sqlite]
 
 Generates the catalog once (kept at --db and reused while its row count
-matches), then times
-the whole report (every query plus the sums) three times, then each query once.
+matches; rows go in through the schema's triggers, so the generation time
+includes keeping the summary), then times the whole report (every query plus
+the sums) three times, at the period end (not a month end) and at the month
+end before it, then each query once, then the filtered reports.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import storage.inventory as inventory  # noqa: E402
-from digitize.rates import checkpoints, pace_start  # noqa: E402
 from digitize.targets import load_schedule  # noqa: E402
 from storage.catalog import Catalog  # noqa: E402
 from storage.inventory import rates_report  # noqa: E402
 
 LEVELS = ("tinh", "huyen", "xa")
 END = date(2026, 11, 28)
+MONTH_END = date(2026, 10, 31)
 START = date(2022, 1, 1)
 
 
@@ -90,23 +92,29 @@ def main() -> None:
     counts = {t: catalog.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("inventory", "documents", "offices")}
     print(f"rows: {counts}")
     schedule = load_schedule()
-    for run in range(3):
-        started = time.perf_counter()
-        report = rates_report(catalog, END, schedule, LEVELS)
-        print(f"run {run + 1}: report in {time.perf_counter() - started:.2f} s "
-              f"(in force {report.total.in_force}, digitized {report.total.digitized}, "
-              f"backlog {report.backlog_total}, orphans {report.orphans_total})")
+    for end in (END, MONTH_END):
+        for run in range(3):
+            started = time.perf_counter()
+            report = rates_report(catalog, end, schedule, LEVELS)
+            print(f"{end} run {run + 1}: report in {time.perf_counter() - started:.2f} s "
+                  f"(in force {report.total.in_force}, digitized {report.total.digitized}, "
+                  f"backlog {report.backlog_total}, orphans {report.orphans_total})")
     steps(catalog)
+    for name, filters in (("--office xa-007", {"office": "xa-007"}), ("--level huyen", {"level": "huyen"}),
+                          ("--level xa", {"level": "xa"})):
+        started = time.perf_counter()
+        rates_report(catalog, END, schedule, LEVELS, **filters)
+        print(f"  {time.perf_counter() - started:5.2f} s  report {name}")
     catalog.close()
 
 
 def steps(catalog: Catalog) -> None:
     """Time each query of the report once."""
     for name, run in (
-        ("cells (inventory joined to documents, one GROUP BY)",
-         lambda: inventory.result_cells(catalog, checkpoints(END), pace_start(END))),
-        ("verified result documents (orphan count)", lambda: inventory._verified_results(catalog, END)),
-        ("orphan list (limit 100)", lambda: inventory._orphan_list(catalog, END, None, None, 100)),
+        ("counts (result_months, then result_days for the end's month)", lambda: inventory.result_counts(catalog, END)),
+        ("counts at a month end (result_months only)", lambda: inventory.result_counts(catalog, MONTH_END)),
+        ("orphan list (limit 100, orphan_documents)", lambda: inventory.orphan_list(catalog, END)),
+        ("orphans straight from documents (the check)", lambda: inventory.orphans(catalog, END)),
         ("backlog list (limit 100)", lambda: inventory.backlog(catalog, END)),
         ("intake offices", lambda: inventory.intake_offices(catalog, END)),
     ):

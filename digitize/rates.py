@@ -25,7 +25,7 @@ The figures (stated the same way in the README):
   ending on ``E``, divided by 30; the date a level meets its target is
   ``E + ceil(needed / pace)`` days (new and expiring results not projected).
 
-The SQL that produces the :class:`ResultCell` aggregates lives in
+The SQL that produces the :class:`OfficeTally` counts lives in
 ``storage/inventory.py``; this module only adds them up.
 """
 
@@ -44,24 +44,19 @@ TREND_MONTHS = 12
 
 
 @dataclass(frozen=True)
-class ResultCell:
-    """``count`` inventory results of one office sharing the same checkpoint indices.
+class OfficeTally:
+    """One office's inventory results at each checkpoint ``c[0] < ... < c[k-1]`` (the last: the period end).
 
-    For checkpoints ``c[0] < ... < c[k-1]``: ``first`` is the first index whose
-    checkpoint is on or after the resolved date, ``last`` the last index on or
-    before ``valid_until`` (``k-1`` when in force indefinitely), ``digitized``
-    the first index on or after the day the document was archived (``k`` when
-    not digitized by the period end), ``recent`` whether it was digitized in
-    the pace window. A result is in force at ``c[j]`` when ``first <= j <= last``.
+    ``in_force[j]``: results in force at ``c[j]``; ``digitized[j]``: of those,
+    the ones digitized by ``c[j]``; ``recent``: results in force at the period
+    end digitized in the pace window (:func:`pace_start` to the end).
     """
 
     level: str
     office_code: str
-    first: int
-    last: int
-    digitized: int
-    recent: bool
-    count: int
+    in_force: tuple[int, ...]
+    digitized: tuple[int, ...]
+    recent: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,7 +229,7 @@ def pace_start(end: date) -> date:
 
 def build_report(
     end: date,
-    cells: Iterable[ResultCell],
+    tallies: Iterable[OfficeTally],
     offices: Sequence[Office],
     schedule: Schedule,
     *,
@@ -246,13 +241,14 @@ def build_report(
     orphans_total: int | None = None,
     filters: dict[str, str] | None = None,
 ) -> RatesReport:
-    """Add the ``cells`` up into the report at ``end`` (``points``: the checkpoints the cells were cut on)."""
+    """Add the ``tallies`` up into the report at ``end`` (``points``: the checkpoints they were counted at)."""
     points = tuple(points or checkpoints(end))
     if points[-1] != end:
         raise ValueError("the last checkpoint must be the period end")
-    cells = list(cells)
-    now = len(points) - 1
-    office_rows = _office_rows(end, cells, offices, schedule, set(intake_offices), now)
+    tallies = list(tallies)
+    if any(len(t.in_force) != len(points) or len(t.digitized) != len(points) for t in tallies):
+        raise ValueError("every tally must have one count per checkpoint")
+    office_rows = _office_rows(end, tallies, offices, schedule, set(intake_offices))
     level_rows = tuple(_sum_row("level", level, [r for r in office_rows if r.level == level],
                                 schedule.digitization_target(level, end.year)) for level in levels)
     total = _sum_row("total", "", office_rows, None)
@@ -261,8 +257,8 @@ def build_report(
         levels=level_rows,
         offices=tuple(sorted(office_rows, key=lambda r: (-r.needed, r.level, r.office_code))),
         total=total,
-        trend=tuple(_trend(cells, points, levels, schedule)),
-        forecasts=tuple(_forecast(row, cells, end, now) for row in level_rows),
+        trend=tuple(_trend(tallies, points, levels, schedule)),
+        forecasts=tuple(_forecast(row, tallies, end) for row in level_rows),
         intake=tuple(_intake(level, offices, set(intake_offices), schedule, end.year) for level in levels),
         backlog=tuple(backlog),
         backlog_total=total.in_force - total.digitized,
@@ -273,16 +269,14 @@ def build_report(
 
 
 def _office_rows(
-    end: date, cells: list[ResultCell], offices: Sequence[Office], schedule: Schedule,
-    intake_offices: set[str], now: int,
+    end: date, tallies: list[OfficeTally], offices: Sequence[Office], schedule: Schedule,
+    intake_offices: set[str],
 ) -> list[RateRow]:
     counts: dict[tuple[str, str], list[int]] = {}
-    for cell in cells:
-        tally = counts.setdefault((cell.level, cell.office_code), [0, 0])
-        if cell.first <= now <= cell.last:
-            tally[0] += cell.count
-            if cell.digitized <= now:
-                tally[1] += cell.count
+    for tally in tallies:
+        count = counts.setdefault((tally.level, tally.office_code), [0, 0])
+        count[0] += tally.in_force[-1]
+        count[1] += tally.digitized[-1]
     registry = {o.code: o for o in offices}
     keys = set(counts) | {(o.level, o.code) for o in offices}
     rows = []
@@ -315,41 +309,24 @@ def _sum_row(scope: str, level: str, rows: list[RateRow], target: int | None) ->
 
 
 def _trend(
-    cells: list[ResultCell], points: Sequence[date], levels: Sequence[str], schedule: Schedule
+    tallies: list[OfficeTally], points: Sequence[date], levels: Sequence[str], schedule: Schedule
 ) -> list[TrendPoint]:
-    size = len(points)
-    # Difference arrays: a cell adds its count on [first, last] (and on [digitized, last]) in O(1).
-    steps = {level: ([0] * (size + 1), [0] * (size + 1)) for level in levels}
-    for cell in cells:
-        if cell.level not in steps:
-            continue
-        start, stop = max(cell.first, 0), min(cell.last, size - 1)
-        if start > stop:
-            continue
-        forced, done = steps[cell.level]
-        forced[start] += cell.count
-        forced[stop + 1] -= cell.count
-        since = max(start, cell.digitized)
-        if since <= stop:
-            done[since] += cell.count
-            done[stop + 1] -= cell.count
-    in_force, digitized = {}, {}
-    for level, (forced, done) in steps.items():
-        running_forced = running_done = 0
-        for j in range(size):
-            running_forced += forced[j]
-            running_done += done[j]
-            in_force[level, j], digitized[level, j] = running_forced, running_done
+    in_force = {level: [0] * len(points) for level in levels}
+    digitized = {level: [0] * len(points) for level in levels}
+    for tally in tallies:
+        if tally.level in in_force:
+            for j in range(len(points)):
+                in_force[tally.level][j] += tally.in_force[j]
+                digitized[tally.level][j] += tally.digitized[j]
     return [
-        TrendPoint(level, at, in_force[level, j], digitized[level, j], schedule.digitization_target(level, at.year))
+        TrendPoint(level, at, in_force[level][j], digitized[level][j], schedule.digitization_target(level, at.year))
         for level in levels
         for j, at in enumerate(points)
     ]
 
 
-def _forecast(row: RateRow, cells: list[ResultCell], end: date, now: int) -> Forecast:
-    recent = sum(c.count for c in cells
-                 if c.level == row.level and c.recent and c.first <= now <= c.last and c.digitized <= now)
+def _forecast(row: RateRow, tallies: list[OfficeTally], end: date) -> Forecast:
+    recent = sum(t.recent for t in tallies if t.level == row.level)
     per_day = recent / PACE_DAYS
     if row.status in ("no target", "no results"):
         return Forecast(row.level, 0, recent, per_day, None, row.status)

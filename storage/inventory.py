@@ -6,16 +6,17 @@ in one transaction. Rows are keyed (``(dossier_code, result_no)`` for results,
 ``code`` for offices), so importing the same file twice changes nothing, and a
 corrected re-export updates the rows it changes.
 
-The report reads the inventory once: one table scan joined to the digitized
-result documents by code, every result encoded as one integer of checkpoint
-indices (month ends and the period end, see :mod:`digitize.rates`) and counted
-in one GROUP BY. The orphan count follows from those counts and one scan of the
-documents; the backlog and orphan lists are index walks that stop at their
-limit. Only the indexes of schema v1 are used. Conditions are written so that
-SQLite's planner cannot pick an index that would fetch a third of a table row
-by row (see ``bench/rates.md``). Only :meth:`Catalog.query`,
-:meth:`Catalog.transaction`, :meth:`Catalog.execute` and
-:meth:`Catalog.executemany` are used.
+The report does not read the inventory row by row. Its figures come from
+the summary of schema version 2 (see :mod:`storage.catalog`): per office,
+how many results were resolved, went out of force, were digitized, ... in each
+month (``result_months``) and on each day (``result_days``), and the orphan
+documents (``orphan_documents``), kept exact by triggers (an import counts its
+rows set by set instead, :meth:`Catalog.inventory_counted_in_bulk`). A month
+end checkpoint is a sum over months; the period end, when it is not a month
+end, adds the days of its own month up to it. The backlog and orphan lists are
+index walks that stop at their limit. Conditions are written so that SQLite's
+planner cannot pick an index that would fetch a third of a table row by row
+(see ``bench/rates.md``).
 """
 
 from __future__ import annotations
@@ -26,22 +27,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from itertools import accumulate
 from pathlib import Path
 
-from digitize.errors import BadInputError, CsvImportError
+from digitize.errors import BadInputError, CatalogError, CsvImportError
 from digitize.models import VIETNAM, check_code, check_office, nfc
 from digitize.rates import (
+    PACE_DAYS,
     BacklogItem,
     Office,
+    OfficeTally,
     OrphanDocument,
     RatesReport,
-    ResultCell,
     build_report,
     checkpoints,
-    pace_start,
 )
 from digitize.targets import Schedule
-from storage.catalog import AREA_TYPES, DIGITIZED_STATUSES, OFFICE_STATUSES, Catalog
+from storage.catalog import AREA_TYPES, DIGITIZED_STATUSES, OFFICE_STATUSES, RESULT_MEASURES, Catalog
+from storage.catalog import PACE_DAYS as SUMMARY_PACE_DAYS
 
 INVENTORY_COLUMNS = (
     "dossier_code", "procedure_code", "office_code", "level",
@@ -131,7 +134,8 @@ def import_inventory(catalog: Catalog, path: Path, levels: Sequence[str]) -> Imp
     values = [(r.dossier_code, r.procedure_code, r.office_code, r.level, r.received_date, r.resolved_date,
                r.result_no, r.valid_until) for _, r in rows]
     changing = ("procedure_code", "office_code", "level", "received_date", "resolved_date", "valid_until")
-    with catalog.transaction(f"import inventory from {path}"):
+    counted = [(r.dossier_code, r.result_no, r.level, r.office_code, r.resolved_date, r.valid_until) for _, r in rows]
+    with catalog.transaction(f"import inventory from {path}"), catalog.inventory_counted_in_bulk(counted):
         before = catalog.query("SELECT COUNT(*) FROM inventory")[0][0]
         changed = catalog.executemany(
             f"INSERT INTO inventory ({', '.join(INVENTORY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -272,49 +276,69 @@ def offices(catalog: Catalog) -> list[Office]:
     return [Office(*row) for row in rows]
 
 
-def result_cells(
-    catalog: Catalog, points: Sequence[date], pace_from: date, *, level: str | None = None, office: str | None = None
-) -> list[ResultCell]:
-    """Every inventory result, counted by office and checkpoint indices, in one pass (one join, one GROUP BY).
+@dataclass(frozen=True)
+class ResultCounts:
+    """The report's figures: a tally per office with inventory results, and the orphan documents' count."""
 
-    ``points`` are the checkpoints, the last being the period end; ``pace_from``
-    is the first day of the pace window (results digitized from that day to the
-    period end are ``recent``). See :class:`digitize.rates.ResultCell`; results
-    in force at no checkpoint come back too (``first > last``), so the cells
-    also count every digitized result document that has an inventory row.
+    tallies: list[OfficeTally]
+    orphans: int
+
+
+def result_counts(
+    catalog: Catalog, end: date, *, level: str | None = None, office: str | None = None
+) -> ResultCounts:
+    """Every office's results in force and digitized at each checkpoint of ``end``, and the orphan count at ``end``.
+
+    Reads the summary only: ``result_months`` up to the month before
+    ``end``'s, then ``result_months`` for ``end``'s month when ``end`` is its
+    last day, else ``result_days`` from its first day to ``end`` (see
+    :mod:`storage.catalog` for the measures); orphans from ``orphan_documents``.
     """
-    dates = [p.isoformat() for p in points]
-    cuts = [end_of_day_utc(p) for p in points]
-    k = len(dates)
-    first = "CASE " + " ".join(f"WHEN i.resolved_date <= ? THEN {j}" for j in range(k)) + f" ELSE {k} END"
-    last = (f"CASE WHEN i.valid_until IS NULL THEN {k - 1} "
-            + " ".join(f"WHEN i.valid_until >= ? THEN {j}" for j in reversed(range(k))) + " ELSE -1 END")
-    digitized = (f"CASE WHEN d.archived_at IS NULL THEN {k} "
-                 + " ".join(f"WHEN d.archived_at < ? THEN {j}" for j in range(k)) + f" ELSE {k} END")
-    recent = "CASE WHEN d.archived_at >= ? AND d.archived_at < ? THEN 1 ELSE 0 END"
-    # One integer per result, decoded by _cell.
-    key = f"((({first}) * {k + 2} + ({last}) + 1) * {k + 1} + ({digitized})) * 2 + {recent}"
-    # An office is a small range of inventory_office_resolved; a large level is read faster by the table
-    # scan (rows in dossier order, so the document probes stay local), then cut in Python.
-    by_index = level is not None and _small_level(catalog, level)
-    where, args = _where(level if by_index else None, office)
-    sql = (
-        f"SELECT {key}, i.office_code, i.level, COUNT(*) FROM inventory i {_DIGITIZED_JOIN}"
-        + (f" WHERE {where[5:]}" if where else "")
-        # The key first: with level or office_code first the planner walks inventory_level_resolved to skip
-        # the sort and fetches every row out of order (7.6 s instead of 2 s at 1 M rows).
-        + " GROUP BY 1, 2, 3"
-    )
-    params = [*dates, *reversed(dates), *cuts, end_of_day_utc(pace_from - timedelta(days=1)), cuts[-1], *args]
-    return [_cell(key, lv, code, n, k) for key, code, lv, n in catalog.query(sql, params)
-            if level is None or lv == level]
-
-
-def _cell(key: int, level: str, office_code: str, count: int, k: int) -> ResultCell:
-    key, recent = divmod(key, 2)
-    key, digitized = divmod(key, k + 1)
-    first, last = divmod(key, k + 2)
-    return ResultCell(level, office_code, first, last - 1, digitized, bool(recent), count)
+    if PACE_DAYS != SUMMARY_PACE_DAYS:
+        raise CatalogError(f"the catalog counts a pace window of {SUMMARY_PACE_DAYS} days, not {PACE_DAYS}",
+                           hint="a new schema migration must count it again")
+    points = checkpoints(end)
+    k = len(points)
+    months = [p.isoformat()[:7] for p in points]
+    # A month's count at index j counts at every checkpoint from j on; months before the first at index 0.
+    index = {"": 0, **{m: j for j, m in enumerate(months[:-1])}}
+    where, args = _where(level, office, prefix="r")
+    rows = catalog.query(
+        "SELECT r.level, r.office_code, r.measure, CASE WHEN r.month < ? THEN '' ELSE r.month END, SUM(r.n) "
+        f"FROM result_months r WHERE r.n <> 0{where} GROUP BY 1, 2, 3, 4", [months[0], *args])
+    if (end + timedelta(days=1)).day == 1:
+        index[months[-1]] = k - 1
+    else:  # end's month up to end, by day ("end" is no month)
+        index["end"] = k - 1
+        rows += [(lv, code, measure, "end", n) for lv, code, measure, n in catalog.query(
+            "SELECT r.level, r.office_code, r.measure, SUM(r.n) FROM result_days r "
+            f"WHERE r.day >= ? AND r.day <= ?{where} GROUP BY 1, 2, 3",
+            [end.replace(day=1).isoformat(), end.isoformat(), *args])]
+    steps: dict[tuple[str, str], dict[str, list[int]]] = {}
+    results: dict[tuple[str, str], int] = {}  # every result counts once as resolved: the offices to show
+    for lv, code, measure, month, n in rows:
+        if measure == "resolved":
+            results[lv, code] = results.get((lv, code), 0) + n
+        j = index.get(month)
+        if j is not None:
+            steps.setdefault((lv, code), {}).setdefault(measure, [0] * k)[j] += n
+    # At the checkpoints: in force = resolved - ended, digitized = digitized - digitized_ended; the pace
+    # (digitized in the window ending on the period end) = digitized - (digitized_early - digitized_early_ended).
+    tallies = []
+    for key in sorted(key for key, n in results.items() if n > 0):
+        count = {m: list(accumulate(steps.get(key, {}).get(m, [0] * k))) for m in RESULT_MEASURES}
+        digitized = [a - b for a, b in zip(count["digitized"], count["digitized_ended"], strict=True)]
+        early = count["digitized_early"][-1] - count["digitized_early_ended"][-1]
+        tallies.append(OfficeTally(
+            *key,
+            in_force=tuple(a - b for a, b in zip(count["resolved"], count["ended"], strict=True)),
+            digitized=tuple(digitized),
+            recent=digitized[-1] - early,
+        ))
+    where, args = _where(level, office, prefix="o")
+    orphans_total = catalog.query(f"SELECT COUNT(*) FROM orphan_documents o WHERE o.archived_at < ?{where}",
+                                  [end_of_day_utc(end), *args])[0][0]
+    return ResultCounts(tallies, orphans_total)
 
 
 def backlog(
@@ -357,35 +381,36 @@ def _inventory_levels(catalog: Catalog) -> list[str]:
 def orphans(
     catalog: Catalog, end: date, *, level: str | None = None, office: str | None = None, limit: int | None = 100
 ) -> tuple[list[OrphanDocument], int]:
-    """Digitized result documents archived by ``end`` with no inventory row (at most ``limit``), and their count."""
+    """Digitized result documents archived by ``end`` with no inventory row (at most ``limit``), and their count.
+
+    Straight from ``documents`` and ``inventory`` (an anti-join walk of the
+    documents): the check of ``orphan_documents``, which the report reads.
+    """
     indexed = level is None or office is not None or _small_level(catalog, level)
     where, args = _where(level, office, prefix="d", level_index=indexed)
-    # Only kind and status as index terms (see _verified_results); archived_at < ? implies IS NOT NULL.
+    # Only kind and status as index terms (a range of documents_archived_at would fetch every row);
+    # archived_at < ? implies IS NOT NULL.
     sql = (f"SELECT COUNT(*) FROM documents d WHERE d.kind = 'KQ' AND d.status = 'verified'{where} "
            f"AND d.signed_at IS NOT NULL AND {_ORPHAN}")
     count = catalog.query(sql, [*args, end_of_day_utc(end)])[0][0]
-    return _orphan_list(catalog, end, level, office, limit, level_index=indexed) if count else [], count
-
-
-def _orphan_list(
-    catalog: Catalog, end: date, level: str | None, office: str | None, limit: int | None, *, level_index: bool = True
-) -> list[OrphanDocument]:
-    """The first ``limit`` orphan documents by code: a walk of the documents in code order."""
-    where, args = _where(level, office, prefix="d", level_index=level_index)
+    if not count:
+        return [], 0
     sql = (
         f"SELECT d.document_code, d.level, d.office_code, d.archived_at FROM documents d WHERE {_VERIFIED_RESULT}"
         f"{where} AND {_ORPHAN} ORDER BY d.document_code" + ("" if limit is None else f" LIMIT {int(limit):d}")
     )
-    return [OrphanDocument(*row) for row in catalog.query(sql, [*args, end_of_day_utc(end)])]
+    return [OrphanDocument(*row) for row in catalog.query(sql, [*args, end_of_day_utc(end)])], count
 
 
-def _verified_results(catalog: Catalog, end: date) -> int:
-    """Verified result (KQ) documents archived by ``end``, with or without an inventory row (one scan)."""
-    # Only kind and status in WHERE: a table scan. (archived_at there lets the planner pick a range of
-    # documents_archived_at and fetch every row in archive order, ten times slower.)
-    sql = ("SELECT COALESCE(SUM(CASE WHEN d.signed_at IS NOT NULL AND d.archived_at < ? THEN 1 ELSE 0 END), 0) "
-           "FROM documents d WHERE d.kind = 'KQ' AND d.status = 'verified'")
-    return catalog.query(sql, [end_of_day_utc(end)])[0][0]
+def orphan_list(
+    catalog: Catalog, end: date, level: str | None = None, office: str | None = None, limit: int | None = 100
+) -> list[OrphanDocument]:
+    """The first ``limit`` orphan documents archived by ``end``, by code (a walk of ``orphan_documents``)."""
+    where, args = _where(level, office, prefix="o")
+    sql = ("SELECT o.document_code, o.level, o.office_code, o.archived_at FROM orphan_documents o "
+           f"WHERE o.archived_at < ?{where} ORDER BY o.document_code"
+           + ("" if limit is None else f" LIMIT {int(limit):d}"))
+    return [OrphanDocument(*row) for row in catalog.query(sql, [end_of_day_utc(end), *args])]
 
 
 def intake_offices(catalog: Catalog, end: date) -> set[str]:
@@ -438,33 +463,25 @@ def rates_report(
 ) -> RatesReport:
     """Run the report's queries at period end ``end`` and add them up (see :func:`digitize.rates.build_report`).
 
-    One pass over the inventory joined to the documents gives every figure; the
-    backlog and orphan lists are index walks that stop at ``list_limit``, and
-    are skipped when the cells show there is nothing to list.
+    The figures come from :func:`result_counts`; the backlog and orphan lists
+    are index walks that stop at ``list_limit``, skipped when the counts show
+    there is nothing to list.
     """
-    points = checkpoints(end)
-    now = len(points) - 1
     registry = [o for o in offices(catalog)
                 if (level is None or o.level == level) and (office is None or o.code == office)]
-    cells = result_cells(catalog, points, pace_start(end), level=level, office=office)
-    if level is None and office is None:
-        # Every result document archived by the end either matches an inventory row (a cell) or is an orphan.
-        matched = sum(c.count for c in cells if c.digitized <= now)
-        orphans_total = _verified_results(catalog, end) - matched
-        found = _orphan_list(catalog, end, None, None, list_limit) if orphans_total else []
-    else:
-        found, orphans_total = orphans(catalog, end, level=level, office=office, limit=list_limit)
-    missing = sum(c.count for c in cells if c.first <= now <= c.last and c.digitized > now)
+    counts = result_counts(catalog, end, level=level, office=office)
+    missing = sum(t.in_force[-1] - t.digitized[-1] for t in counts.tallies)
+    found = orphan_list(catalog, end, level, office, list_limit) if counts.orphans else []
     return build_report(
         end,
-        cells,
+        counts.tallies,
         registry,
         schedule,
         intake_offices=intake_offices(catalog, end),
         levels=[level] if level else list(levels),
-        points=points,
+        points=checkpoints(end),
         backlog=backlog(catalog, end, level=level, office=office, limit=list_limit) if missing else [],
         orphans=found,
-        orphans_total=orphans_total,
+        orphans_total=counts.orphans,
         filters={k: v for k, v in (("level", level), ("office", office)) if v},
     )

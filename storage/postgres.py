@@ -14,7 +14,9 @@ connection and translates the few things that differ:
 - ``a IS NOT b`` (SQLite's null-safe inequality) becomes ``a IS DISTINCT FROM b``;
 - in migrations: ``INTEGER PRIMARY KEY`` becomes an identity column, ``REAL``
   becomes ``DOUBLE PRECISION``, ``json_valid(x)`` becomes a ``jsonb`` cast, and
-  foreign keys are ``DEFERRABLE``.
+  foreign keys are ``DEFERRABLE``; a migration with triggers has its own
+  PostgreSQL script (plpgsql functions, split outside ``$$`` quotes), see
+  :class:`storage.catalog.Migration`.
 
 Times stay ISO 8601 UTC text, as on SQLite, so rows read back identically.
 Only this module imports psycopg.
@@ -28,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from digitize.errors import CatalogError, ConfigError
-from storage.catalog import Catalog
+from storage.catalog import POSTGRESQL, Catalog
 
 MIGRATION_LOCK = 45_2020  # advisory lock key: Decree 45/2020
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)\s*(?:=\s*(\w+))?\s*;?\s*$", re.IGNORECASE)
@@ -54,6 +56,7 @@ def open_postgres_catalog(url: str) -> Catalog:
         raise CatalogError(f"cannot open the catalog {shown}: {e}") from e
     catalog = Catalog(PostgresConnection(raw), shown)
     catalog._db_errors = (psycopg.Error,)
+    catalog.dialect = POSTGRESQL
     try:
         catalog._configure()
         catalog._migrate()

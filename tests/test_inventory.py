@@ -115,6 +115,14 @@ def test_cli_imports_the_samples_and_writes_every_format(settings_env, tmp_path,
     assert "<svg" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
+def test_cli_recount_says_whether_the_summary_drifted(settings_env, capsys):
+    assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
+    assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
+    capsys.readouterr()
+    assert main(["inventory", "recount"]) == 0
+    assert "matched a full recount" in capsys.readouterr().out
+
+
 def test_cli_bad_inventory_exits_4_with_line_numbers(settings_env, tmp_path, capsys):
     assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
     bad = _csv(tmp_path, HEADER + "\nX1,1.0,ttpvhcc,tinh,2025-01-01,2025-13-01,1,\n", "bad.csv")

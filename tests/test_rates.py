@@ -10,7 +10,7 @@ from digitize import rates
 from digitize.errors import ConfigError
 from digitize.report_html import render_html
 from digitize.targets import load_schedule, parse_schedule
-from storage.inventory import orphans, rates_report, result_cells
+from storage.inventory import orphans, rates_report, result_counts
 from tests.rates_fixtures import LEVELS, build_catalog
 
 END = date(2025, 6, 30)
@@ -163,13 +163,21 @@ def test_orphan_count_from_the_cells_matches_the_direct_count(tmp_path):
     assert [o.document_code for o in found] == [o.document_code for o in report.orphans]
 
 
-def test_cells_cover_results_in_force_at_no_checkpoint(tmp_path):
-    points = rates.checkpoints(END)
+def test_counts_on_a_day_inside_a_month_add_that_month_up_to_the_day(tmp_path):
     with build_catalog(tmp_path) as catalog:
-        cells = result_cells(catalog, points, rates.pace_start(END))
-    assert sum(c.count for c in cells) == 10  # every inventory row, P4 (resolved after the end) too
-    late = [c for c in cells if c.first > c.last]
-    assert [(c.office_code, c.first, c.count) for c in late] == [("prov", len(points), 1)]
+        counts = result_counts(catalog, date(2025, 6, 29))
+    now = {t.office_code: (t.in_force[-1], t.digitized[-1], t.recent) for t in counts.tallies}
+    # P2's last day in force is 06-29; A1 is archived on 06-30 Vietnam time; R1 and P1 in the pace window.
+    assert now == {"prov": (3, 2, 1), "dist": (1, 1, 0), "comm-a": (4, 0, 0), "comm-r": (1, 1, 1)}
+    assert counts.orphans == 2
+
+
+def test_an_office_with_no_result_in_force_yet_still_has_its_tally(tmp_path):
+    with build_catalog(tmp_path) as catalog:
+        counts = result_counts(catalog, date(2024, 12, 31))
+    prov = next(t for t in counts.tallies if t.office_code == "prov")
+    assert set(prov.in_force) == set(prov.digitized) == {0}
+    assert "empty" not in {t.office_code for t in counts.tallies}  # no inventory at all: only in the registry
 
 
 @pytest.mark.parametrize(("level", "figures", "orphan_codes"), [

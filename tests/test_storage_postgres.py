@@ -144,15 +144,21 @@ def test_fixity_with_a_postgresql_catalog_catches_a_tampered_file(pg, tmp_path):
 
 def test_the_inventory_import_and_rate_queries_run_on_postgresql(pg):
     inventory = pytest.importorskip("storage.inventory")
-    rates = pytest.importorskip("digitize.rates")
     levels = ("tinh", "huyen", "xa")
     offices = inventory.import_offices(pg, SAMPLES / "offices.csv", levels)
     results = inventory.import_inventory(pg, SAMPLES / "inventory.csv", levels)
     assert offices.inserted > 0 and results.inserted > 0
     assert inventory.import_inventory(pg, SAMPLES / "inventory.csv", levels).inserted == 0
     end = date(2026, 11, 28)
-    cells = inventory.result_cells(pg, rates.checkpoints(end), rates.pace_start(end))
-    assert sum(c.count for c in cells) > 0
+    counts = inventory.result_counts(pg, end)
+    assert sum(t.in_force[-1] for t in counts.tallies) > 0
     inventory.backlog(pg, end)
     inventory.orphans(pg, end)
     inventory.intake_offices(pg, end)
+
+
+def test_the_rates_summary_is_kept_exact_by_the_postgresql_triggers(pg, tmp_path):
+    from tests.test_rates_summary import build_random_catalog, check_reports_match_the_reference
+
+    build_random_catalog(pg, tmp_path, 3, results=150)
+    check_reports_match_the_reference(pg)

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         q = actions.add_parser("import", help=f"import {what} from a UTF-8 CSV (all or nothing; re-import is a no-op)")
         q.add_argument("file", type=Path, metavar="FILE.csv")
         q.set_defaults(func=cmd_import, group=group)
+        if group == "inventory":
+            r = actions.add_parser("recount", help="count the report's per-office monthly summary again from "
+                                                   "scratch and say whether it had drifted")
+            r.set_defaults(func=cmd_recount)
 
     p = sub.add_parser("report", help="digitization rates per level and office against plan 4521/QĐ-UBND")
     p.add_argument("--year", type=int, help="report year (default: this year; its end is today)")
@@ -52,6 +56,17 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         result = run(catalog, args.file, settings.intake.levels)
     print(f"{result.path}: {result.rows} row(s): {result.inserted} new, {result.updated} changed, "
           f"{result.unchanged} unchanged")
+    return 0
+
+
+def cmd_recount(args: argparse.Namespace, settings: Settings) -> int:
+    """Recount ``result_months`` (kept by triggers) from the inventory and documents."""
+    from storage.catalog import open_catalog
+
+    with open_catalog(settings.catalog) as catalog:
+        drifted = catalog.recount_rates_summary()
+    print("the result summary matched a full recount" if drifted == 0 else
+          f"{drifted} count(s) of the result summary had drifted from a full recount; recounted")
     return 0
 
 
