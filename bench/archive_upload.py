@@ -68,6 +68,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(port: int) -> None:
+    """Until something listens on 127.0.0.1:``port`` (at most 15 s)."""
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 def start_server(mode: str) -> tuple[str, Callable[[], None]]:
     """A moto S3 server on a free loopback port: its URL and a stop function."""
     port = free_port()
@@ -80,12 +90,7 @@ def start_server(mode: str) -> tuple[str, Callable[[], None]]:
     moto = Path(sys.executable).with_name("moto_server")
     process = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_for_port(port)
 
     def stop() -> None:
         process.terminate()
@@ -151,12 +156,7 @@ def start_proxy(url: str, latency_ms: float) -> tuple[str, Callable[[], None]]:
     process = multiprocessing.get_context("spawn").Process(
         target=delay_proxy, args=(port, target, latency_ms / 1000), daemon=True)
     process.start()
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_for_port(port)
 
     def stop() -> None:
         process.terminate()
