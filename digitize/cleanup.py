@@ -37,6 +37,8 @@ BORDER_WORK_WIDTH = 600
 BORDER_DARK = 70
 #: Pixels cut beyond a border strip (its blurred edge).
 BORDER_CROP_MARGIN = 4
+#: A dark region at the edge with more enclosed light pixels than this share of its own is content.
+BORDER_MAX_HOLES = 0.02
 #: A page whose share of ink pixels is below this is reported as blank.
 BLANK_INK_RATIO = 0.002
 #: The up/down test decides only on this many text lines or more, with a score at least this far
@@ -110,7 +112,8 @@ def remove_dark_borders(gray: np.ndarray) -> np.ndarray:
 def dark_border_mask(gray: np.ndarray) -> np.ndarray | None:
     """The dark scanner borders, as a mask of ``gray``'s size (1 = border), or None when there
     are none: dark regions that touch an edge of the page and run along it (at least a quarter
-    of that edge), unlike text, which does not."""
+    of that edge), unlike text, which does not, and that are solid: a dark letterhead banner
+    printed to the edge has light lettering in it, and is content, not border."""
     scale = min(1.0, BORDER_WORK_WIDTH / gray.shape[1])
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     dark = (small < BORDER_DARK).astype(np.uint8)
@@ -120,12 +123,20 @@ def dark_border_mask(gray: np.ndarray) -> np.ndarray | None:
     for label in range(1, count):
         x, y, bw, bh, _area = stats[label]
         touches = x == 0 or y == 0 or x + bw == w or y + bh == h
-        if touches and (bw >= w / 4 or bh >= h / 4):
+        if touches and (bw >= w / 4 or bh >= h / 4) and _solid(labels[y:y + bh, x:x + bw] == label):
             border[labels == label] = 1
     if not border.any():
         return None
     mask = cv2.resize(border, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
     return cv2.dilate(mask, np.ones((5, 5), np.uint8))
+
+
+def _solid(region: np.ndarray) -> bool:
+    """Whether the region (True inside) has almost no holes (light pixels it encloses)."""
+    outside = np.pad((~region).astype(np.uint8), 1, constant_values=1)
+    cv2.floodFill(outside, None, (0, 0), 2)
+    holes = int(np.count_nonzero(outside == 1))
+    return holes <= BORDER_MAX_HOLES * int(np.count_nonzero(region))
 
 
 def border_crop(mask: np.ndarray) -> tuple[slice, slice]:

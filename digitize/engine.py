@@ -3,13 +3,15 @@
 Steps, each "file in, file out" inside one work folder with predictable names
 (a kept work folder explains a failure)::
 
-    page-001.src.ppm      the page at its native DPI (pages.render_page), removed once read
-    page-001.osd.png      a small grey copy for orientation detection
-    page-001.display.jpg  the visible page: colour, upright, deskewed
-    page-001.ocr.pgm      the cleaned grey image Tesseract reads (removed once read)
-    page-001.text.pdf     Tesseract's invisible text layer for the page
-    page-001.text.tsv     its words and confidences
-    output.pdfa.pdf       the assembled PDF/A-2b
+    page-001.src.ppm          the page at its native DPI (pages.render_page; .src.jpg: the
+                              scanned JPEG of a PDF page), removed once read
+    page-001.osd.png          a small grey copy for orientation detection
+    page-001-r0.display.jpg   the visible page turned by 0 degrees: colour, upright, deskewed
+    page-001-r0.ocr.pgm       the cleaned grey image Tesseract reads (removed once read)
+    page-001-r0.text.pdf      Tesseract's invisible text layer for the page
+    page-001-r0.text.tsv      its words and confidences
+                              (-r90, -r180, -r270: a reading of the page turned otherwise)
+    output.pdfa.pdf           the assembled PDF/A-2b
 
 The input is checked whole first (:func:`pages.plan_pages`: bad inputs are
 refused before any work). Pages are then rendered, cleaned and read in
@@ -39,6 +41,9 @@ from digitize.settings import OcrSettings
 MIN_DPI = 200
 #: A page read as it is with a mean word confidence below this gets orientation detection.
 ORIENTATION_RECHECK_CONFIDENCE = 70.0
+#: A reading of a page turned by the orientation guess, below that confidence, is kept over the reading
+#: without the guess only when better by this many points.
+GUESS_MARGIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -194,9 +199,11 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
 
     The page is read once, turned the way :func:`cleanup.guess_orientation` finds
     upright (0.06 s). Tesseract OSD (~0.7 s of CPU a page) runs only when it can
-    matter: when the guess is unsure and the text looks vertical, or when the reading
-    gives a low confidence (upside down reads as garbage, so a wrong guess shows);
-    then the better reading is kept.
+    matter: when the guess is unsure and the text looks vertical, or when a reading
+    gives a low confidence (upside down reads as garbage); then the better reading
+    is kept. A turned page that reads badly may be the guess's mistake (charts fool
+    it): it is then also read the way it would be without the guess, and the guess's
+    reading is kept only if clearly better. Each reading has its own files.
     """
     if page.action == "keep":
         return _keep_page(page)
@@ -209,18 +216,35 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     image = cleanup.maybe_gray(image)
     stem = work_dir / f"page-{page.number:03d}"
     gray = cleanup.ocr_gray(image)
+    readings: dict[int, _PageDone] = {}
+
+    def read(rotation: int) -> _PageDone:
+        if rotation not in readings:
+            readings[rotation] = _clean_and_read(image, rotation, page, stem.with_name(f"{stem.name}-r{rotation}"),
+                                                 settings)
+        return readings[rotation]
+
+    def osd(rotation: int) -> int:
+        """The rotation OSD finds for the page as turned by ``rotation``."""
+        return (rotation + _osd(cleanup.rotate_quarter(gray, rotation), page, stem, settings)) % 360
+
+    def recheck(done: _PageDone) -> _PageDone:
+        if done.report.blank or done.report.confidence >= ORIENTATION_RECHECK_CONFIDENCE:
+            return done
+        again = read(osd(done.report.rotation))
+        return again if again.report.confidence > done.report.confidence else done
+
+    def unguessed(sideways: bool) -> _PageDone:
+        return read(osd(0)) if sideways else recheck(read(0))
+
     guess = cleanup.guess_orientation(gray)
-    rotation, checked = guess.rotation or 0, False
-    if guess.rotation is None and guess.sideways:
-        rotation, checked = _osd(gray, page, stem, settings), True
-    done = _clean_and_read(image, rotation, page, stem, settings)
-    if not checked and not done.report.blank and done.report.confidence < ORIENTATION_RECHECK_CONFIDENCE:
-        turn = _osd(cleanup.rotate_quarter(gray, rotation), page, stem, settings)
-        if turn:
-            again = _clean_and_read(image, (rotation + turn) % 360, page, stem, settings)
-            if again.report.confidence > done.report.confidence:
-                done = again
-    return done
+    if guess.rotation is None:
+        return unguessed(guess.sideways)
+    done = read(guess.rotation)
+    if done.report.blank or done.report.confidence >= ORIENTATION_RECHECK_CONFIDENCE:
+        return done
+    other = unguessed(guess.sideways)
+    return done if done.report.confidence > other.report.confidence + GUESS_MARGIN else other
 
 
 def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int:

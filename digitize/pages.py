@@ -289,9 +289,10 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
     That is the page at its native resolution with no decoding and re-rendering
     (pdftoppm costs ~0.2 s of CPU a 300-dpi page). It is taken only when
     drawing it is exactly showing it: one baseline or progressive JPEG
-    (``/DCTDecode`` alone), 8-bit ``/DeviceRGB`` or ``/DeviceGray``, no mask,
-    no ``/Decode``, drawn once over the whole page box (``q W 0 0 H x y cm
-    /Im Do Q``), no page rotation, no other content. Anything else returns
+    (``/DCTDecode`` alone) whose components match its 8-bit ``/DeviceRGB`` or
+    ``/DeviceGray``, no mask, no ``/Decode``, drawn once over the whole page
+    box (``q W 0 0 H x y cm /Im Do Q``) at the same resolution both ways, no
+    page rotation, no annotations, no other content. Anything else returns
     None and the page is rasterized.
     """
     try:
@@ -303,10 +304,10 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
             data = image.read_raw_bytes()
     except (pikepdf.PdfError, ValueError, IndexError, KeyError):
         return None  # pdftoppm then says what is wrong
+    mode = {"/DeviceRGB": "RGB", "/DeviceGray": "L"}[str(image.ColorSpace)]
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            fits = probe.format == "JPEG" and probe.mode in ("RGB", "L") and \
-                probe.size == (int(image.Width), int(image.Height))
+            fits = probe.format == "JPEG" and probe.mode == mode and probe.size == (int(image.Width), int(image.Height))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
     if not fits:
@@ -317,8 +318,8 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
 
 def _single_full_page_image(page: pikepdf.Page) -> pikepdf.Stream | None:
     """The one JPEG image the page consists of (see :func:`_extract_scan`), or None."""
-    if int(page.obj.get("/Rotate", 0)) % 360 or page.resources.get("/Font") is not None:
-        return None
+    if int(page.obj.get("/Rotate", 0)) % 360 or page.resources.get("/Font") is not None or page.obj.get("/Annots"):
+        return None  # turned, or with text or annotations (stamps, notes) that rendering would draw
     xobjects = page.resources.get("/XObject")
     if not isinstance(xobjects, pikepdf.Dictionary) or len(xobjects.keys()) != 1:
         return None
@@ -336,6 +337,9 @@ def _single_full_page_image(page: pikepdf.Page) -> pikepdf.Stream | None:
     if abs(b) > 1e-6 or abs(c) > 1e-6 or any(abs(x - y) > 0.01 for x, y in
                                              ((a, box[2] - box[0]), (d, box[3] - box[1]), (e, box[0]), (f, box[1]))):
         return None
+    across, down = int(image.Width) / a, int(image.Height) / d  # pixels per point each way
+    if abs(across - down) > 0.01 * across:
+        return None  # stretched (scanned at two resolutions): the page's shape is not the image's
     return image
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from digitize import cleanup, pages
+from digitize.settings import OcrSettings
 from tests.engine_fixtures import LINES, blank_page, skewed, text_page, with_dark_border, with_red_seal
 
 
@@ -69,6 +71,16 @@ def test_dark_scanner_border_is_cut_off_both_images_alike(page, angle):
     assert (clean.ocr < 128).any()  # the text is still there
 
 
+def test_a_dark_letterhead_banner_at_the_edge_is_content_not_border(page):
+    bannered = page.bgr.copy()
+    width = bannered.shape[1]
+    bannered[:120, : width * 3 // 4] = 40  # printed to the top edge, three quarters across
+    cv2.putText(bannered, "UBND TINH BINH DINH", (30, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 4)
+    clean = cleanup.clean_page(bannered)
+    assert clean.display.shape == bannered.shape  # nothing cut off
+    assert (clean.ocr[:120, : width * 3 // 4] == 255).mean() < 0.5  # not whitened away for OCR either
+
+
 def test_a_page_with_no_border_keeps_its_size(page):
     assert cleanup.clean_page(page.bgr).display.shape == page.bgr.shape
 
@@ -81,3 +93,31 @@ def test_turning_a_quarter_is_lossless(page):
 @pytest.mark.parametrize(("size", "expected"), [((1654, 2339), 200.0), ((2480, 3508), 300.0), ((1000, 1000), None)])
 def test_missing_dpi_is_estimated_from_a_standard_paper_size(size, expected):
     assert pages.estimate_dpi(*size) == expected
+
+
+@pytest.mark.parametrize(("confidences", "kept"), [
+    ({180: 95.0, 0: 20.0}, 180),  # the guess reads well: one reading
+    ({180: 16.6, 0: 44.2}, 0),  # a chart the guess turned: the reading without the guess wins
+    ({180: 60.0, 0: 20.0}, 180),  # the guess's reading is clearly better: kept
+    ({180: 50.0, 0: 45.0}, 0),  # not clearly better: the page stays as scanned
+])
+def test_a_badly_read_guess_is_weighed_against_the_reading_without_it(monkeypatch, tmp_path, confidences, kept):
+    """The decision alone (readings faked by their confidence; the real ones are in test_engine_pdf)."""
+    from digitize import engine
+
+    read = []
+
+    def fake_read(image, rotation, page, stem, settings):
+        read.append(rotation)
+        report = engine.PageReport(1, "p", 200, "file", rotation, 0.0, False, confidences[rotation], 10)
+        return engine._PageDone(None, report, "")
+
+    monkeypatch.setattr(cleanup, "guess_orientation", lambda gray: cleanup.OrientationGuess(180, False, -1.3, 9))
+    monkeypatch.setattr(engine, "_clean_and_read", fake_read)
+    monkeypatch.setattr(engine, "_osd", lambda *args: 0)
+    source = tmp_path / "page.png"
+    text_page(dpi=100).save(source)
+    page = pages.plan_pages(source, default_dpi=300).pages[0]
+    done = engine.process_page(page, tmp_path, OcrSettings())
+    assert done.report.rotation == kept
+    assert read == ([180] if confidences[180] >= 70 else [180, 0])

@@ -138,7 +138,7 @@ def test_a_wrong_orientation_guess_is_caught_by_the_reading_and_corrected(tmp_pa
     result = engine.scan_to_pdfa(tmp_path / "page.png", META, tmp_path / "work", OcrSettings(), default_dpi=300)
     assert result.pages[0].rotation == 0 and result.pages[0].confidence > 80
     assert LINES[0] in result.text
-    assert runs == Counter(ocr=2, osd=1)  # read upside down (low confidence), OSD, read again
+    assert runs == Counter(ocr=2)  # read upside down (low confidence), then as it is (good: no OSD needed)
 
 
 def test_a_scanned_jpeg_page_is_taken_out_of_the_pdf_as_it_is(tmp_path):
@@ -149,11 +149,23 @@ def test_a_scanned_jpeg_page_is_taken_out_of_the_pdf_as_it_is(tmp_path):
     with pikepdf.open(scan) as pdf:
         (embedded,) = pdf.pages[0].get_images().values()
         assert out.suffix == ".jpg" and out.read_bytes() == embedded.read_raw_bytes()
-    with pikepdf.open(scan) as pdf:  # a turned page is not just its image: it is rendered
+    # A page that is more than its image is rendered: turned, annotated, or stretched to another shape.
+    with pikepdf.open(scan) as pdf:
         pdf.pages[0].Rotate = 90
         pdf.save(tmp_path / "turned.pdf")
-    turned = pages.plan_pages(tmp_path / "turned.pdf", default_dpi=300).pages[0]
-    assert pages.render_page(turned, tmp_path, timeout=60).suffix == ".ppm"
+    with pikepdf.open(scan) as pdf:
+        note = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Square,
+                                                    Rect=[10, 10, 60, 60], C=[0, 0, 1]))
+        pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([note]))
+        pdf.save(tmp_path / "annotated.pdf")
+    with pikepdf.open(scan) as pdf:
+        width, height = (float(x) for x in pdf.pages[0].mediabox[2:])
+        pdf.pages[0].MediaBox = [0, 0, width, height * 2]
+        pdf.pages[0].Contents = pdf.make_stream(f"q {width:g} 0 0 {height * 2:g} 0 0 cm /image Do Q".encode())
+        pdf.save(tmp_path / "stretched.pdf")
+    for name in ("turned", "annotated", "stretched"):
+        other = pages.plan_pages(tmp_path / f"{name}.pdf", default_dpi=300).pages[0]
+        assert pages.render_page(other, tmp_path, timeout=60).suffix == ".ppm", name
 
 
 #: Apache PDFBox Preflight and what it needs at run time (Debian: libpdfbox2-java, libactivation-java,
