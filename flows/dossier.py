@@ -40,8 +40,8 @@ from digitize.settings import Settings, load_settings
 from signing.session import SigningSession, open_signing_session
 from storage.archive import ArchiveItem, open_archive
 from storage.catalog import open_catalog
-from storage.hashing import sha256_bytes
-from storage.keys import archive_key, manifest_key
+from storage.hashing import sha256_bytes, sha256_file
+from storage.keys import archive_key, manifest_key, signed_original_keys
 from storage.manifest import build_manifest
 
 RETRY_DELAYS = [5, 30]
@@ -79,7 +79,11 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 @task(name="scan", tags=["ocr"], retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> dict[str, Any]:
-    """Clean, OCR and assemble the PDF/A; reuses a finished scan in the work folder."""
+    """Clean, OCR and assemble the PDF/A; reuses a finished scan in the work folder.
+
+    A signed input digitized under ``ocr.signed_input = "keep-original"`` is
+    passed on as its path in the work folder and its SHA-256, for the archive.
+    """
     done = Path(work_dir) / "scan.json"
     if (found := _read_json(done)) is not None:
         return found
@@ -95,6 +99,7 @@ def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> 
         "blank_pages": [p.number for p in result.pages if p.blank],
         "below_200dpi": [p.number for p in result.pages if not p.meets_decree30],
         "page_reports": [asdict(p) for p in result.pages],
+        "signed_originals": [{"path": str(p), "sha256": sha256_file(p)} for p in result.signed_originals],
     }
     _write_json(done, summary)
     return summary
@@ -131,11 +136,17 @@ def verify(pdf: str, sha256: str, config: str | None) -> None:
 def archive(
     meta: DocumentMeta, signed: dict[str, Any], scanned: dict[str, Any], input_sha256: str, config: str | None
 ) -> str:
-    """Store the signed bytes and the manifest, and check them back; returns the key."""
+    """Store the signed bytes, the signed originals kept (if any) and the manifest, and check
+    them back; returns the key of the signed PDF."""
     settings = load_settings(config)
     store = open_archive(settings.archive)
     year = datetime.fromisoformat(signed["signing_time"]).astimezone(VIETNAM).year
     key = archive_key(meta, year)
+    kept = scanned.get("signed_originals", [])  # absent from a scan.json written before they were archived
+    originals = [
+        ArchiveItem(original_key, original["sha256"], path=Path(original["path"]))
+        for original_key, original in zip(signed_original_keys(meta, year, len(kept)), kept, strict=True)
+    ]
     manifest = build_manifest(
         meta,
         page_count=scanned["pages"],
@@ -146,14 +157,21 @@ def archive(
         tool_versions=tools.tool_versions(),
         input_sha256=input_sha256,
         output_sha256=signed["sha256"],
+        signed_originals=[(item.key, item.sha256) for item in originals],
     )
-    # One call: the PDF's check-back HEAD runs while the manifest is sent; both are checked when it returns.
+    # One call: each check-back HEAD runs while the next object is sent; all are checked when it returns.
+    # The manifest goes last, after everything it names.
     store.put_many([
         ArchiveItem(key, signed["sha256"], path=Path(signed["path"])),
+        *originals,
         ArchiveItem(manifest_key(meta, year), sha256_bytes(manifest), data=manifest),
     ])
     if not store.verify(key, signed["sha256"]):
         raise VerificationError(f"the archived copy under {key} does not match the signed file")
+    for item in originals:
+        if not store.verify(item.key, item.sha256):
+            raise VerificationError(f"the archived copy under {item.key} does not match the signed original")
+        get_run_logger().info("%s: the signed original is kept untouched as %s", meta.document_code, item.key)
     return key
 
 

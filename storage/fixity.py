@@ -136,4 +136,16 @@ def _check_manifest(archive: Archive, document: ArchivedDocument) -> list[Fixity
                 f"the manifest names output SHA-256 {stated}, the catalog {document.sha256}",
             )
         ]
+    return [problem for original in manifest.get("signed_originals", [])
+            for problem in _check_original(archive, document, original)]
+
+
+def _check_original(archive: Archive, document: ArchivedDocument, original: dict[str, str]) -> list[FixityProblem]:
+    """A signed original the manifest lists (``ocr.signed_input = "keep-original"``): there, with its bytes."""
+    key, sha256 = original.get("key", ""), original.get("sha256", "")
+    if archive.head(key) is None:
+        return [FixityProblem(document.document_code, key, MISSING, "the signed original is not in the archive")]
+    if not archive.verify(key, sha256):
+        return [FixityProblem(document.document_code, key, CORRUPT,
+                              f"the signed original's bytes no longer hash to {sha256}")]
     return []

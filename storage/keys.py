@@ -4,6 +4,13 @@ Layout (the same for the local folder and for S3)::
 
     {level}/{office}/{yyyy}/{dossier_code}/{dossier_code}-KQ1.pdf
     {level}/{office}/{yyyy}/{dossier_code}/{dossier_code}-KQ1.manifest.json
+    {level}/{office}/{yyyy}/{dossier_code}/{dossier_code}-KQ1.signed-original.pdf
+
+The last is there only for a document digitized from an input that already
+carried a digital signature (``ocr.signed_input = "keep-original"``): the
+original's exact bytes, kept as evidence beside the digitized copy; with
+several signed inputs they are ``.signed-original-1.pdf``, ``-2``... in input
+order, named as ``digitize ocr`` names the copies it keeps.
 
 Each document has its own manifest beside it: a dossier holds several
 documents (HS1..HSn, KQ1) and archived objects are never rewritten, so one
@@ -22,6 +29,7 @@ from digitize.errors import BadInputError
 from digitize.models import DocumentMeta
 
 MANIFEST_SUFFIX = ".manifest.json"
+SIGNED_ORIGINAL_SUFFIX = ".signed-original"
 MIN_YEAR = 1900
 MAX_YEAR = 9999
 _KEY_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
@@ -35,6 +43,20 @@ def archive_key(meta: DocumentMeta, year: int) -> str:
 def manifest_key(meta: DocumentMeta, year: int) -> str:
     """The key of the metadata manifest of ``meta``, beside its PDF."""
     return check_key(f"{dossier_prefix(meta, year)}/{meta.document_code}{MANIFEST_SUFFIX}")
+
+
+def signed_original_keys(meta: DocumentMeta, year: int, count: int) -> list[str]:
+    """The keys of the ``count`` signed originals of ``meta``, in input order, beside its PDF.
+
+    One original is ``<document>.signed-original.pdf``; several are numbered
+    ``<document>.signed-original-1.pdf``, ``-2``...
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise BadInputError(f"signed original count {count!r} must be a whole number >= 0")
+    base = f"{dossier_prefix(meta, year)}/{meta.document_code}{SIGNED_ORIGINAL_SUFFIX}"
+    if count == 1:
+        return [check_key(f"{base}.pdf")]
+    return [check_key(f"{base}-{n}.pdf") for n in range(1, count + 1)]
 
 
 def dossier_prefix(meta: DocumentMeta, year: int) -> str:

@@ -3,17 +3,24 @@
 The manifest is deterministic: the same inputs give the same bytes (sorted
 keys, no "written at" time), so a re-run re-puts identical bytes and the
 archive treats it as a no-op instead of refusing a different manifest.
+
+A document digitized from an input that already carried a digital signature
+lists the originals archived beside it (``signed_originals``: key and SHA-256
+of each, in input order). Other documents have no such field, so their
+manifests stay byte for byte what they were before it existed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from digitize.errors import BadInputError
 from digitize.models import DocumentMeta, nfc
 from storage.hashing import check_sha256
+from storage.keys import check_key
 from storage.times import to_utc_text
 
 MANIFEST_VERSION = 1
@@ -30,8 +37,13 @@ def build_manifest(
     tool_versions: dict[str, str],
     input_sha256: str,
     output_sha256: str,
+    signed_originals: Sequence[tuple[str, str]] = (),
 ) -> bytes:
-    """The manifest of one archived document: UTF-8 JSON, NFC text, sorted keys, indent 2."""
+    """The manifest of one archived document: UTF-8 JSON, NFC text, sorted keys, indent 2.
+
+    ``signed_originals`` are the (key, SHA-256) of the signed inputs archived
+    untouched beside the document, if any.
+    """
     if isinstance(page_count, bool) or not isinstance(page_count, int) or page_count < 1:
         raise BadInputError(f"page count {page_count!r} must be a positive integer")
     manifest = {
@@ -53,6 +65,10 @@ def build_manifest(
         "input_sha256": check_sha256(input_sha256),
         "output_sha256": check_sha256(output_sha256),
     }
+    if signed_originals:
+        manifest["signed_originals"] = [
+            {"key": check_key(key), "sha256": check_sha256(sha256)} for key, sha256 in signed_originals
+        ]
     text = json.dumps(_nfc_all(manifest), ensure_ascii=False, sort_keys=True, indent=2)
     return (text + "\n").encode("utf-8")
 
