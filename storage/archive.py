@@ -82,8 +82,10 @@ class Archive(Protocol):
         """Store several objects (e.g. a document and its manifest), each checked as by ``put_file``/``put_bytes``.
 
         The receipts, in order, come back only when every object is stored and
-        checked; on a failure no further object is sent and the first error is
-        raised (objects stored before it stay, so a re-run is a no-op for them).
+        checked. Once a failure is known no further object is sent, and the
+        first error is raised; objects stored before it stay (on S3 one may
+        already be on its way while an earlier object's check-back runs), so a
+        re-run is a no-op for them.
         """
         ...
 

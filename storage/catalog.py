@@ -125,6 +125,8 @@ CREATE INDEX events_kind_at ON events (kind, at);
 
 # --- schema version 2: the rates report's summary, kept exact by triggers ----------------------
 
+SUMMARY_LOCK = 45_2021
+"""PostgreSQL advisory lock key the writers of the rates summary take in turn (transaction-scoped)."""
 NEVER = "9999-12-01"
 """The day under which a result with no resolved date counts as ``resolved``: after every real day."""
 PACE_DAYS = 30
@@ -321,7 +323,12 @@ def _create_trigger(db: _Dialect, name: str, event: str, condition: str, body: s
         when = f" WHEN {condition}" if condition else ""
         return [f"CREATE TRIGGER {name} AFTER {event} FOR EACH ROW{when} BEGIN\n{body}\nEND;"]
     when = f" WHEN ({condition})" if condition else ""
-    return [f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{body}\nRETURN NULL;\nEND\n$$;",
+    # Under READ COMMITTED a trigger on one table would miss the other table's row written by a concurrent
+    # transaction (an inventory row and its document, both uncommitted): the summary's writers take turns, as
+    # SQLite's writers do. Each statement after the lock sees what the transaction before it committed.
+    lock = f"PERFORM pg_advisory_xact_lock({SUMMARY_LOCK});"
+    return [f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{lock}\n{body}\n"
+            "RETURN NULL;\nEND\n$$;",
             f"CREATE TRIGGER {name} AFTER {event} FOR EACH ROW{when} EXECUTE FUNCTION {name}();"]
 
 
@@ -717,6 +724,8 @@ class Catalog:
         triggers are back on before the commit.
         """
         db = self.dialect
+        if db is not SQLITE:  # first: what the block reads and counts must not move under it (see _create_trigger)
+            self._db.execute(f"SELECT pg_advisory_xact_lock({SUMMARY_LOCK})")
         changed = " OR ".join(f"i.{c} IS NOT b.{c}" for c in _COUNTED_INVENTORY[2:])
         staged = "bulk_changed c JOIN inventory i ON i.dossier_code = c.dossier_code AND i.result_no = c.result_no"
         self._db.execute("CREATE TEMP TABLE bulk_rows (dossier_code TEXT, result_no TEXT, level TEXT, "

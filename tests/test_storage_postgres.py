@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -162,3 +163,27 @@ def test_the_rates_summary_is_kept_exact_by_the_postgresql_triggers(pg, tmp_path
 
     build_random_catalog(pg, tmp_path, 3, results=150)
     check_reports_match_the_reference(pg)
+
+
+def test_an_inventory_row_and_its_document_written_at_once_are_counted_together_on_postgresql(postgres_url):
+    """Two writers, each in its own uncommitted transaction: the triggers take turns, so neither misses the
+    other's row (without that, the document stays an orphan and the result is not counted as digitized)."""
+    with open_catalog(CatalogSettings(url=postgres_url)) as first, \
+            open_catalog(CatalogSettings(url=postgres_url)) as second:
+        first.upsert_office("phuoc-loc", "UBND xã Phước Lộc", "xa")
+        first._db.execute("BEGIN")
+        first._db.execute("INSERT INTO inventory (dossier_code, office_code, level, resolved_date, result_no) "
+                          "VALUES ('D1', 'phuoc-loc', 'xa', '2025-01-02', '1')")
+
+        def document() -> None:
+            record(second, meta("D1"), status="verified")
+
+        writer = threading.Thread(target=document)
+        writer.start()
+        writer.join(timeout=0.5)  # it now waits for the first transaction (or, unprotected, would be done)
+        first._db.execute("COMMIT")
+        writer.join(timeout=30)
+        assert not writer.is_alive()
+        assert first.query("SELECT document_code FROM orphan_documents") == []
+        assert first.query("SELECT SUM(n) FROM result_months WHERE measure = 'digitized'") == [(1,)]
+        assert first.recount_rates_summary() == 0
