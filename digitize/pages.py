@@ -302,12 +302,13 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
             if image is None:
                 return None
             data = image.read_raw_bytes()
+            mode = {"/DeviceRGB": "RGB", "/DeviceGray": "L"}[str(image.ColorSpace)]
+            size = (int(image.Width), int(image.Height))
     except (pikepdf.PdfError, ValueError, IndexError, KeyError):
         return None  # pdftoppm then says what is wrong
-    mode = {"/DeviceRGB": "RGB", "/DeviceGray": "L"}[str(image.ColorSpace)]
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            fits = probe.format == "JPEG" and probe.mode == mode and probe.size == (int(image.Width), int(image.Height))
+            fits = probe.format == "JPEG" and probe.mode == mode and probe.size == size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
     if not fits:
