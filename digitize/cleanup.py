@@ -132,11 +132,14 @@ def dark_border_mask(gray: np.ndarray) -> np.ndarray | None:
 
 
 def _solid(region: np.ndarray) -> bool:
-    """Whether the region (True inside) has almost no holes (light pixels it encloses)."""
+    """Whether the region (True inside) has almost no holes (light pixels it encloses, such as
+    lettering). A hole larger than the region itself is the page inside a closed frame, not a hole."""
     outside = np.pad((~region).astype(np.uint8), 1, constant_values=1)
     cv2.floodFill(outside, None, (0, 0), 2)
-    holes = int(np.count_nonzero(outside == 1))
-    return holes <= BORDER_MAX_HOLES * int(np.count_nonzero(region))
+    area = int(np.count_nonzero(region))
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats((outside == 1).astype(np.uint8), connectivity=4)
+    holes = sum(int(a) for a in stats[1:count, cv2.CC_STAT_AREA] if a <= area)
+    return holes <= BORDER_MAX_HOLES * area
 
 
 def border_crop(mask: np.ndarray) -> tuple[slice, slice]:

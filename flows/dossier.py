@@ -85,7 +85,8 @@ def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> 
     passed on as its path in the work folder and its SHA-256, for the archive.
     """
     done = Path(work_dir) / "scan.json"
-    if (found := _read_json(done)) is not None:
+    # A scan.json from before signed originals were archived does not say whether there was one: scan again.
+    if (found := _read_json(done)) is not None and "signed_originals" in found:
         return found
     settings = load_settings(config)
     result = engine.scan_to_pdfa(
@@ -142,7 +143,7 @@ def archive(
     store = open_archive(settings.archive)
     year = datetime.fromisoformat(signed["signing_time"]).astimezone(VIETNAM).year
     key = archive_key(meta, year)
-    kept = scanned.get("signed_originals", [])  # absent from a scan.json written before they were archived
+    kept = scanned["signed_originals"]
     originals = [
         ArchiveItem(original_key, original["sha256"], path=Path(original["path"]))
         for original_key, original in zip(signed_original_keys(meta, year, len(kept)), kept, strict=True)

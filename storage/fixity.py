@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from digitize.errors import BadInputError
 from storage.archive import Archive
 from storage.catalog import DIGITIZED_STATUSES, Catalog
-from storage.keys import MANIFEST_SUFFIX
+from storage.hashing import check_sha256
+from storage.keys import MANIFEST_SUFFIX, check_key
 
 MISSING = "missing"
 CORRUPT = "corrupt"
@@ -136,13 +137,21 @@ def _check_manifest(archive: Archive, document: ArchivedDocument) -> list[Fixity
                 f"the manifest names output SHA-256 {stated}, the catalog {document.sha256}",
             )
         ]
-    return [problem for original in manifest.get("signed_originals", [])
-            for problem in _check_original(archive, document, original)]
+    originals = manifest.get("signed_originals", [])
+    if not isinstance(originals, list):
+        return [FixityProblem(document.document_code, key, CORRUPT, "the manifest's signed_originals is not a list")]
+    return [problem for original in originals for problem in _check_original(archive, document, key, original)]
 
 
-def _check_original(archive: Archive, document: ArchivedDocument, original: dict[str, str]) -> list[FixityProblem]:
+def _check_original(archive: Archive, document: ArchivedDocument, manifest: str, original: object) -> list[FixityProblem]:
     """A signed original the manifest lists (``ocr.signed_input = "keep-original"``): there, with its bytes."""
-    key, sha256 = original.get("key", ""), original.get("sha256", "")
+    key = original.get("key") if isinstance(original, dict) else None
+    sha256 = original.get("sha256") if isinstance(original, dict) else None
+    try:
+        key, sha256 = check_key(key), check_sha256(sha256)  # type: ignore[arg-type] - checked here
+    except BadInputError as e:
+        return [FixityProblem(document.document_code, manifest, CORRUPT,
+                              f"the manifest lists a signed original it does not name properly: {e.message}")]
     if archive.head(key) is None:
         return [FixityProblem(document.document_code, key, MISSING, "the signed original is not in the archive")]
     if not archive.verify(key, sha256):

@@ -71,6 +71,19 @@ def test_dark_scanner_border_is_cut_off_both_images_alike(page, angle):
     assert (clean.ocr < 128).any()  # the text is still there
 
 
+def with_frame(sheet):
+    pixels = sheet.bgr.copy()
+    pixels[:40], pixels[-40:], pixels[:, :40], pixels[:, -40:] = 15, 15, 15, 15
+    return pixels
+
+
+def test_a_closed_dark_frame_on_all_four_sides_is_cut_off(page):
+    clean = cleanup.clean_page(with_frame(page))
+    height, width = page.pixels.shape[:2]
+    assert height - 100 < clean.display.shape[0] <= height - 80 and width - 100 < clean.display.shape[1] <= width - 80
+    assert cleanup.clean_page(with_frame(blank_page())).blank
+
+
 def test_a_dark_letterhead_banner_at_the_edge_is_content_not_border(page):
     bannered = page.bgr.copy()
     width = bannered.shape[1]

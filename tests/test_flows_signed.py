@@ -16,7 +16,7 @@ from digitize.errors import BadInputError, ExitCode
 from digitize.models import DocumentMeta
 from storage.archive import LocalArchive
 from storage.catalog import Catalog
-from storage.fixity import CORRUPT, check_fixity
+from storage.fixity import CORRUPT, ArchivedDocument, check_documents, check_fixity
 from storage.keys import signed_original_keys
 from tests import storage_fixtures
 from tests.storage_fixtures import new_bucket, s3_settings, unique_bucket
@@ -165,3 +165,17 @@ def test_signed_original_keys_sit_beside_the_document_and_are_numbered_when_seve
     ]
     with pytest.raises(BadInputError):
         signed_original_keys(meta, 2026, -1)
+
+
+@pytest.mark.parametrize("entry", [{"sha256": "0" * 64}, "not an object", {"key": "../x.pdf", "sha256": "0" * 64},
+                                   {"key": f"xa/{CODE}.signed-original.pdf", "sha256": "not hex"}])
+def test_fixity_reports_a_malformed_signed_original_entry_against_the_manifest(tmp_path, entry):
+    archive = LocalArchive(tmp_path / "archive")
+    pdf, key = b"%PDF-1.7 signed copy", f"xa/phuoc-loc/2026/{DOSSIER}/{CODE}.pdf"
+    archive.put_bytes(key, pdf, _sha256(pdf))
+    manifest = json.dumps({"output_sha256": _sha256(pdf), "signed_originals": [entry]}).encode()
+    manifest_key = key.replace(".pdf", ".manifest.json")
+    archive.put_bytes(manifest_key, manifest, _sha256(manifest))
+    report = check_documents(archive, [ArchivedDocument(CODE, key, _sha256(pdf))])
+    assert [(p.key, p.problem) for p in report.problems] == [(manifest_key, CORRUPT)]
+    assert "signed original" in report.problems[0].detail

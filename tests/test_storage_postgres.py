@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -180,7 +181,13 @@ def test_an_inventory_row_and_its_document_written_at_once_are_counted_together_
 
         writer = threading.Thread(target=document)
         writer.start()
-        writer.join(timeout=0.5)  # it now waits for the first transaction (or, unprotected, would be done)
+        # Until the writer waits for the first transaction's lock (unprotected, it would finish instead).
+        with open_catalog(CatalogSettings(url=postgres_url)) as watcher:
+            for _ in range(200):
+                if not writer.is_alive() or watcher.query(
+                        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]:
+                    break
+                time.sleep(0.05)
         first._db.execute("COMMIT")
         writer.join(timeout=30)
         assert not writer.is_alive()
