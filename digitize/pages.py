@@ -173,7 +173,7 @@ def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -
     with pdf:
         if pdf.is_encrypted:
             raise EncryptedInputError(f"{file.name} is encrypted; save it without encryption and scan again")
-        signed = _is_signed(pdf)
+        signed = is_signed(pdf)
         if signed and signed_input != "keep-original":
             raise SignedInputError(
                 f"{file.name} already carries a digital signature; it is an electronic "
@@ -189,7 +189,8 @@ def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -
             raise BadInputError(f"{file.name} is not a readable PDF (corrupt or truncated): {e}") from e
 
 
-def _is_signed(pdf: pikepdf.Pdf) -> bool:
+def is_signed(pdf: pikepdf.Pdf) -> bool:
+    """Whether the PDF carries a digital signature (a signed field, or /Perms)."""
     root = pdf.Root
     if "/Perms" in root:
         return True

@@ -24,8 +24,9 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from digitize.errors import BadInputError, MissingToolError, ToolTimeoutError
+from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
 from digitize.models import KINDS, check_code, parse_document_code
+from digitize.pages import is_signed
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
@@ -180,9 +181,19 @@ def has_cover_first(path: Path, *, timeout: float) -> bool:
 
 
 def cut(path: Path, segments: list[Segment], out_dir: Path) -> list[Path]:
-    """Write one file per segment (``<document code>.pdf`` or ``.tif``) into ``out_dir``."""
+    """Write one file per segment (``<document code>.pdf`` or ``.tif``) into ``out_dir``.
+
+    A signed batch PDF is refused (:class:`SignedInputError`), whatever ``ocr.signed_input``
+    says: its parts would not carry the signature, and no part is the signed original.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".pdf":
+        with pikepdf.open(path) as batch:
+            if is_signed(batch):
+                raise SignedInputError(
+                    f"{path.name} carries a digital signature: cutting it at its cover sheets would leave "
+                    "documents without it; send each document as its own file"
+                )
         return [_cut_pdf(path, s, out_dir) for s in segments]
     return [_cut_tiff(path, s, out_dir) for s in segments]
 

@@ -10,7 +10,7 @@ import pikepdf
 import pytest
 
 from digitize import intake, split
-from digitize.errors import BadInputError
+from digitize.errors import BadInputError, SignedInputError
 from tests.intake_fixtures import as_array, cover_page, save_pdf, text_page
 
 OFFICE = ("xa", "phuoc-loc")
@@ -172,3 +172,19 @@ def test_unclaim_puts_the_item_and_sidecar_back(tmp_path):
     claimed = intake.claim(intake.InboxItem(path, *OFFICE), intake.Owner("h", os.getpid(), 0.0))
     back = intake.unclaim(claimed)
     assert back.path == path and path.is_file() and back.sidecar.is_file()
+
+
+@pytest.mark.tools
+def test_a_signed_batch_is_not_cut(tmp_path):
+    from signing.identity import ensure_demo_identity, load_signer, read_password
+    from signing.sign import sign_pdf
+
+    batch = save_pdf([cover_page("000.31.25.H08-261120-0011-KQ1"), text_page("một")], tmp_path / "lo-quet-02.pdf")
+    demo = ensure_demo_identity(tmp_path / "keys", "UBND xã Phước Lộc (DEMO)")
+    signed = tmp_path / "lo-quet-02-signed.pdf"
+    sign_pdf(batch, signed, load_signer(demo.pkcs12, read_password(None, demo.password_file)),
+             agency_name="UBND xã Phước Lộc (DEMO)", font_cache_dir=tmp_path / "fonts")
+    segments = split.plan_split(split.read_covers(signed, timeout=60))
+    with pytest.raises(SignedInputError, match="digital signature"):
+        split.cut(signed, segments, tmp_path / "out")
+    assert not any((tmp_path / "out").glob("*.pdf"))
