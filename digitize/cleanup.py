@@ -60,6 +60,7 @@ class CleanPage:
     rotation: int
     skew: float
     blank: bool
+    untouched: bool = False  # the display image is the scan as it came: not turned, deskewed or cropped
 
 
 def clean_page(image: np.ndarray, rotation: int = 0) -> CleanPage:
@@ -82,7 +83,9 @@ def clean_page(image: np.ndarray, rotation: int = 0) -> CleanPage:
         ocr[border > 0] = 255
     ocr = flatten_illumination(ocr)
     ocr = despeckle(ocr)
-    return CleanPage(display=display, ocr=ocr, rotation=rotation % 360, skew=skew, blank=is_blank(ocr))
+    untouched = rotation % 360 == 0 and not turn and border is None
+    return CleanPage(display=display, ocr=ocr, rotation=rotation % 360, skew=skew, blank=is_blank(ocr),
+                     untouched=untouched)
 
 
 def maybe_gray(image: np.ndarray) -> np.ndarray:

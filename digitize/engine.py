@@ -211,9 +211,21 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     image = cv2.imread(str(source), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise BadInputError(f"{page.origin}: the page image could not be decoded")
-    if source != page.file:
+    # A scanned JPEG is kept while the page is read: a page neither turned, deskewed nor cropped shows it as it is.
+    scanned_jpeg = source if source.suffix.lower() in (".jpg", ".jpeg") else None
+    if source != page.file and scanned_jpeg is None:
         source.unlink(missing_ok=True)  # the display and OCR images replace it
-    image = cleanup.maybe_gray(image)
+    try:
+        return _orient_and_read(cleanup.maybe_gray(image), scanned_jpeg, page, work_dir, settings)
+    finally:
+        if source != page.file:
+            source.unlink(missing_ok=True)
+
+
+def _orient_and_read(
+    image, scanned_jpeg: Path | None, page: pages.SourcePage, work_dir: Path, settings: OcrSettings
+) -> _PageDone:
+    """The orientation decision of :func:`process_page` and the readings it needs."""
     stem = work_dir / f"page-{page.number:03d}"
     gray = cleanup.ocr_gray(image)
     readings: dict[int, _PageDone] = {}
@@ -221,7 +233,7 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     def read(rotation: int) -> _PageDone:
         if rotation not in readings:
             readings[rotation] = _clean_and_read(image, rotation, page, stem.with_name(f"{stem.name}-r{rotation}"),
-                                                 settings)
+                                                 settings, scanned_jpeg)
         return readings[rotation]
 
     def osd(rotation: int) -> int:
@@ -251,10 +263,16 @@ def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int
     return ocr.detect_rotation(gray, page.dpi, stem.with_suffix(".osd.png"), timeout=settings.timeout_seconds)
 
 
-def _clean_and_read(image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> _PageDone:
+def _clean_and_read(
+    image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None = None
+) -> _PageDone:
     clean = cleanup.clean_page(image, rotation)
     display = stem.with_suffix(".display.jpg")
-    gray = pdfa.write_display_jpeg(clean.display, display, settings.jpeg_quality)
+    if clean.untouched and scanned_jpeg is not None:  # the scanner's own JPEG: no second compression
+        shutil.copyfile(scanned_jpeg, display)
+        gray = pages.jpeg_is_gray(display)
+    else:
+        gray = pdfa.write_display_jpeg(clean.display, display, settings.jpeg_quality)
     ocr_image = stem.with_suffix(".ocr.pgm")  # uncompressed: PNG's zlib costs ~0.1 s a page
     cv2.imwrite(str(ocr_image), clean.ocr)
     height, width = clean.display.shape[:2]

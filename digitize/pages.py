@@ -364,6 +364,12 @@ def _rasterize(page: SourcePage, out: Path, timeout: float) -> Path:
     return out
 
 
+def jpeg_is_gray(file: Path) -> bool:
+    """Whether the JPEG at ``file`` has one (grey) component."""
+    with Image.open(file) as image:
+        return image.mode == "L"
+
+
 def _open_image(file: Path) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:

@@ -196,3 +196,22 @@ def test_pdfbox_preflight_agrees_with_our_check_on_a_pdfa_1b_variant(tmp_path):
     checked = _preflight(broken)
     assert "not a valid PDF/A-1b" in checked.stdout and "DestOutputProfile is missing" in checked.stdout
     assert not pdfa.check_pdfa(broken, "1b").passed
+
+
+def test_a_straight_scanned_jpeg_is_shown_as_it_is_and_a_skewed_one_re_encoded(tmp_path):
+    def embedded(pdf_path: Path) -> bytes:
+        with pikepdf.open(pdf_path) as pdf:
+            (image,) = pdf.pages[0].get_images().values()
+            return image.read_raw_bytes()
+
+    straight = tmp_path / "straight.jpg"
+    Image.fromarray(text_page(dpi=200).pixels).save(straight, quality=80, dpi=(200, 200))
+    result = engine.scan_to_pdfa(straight, META, tmp_path / "work", OcrSettings(), default_dpi=300)
+    assert abs(result.pages[0].skew) < cleanup.MIN_CORRECTION and embedded(result.pdf) == straight.read_bytes()
+    assert LINES[0] in result.text
+
+    skewed_jpeg = tmp_path / "skewed.jpg"
+    Image.fromarray(cleanup.rotate_small(text_page(dpi=200).pixels, 2.0)).save(skewed_jpeg, quality=80,
+                                                                                 dpi=(200, 200))
+    result = engine.scan_to_pdfa(skewed_jpeg, META, tmp_path / "work2", OcrSettings(), default_dpi=300)
+    assert abs(result.pages[0].skew - 2.0) < 0.3 and embedded(result.pdf) != skewed_jpeg.read_bytes()
