@@ -225,7 +225,7 @@ class LocalArchive:
             if target.is_dir():
                 raise ArchiveError(f"{key} names a folder of the archive, not a file")
             if target.exists():
-                _check_digest(key, sha256_stream(source), expected)
+                check_digest(key, sha256_stream(source), expected)
                 return self._existing(key, target, expected)
             return self._write_new(key, target, source, expected)
         except OSError as e:
@@ -256,7 +256,8 @@ class LocalArchive:
         return ArchiveReceipt(key=key, sha256=stored, size=size, uri=target.as_uri(), created=False)
 
 
-def _check_digest(key: str, actual: str, expected: str) -> None:
+def check_digest(key: str, actual: str, expected: str) -> None:
+    """Refuse bytes whose SHA-256 ``actual`` is not the ``expected`` one, before anything is archived."""
     if actual != expected:
         raise ArchiveError(
             f"the bytes given for {key} have SHA-256 {actual}, not the expected {expected}; "
@@ -274,7 +275,7 @@ def _write_temp(key: str, target: Path, source: BinaryIO, expected: str) -> tupl
             out.flush()
             os.fchmod(out.fileno(), READ_ONLY)
             os.fsync(out.fileno())
-        _check_digest(key, digest, expected)
+        check_digest(key, digest, expected)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

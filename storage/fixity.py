@@ -109,16 +109,20 @@ def manifest_key_of(key: str) -> str:
 
 
 def _check_object(archive: Archive, document: ArchivedDocument) -> list[FixityProblem]:
-    if archive.verify(document.key, document.sha256):
+    return _check_stored(archive, document.document_code, document.key, document.sha256,
+                         "the object is not in the archive",
+                         f"the stored bytes do not have the catalog's SHA-256 {document.sha256}")
+
+
+def _check_stored(
+    archive: Archive, document_code: str, key: str, sha256: str, missing: str, corrupt: str
+) -> list[FixityProblem]:
+    """One archived object against the SHA-256 it must have: no problem, or it is missing or corrupt."""
+    if archive.verify(key, sha256):
         return []
-    if archive.head(document.key) is None:
-        return [FixityProblem(document.document_code, document.key, MISSING, "the object is not in the archive")]
-    return [
-        FixityProblem(
-            document.document_code, document.key, CORRUPT,
-            f"the stored bytes do not have the catalog's SHA-256 {document.sha256}",
-        )
-    ]
+    if archive.head(key) is None:
+        return [FixityProblem(document_code, key, MISSING, missing)]
+    return [FixityProblem(document_code, key, CORRUPT, corrupt)]
 
 
 def _check_manifest(archive: Archive, document: ArchivedDocument) -> list[FixityProblem]:
@@ -152,9 +156,5 @@ def _check_original(archive: Archive, document: ArchivedDocument, manifest: str,
     except BadInputError as e:
         return [FixityProblem(document.document_code, manifest, CORRUPT,
                               f"the manifest lists a signed original it does not name properly: {e.message}")]
-    if archive.head(key) is None:
-        return [FixityProblem(document.document_code, key, MISSING, "the signed original is not in the archive")]
-    if not archive.verify(key, sha256):
-        return [FixityProblem(document.document_code, key, CORRUPT,
-                              f"the signed original's bytes no longer hash to {sha256}")]
-    return []
+    return _check_stored(archive, document.document_code, key, sha256, "the signed original is not in the archive",
+                         f"the signed original's bytes no longer hash to {sha256}")

@@ -45,8 +45,8 @@ from typing import Any, BinaryIO
 
 from digitize.errors import ArchiveError, ArchiveUnavailableError, ConfigError
 from digitize.settings import ArchiveSettings
-from storage.archive import ArchiveItem, ArchiveReceipt
-from storage.hashing import CHUNK_SIZE, check_sha256
+from storage.archive import ArchiveItem, ArchiveReceipt, check_digest
+from storage.hashing import CHUNK_SIZE, check_sha256, sha256_stream
 from storage.keys import check_key, check_prefix
 
 MIB = 1024 * 1024
@@ -258,7 +258,7 @@ class S3Archive:
         stored = found.get("Metadata", {}).get(SHA256_METADATA, "")
         size = int(found.get("ContentLength", 0))
         if stored == expected:
-            _check_digest(key, _hash_stream(source), expected)
+            check_digest(key, sha256_stream(source), expected)
             return ArchiveReceipt(key=key, sha256=stored, size=size, uri=self._uri(key), created=False), None
         if self.settings.on_conflict == "version":
             source.seek(0)
@@ -293,7 +293,7 @@ class S3Archive:
         """One PUT; returns the base64 SHA-256 checksum sent."""
         data = source.read()
         digest = hashlib.sha256(data)
-        _check_digest(key, digest.hexdigest(), expected)
+        check_digest(key, digest.hexdigest(), expected)
         checksum = base64.b64encode(digest.digest()).decode("ascii")
         args = self._object_args(key, expected)
         if only_if_absent:
@@ -345,7 +345,7 @@ class S3Archive:
                     future.cancel()
                 raise
         # Checked before completing: wrong bytes never become an object.
-        _check_digest(key, whole.hexdigest(), expected)
+        check_digest(key, whole.hexdigest(), expected)
         return [part for part, _ in done], [digest for _, digest in done]
 
     def _send_part(self, key: str, upload_id: str, number: int, chunk: bytes) -> tuple[dict[str, Any], bytes]:
@@ -459,13 +459,6 @@ class _S3Errors:
         return ArchiveError(f"{self.context}: {code or status}: {error}")
 
 
-def _check_digest(key: str, actual: str, expected: str) -> None:
-    if actual != expected:
-        raise ArchiveError(
-            f"the bytes given for {key} have SHA-256 {actual}, not the expected {expected}; nothing was archived"
-        )
-
-
 def _wait_until_at_most(limit: int, futures: list[Future[None]]) -> None:
     """Block until no more than ``limit`` of ``futures`` are still running or waiting."""
     while len(pending := [f for f in futures if not f.done()]) > limit:
@@ -482,13 +475,6 @@ def _check_echo(key: str, answer: dict[str, Any], checksum: str) -> None:
     echoed = answer.get("ChecksumSHA256")
     if not _same_checksum(echoed, checksum):
         raise ArchiveError(f"{key}: the store answered the upload with checksum {echoed}, not the {checksum} sent")
-
-
-def _hash_stream(source: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    while chunk := source.read(CHUNK_SIZE):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _remaining(source: BinaryIO) -> int:
