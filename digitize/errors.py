@@ -67,6 +67,10 @@ class BadInputError(DigitizeError):
     exit_code = ExitCode.bad_input
 
 
+class DocumentConflictError(BadInputError):
+    """The document code or the scan is already taken: archived, or being digitized, as something else."""
+
+
 class EncryptedInputError(BadInputError):
     """An input PDF is encrypted or password protected."""
 

@@ -51,6 +51,10 @@ class PathSettings:
     work: Path | None = None
     done: Path | None = None
     failed: Path | None = None
+    #: Keep every document's work folder (for diagnosis); by default a folder goes once its input is done.
+    keep_work: bool = False
+    #: A work folder kept from a failure is removed when untouched this many days.
+    work_max_age_days: float = 14.0
 
 
 @dataclass(frozen=True)

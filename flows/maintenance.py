@@ -26,7 +26,7 @@ from flows.dossier import RETRY_DELAYS, _session, retry_if_transient
 from signing.renew import renew_timestamp
 from storage.archive import open_archive
 from storage.catalog import open_catalog
-from storage.fixity import check_fixity, manifest_key_of
+from storage.fixity import check_fixity, manifest_key_of, record_fixity_events
 from storage.hashing import sha256_bytes
 
 
@@ -36,6 +36,7 @@ def fixity_check(sample: int | None = None, config: str | None = None) -> dict[s
     settings = load_settings(config)
     with open_catalog(settings.catalog) as catalog:
         report = check_fixity(open_archive(settings.archive), catalog, sample=sample)
+        record_fixity_events(catalog, report)
     rows = [{"document": p.document_code, "key": p.key, "problem": p.problem, "detail": p.detail}
             for p in report.problems]
     create_table_artifact(rows or [{"document": "-", "key": "-", "problem": "none", "detail": ""}],

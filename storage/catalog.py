@@ -28,7 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from digitize.errors import BadInputError, CatalogError
+from digitize.errors import BadInputError, CatalogError, DocumentConflictError
 from digitize.models import DocumentMeta, check_office, nfc
 from digitize.settings import CatalogSettings
 from storage.hashing import check_sha256
@@ -41,6 +41,8 @@ OFFICE_STATUSES = ("active", "merged")
 DOCUMENT_STATUSES = ("archived", "verified", "failed")
 # Statuses that count as digitized in rates: the signed file is in the archive.
 DIGITIZED_STATUSES = ("archived", "verified")
+#: A document code held for an input this long without being recorded may be taken by another input.
+RESERVATION_STALE_SECONDS = 24 * 3600
 
 _V1 = """
 CREATE TABLE schema_migrations (
@@ -349,7 +351,21 @@ class Migration:
     postgresql: str
 
 
-MIGRATIONS: tuple[str | Migration, ...] = (_V1, Migration(_v2(SQLITE), _v2(POSTGRESQL)))
+# --- schema version 3: a document code held for its input before anything is archived under it ----
+
+_V3 = """
+CREATE TABLE reservations (
+    document_code TEXT PRIMARY KEY,
+    dossier_code  TEXT NOT NULL,
+    level         TEXT NOT NULL,
+    office_code   TEXT NOT NULL,
+    input_sha256  TEXT NOT NULL UNIQUE,
+    reserved_at   TEXT NOT NULL
+);
+CREATE INDEX reservations_dossier ON reservations (dossier_code);
+"""
+
+MIGRATIONS: tuple[str | Migration, ...] = (_V1, Migration(_v2(SQLITE), _v2(POSTGRESQL)), _V3)
 """Schema migrations in order; ``MIGRATIONS[n - 1]`` brings the schema to version ``n``."""
 
 
@@ -538,7 +554,90 @@ class Catalog:
             columns = ", ".join(values)
             marks = ", ".join("?" * len(values))
             self._db.execute(f"INSERT INTO documents ({columns}) VALUES ({marks})", tuple(values.values()))
+            self._db.execute("DELETE FROM reservations WHERE document_code = ?", (meta.document_code,))
             return self._find_document("document_code", meta.document_code)  # type: ignore[return-value]
+
+    def reserve_document(
+        self, meta: DocumentMeta, input_sha256: str, *, stale_after_seconds: float = RESERVATION_STALE_SECONDS
+    ) -> DocumentRow | None:
+        """Hold ``meta.document_code`` for this input before anything is archived under it.
+
+        Returns the row already recorded when this very input was archived under
+        this code before (a re-drop: a duplicate), else None once the code is held.
+        Holding it again for the same input (a re-run after a crash) is a no-op.
+        Raises :class:`DocumentConflictError` (bad input, with a reason for the
+        clerk) when the same scan is archived or being digitized under another
+        code, the code belongs to another scan, or the dossier belongs to another
+        office. A hold older than ``stale_after_seconds`` from another input
+        (its run died and its input was put right) is given up.
+        """
+        code, input_sha256 = meta.document_code, check_sha256(input_sha256)
+        now = utc_now_text()
+        with self._transaction("reserve document " + code):
+            recorded = self._recorded_for(meta, input_sha256)
+            if recorded is not None:
+                return recorded
+            held = self._db.execute(
+                "SELECT document_code, input_sha256, level, office_code, reserved_at FROM reservations "
+                "WHERE document_code = ? OR input_sha256 = ? OR dossier_code = ?",
+                (code, input_sha256, meta.dossier_code),
+            ).fetchall()
+            for other_code, other_sha, level, office, at in held:
+                if (other_code, other_sha) == (code, input_sha256):
+                    if (level, office) == (meta.level, meta.office):
+                        return None
+                    raise DocumentConflictError(
+                        f"{code} is being digitized from {level}/{office}; the same scan was dropped again in "
+                        f"{meta.level}/{meta.office}", hint="keep one copy, in the folder of the office it belongs to")
+                stale = (_age_seconds(at, now) >= stale_after_seconds and other_sha != input_sha256
+                         and other_code == code)
+                if stale:
+                    self._db.execute("DELETE FROM reservations WHERE document_code = ?", (other_code,))
+                    continue
+                raise _held_conflict(meta, input_sha256, other_code, other_sha, level, office)
+            self._db.execute(
+                "INSERT INTO reservations (document_code, dossier_code, level, office_code, input_sha256, reserved_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (code, meta.dossier_code, meta.level, meta.office, input_sha256, now),
+            )
+        return None
+
+    def release_document(self, document_code: str, input_sha256: str) -> None:
+        """Give up the hold on ``document_code`` for this input (its input was set aside as failed)."""
+        with self._transaction("release document " + document_code):
+            self._db.execute("DELETE FROM reservations WHERE document_code = ? AND input_sha256 = ?",
+                             (document_code, check_sha256(input_sha256)))
+
+    def reserved_documents(self) -> list[tuple[str, str]]:
+        """(document code, input SHA-256) of every code held for an input not yet recorded."""
+        with self._errors("list reservations"):
+            return [tuple(row) for row in self._db.execute(
+                "SELECT document_code, input_sha256 FROM reservations ORDER BY document_code").fetchall()]
+
+    def _recorded_for(self, meta: DocumentMeta, input_sha256: str) -> DocumentRow | None:
+        """The row recorded for this input under this code, or None; conflicts raise for the clerk."""
+        code = meta.document_code
+        by_input = self._find_document("input_sha256", input_sha256)
+        if by_input is not None and by_input.document_code != code:
+            raise DocumentConflictError(
+                f"this scan is byte for byte the one already archived as {by_input.document_code} "
+                f"({by_input.archive_key}); it is not archived again as {code}",
+                hint="if it is another paper, scan that paper; if the name is wrong, nothing needs doing",
+            )
+        if by_input is not None:
+            return by_input
+        by_code = self._find_document("document_code", code)
+        if by_code is not None:
+            raise DocumentConflictError(
+                f"{code} is already archived from another scan ({by_code.archive_key})",
+                hint="a new version of a paper needs a new document number",
+            )
+        dossier = self._db.execute(
+            "SELECT level, office_code FROM dossiers WHERE dossier_code = ?", (meta.dossier_code,)
+        ).fetchone()
+        if dossier is not None and tuple(dossier) != (meta.level, meta.office):
+            raise _office_conflict(meta, *dossier)
+        return None
 
     def documents(
         self, level: str | None = None, office: str | None = None, year: int | None = None
@@ -839,6 +938,31 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
     if pending.strip():
         raise CatalogError(f"migration script ends with an incomplete statement: {pending.strip()[:80]!r}")
+
+
+def _held_conflict(
+    meta: DocumentMeta, input_sha256: str, other_code: str, other_sha: str, level: str, office: str
+) -> DocumentConflictError:
+    """Why ``meta`` cannot take its code while ``other_code`` is held for ``other_sha`` in ``level/office``."""
+    if other_sha == input_sha256:
+        return DocumentConflictError(
+            f"this scan is byte for byte the one being digitized as {other_code}; it is not archived again as "
+            f"{meta.document_code}", hint="if it is another paper, scan that paper")
+    if other_code == meta.document_code:
+        return DocumentConflictError(
+            f"another scan named {meta.document_code} is being digitized (from {level}/{office})",
+            hint="a new version of a paper needs a new document number; try again after that run")
+    return _office_conflict(meta, level, office)
+
+
+def _office_conflict(meta: DocumentMeta, level: str, office: str) -> DocumentConflictError:
+    return DocumentConflictError(
+        f"dossier {meta.dossier_code} belongs to {level}/{office}, but {meta.document_code} was dropped in "
+        f"{meta.level}/{meta.office}", hint="put the scan in the folder of the office that holds the dossier")
+
+
+def _age_seconds(then: str, now: str) -> float:
+    return (from_utc_text(now) - from_utc_text(then)).total_seconds()
 
 
 def _document_values(meta: DocumentMeta, **fields: object) -> dict[str, object]:

@@ -4,7 +4,10 @@ For each document the catalog says is archived, the object under its key is
 read again and its SHA-256 recomputed; it must equal the catalog's
 ``output_sha256``. The manifest beside it must exist, be JSON and name the
 same output SHA-256. Anything else is a problem: ``missing`` (no object) or
-``corrupt`` (other bytes, an unreadable or disagreeing manifest).
+``corrupt`` (other bytes, an unreadable or disagreeing manifest). A full run
+(no sample) also walks the store itself: an object that belongs to no
+recorded document (nor to one still being digitized) is ``unrecorded``:
+something was written that the catalog does not vouch for.
 
 The check returns a report; it raises only when the archive or the catalog
 cannot be reached at all.
@@ -13,6 +16,8 @@ cannot be reached at all.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,6 +29,10 @@ from storage.keys import MANIFEST_SUFFIX, check_key
 
 MISSING = "missing"
 CORRUPT = "corrupt"
+UNRECORDED = "unrecorded"
+#: The document code at the start of an archived object's file name (the PDF, its manifest, its
+#: signed originals, a renewed copy): ``<dossier code>-KQ<n>`` or ``-HS<n>``, then a dot.
+_OBJECT_DOCUMENT = re.compile(r"(?P<code>.+?-(?:KQ|HS)[1-9][0-9]{0,3})\.")
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,11 @@ class FixityReport:
         """How many objects (PDFs or manifests) did not match the catalog."""
         return sum(p.problem == CORRUPT for p in self.problems)
 
+    @property
+    def unrecorded(self) -> int:
+        """How many stored objects belong to no document of the catalog."""
+        return sum(p.problem == UNRECORDED for p in self.problems)
+
 
 @dataclass(frozen=True)
 class ArchivedDocument:
@@ -87,9 +101,43 @@ def archived_documents(catalog: Catalog, sample: int | None = None) -> list[Arch
 
 
 def check_fixity(archive: Archive, catalog: Catalog, sample: int | None = None) -> FixityReport:
-    """Re-read every archived document (or a random ``sample``) and its manifest; report what differs."""
+    """Re-read every archived document (or a random ``sample``) and its manifest; report what differs.
+
+    Without a sample the store is walked too, and objects no document accounts for are reported.
+    """
     documents = archived_documents(catalog, sample)
-    return check_documents(archive, documents)
+    report = check_documents(archive, documents)
+    if sample is not None:
+        return report
+    in_flight = {code for code, _sha in catalog.reserved_documents()}
+    strays = unrecorded_objects(archive, documents, in_flight)
+    return FixityReport(report.checked, report.problems + tuple(strays))
+
+
+def record_fixity_events(catalog: Catalog, report: FixityReport) -> None:
+    """Log the run in the catalog's events: one ``fixity_failed`` per problem, one ``fixity_checked``."""
+    for problem in report.problems:
+        catalog.add_event("fixity_failed", None if problem.document_code == "-" else problem.document_code,
+                          key=problem.key, problem=problem.problem)
+    catalog.add_event("fixity_checked", checked=report.checked, missing=report.missing, corrupt=report.corrupt,
+                      unrecorded=report.unrecorded)
+
+
+def unrecorded_objects(
+    archive: Archive, documents: Iterable[ArchivedDocument], in_flight: set[str] = frozenset()  # type: ignore[assignment]
+) -> list[FixityProblem]:
+    """Stored objects that belong to no recorded document, in its folder (nor to one held in flight)."""
+    folders = {(d.document_code, posixpath.dirname(d.key)) for d in documents}
+    problems = []
+    for key in archive.iter_keys():
+        folder, name = posixpath.split(key)
+        match = _OBJECT_DOCUMENT.match(name)
+        code = match["code"] if match else ""
+        if (code, folder) in folders or code in in_flight:
+            continue
+        problems.append(FixityProblem(code or "-", key, UNRECORDED,
+                                      "the archive holds this object, but the catalog records no such document"))
+    return problems
 
 
 def check_documents(archive: Archive, documents: Iterable[ArchivedDocument]) -> FixityReport:

@@ -120,16 +120,16 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
     from storage.archive import open_archive
     from storage.catalog import open_catalog
-    from storage.fixity import check_fixity
+    from storage.fixity import check_fixity, record_fixity_events
 
     archive = open_archive(settings.archive)
     with open_catalog(settings.catalog) as catalog:
         report = check_fixity(archive, catalog, args.sample)
-        for problem in report.problems:
-            print(f"{problem.problem.upper():<8} {problem.document_code}  {problem.key}: {problem.detail}")
-            catalog.add_event("fixity_failed", problem.document_code, key=problem.key, problem=problem.problem)
-        catalog.add_event("fixity_checked", checked=report.checked, missing=report.missing, corrupt=report.corrupt)
-    print(f"checked {report.checked} document(s): {report.missing} missing, {report.corrupt} corrupt")
+        record_fixity_events(catalog, report)
+    for problem in report.problems:
+        print(f"{problem.problem.upper():<10} {problem.document_code}  {problem.key}: {problem.detail}")
+    print(f"checked {report.checked} document(s): {report.missing} missing, {report.corrupt} corrupt, "
+          f"{report.unrecorded} in the archive without a catalog row")
     return 0 if report.ok else int(ExitCode.archive)
 
 

@@ -1,0 +1,363 @@
+"""The document pipeline: one function per step, typed results, no Prefect.
+
+One document goes::
+
+    reserve -> scan -> sign -> verify -> archive -> record -> (input set aside)
+
+Each step takes what it needs and returns a typed result: :class:`ScanSummary`
+(scan), :class:`signing.sign.SignResult` (sign), :class:`signing.verify.VerifyReport`
+(verify), :class:`storage.archive.ArchiveReceipt` (archive), and the whole run of
+one document ends as a :class:`DocumentOutcome`. The flows in ``flows/`` wrap
+these steps as Prefect tasks; they hold no library work of their own.
+
+A document's work happens in a :class:`WorkFolder` named for its identity: the
+document code, the SHA-256 of its input and a fingerprint of the settings that
+change its output (OCR and signing). A re-run after a crash reuses the folder's
+stage checkpoints; a renamed input, another input under the same code, or
+changed settings get a folder of their own and never reuse another document's
+scan or signature. Folders are 0700 and their files 0600 (copies of citizens'
+papers); a document's folder is removed once its input is set aside as done,
+and kept for diagnosis on failure until it is older than the age limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from digitize import engine, intake, tools
+from digitize.errors import VerificationError
+from digitize.files import write_atomically
+from digitize.models import VIETNAM, DocumentMeta
+from digitize.settings import Settings
+from signing.document_check import check_document_identity
+from signing.session import SigningSession
+from signing.sign import SignResult
+from signing.verify import VerifyReport
+from storage.archive import Archive, ArchiveItem, ArchiveReceipt
+from storage.catalog import Catalog, DocumentRow
+from storage.hashing import sha256_bytes, sha256_file
+from storage.keys import archive_key, manifest_key, signed_original_keys
+from storage.manifest import build_manifest
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+#: Settings that never change a document's output, nor may be hashed into a folder name.
+_NOT_FINGERPRINTED = {
+    "pkcs12_password", "pkcs11_pin", "tsa_timeout_seconds", "tsa_retries", "tsa_backoff_seconds",
+    "timeout_seconds", "page_timeout_seconds", "workers", "min_confidence",
+}
+
+
+# --- typed results ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedOriginal:
+    """A signed input kept untouched beside its digitized copy (``ocr.signed_input = "keep-original"``)."""
+
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What the scan step made: the PDF/A and what the pages need a person to know."""
+
+    pdf: Path
+    pages: int
+    confidence: float
+    review_pages: tuple[int, ...] = ()
+    blank_pages: tuple[int, ...] = ()
+    below_200dpi: tuple[int, ...] = ()
+    page_reports: tuple[dict[str, Any], ...] = ()
+    signed_originals: tuple[SignedOriginal, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form (the scan checkpoint)."""
+        return json.loads(json.dumps(asdict(self), default=str))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ScanSummary:
+        """The summary a checkpoint holds."""
+        return cls(
+            pdf=Path(data["pdf"]), pages=int(data["pages"]), confidence=float(data["confidence"]),
+            review_pages=tuple(data["review_pages"]), blank_pages=tuple(data["blank_pages"]),
+            below_200dpi=tuple(data["below_200dpi"]), page_reports=tuple(data["page_reports"]),
+            signed_originals=tuple(SignedOriginal(Path(o["path"]), o["sha256"]) for o in data["signed_originals"]),
+        )
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """How one document (or one inbox item that never became a document) ended, for the run's summary."""
+
+    document: str
+    level: str
+    office: str
+    status: str  # archived, duplicate, failed, retry-later, settling, taken, would-digitize, would-check
+    key: str | None = None
+    pages: int | None = None
+    confidence: float | None = None
+    pades_level: str | None = None
+    review_pages: tuple[int, ...] = ()
+    blank_pages: tuple[int, ...] = ()
+    below_200dpi: tuple[int, ...] = ()
+    reason: str | None = None
+    stage: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready summary row (stable keys: the run summary file and the artifacts)."""
+        row = asdict(self)
+        for name in ("review_pages", "blank_pages", "below_200dpi"):
+            row[name] = list(row[name])
+        return row
+
+
+# --- the work folder ----------------------------------------------------------------
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """A SHA-256 of the settings that change a document's output (OCR, DPI default, signing); no secrets."""
+    parts = {
+        "ocr": asdict(settings.ocr),
+        "default_dpi": settings.intake.default_dpi,
+        "signing": asdict(settings.signing),
+    }
+    for section in ("ocr", "signing"):
+        parts[section] = {k: v for k, v in parts[section].items() if k not in _NOT_FINGERPRINTED}
+    return sha256_bytes(json.dumps(parts, sort_keys=True, default=str).encode("utf-8"))
+
+
+class WorkFolder:
+    """One document's work folder: its file names and its stage checkpoints.
+
+    ``work/<document code>-<identity>/`` where the identity hashes the document
+    code, the input's SHA-256 and the settings fingerprint. Holds ``input/``
+    (the copy worked on), the engine's page files, ``output.pdfa.pdf``,
+    ``signed.pdf`` and one ``<stage>.json`` per finished stage.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def for_document(cls, work_root: Path, meta: DocumentMeta, input_sha256: str, fingerprint: str) -> WorkFolder:
+        """The folder of ``meta`` made from the input ``input_sha256`` under settings ``fingerprint``."""
+        identity = sha256_bytes(f"{meta.document_code}\0{input_sha256}\0{fingerprint}".encode())
+        return cls(work_root / f"{meta.document_code}-{identity[:20]}")
+
+    def __repr__(self) -> str:
+        return f"WorkFolder({str(self.root)!r})"
+
+    @property
+    def signed_pdf(self) -> Path:
+        return self.root / "signed.pdf"
+
+    def create(self) -> WorkFolder:
+        """Make the folder (and the work root) readable by this user only."""
+        make_private_folder(self.root.parent)
+        make_private_folder(self.root)
+        return self
+
+    def copy_input(self, item: intake.InboxItem) -> Path:
+        """Copy the input into ``input/`` (work is done on a copy) and return the copy."""
+        return intake.copy_to_work(item, self.root)
+
+    def checkpoint(self, stage: str) -> dict[str, Any] | None:
+        """What the finished ``stage`` left, or None when it has not finished here."""
+        path = self.root / f"{stage}.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def finish(self, stage: str, data: dict[str, Any]) -> None:
+        """Record ``stage`` as finished with ``data``; every file written so far becomes private."""
+        write_atomically(self.root / f"{stage}.json",
+                         json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
+                         mode=FILE_MODE)
+        self.make_private()
+
+    def make_private(self) -> None:
+        """Folders 0700, files 0600, all the way down (tools write their files with the umask's modes)."""
+        for path in _walk(self.root):
+            mode = FOLDER_MODE if path.is_dir() else FILE_MODE
+            if stat.S_IMODE(path.lstat().st_mode) != mode:
+                path.chmod(mode)
+
+    def remove(self) -> None:
+        """Delete the folder and everything in it."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def make_private_folder(path: Path) -> None:
+    """``path`` exists as a folder only its owner can enter."""
+    path.mkdir(parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != FOLDER_MODE:
+        path.chmod(FOLDER_MODE)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        yield base
+        for name in files:
+            path = base / name
+            if not path.is_symlink():
+                yield path
+        dirs[:] = [d for d in dirs if not (base / d).is_symlink()]
+
+
+def prune_work(work_root: Path, *, max_age_seconds: float, now: float) -> list[Path]:
+    """Remove work folders not touched for ``max_age_seconds`` (kept from failures); returns what went."""
+    removed = []
+    if not work_root.is_dir():
+        return removed
+    for folder in sorted(p for p in work_root.iterdir() if p.is_dir() and not p.is_symlink()):
+        newest = max((p.lstat().st_mtime for p in _walk(folder)), default=0.0)
+        if now - newest >= max_age_seconds:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+# --- the steps ----------------------------------------------------------------------
+
+
+def reserve(catalog: Catalog, meta: DocumentMeta, input_sha256: str) -> DocumentRow | None:
+    """Hold the document code for this input before any work; the recorded row if it is a duplicate.
+
+    The same scan under another code, another scan under a recorded code, or a
+    dossier of another office raise :class:`digitize.errors.DocumentConflictError`.
+    """
+    return catalog.reserve_document(meta, input_sha256)
+
+
+def scan(source: Path, meta: DocumentMeta, work: WorkFolder, settings: Settings) -> ScanSummary:
+    """Clean, OCR and assemble the PDF/A; a finished scan in the work folder is reused."""
+    if (found := work.checkpoint("scan")) is not None and Path(found["pdf"]).is_file():
+        return ScanSummary.from_json(found)
+    result = engine.scan_to_pdfa(source, meta, work.root, settings.ocr, default_dpi=settings.intake.default_dpi)
+    summary = ScanSummary(
+        pdf=result.pdf,
+        pages=result.page_count,
+        confidence=result.confidence,
+        review_pages=tuple(result.review_pages(settings.ocr.min_confidence)),
+        blank_pages=tuple(p.number for p in result.pages if p.blank),
+        below_200dpi=tuple(p.number for p in result.pages if not p.meets_decree30),
+        page_reports=tuple(asdict(p) for p in result.pages),
+        signed_originals=tuple(SignedOriginal(p, sha256_file(p)) for p in result.signed_originals),
+    )
+    work.finish("scan", summary.to_json())
+    return summary
+
+
+def sign(scanned: ScanSummary, work: WorkFolder, session: SigningSession) -> SignResult:
+    """Sign the PDF/A (PAdES); a finished signature in the work folder whose bytes still match is reused."""
+    found = work.checkpoint("sign")
+    if found is not None and work.signed_pdf.is_file() and sha256_file(work.signed_pdf) == found["sha256"]:
+        return SignResult(Path(found["path"]), found["sha256"], found["signer"],
+                          datetime.fromisoformat(found["signing_time"]), found["pades_level"])
+    result = session.sign(scanned.pdf, work.signed_pdf)
+    work.finish("sign", {**asdict(result), "signing_time": result.signing_time.isoformat()})
+    return result
+
+
+def verify(signed: SignResult, meta: DocumentMeta, session: SigningSession) -> VerifyReport:
+    """Every check of the signed file, plus that it names itself ``meta``'s document code.
+
+    Raises :class:`VerificationError` naming the failed checks.
+    """
+    report = session.verify(signed.path, expected_sha256=signed.sha256)
+    report = dataclasses.replace(report, checks=(*report.checks, check_document_identity(signed.path,
+                                                                                          meta.document_code)))
+    if not report.ok:
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failed())
+        raise VerificationError(f"the signed file failed verification: {failed}")
+    return report
+
+
+def archive(
+    meta: DocumentMeta, signed: SignResult, scanned: ScanSummary, input_sha256: str, store: Archive
+) -> ArchiveReceipt:
+    """Store the signed bytes, the signed originals kept (if any) and the manifest, and check them back.
+
+    One ``put_many``: each check-back HEAD runs while the next object is sent;
+    the manifest goes last, after everything it names. Returns the receipt of
+    the signed PDF.
+    """
+    year = signed.signing_time.astimezone(VIETNAM).year
+    key = archive_key(meta, year)
+    originals = [
+        ArchiveItem(original_key, original.sha256, path=original.path)
+        for original_key, original in zip(
+            signed_original_keys(meta, year, len(scanned.signed_originals)), scanned.signed_originals, strict=True)
+    ]
+    manifest = build_manifest(
+        meta,
+        page_count=scanned.pages,
+        ocr_confidence=scanned.confidence,
+        pades_level=signed.pades_level,
+        signer=signed.signer,
+        signing_time=signed.signing_time,
+        tool_versions=tools.tool_versions(),
+        input_sha256=input_sha256,
+        output_sha256=signed.sha256,
+        signed_originals=[(item.key, item.sha256) for item in originals],
+    )
+    receipts = store.put_many([
+        ArchiveItem(key, signed.sha256, path=signed.path),
+        *originals,
+        ArchiveItem(manifest_key(meta, year), sha256_bytes(manifest), data=manifest),
+    ])
+    for item in (ArchiveItem(key, signed.sha256, path=signed.path), *originals):
+        if not store.verify(item.key, item.sha256):
+            raise VerificationError(f"the archived copy under {item.key} does not match what was signed")
+    return receipts[0]
+
+
+def record(
+    catalog: Catalog, meta: DocumentMeta, receipt: ArchiveReceipt, signed: SignResult, scanned: ScanSummary,
+    input_sha256: str,
+) -> DocumentRow:
+    """Add the archived document to the catalog (idempotent on the input's SHA-256) and log the event."""
+    row = catalog.record_document(
+        meta,
+        input_sha256=input_sha256,
+        output_sha256=signed.sha256,
+        archive_key=receipt.key,
+        page_count=scanned.pages,
+        ocr_confidence=scanned.confidence,
+        pades_level=signed.pades_level,
+        signer=signed.signer,
+        signed_at=signed.signing_time,
+    )
+    catalog.add_event("archived", meta.document_code, key=receipt.key, sha256=signed.sha256)
+    return row
+
+
+def archived(meta: DocumentMeta, receipt: ArchiveReceipt, signed: SignResult, scanned: ScanSummary) -> DocumentOutcome:
+    """The outcome of a document archived by this run."""
+    return DocumentOutcome(
+        meta.document_code, meta.level, meta.office, "archived", receipt.key, pages=scanned.pages,
+        confidence=scanned.confidence, pades_level=signed.pades_level, review_pages=scanned.review_pages,
+        blank_pages=scanned.blank_pages, below_200dpi=scanned.below_200dpi,
+    )
+
+
+def duplicate(meta: DocumentMeta, known: DocumentRow) -> DocumentOutcome:
+    """The outcome of an input archived before under this very code."""
+    return DocumentOutcome(
+        meta.document_code, meta.level, meta.office, "duplicate", known.archive_key, pages=known.page_count,
+        confidence=known.ocr_confidence, pades_level=known.pades_level,
+        reason=f"the same scan was archived before as {known.archive_key}",
+    )
