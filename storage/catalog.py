@@ -589,6 +589,8 @@ class Catalog:
                     raise DocumentConflictError(
                         f"{code} is being digitized from {level}/{office}; the same scan was dropped again in "
                         f"{meta.level}/{meta.office}", hint="keep one copy, in the folder of the office it belongs to")
+                if other_code != code and other_sha != input_sha256 and (level, office) == (meta.level, meta.office):
+                    continue  # another document of the same dossier, in the same office
                 stale = (_age_seconds(at, now) >= stale_after_seconds and other_sha != input_sha256
                          and other_code == code)
                 if stale:
@@ -626,17 +628,17 @@ class Catalog:
             )
         if by_input is not None:
             return by_input
+        dossier = self._db.execute(
+            "SELECT level, office_code FROM dossiers WHERE dossier_code = ?", (meta.dossier_code,)
+        ).fetchone()
+        if dossier is not None and tuple(dossier) != (meta.level, meta.office):
+            raise _office_conflict(meta, *dossier)
         by_code = self._find_document("document_code", code)
         if by_code is not None:
             raise DocumentConflictError(
                 f"{code} is already archived from another scan ({by_code.archive_key})",
                 hint="a new version of a paper needs a new document number",
             )
-        dossier = self._db.execute(
-            "SELECT level, office_code FROM dossiers WHERE dossier_code = ?", (meta.dossier_code,)
-        ).fetchone()
-        if dossier is not None and tuple(dossier) != (meta.level, meta.office):
-            raise _office_conflict(meta, *dossier)
         return None
 
     def documents(
