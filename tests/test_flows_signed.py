@@ -69,7 +69,8 @@ def test_signed_input_under_keep_original_is_archived_untouched_beside_the_copy_
 ):
     from flows.dossier import process_inbox
 
-    config = _setup(tmp_path, signed_input, '[ocr]\nsigned_input = "keep-original"\n')
+    # The crash below is staged after the fact: keep the work folder as a crash before the catalog would have.
+    config = _setup(tmp_path, signed_input, '[ocr]\nsigned_input = "keep-original"\n[paths]\nkeep_work = true\n')
 
     [result] = process_inbox(level=LEVEL, config=str(config))
 
