@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,10 +106,11 @@ class _PageDone:
 
 
 def scan_to_pdfa(
-    source: Path | list[Path], meta: DocumentMeta, work_dir: Path, settings: OcrSettings, *, default_dpi: int
+    source: Path | list[Path], meta: DocumentMeta, work_dir: Path, settings: OcrSettings, *, default_dpi: int,
+    pool: PagePool | None = None,
 ) -> ScanResult:
     """Clean, OCR and assemble the pages of ``source`` (one input or several, in order)
-    into ``work_dir/output.pdfa.pdf``."""
+    into ``work_dir/output.pdfa.pdf``; the pages run in ``pool`` when one is given (a run's)."""
     tools.require("tesseract")
     tools.require("pdftoppm")
     tools.require_languages(settings.languages)
@@ -117,7 +119,7 @@ def scan_to_pdfa(
         source, default_dpi=default_dpi, existing_text=settings.existing_text, signed_input=settings.signed_input
     )
     work_dir.mkdir(parents=True, exist_ok=True)
-    done = run_pages(plan.pages, work_dir, settings)
+    done = run_pages(plan.pages, work_dir, settings, pool)
     dropped = tuple(d.report.number for d in done if d.report.blank and not settings.keep_blank_pages)
     kept = [d for d in done if d.report.number not in dropped] or done[:1]
     out = work_dir / "output.pdfa.pdf"
@@ -134,35 +136,99 @@ def worker_count(settings: OcrSettings, pages_to_do: int) -> int:
     return max(1, min(wanted, pages_to_do))
 
 
-def run_pages(todo: tuple[pages.SourcePage, ...], work_dir: Path, settings: OcrSettings) -> list[_PageDone]:
-    """Process every page, in parallel when there are several, and return them in page order."""
+#: How long past its own page limit a worker may be silent before its pool is torn down: the page limit
+#: is kept inside the worker (an alarm), so this is only for a worker stuck outside Python.
+PAGE_LIMIT_GRACE_SECONDS = 60.0
+
+
+def run_pages(
+    todo: tuple[pages.SourcePage, ...], work_dir: Path, settings: OcrSettings, pool: PagePool | None = None
+) -> list[_PageDone]:
+    """Process every page, in parallel when there are several, and return them in page order.
+
+    With ``pool`` (a run's :class:`PagePool`) the pages join the pages of other
+    documents in that pool; without it a pool is made for this call.
+    """
+    if pool is not None:
+        return pool.run(todo, work_dir, settings)
     workers = worker_count(settings, len(todo))
     if workers == 1:
         return [process_page(page, work_dir, settings) for page in todo]
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["digitize.engine"])
-    pool = context.Pool(workers, initializer=os.setpgrp, maxtasksperchild=20)
-    groups = {worker.pid for worker in pool._pool}  # multiprocessing keeps its workers there
-    try:
-        pending = [pool.apply_async(_process_page_safely, (page, work_dir, settings)) for page in todo]
+    with PagePool(workers) as own:
+        return own.run(todo, work_dir, settings)
+
+
+class PagePool:
+    """Worker processes that render, clean and read pages, for one document or for a whole run.
+
+    Several documents (in threads of one process) can run their pages in one
+    pool at once: pages of the next documents fill the workers while earlier
+    ones are assembled, signed and archived, and a slow page of one document
+    does not leave the other workers idle. Each worker leads its own process
+    group and keeps each page to ``page_timeout_seconds`` itself (a page past
+    it stops with :class:`ToolTimeoutError`, its Tesseract killed), so one
+    slow or hung page never stops the pages of other documents. Use as a
+    context manager; leaving it on an error kills every worker and their
+    children.
+    """
+
+    def __init__(self, workers: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["digitize.engine"])
+        self.workers = workers
+        self._pool = context.Pool(workers, initializer=os.setpgrp, maxtasksperchild=20)
+        self._groups: set[int] = set()
+        self._lock = threading.Lock()
+        self._note_workers()
+
+    def __enter__(self) -> PagePool:
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        if error is None:
+            self.close()
+        else:
+            self.terminate()
+
+    def run(self, todo: tuple[pages.SourcePage, ...], work_dir: Path, settings: OcrSettings) -> list[_PageDone]:
+        """Every page of ``todo`` through the pool, in page order; the first page error is raised."""
+        pending = [self._pool.apply_async(_process_page_safely, (page, work_dir, settings)) for page in todo]
         results = []
         for page, job in zip(todo, pending, strict=True):
-            groups |= {worker.pid for worker in pool._pool}
+            self._note_workers()
             try:
-                outcome = job.get(timeout=settings.page_timeout_seconds)
+                outcome = job.get(timeout=settings.page_timeout_seconds + PAGE_LIMIT_GRACE_SECONDS)
             except multiprocessing.TimeoutError as e:
+                self.terminate()  # a worker stuck where its own alarm cannot reach it
                 raise ToolTimeoutError(
                     f"{page.origin} did not finish within {settings.page_timeout_seconds:g} s"
                 ) from e
             results.append(_unwrap(outcome))
-        pool.close()
-        pool.join()
         return results
-    except BaseException:
-        pool.terminate()
-        pool.join()
-        _kill_groups(groups)
-        raise
+
+    def close(self) -> None:
+        """Let the workers finish and stop."""
+        self._pool.close()
+        self._pool.join()
+
+    def terminate(self) -> None:
+        """Stop every worker now, and whatever they started (a hung Tesseract)."""
+        self._note_workers()
+        self._pool.terminate()
+        self._pool.join()
+        _kill_groups(self._groups)
+
+    def _note_workers(self) -> None:
+        with self._lock:
+            self._groups |= {worker.pid for worker in self._pool._pool}  # multiprocessing keeps its workers there
+
+
+class _PageTimeout(Exception):
+    """Raised in a worker by its alarm when a page runs past its limit."""
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _PageTimeout
 
 
 def _kill_groups(groups: set[int]) -> None:
@@ -177,11 +243,24 @@ def _kill_groups(groups: set[int]) -> None:
 
 def _process_page_safely(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> object:
     """Worker entry: a page, or the product error it raised as plain values (errors with
-    keyword arguments do not survive pickling whole)."""
+    keyword arguments do not survive pickling whole).
+
+    The page is kept to ``settings.page_timeout_seconds`` by an alarm: past it
+    the page stops (``subprocess.run`` kills the program it was waiting for)
+    with :class:`ToolTimeoutError`, transient.
+    """
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, settings.page_timeout_seconds)
     try:
         return process_page(page, work_dir, settings)
+    except _PageTimeout:
+        error = ToolTimeoutError(f"{page.origin} did not finish within {settings.page_timeout_seconds:g} s")
+        return ("error", type(error), error.message, error.hint, "")
     except DigitizeError as e:
         return ("error", type(e), e.message, e.hint, getattr(e, "stderr", ""))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _unwrap(outcome: object) -> _PageDone:

@@ -242,11 +242,17 @@ def reserve(catalog: Catalog, meta: DocumentMeta, input_sha256: str) -> Document
     return catalog.reserve_document(meta, input_sha256)
 
 
-def scan(source: Path, meta: DocumentMeta, work: WorkFolder, settings: Settings) -> ScanSummary:
-    """Clean, OCR and assemble the PDF/A; a finished scan in the work folder is reused."""
+def scan(
+    source: Path, meta: DocumentMeta, work: WorkFolder, settings: Settings, pool: engine.PagePool | None = None
+) -> ScanSummary:
+    """Clean, OCR and assemble the PDF/A; a finished scan in the work folder is reused.
+
+    The pages run in ``pool`` (the run's page workers, shared with other documents) when one is given.
+    """
     if (found := work.checkpoint("scan")) is not None and Path(found["pdf"]).is_file():
         return ScanSummary.from_json(found)
-    result = engine.scan_to_pdfa(source, meta, work.root, settings.ocr, default_dpi=settings.intake.default_dpi)
+    result = engine.scan_to_pdfa(
+        source, meta, work.root, settings.ocr, default_dpi=settings.intake.default_dpi, pool=pool)
     summary = ScanSummary(
         pdf=result.pdf,
         pages=result.page_count,

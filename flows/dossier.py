@@ -20,11 +20,15 @@ failure moves it to ``failed/`` with a reason a clerk can read.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import functools
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +36,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from digitize import intake, pipeline, split
+from digitize import engine, intake, pipeline, split
 from digitize.errors import BadInputError, BatchError, is_transient
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
@@ -66,16 +70,24 @@ def _session(config: str | None) -> SigningSession:
     return session
 
 
+#: The page workers of the run in progress in this process, shared by its documents in flight (kept out
+#: of task arguments: a pool is no task input). None outside a run: a document then makes its own.
+_run_pool: engine.PagePool | None = None
+#: One signature at a time: a token's PKCS#11 session is not shared across threads.
+_signing = threading.Lock()
+
+
 @task(name="scan", tags=["ocr"], retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> pipeline.ScanSummary:
     """Clean, OCR and assemble the PDF/A (:func:`digitize.pipeline.scan`)."""
-    return pipeline.scan(Path(source), meta, pipeline.WorkFolder(Path(work_dir)), load_settings(config))
+    return pipeline.scan(Path(source), meta, pipeline.WorkFolder(Path(work_dir)), load_settings(config), _run_pool)
 
 
 @task(name="sign", tags=["tsa"], retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def sign(scanned: pipeline.ScanSummary, work_dir: str, config: str | None) -> SignResult:
     """Sign the PDF/A, PAdES (:func:`digitize.pipeline.sign`)."""
-    return pipeline.sign(scanned, pipeline.WorkFolder(Path(work_dir)), _session(config))
+    with _signing:
+        return pipeline.sign(scanned, pipeline.WorkFolder(Path(work_dir)), _session(config))
 
 
 @task(name="verify")
@@ -310,16 +322,36 @@ def _process(
         # stops the run here, with every input still in the inbox.
         logger.info("signing: %s", _session(config).note)
     progress = create_progress_artifact(0.0, key="digitize-progress", description="Items of this run done")
-    results: list[dict[str, Any]] = []
-    for done, item in enumerate(ready, 1):
-        summaries = _run_one(item, settings, config)
-        results += summaries
-        update_progress_artifact(progress, 100.0 * done / len(ready))
-        for listener in PROGRESS_LISTENERS:
-            listener(done, len(ready), summaries)
-    results += [_settling(i) for i in settling]
+    by_item: dict[int, list[dict[str, Any]]] = {}
+    workers = engine.worker_count(settings.ocr, 1 << 16)
+    in_flight = settings.ocr.documents_in_flight or workers + 1
+    with _page_pool(workers), ThreadPoolExecutor(in_flight, thread_name_prefix="document") as threads:
+        # Each document is its own child flow run, linked to this one through a copy of the run's context.
+        futures = {threads.submit(contextvars.copy_context().run, _run_one, item, settings, config): n
+                   for n, item in enumerate(ready)}
+        for done, future in enumerate(as_completed(futures), 1):
+            by_item[futures[future]] = summaries = future.result()
+            update_progress_artifact(progress, 100.0 * done / len(ready))
+            for listener in PROGRESS_LISTENERS:
+                listener(done, len(ready), summaries)
+    results = [summary for n in sorted(by_item) for summary in by_item[n]] + [_settling(i) for i in settling]
     _publish(results)
     return results
+
+
+@contextlib.contextmanager
+def _page_pool(workers: int) -> Iterator[None]:
+    """The run's page workers, for every document it takes (one pool, started once)."""
+    global _run_pool
+    if workers == 1 or _run_pool is not None:
+        yield
+        return
+    with engine.PagePool(workers) as pool:
+        _run_pool = pool
+        try:
+            yield
+        finally:
+            _run_pool = None
 
 
 def _pid_alive(pid: int) -> bool:
