@@ -92,9 +92,10 @@ def api_url(prefect_harness) -> str:
     return PREFECT_API_URL.value()
 
 
-def _run_cli(root: Path, *args: str, prefect_home: str, api_url: str) -> subprocess.Popen:
+def _run_cli(root: Path, *args: str, prefect_home: str, api_url: str, path: str | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API"))}
-    env.update(PREFECT_HOME=prefect_home, PREFECT_API_URL=api_url, DIGITIZE_INTAKE__SETTLE_SECONDS="0")
+    env.update(PREFECT_HOME=prefect_home, PREFECT_API_URL=api_url, DIGITIZE_INTAKE__SETTLE_SECONDS="0",
+               PATH=path or os.environ["PATH"])
     return subprocess.Popen([sys.executable, "-m", "digitize", "run", "--level", "xa", *args], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -181,3 +182,26 @@ def test_two_workers_on_one_pool_run_the_deployment_and_share_the_archive(tmp_pa
     assert sorted(p.name for p in done.glob("*.pdf")) == [f"{CODE.format(n)}.pdf" for n in range(501, 505)]
     assert [code for code, _key in _archived_rows(tmp_path)] == [CODE.format(n) for n in range(501, 505)]
     assert len(list((tmp_path / "var" / "archive").rglob("*-KQ1.pdf"))) == 4
+
+
+def test_a_slow_page_does_not_hold_back_other_documents(tmp_path, api_url):
+    """The first document's page takes 25 s more (a Tesseract that waits): the others are archived meanwhile."""
+    _config, office = _setup(tmp_path)
+    for n in range(501, 505):
+        _good(office, n)
+    slow_code = CODE.format(501)
+    wrapper = tmp_path / "bin" / "tesseract"
+    wrapper.parent.mkdir()
+    real = shutil.which("tesseract")
+    wrapper.write_text(f'#!/bin/sh\ncase "$*" in *{slow_code}*.ocr.*) sleep 25;; esac\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    run = _run_cli(tmp_path, prefect_home=str(tmp_path / "p"), api_url=api_url,
+                   path=f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    out, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, out[-3000:]
+    with sqlite3.connect(tmp_path / "var" / "catalog.sqlite") as db:
+        archived_at = dict(db.execute("SELECT document_code, archived_at FROM documents").fetchall())
+    assert sorted(archived_at) == [CODE.format(n) for n in range(501, 505)]
+    others = [archived_at[CODE.format(n)] for n in range(502, 505)]
+    # Taken first, finished last: at least two of the others were archived before the slow one.
+    assert sum(at < archived_at[slow_code] for at in others) >= 2, archived_at
