@@ -162,13 +162,9 @@ def _is_item(path: Path) -> bool:
     name = path.name
     if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
         return False
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
+    if name.endswith(SIDECAR_SUFFIX) and not _is_real_dir(path):  # a sidecar (or a link in its place) goes with its item
         return False
-    if stat.S_ISREG(st.st_mode) and (name.endswith(SIDECAR_SUFFIX) or name.endswith(ERROR_SUFFIX)):
-        return False
-    return True
+    return os.path.lexists(path)
 
 
 def _is_real_dir(path: Path) -> bool:
@@ -197,27 +193,32 @@ def check_item(item: InboxItem, *, max_file_mb: float | None = None) -> None:
     then quarantines the item on a refusal.
     """
     try:
-        entries = list(walk(item.path))
+        total = sum(st.st_size for _, st in _checked_entries(item.path) if stat.S_ISREG(st.st_mode))
     except FileNotFoundError as e:
         raise BadInputError(f"{item.name} disappeared from the scanner folder while it was being taken") from e
-    total = 0
-    for path, st in entries:
-        what = item.name if path == item.path else f"{item.name}/{path.relative_to(item.path).as_posix()}"
-        _refuse_odd(what, st)
-        total += st.st_size if stat.S_ISREG(st.st_mode) else 0
     if os.path.lexists(item.sidecar):
         st = os.lstat(item.sidecar)
         _refuse_odd(f"the sidecar {item.sidecar.name}", st)
         if st.st_size > MAX_SIDECAR_BYTES:
-            raise BadInputError(
-                f"the sidecar {item.sidecar.name} is {st.st_size:,} bytes; a sidecar holds only procedure_code "
-                f"and title (at most {MAX_SIDECAR_BYTES // 1024} KB)"
-            )
+            raise BadInputError(f"the sidecar {item.sidecar.name} {_too_big_for_fields(st.st_size, MAX_SIDECAR_BYTES)}")
     if max_file_mb is not None and total > max_file_mb * MB:
         raise BadInputError(
             f"{item.name} is {total / MB:,.1f} MB, over the limit of {max_file_mb:g} MB (intake.max_file_mb); "
             "split it into smaller files or scan at a lower resolution"
         )
+
+
+def _too_big_for_fields(size: int, limit: int) -> str:
+    return f"is {size:,} bytes, more than a document's fields can need (at most {limit:,} bytes)"
+
+
+def _checked_entries(path: Path) -> list[tuple[Path, os.stat_result]]:
+    """:func:`walk` of an input, refusing (:class:`BadInputError`) any link or special file in it,
+    named as ``<input>`` or ``<input>/<path inside it>``."""
+    entries = list(walk(path))
+    for entry, st in entries:
+        _refuse_odd(path.name if entry == path else f"{path.name}/{entry.relative_to(path).as_posix()}", st)
+    return entries
 
 
 def _refuse_odd(what: str, st: os.stat_result) -> None:
@@ -387,7 +388,7 @@ def read_json_file(path: Path, source: str, *, follow_links: bool = False, max_b
         if not stat.S_ISREG(st.st_mode):
             raise BadInputError(f"{source} is not a regular file")
         if st.st_size > max_bytes:
-            raise BadInputError(f"{source} is {st.st_size:,} bytes; at most {max_bytes:,} are read")
+            raise BadInputError(f"{source} {_too_big_for_fields(st.st_size, max_bytes)}")
         raw = f.read(max_bytes + 1)
     try:
         return json.loads(raw.decode("utf-8-sig"))
@@ -417,12 +418,7 @@ def input_sha256(path: Path) -> str:
 
 def _regular_entries(path: Path) -> list[Path]:
     """The regular files of an input (the file itself, or those under a folder); raises on anything else."""
-    files = []
-    for entry, st in walk(path):
-        _refuse_odd(entry.name, st)
-        if stat.S_ISREG(st.st_mode):
-            files.append(entry)
-    return files
+    return [entry for entry, st in _checked_entries(path) if stat.S_ISREG(st.st_mode)]
 
 
 def _file_sha256(path: Path) -> str:

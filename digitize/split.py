@@ -40,7 +40,8 @@ from digitize.pages import is_signed
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
 #: A QR text meant as a cover sheet's, well formed or not.
-_COVER_LIKE = re.compile(r"dossier_code|-(?:KQ|HS)[0-9]*$", re.IGNORECASE)
+_COVER_LIKE = re.compile(r"dossier_code|(?:^|;)\s*(?:kind|number|procedure_code)\s*=|-(?:KQ|HS)[0-9]*$",
+                         re.IGNORECASE)
 
 
 @dataclass(frozen=True)
