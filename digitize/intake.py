@@ -507,9 +507,13 @@ def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: 
     return error_file
 
 
-#: A path into the pipeline's own folders: a work folder (named by a SHA-256, maybe with
-#: ``input/`` or ``split/`` below it) or a claim folder, with whatever leads to it.
-_INTERNAL_PATH = re.compile(r"[^\s'\"()\[\]]*(?:/|\b)(?:[0-9a-f]{32}|[0-9a-f]{64})/(?:input/|split/)?|[^\s'\"()\[\]]*\.claimed/")
+#: A path into the pipeline's own folders, with whatever leads to it: a work folder (named by a
+#: SHA-256, or ``<document code>-<20 hex>``, ``batch-<20 hex>``), maybe with ``input/`` or ``split/``
+#: below it, or a claim folder.
+_INTERNAL_PATH = re.compile(
+    r"[^\s'\"()\[\]]*?(?:\b[0-9a-f]{64}|\b[0-9a-f]{32}|-[0-9a-f]{20})/(?:input/|split/)?"
+    r"|[^\s'\"()\[\]]*\.claimed/"
+)
 
 
 def clerk_reason(reason: str) -> str:
