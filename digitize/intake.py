@@ -492,11 +492,13 @@ def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: 
     """Move a failed input to ``failed/`` with ``<name>.error.json`` saying why, for a clerk."""
     target = set_aside(item, failed_root)
     report = {
-        "file": item.name,
+        "file": displayable(item.name),
         "level": item.level,
         "office": item.office,
         "stage": stage,
-        "reason": clerk_reason(str(error) if isinstance(error, DigitizeError) else f"unexpected error: {error!r}"),
+        "reason": displayable(clerk_reason(
+            str(error) if isinstance(error, DigitizeError) else f"unexpected error: {error!r}"
+        )),
         "error": type(error).__name__,
         "exit_code": exit_code_for(error),
         "transient": getattr(error, "transient", False),
@@ -514,6 +516,15 @@ _INTERNAL_PATH = re.compile(
     r"[^\s'\"()\[\]]*?(?:\b[0-9a-f]{64}|\b[0-9a-f]{32}|-[0-9a-f]{20})/(?:input/|split/)?"
     r"|[^\s'\"()\[\]]*\.claimed/"
 )
+
+
+def displayable(text: str) -> str:
+    """``text`` writable as UTF-8: a file name's bytes that are not UTF-8 (kept by Python as
+    lone surrogates) are shown as ``\\xNN`` instead of stopping the write."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def clerk_reason(reason: str) -> str:

@@ -471,3 +471,16 @@ def test_a_bad_metadata_file_for_digitize_ocr_is_exit_4_with_a_reason(tmp_path, 
     assert "Traceback" not in result.stderr
     assert words in result.stderr and "--metadata meta.json" in result.stderr
     assert not list(tmp_path.glob("out.pdf*"))
+
+
+def test_a_file_name_that_is_not_utf8_is_quarantined_with_its_reason(tmp_path):
+    office = _office(tmp_path)
+    with open(os.path.join(os.fsencode(office), b"l\xf4-qu\xe9t.pdf"), "wb") as f:  # Latin-1 bytes from an old scanner
+        f.write(b"%PDF-1.4 scan")
+    item = _only_item(tmp_path)
+    with pytest.raises(BadInputError) as refused:
+        intake.read_meta(item)
+    report = json.loads(intake.quarantine(item, tmp_path / "failed", refused.value, "intake").read_text("utf-8"))
+    assert report["file"] == "l\\xf4-qu\\xe9t.pdf" and "does not follow" in report["reason"]
+    failed = sorted(os.listdir(os.fsencode(tmp_path / "failed" / "xa" / "phuoc-loc")))
+    assert failed == [b"l\xf4-qu\xe9t.pdf", b"l\xf4-qu\xe9t.pdf.error.json"]
