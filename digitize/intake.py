@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from digitize.errors import BadInputError, DigitizeError, exit_code_for
+from digitize.files import write_atomically
 from digitize.models import DocumentMeta, check_office, meta_fields, parse_document_code
 from digitize.pages import INPUT_SUFFIXES
 
@@ -264,7 +265,7 @@ def claim(item: InboxItem, owner: Owner) -> InboxItem | None:
     taken = InboxItem(target, item.level, item.office)
     _move_sidecar(sidecar, taken.sidecar)
     owner_file = claimed_dir / (item.name + OWNER_SUFFIX)
-    owner_file.write_text(json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}), encoding="utf-8")
+    write_atomically(owner_file, json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}).encode("utf-8"))
     return taken
 
 
@@ -285,7 +286,8 @@ def release_stale_claims(
                 if not _is_item(path):
                     continue
                 owner_file = claimed_dir / (path.name + OWNER_SUFFIX)
-                if not _stale(owner_file, host=host, is_alive=is_alive, timeout_seconds=timeout_seconds, now=now):
+                if not _stale(owner_file, host=host, is_alive=is_alive, timeout_seconds=timeout_seconds, now=now,
+                              claimed_at=os.lstat(path).st_ctime):
                     continue
                 item = InboxItem(path, level, claimed_dir.parent.name)
                 back = InboxItem(claimed_dir.parent / path.name, level, item.office)
@@ -300,15 +302,25 @@ def release_stale_claims(
     return released
 
 
+#: A claim without its owner file yet may be one being made: it is stale only when older than this.
+CLAIM_GRACE_SECONDS = 60.0
+
+
 def _stale(owner_file: Path, *, host: str, is_alive: Callable[[int], bool], timeout_seconds: float,
-           now: float) -> bool:
+           now: float, claimed_at: float) -> bool:
     try:
         owner = json.loads(owner_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        # its claimer died before writing it, or is writing it right now (the rename comes first)
+        return now - claimed_at >= CLAIM_GRACE_SECONDS
     except (OSError, ValueError):
-        return True  # a claim without a readable owner: its claimer died before writing it
-    if owner.get("host") == host and not is_alive(int(owner.get("pid", -1))):
-        return True
-    return now - float(owner.get("at", 0)) >= timeout_seconds
+        return True  # written atomically: an unreadable owner file was damaged, not half-written
+    try:
+        if owner.get("host") == host and not is_alive(int(owner.get("pid", -1))):
+            return True
+        return now - float(owner.get("at", 0)) >= timeout_seconds
+    except (AttributeError, TypeError, ValueError):
+        return True  # an owner file that is not ours
 
 
 def unclaim(item: InboxItem) -> InboxItem:

@@ -484,3 +484,23 @@ def test_a_file_name_that_is_not_utf8_is_quarantined_with_its_reason(tmp_path):
     assert report["file"] == "l\\xf4-qu\\xe9t.pdf" and "does not follow" in report["reason"]
     failed = sorted(os.listdir(os.fsencode(tmp_path / "failed" / "xa" / "phuoc-loc")))
     assert failed == [b"l\xf4-qu\xe9t.pdf", b"l\xf4-qu\xe9t.pdf.error.json"]
+
+
+@pytest.mark.parametrize("owner", [b"[]", b'{"pid": [1], "host": "here"}', b'{"at": "yesterday"}', b"\xff"])
+def test_a_damaged_claim_owner_file_makes_the_claim_stale_instead_of_stopping_the_run(tmp_path, owner):
+    (_office(tmp_path) / f"{CODE}-KQ1.pdf").write_bytes(b"%PDF-1.4 scan")
+    claimed = _only_item(tmp_path)
+    (claimed.path.parent / (claimed.name + intake.OWNER_SUFFIX)).write_bytes(owner)
+    released = intake.release_stale_claims(tmp_path / "inbox", ["xa"], host="here", is_alive=lambda pid: True,
+                                           timeout_seconds=3600, now=claimed.path.lstat().st_ctime)
+    assert [i.name for i in released] == [f"{CODE}-KQ1.pdf"]
+
+
+def test_a_claim_whose_owner_is_not_written_yet_is_left_to_its_claimer_for_a_while(tmp_path):
+    (_office(tmp_path) / f"{CODE}-KQ1.pdf").write_bytes(b"%PDF-1.4 scan")
+    claimed = _only_item(tmp_path)
+    (claimed.path.parent / (claimed.name + intake.OWNER_SUFFIX)).unlink()  # the moment between rename and write
+    at = claimed.path.lstat().st_ctime
+    kwargs = dict(host="here", is_alive=lambda pid: True, timeout_seconds=3600)
+    assert intake.release_stale_claims(tmp_path / "inbox", ["xa"], now=at + 1, **kwargs) == []
+    assert len(intake.release_stale_claims(tmp_path / "inbox", ["xa"], now=at + 61, **kwargs)) == 1
