@@ -504,3 +504,41 @@ def test_a_claim_whose_owner_is_not_written_yet_is_left_to_its_claimer_for_a_whi
     kwargs = dict(host="here", is_alive=lambda pid: True, timeout_seconds=3600)
     assert intake.release_stale_claims(tmp_path / "inbox", ["xa"], now=at + 1, **kwargs) == []
     assert len(intake.release_stale_claims(tmp_path / "inbox", ["xa"], now=at + 61, **kwargs)) == 1
+
+
+# --- the whole run ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_run_quarantines_links_and_special_files_and_copies_nothing_of_a_target(prefect_harness, tmp_path):
+    from flows.dossier import process_inbox
+
+    config = tmp_path / "digitize.toml"
+    config.write_text("[intake]\nsettle_seconds = 0\n", encoding="utf-8")
+    office = tmp_path / "var" / "inbox" / OFFICE[0] / OFFICE[1]
+    office.mkdir(parents=True)
+    secret = _secret(tmp_path)
+    (office / f"{CODE}-KQ1.pdf").symlink_to(secret)
+    (office / "lo-quet-01.pdf").symlink_to(secret)
+    os.mkfifo(office / f"{CODE}-KQ2.pdf")
+    folder = office / f"{CODE}-HS1"
+    folder.mkdir()
+    Image.new("L", (40, 60), 255).save(folder / "trang-1.png")
+    (folder / "trang-2.pdf").symlink_to(secret)
+
+    results = process_inbox(level="xa", config=str(config))
+
+    assert sorted(r["status"] for r in results) == ["failed"] * 4
+    failed = tmp_path / "var" / "failed" / "xa" / "phuoc-loc"
+    reports = {p.name.removesuffix(".error.json"): json.loads(p.read_text(encoding="utf-8"))
+               for p in failed.glob("*.error.json")}
+    assert {name: r["exit_code"] for name, r in reports.items()} == {
+        f"{CODE}-KQ1.pdf": 4, "lo-quet-01.pdf": 4, f"{CODE}-KQ2.pdf": 4, f"{CODE}-HS1": 4,
+    }
+    assert "is a link" in reports["lo-quet-01.pdf"]["reason"]
+    assert "named pipe" in reports[f"{CODE}-KQ2.pdf"]["reason"]
+    assert f"{CODE}-HS1/trang-2.pdf is a link" in reports[f"{CODE}-HS1"]["reason"]
+    assert (failed / f"{CODE}-KQ1.pdf").is_symlink() and secret.read_bytes() == SECRET
+    assert not [p for p in office.rglob("*") if not p.name.startswith(".claimed")]
+    work = tmp_path / "var" / "work"
+    assert not work.exists() or not any(p.is_file() and SECRET in p.read_bytes() for p in work.rglob("*"))
