@@ -163,8 +163,8 @@ def _is_item(path: Path) -> bool:
     name = path.name
     if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
         return False
-    if name.endswith(SIDECAR_SUFFIX) and not _is_real_dir(path):  # a sidecar (or a link in its place) goes with its item
-        return False
+    if name.endswith(SIDECAR_SUFFIX) and not _is_real_dir(path):
+        return False  # a sidecar (or a link in its place) goes with its item
     return os.path.lexists(path)
 
 
@@ -380,7 +380,9 @@ def _read_sidecar(path: Path) -> dict[str, object]:
     return meta_fields(read_json_file(path, path.name), path.name, SIDECAR_FIELDS)
 
 
-def read_json_file(path: Path, source: str, *, follow_links: bool = False, max_bytes: int = MAX_SIDECAR_BYTES) -> object:
+def read_json_file(
+    path: Path, source: str, *, follow_links: bool = False, max_bytes: int = MAX_SIDECAR_BYTES
+) -> object:
     """The JSON value in ``path``: UTF-8, with or without a byte order mark (Windows Notepad writes one).
 
     ``source`` names the file in messages. The file is opened without following a
@@ -423,7 +425,7 @@ def input_sha256(path: Path) -> str:
         return _file_sha256(path)
     digest = hashlib.sha256()
     for file in sorted(entries):
-        digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+        digest.update(os.fsencode(file.relative_to(path).as_posix()) + b"\0")  # a name's own bytes, UTF-8 or not
         digest.update(_file_sha256(file).encode("ascii") + b"\n")
     return digest.hexdigest()
 

@@ -120,14 +120,17 @@ def check_title(value: object) -> str:
         raise BadInputError(f"title is {len(value):,} characters long; at most {MAX_TITLE_CHARS:,} are allowed")
     bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
     if bad is not None:
-        raise BadInputError(f"title holds a control or invalid character (U+{ord(bad):04X}); type it again as plain text")
+        raise BadInputError(
+            f"title holds a control or invalid character (U+{ord(bad):04X}); type it again as plain text"
+        )
     return nfc(value)
 
 
 def json_kind(value: object) -> str:
     """What a JSON value is, in words: "a list", "a number", ..."""
     kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
-    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "null" if value is None else "a value")
+    found = (name for kind, name in kinds.items() if isinstance(value, kind))
+    return next(found, "null" if value is None else "a value")
 
 
 def meta_fields(data: object, source: str, allowed: tuple[str, ...] = META_FIELDS) -> dict[str, object]:

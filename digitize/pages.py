@@ -210,7 +210,9 @@ def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -
             f"{file.name} is encrypted (password protected); save it without a password and scan again"
         ) from e
     except pikepdf.PdfError as e:
-        raise BadInputError(f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}") from e
+        raise BadInputError(
+            f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}"
+        ) from e
     with pdf:
         if pdf.is_encrypted:
             raise EncryptedInputError(f"{file.name} is encrypted; save it without encryption and scan again")
@@ -227,7 +229,9 @@ def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -
             return [_page_info(file, page, n, default_dpi, vector_ok=signed)
                     for n, page in enumerate(pdf.pages, 1)], signed
         except pikepdf.PdfError as e:
-            raise BadInputError(f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}") from e
+            raise BadInputError(
+                f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}"
+            ) from e
 
 
 def is_signed(pdf: pikepdf.Pdf) -> bool:

@@ -542,3 +542,14 @@ def test_a_run_quarantines_links_and_special_files_and_copies_nothing_of_a_targe
     assert not [p for p in office.rglob("*") if not p.name.startswith(".claimed")]
     work = tmp_path / "var" / "work"
     assert not work.exists() or not any(p.is_file() and SECRET in p.read_bytes() for p in work.rglob("*"))
+
+
+def test_a_folder_with_a_page_named_in_another_encoding_has_an_identity(tmp_path):
+    folder = tmp_path / f"{CODE}-HS1"
+    folder.mkdir()
+    (folder / "trang-1.png").write_bytes(b"one")
+    with open(os.path.join(os.fsencode(folder), b"trang-2-\xe9.png"), "wb") as f:
+        f.write(b"two")
+    first = intake.input_sha256(folder)
+    (folder / "trang-1.png").write_bytes(b"changed")
+    assert len(first) == 64 and intake.input_sha256(folder) != first
