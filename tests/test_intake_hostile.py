@@ -553,3 +553,17 @@ def test_a_folder_with_a_page_named_in_another_encoding_has_an_identity(tmp_path
     first = intake.input_sha256(folder)
     (folder / "trang-1.png").write_bytes(b"changed")
     assert len(first) == 64 and intake.input_sha256(folder) != first
+
+
+@pytest.mark.tools
+def test_digitize_ocr_of_a_folder_keeps_the_pages_of_its_sub_folder(tmp_path):
+    import pikepdf
+
+    folder = tmp_path / f"{CODE}-HS1"
+    (folder / "phu-luc").mkdir(parents=True)
+    text_page("trang một").save(folder / "1.png", dpi=(200, 200))
+    text_page("phụ lục").save(folder / "phu-luc" / "1.png", dpi=(200, 200))
+    result = _digitize("ocr", str(folder), "-o", "out.pdf", "--jobs", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with pikepdf.open(tmp_path / "out.pdf") as pdf:
+        assert len(pdf.pages) == 2
