@@ -35,7 +35,7 @@ from PIL import Image
 
 from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
 from digitize.models import KINDS, check_code, check_number, json_kind, parse_document_code, shown
-from digitize.pages import is_signed
+from digitize.pages import MAX_PIXELS, is_signed
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
@@ -207,14 +207,37 @@ def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
         PopplerNotInstalledError,
     )
 
+    _check_render_size(path, pages.get("first_page"), pages.get("last_page"))
     try:
         return convert_from_path(str(path), dpi=QR_DPI, grayscale=True, timeout=timeout, **pages)
+    except Image.DecompressionBombError as e:
+        raise BadInputError(f"{path.name}: a page is too large to be a page scan ({e})") from e
     except (PDFInfoNotInstalledError, PopplerNotInstalledError) as e:
         raise MissingToolError("poppler is not installed", hint="install it with: apt-get install poppler-utils") from e
     except PDFPopplerTimeoutError as e:
         raise ToolTimeoutError(f"{path.name}: rendering the batch took more than {timeout:g} s") from e
     except (PDFPageCountError, PDFSyntaxError) as e:
-        raise BadInputError(f"{path.name}: the batch could not be rendered to read its cover sheets: {e}") from e
+        reason = str(e).replace(str(path), path.name)
+        raise BadInputError(f"{path.name}: the batch could not be rendered to read its cover sheets: {reason}") from e
+
+
+def _check_render_size(path: Path, first: int | None, last: int | None) -> None:
+    """Refuse, before pdftoppm writes it, a page that would be more than :data:`pages.MAX_PIXELS`
+    at :data:`QR_DPI` (a 200-inch page is 900 Mpx: gigabytes and a decompression-bomb error)."""
+    try:
+        with pikepdf.open(path) as pdf:
+            numbers = range(first or 1, min(last or len(pdf.pages), len(pdf.pages)) + 1)
+            for number in numbers:
+                page = pdf.pages[number - 1]
+                x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+                scale = float(page.obj.get("/UserUnit", 1)) * QR_DPI / 72
+                if abs(x1 - x0) * scale * abs(y1 - y0) * scale > MAX_PIXELS:
+                    raise BadInputError(
+                        f"{path.name} page {number} is too large to be a page scan "
+                        f"({abs(x1 - x0) / 72:.0f} x {abs(y1 - y0) / 72:.0f} inches); split it or scan it again"
+                    )
+    except (pikepdf.PdfError, ValueError, TypeError):
+        return  # an unreadable or odd file: pdftoppm says what is wrong with it
 
 
 def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:

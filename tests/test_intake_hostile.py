@@ -567,3 +567,17 @@ def test_digitize_ocr_of_a_folder_keeps_the_pages_of_its_sub_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     with pikepdf.open(tmp_path / "out.pdf") as pdf:
         assert len(pdf.pages) == 2
+
+
+@pytest.mark.tools
+def test_a_batch_with_a_giant_page_is_refused_before_it_is_rendered(tmp_path):
+    import pikepdf
+
+    batch = tmp_path / "lo-quet-05.pdf"
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(595, 842))
+        pdf.add_blank_page(page_size=(14400, 14400))  # 200 x 200 inches: 900 Mpx at the QR resolution
+        pdf.save(batch)
+    with pytest.raises(BadInputError, match=r"lo-quet-05.pdf page 2 is too large to be a page scan \(200 x 200"):
+        split.read_covers(batch, timeout=60)
+    assert split.has_cover_first(batch, timeout=60) is False  # page 1 is fine and is no cover
