@@ -200,6 +200,8 @@ def check_item(item: InboxItem, *, max_file_mb: float | None = None) -> None:
     if os.path.lexists(item.sidecar):
         st = os.lstat(item.sidecar)
         _refuse_odd(f"the sidecar {item.sidecar.name}", st)
+        if stat.S_ISDIR(st.st_mode):
+            raise BadInputError(f"the sidecar {item.sidecar.name} is a folder; it must be a JSON file")
         if st.st_size > MAX_SIDECAR_BYTES:
             raise BadInputError(f"the sidecar {item.sidecar.name} {_too_big_for_fields(st.st_size, MAX_SIDECAR_BYTES)}")
     if max_file_mb is not None and total > max_file_mb * MB:

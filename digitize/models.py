@@ -23,6 +23,8 @@ META_FIELDS = ("dossier_code", "kind", "number", "level", "office", "procedure_c
 #: Longest title taken: ample for the name of any paper, far below what one PDF string may hold
 #: (32,767 bytes, ISO 32000-1 Annex C; a title is written as UTF-16 in the Info dictionary).
 MAX_TITLE_CHARS = 1000
+#: Fields that may be left out, or left empty.
+_OPTIONAL_TEXT = ("procedure_code", "title")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _OFFICE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _DOCUMENT = re.compile(r"(?P<code>[A-Za-z0-9][A-Za-z0-9._-]*?)-(?P<kind>KQ|HS)(?P<number>[1-9][0-9]{0,3})")
@@ -134,7 +136,8 @@ def json_kind(value: object) -> str:
 
 
 def meta_fields(data: object, source: str, allowed: tuple[str, ...] = META_FIELDS) -> dict[str, object]:
-    """The fields of a JSON object describing a document, checked, without the ``null`` ones.
+    """The fields of a JSON object describing a document, checked, without those that are ``null``
+    (or, for ``procedure_code`` and ``title``, left empty).
 
     ``source`` names where the object came from (a sidecar's file name) in every
     message. Refuses, with :class:`BadInputError`, anything but an object, a field
@@ -150,8 +153,8 @@ def meta_fields(data: object, source: str, allowed: tuple[str, ...] = META_FIELD
         )
     fields: dict[str, object] = {}
     for key, value in data.items():
-        if value is None:
-            continue
+        if value is None or (key in _OPTIONAL_TEXT and isinstance(value, str) and not value.strip()):
+            continue  # left empty, as in a template
         try:
             if key == "number":
                 fields[key] = check_number(value)

@@ -581,3 +581,17 @@ def test_a_batch_with_a_giant_page_is_refused_before_it_is_rendered(tmp_path):
     with pytest.raises(BadInputError, match=r"lo-quet-05.pdf page 2 is too large to be a page scan \(200 x 200"):
         split.read_covers(batch, timeout=60)
     assert split.has_cover_first(batch, timeout=60) is False  # page 1 is fine and is no cover
+
+
+def test_a_sidecar_template_left_empty_is_no_field(tmp_path):
+    meta = intake.read_meta(_sidecar_item(tmp_path, b'{"procedure_code": "", "title": "  "}'))
+    assert (meta.procedure_code, meta.title) == (None, None)
+
+
+def test_a_folder_in_the_place_of_a_sidecar_is_refused(tmp_path):
+    office = _office(tmp_path)
+    (office / f"{CODE}-KQ1.pdf").write_bytes(b"%PDF-1.4 scan")
+    (office / f"{CODE}-KQ1.json").mkdir()
+    item = intake.claim(intake.InboxItem(office / f"{CODE}-KQ1.pdf", *OFFICE), intake.Owner("here", 1, 0.0))
+    with pytest.raises(BadInputError, match=f"the sidecar {CODE}-KQ1.json is a folder"):
+        intake.read_meta(item)
