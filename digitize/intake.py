@@ -190,8 +190,9 @@ def check_item(item: InboxItem, *, max_file_mb: float | None = None) -> None:
     clerk dropped it: a symbolic link (the item, anything inside a folder item, or
     its sidecar), a named pipe, socket or device; a sidecar over
     :data:`MAX_SIDECAR_BYTES`; an item (a folder: all its files together) over
-    ``max_file_mb`` megabytes (None: no limit). The pipeline calls this first,
-    then quarantines the item on a refusal.
+    ``max_file_mb`` megabytes (None: no limit). Call it first on a claimed item,
+    before :func:`input_sha256` or :func:`copy_to_work`, and quarantine the item
+    when it raises.
     """
     try:
         total = sum(st.st_size for _, st in _checked_entries(item.path) if stat.S_ISREG(st.st_mode))
