@@ -18,23 +18,31 @@ The life of an item:
 3. **set aside** to ``done/`` only after its archived copy has been verified,
    or to ``failed/`` with ``<name>.error.json``.
 
-Nothing here deletes an input. Pure of Prefect and of the environment.
+Nothing here deletes an input, and nothing here follows a symbolic link: a
+link, a named pipe, a socket or a device in a scanner folder (or inside a
+folder item, or as a sidecar) is an item to refuse, judged from ``lstat``
+alone; its target is never opened (:func:`check_item`). Pure of Prefect and
+of the environment.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from digitize.errors import BadInputError, DigitizeError, exit_code_for
-from digitize.models import DocumentMeta, check_office, nfc, parse_document_code
+from digitize.files import write_atomically
+from digitize.models import DocumentMeta, check_office, meta_fields, parse_document_code
 from digitize.pages import INPUT_SUFFIXES
 
 SIDECAR_SUFFIX = ".json"
@@ -43,6 +51,11 @@ CLAIMED_DIR = ".claimed"
 OWNER_SUFFIX = ".owner.json"
 #: Names scanners and copy tools use while a file is still being written.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
+#: The fields a sidecar may give.
+SIDECAR_FIELDS = ("procedure_code", "title")
+#: A sidecar holds two short fields: a bigger file is not one.
+MAX_SIDECAR_BYTES = 64 * 1024
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,12 +68,27 @@ class FileState:
 
 
 def file_state(path: Path) -> FileState:
-    """Look at a file, or at every file inside a folder."""
-    if path.is_file():
-        st = path.stat()
+    """Look at a file, or at every file inside a folder (from ``lstat``: links are not followed)."""
+    entries = list(walk(path))
+    if len(entries) == 1 and not stat.S_ISDIR(entries[0][1].st_mode):
+        st = entries[0][1]
         return FileState(st.st_size, 1, st.st_mtime)
-    stats = [p.stat() for p in path.rglob("*") if p.is_file()]
+    stats = [st for _, st in entries[1:] if not stat.S_ISDIR(st.st_mode)]
     return FileState(sum(s.st_size for s in stats), len(stats), max((s.st_mtime for s in stats), default=0.0))
+
+
+def walk(path: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """``path`` and, when it is a folder, everything under it (sorted), each with its ``lstat``.
+
+    A link is listed as a link and never followed, whatever it points to.
+    """
+    stack = [path]
+    while stack:
+        current = stack.pop()
+        st = os.lstat(current)
+        yield current, st
+        if stat.S_ISDIR(st.st_mode):
+            stack.extend(sorted(current.iterdir(), reverse=True))
 
 
 def is_settled(first: FileState, second: FileState, now: float, settle_seconds: float) -> bool:
@@ -86,7 +114,7 @@ class InboxItem:
 
     @property
     def stem(self) -> str:
-        return self.path.name if self.path.is_dir() else self.path.stem
+        return self.path.name if _is_real_dir(self.path) else self.path.stem
 
     @property
     def sidecar(self) -> Path:
@@ -129,12 +157,87 @@ def find_items(
 
 
 def _is_item(path: Path) -> bool:
+    """Whether ``path`` is an item to take (or to refuse): anything but a hidden or partial file,
+    a sidecar or an error report. Links and special files are items, so that they are refused
+    with a reason instead of lying in the scanner folder unexplained."""
     name = path.name
     if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
         return False
-    if path.is_file() and (name.endswith(SIDECAR_SUFFIX) or name.endswith(ERROR_SUFFIX)):
+    if name.endswith(SIDECAR_SUFFIX) and not _is_real_dir(path):
+        return False  # a sidecar (or a link in its place) goes with its item
+    return os.path.lexists(path)
+
+
+def _is_real_dir(path: Path) -> bool:
+    """A folder, not a link to one (False when nothing is there)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
         return False
-    return path.is_dir() or path.is_file()
+
+
+def _move_sidecar(sidecar: Path, target: Path) -> None:
+    """Move a sidecar (or a link standing in its place) with its item."""
+    if os.path.lexists(sidecar):
+        os.replace(sidecar, target)
+
+
+def check_item(item: InboxItem, *, max_file_mb: float | None = None) -> None:
+    """Refuse, from ``lstat`` alone and before anything reads, hashes or copies it, an item
+    the pipeline must not take.
+
+    Refused with :class:`BadInputError` (exit 4), each reason naming the item as the
+    clerk dropped it: a symbolic link (the item, anything inside a folder item, or
+    its sidecar), a named pipe, socket or device; a sidecar over
+    :data:`MAX_SIDECAR_BYTES`; an item (a folder: all its files together) over
+    ``max_file_mb`` megabytes (None: no limit). Call it first on a claimed item,
+    before :func:`input_sha256` or :func:`copy_to_work`, and quarantine the item
+    when it raises.
+    """
+    try:
+        total = sum(st.st_size for _, st in _checked_entries(item.path) if stat.S_ISREG(st.st_mode))
+    except FileNotFoundError as e:
+        raise BadInputError(f"{item.name} disappeared from the scanner folder while it was being taken") from e
+    if os.path.lexists(item.sidecar):
+        st = os.lstat(item.sidecar)
+        _refuse_odd(f"the sidecar {item.sidecar.name}", st)
+        if stat.S_ISDIR(st.st_mode):
+            raise BadInputError(f"the sidecar {item.sidecar.name} is a folder; it must be a JSON file")
+        if st.st_size > MAX_SIDECAR_BYTES:
+            raise BadInputError(f"the sidecar {item.sidecar.name} {_too_big_for_fields(st.st_size, MAX_SIDECAR_BYTES)}")
+    if max_file_mb is not None and total > max_file_mb * MB:
+        raise BadInputError(
+            f"{item.name} is {total / MB:,.1f} MB, over the limit of {max_file_mb:g} MB (intake.max_file_mb); "
+            "split it into smaller files or scan at a lower resolution"
+        )
+
+
+def _too_big_for_fields(size: int, limit: int) -> str:
+    return f"is {size:,} bytes, more than a document's fields can need (at most {limit:,} bytes)"
+
+
+def _checked_entries(path: Path) -> list[tuple[Path, os.stat_result]]:
+    """:func:`walk` of an input, refusing (:class:`BadInputError`) any link or special file in it,
+    named as ``<input>`` or ``<input>/<path inside it>``."""
+    entries = list(walk(path))
+    for entry, st in entries:
+        _refuse_odd(path.name if entry == path else f"{path.name}/{entry.relative_to(path).as_posix()}", st)
+    return entries
+
+
+def _refuse_odd(what: str, st: os.stat_result) -> None:
+    """Raise when ``st`` is not a regular file or a folder."""
+    if stat.S_ISLNK(st.st_mode):
+        raise BadInputError(
+            f"{what} is a link (shortcut) to another file, not a scan; links are not followed: "
+            "put the scanned file itself in the scanner folder"
+        )
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+                else "a device")
+        raise BadInputError(
+            f"{what} is {kind}, not a file or a folder; only scanned files and folders of page images are taken"
+        )
 
 
 @dataclass(frozen=True)
@@ -155,17 +258,17 @@ def claim(item: InboxItem, owner: Owner) -> InboxItem | None:
     claimed_dir = item.path.parent / CLAIMED_DIR
     claimed_dir.mkdir(exist_ok=True)
     target = claimed_dir / item.name
-    if target.exists():
+    if os.path.lexists(target):
         return None
+    sidecar = item.sidecar  # named before the item moves (a folder's name is its stem only while it is there)
     try:
         os.rename(item.path, target)
     except FileNotFoundError:
         return None
     taken = InboxItem(target, item.level, item.office)
-    if item.sidecar.is_file():
-        os.replace(item.sidecar, taken.sidecar)
+    _move_sidecar(sidecar, taken.sidecar)
     owner_file = claimed_dir / (item.name + OWNER_SUFFIX)
-    owner_file.write_text(json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}), encoding="utf-8")
+    write_atomically(owner_file, json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}).encode("utf-8"))
     return taken
 
 
@@ -186,30 +289,41 @@ def release_stale_claims(
                 if not _is_item(path):
                     continue
                 owner_file = claimed_dir / (path.name + OWNER_SUFFIX)
-                if not _stale(owner_file, host=host, is_alive=is_alive, timeout_seconds=timeout_seconds, now=now):
+                if not _stale(owner_file, host=host, is_alive=is_alive, timeout_seconds=timeout_seconds, now=now,
+                              claimed_at=os.lstat(path).st_ctime):
                     continue
                 item = InboxItem(path, level, claimed_dir.parent.name)
                 back = InboxItem(claimed_dir.parent / path.name, level, item.office)
+                sidecar = item.sidecar
                 try:
                     os.rename(path, back.path)
                 except FileNotFoundError:
                     continue  # another worker released it first
-                if item.sidecar.is_file():
-                    os.replace(item.sidecar, back.sidecar)
+                _move_sidecar(sidecar, back.sidecar)
                 owner_file.unlink(missing_ok=True)
                 released.append(back)
     return released
 
 
+#: A claim without its owner file yet may be one being made: it is stale only when older than this.
+CLAIM_GRACE_SECONDS = 60.0
+
+
 def _stale(owner_file: Path, *, host: str, is_alive: Callable[[int], bool], timeout_seconds: float,
-           now: float) -> bool:
+           now: float, claimed_at: float) -> bool:
     try:
         owner = json.loads(owner_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        # its claimer died before writing it, or is writing it right now (the rename comes first)
+        return now - claimed_at >= CLAIM_GRACE_SECONDS
     except (OSError, ValueError):
-        return True  # a claim without a readable owner: its claimer died before writing it
-    if owner.get("host") == host and not is_alive(int(owner.get("pid", -1))):
-        return True
-    return now - float(owner.get("at", 0)) >= timeout_seconds
+        return True  # written atomically: an unreadable owner file was damaged, not half-written
+    try:
+        if owner.get("host") == host and not is_alive(int(owner.get("pid", -1))):
+            return True
+        return now - float(owner.get("at", 0)) >= timeout_seconds
+    except (AttributeError, TypeError, ValueError):
+        return True  # an owner file that is not ours
 
 
 def unclaim(item: InboxItem) -> InboxItem:
@@ -217,9 +331,9 @@ def unclaim(item: InboxItem) -> InboxItem:
     if not item.claimed:
         return item
     back = InboxItem(item.path.parent.parent / item.name, item.level, item.office)
+    sidecar = item.sidecar
     os.rename(item.path, back.path)
-    if item.sidecar.is_file():
-        os.replace(item.sidecar, back.sidecar)
+    _move_sidecar(sidecar, back.sidecar)
     release(item)
     return back
 
@@ -231,72 +345,151 @@ def release(item: InboxItem) -> None:
 
 
 def read_meta(item: InboxItem) -> DocumentMeta:
-    """The document's metadata from its name, its folders and its sidecar JSON."""
-    if item.path.is_file() and item.path.suffix.lower() not in INPUT_SUFFIXES:
+    """The document's metadata from its name, its folders and its sidecar JSON.
+
+    Everything is checked here, before any OCR: the item itself (:func:`check_item`,
+    without the size limit), its name, and the sidecar's fields, types and lengths.
+    """
+    check_item(item)
+    if not _is_real_dir(item.path) and item.path.suffix.lower() not in INPUT_SUFFIXES:
         raise BadInputError(
             f"{item.name}: unsupported file type '{item.path.suffix}'; scan to PDF, TIFF, JPEG or PNG"
         )
     check_office(item.office)
-    dossier_code, kind, number = parse_document_code(item.stem)
-    extra = _read_sidecar(item.sidecar) if item.sidecar.is_file() else {}
-    return DocumentMeta(
-        dossier_code=dossier_code,
-        kind=kind,
-        number=number,
-        level=item.level,
-        office=item.office,
-        procedure_code=extra.get("procedure_code"),
-        title=extra.get("title"),
-    )
-
-
-def _read_sidecar(path: Path) -> dict[str, str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInputError(f"{path.name} is not valid UTF-8 JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise BadInputError(f"{path.name} must hold a JSON object")
-    allowed = {"procedure_code", "title"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise BadInputError(f"{path.name}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    return {k: nfc(str(v)) for k, v in data.items() if v is not None}
+        dossier_code, kind, number = parse_document_code(item.stem)
+    except BadInputError as e:
+        batch_hint = item.path.suffix.lower() in (".pdf", ".tif", ".tiff")
+        raise BadInputError(
+            f"{item.name}: the {e.message}",
+            hint="a batch of several dossiers needs a QR cover sheet as its first page" if batch_hint else None,
+        ) from e
+    extra = _read_sidecar(item.sidecar) if os.path.lexists(item.sidecar) else {}
+    try:
+        return DocumentMeta(
+            dossier_code=dossier_code,
+            kind=kind,
+            number=number,
+            level=item.level,
+            office=item.office,
+            procedure_code=extra.get("procedure_code"),
+            title=extra.get("title"),
+        )
+    except BadInputError as e:
+        raise BadInputError(f"{item.sidecar.name}: {e.message}" if extra else e.message) from e
+
+
+def _read_sidecar(path: Path) -> dict[str, object]:
+    return meta_fields(read_json_file(path, path.name), path.name, SIDECAR_FIELDS)
+
+
+def read_json_file(
+    path: Path, source: str, *, follow_links: bool = False, max_bytes: int = MAX_SIDECAR_BYTES
+) -> object:
+    """The JSON value in ``path``: UTF-8, with or without a byte order mark (Windows Notepad writes one).
+
+    ``source`` names the file in messages. The file is opened without following a
+    link (unless ``follow_links``), must be a regular file of at most ``max_bytes``,
+    and anything wrong with it (encoding, syntax, nesting, a number too long to
+    read) is a :class:`BadInputError`.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise BadInputError(f"{source} is a link to another file; links are not followed") from e
+        raise BadInputError(f"{source} could not be read: {e.strerror}") from e
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise BadInputError(f"{source} is not a regular file")
+        if st.st_size > max_bytes:
+            raise BadInputError(f"{source} {_too_big_for_fields(st.st_size, max_bytes)}")
+        raw = f.read(max_bytes + 1)
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise BadInputError(f"{source} is not UTF-8 text; save it as UTF-8") from e
+    except RecursionError as e:
+        raise BadInputError(f"{source} is not a usable JSON object: it is nested too deeply") from e
+    except ValueError as e:  # JSONDecodeError, and a number with more digits than Python reads
+        raise BadInputError(f"{source} is not valid JSON: {e}") from e
 
 
 def input_sha256(path: Path) -> str:
-    """The identity of an input: SHA-256 of a file, or of a folder's names and file hashes."""
-    if path.is_file():
+    """The identity of an input: SHA-256 of a file, or of a folder's names and file hashes.
+
+    A link or special file anywhere in the input is refused (:class:`BadInputError`),
+    never read through.
+    """
+    entries = _regular_entries(path)
+    if entries == [path]:
         return _file_sha256(path)
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+    for file in sorted(entries):
+        digest.update(os.fsencode(file.relative_to(path).as_posix()) + b"\0")  # a name's own bytes, UTF-8 or not
         digest.update(_file_sha256(file).encode("ascii") + b"\n")
     return digest.hexdigest()
 
 
+def _regular_entries(path: Path) -> list[Path]:
+    """The regular files of an input (the file itself, or those under a folder); raises on anything else."""
+    return [entry for entry, st in _checked_entries(path) if stat.S_ISREG(st.st_mode)]
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with _open_no_follow(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
+def _open_no_follow(path: Path):  # noqa: ANN202 - a binary file object
+    """Open a regular file for reading, refusing a link put in its place since it was looked at."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise BadInputError(f"{path.name} is a link to another file; links are not followed") from e
+        raise
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise BadInputError(f"{path.name} is not a regular file")
+    return f
+
+
 def copy_to_work(item: InboxItem, work_dir: Path) -> Path:
-    """Copy the input into ``work_dir/input/`` (work is done on a copy) and return the copy."""
+    """Copy the input into ``work_dir/input/`` (work is done on a copy) and return the copy.
+
+    A link or special file in the input is refused before anything is copied; each
+    file is opened without following links.
+    """
     target = work_dir / "input" / item.name
     if target.exists():
         return target
+    files = _regular_entries(item.path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
-    if item.path.is_dir():
+    if _is_real_dir(item.path):
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(item.path, tmp)
+        for file in files:
+            _copy_file(file, tmp / file.relative_to(item.path))
+        tmp.mkdir(exist_ok=True)  # a folder of no files still gets its copy, refused later with its reason
     else:
-        shutil.copy2(item.path, tmp)
+        _copy_file(item.path, tmp)
     os.replace(tmp, target)
     return target
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _open_no_follow(source) as f, open(target, "wb") as out:
+        shutil.copyfileobj(f, out, 1 << 20)
+    st = os.stat(source, follow_symlinks=False)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def set_aside(item: InboxItem, root: Path) -> Path:
@@ -304,10 +497,10 @@ def set_aside(item: InboxItem, root: Path) -> Path:
     target_dir = root / item.level / item.office
     target_dir.mkdir(parents=True, exist_ok=True)
     target = _free_name(target_dir / item.name)
+    sidecar = item.sidecar
     os.replace(item.path, target)
-    if item.sidecar.is_file():
-        sidecar_name = (target.name if target.is_dir() else target.stem) + SIDECAR_SUFFIX
-        os.replace(item.sidecar, target_dir / sidecar_name)
+    sidecar_name = (target.name if _is_real_dir(target) else target.stem) + SIDECAR_SUFFIX
+    _move_sidecar(sidecar, target_dir / sidecar_name)
     release(item)
     return target
 
@@ -316,11 +509,13 @@ def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: 
     """Move a failed input to ``failed/`` with ``<name>.error.json`` saying why, for a clerk."""
     target = set_aside(item, failed_root)
     report = {
-        "file": item.name,
+        "file": displayable(item.name),
         "level": item.level,
         "office": item.office,
         "stage": stage,
-        "reason": str(error) if isinstance(error, DigitizeError) else f"unexpected error: {error!r}",
+        "reason": displayable(clerk_reason(
+            str(error) if isinstance(error, DigitizeError) else f"unexpected error: {error!r}"
+        )),
         "error": type(error).__name__,
         "exit_code": exit_code_for(error),
         "transient": getattr(error, "transient", False),
@@ -331,11 +526,37 @@ def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: 
     return error_file
 
 
+#: A path into the pipeline's own folders, with whatever leads to it: a work folder (named by a
+#: SHA-256, or ``<document code>-<20 hex>``, ``batch-<20 hex>``), maybe with ``input/`` or ``split/``
+#: below it, or a claim folder.
+_INTERNAL_PATH = re.compile(
+    r"[^\s'\"()\[\]]*?(?:\b[0-9a-f]{64}|\b[0-9a-f]{32}|-[0-9a-f]{20})/(?:input/|split/)?"
+    r"|[^\s'\"()\[\]]*\.claimed/"
+)
+
+
+def displayable(text: str) -> str:
+    """``text`` writable as UTF-8: a file name's bytes that are not UTF-8 (kept by Python as
+    lone surrogates) are shown as ``\\xNN`` instead of stopping the write."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def clerk_reason(reason: str) -> str:
+    """``reason`` without the pipeline's internal paths (``var/work/<sha>/input/...``, ``.claimed/``):
+    each such path is cut down to the file's own name (inside a folder item: ``<folder>/<file>``),
+    as the clerk dropped it. A safety net: messages should name files so to begin with."""
+    return _INTERNAL_PATH.sub("", reason)
+
+
 def _free_name(path: Path) -> Path:
-    if not path.exists():
+    if not os.path.lexists(path):
         return path
     for n in range(1, 10_000):
-        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}") if path.is_file() else path.with_name(f"{path.name}.{n}")
-        if not candidate.exists():
+        is_file = not _is_real_dir(path)
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}") if is_file else path.with_name(f"{path.name}.{n}")
+        if not os.path.lexists(candidate):
             return candidate
     raise BadInputError(f"too many copies of {path.name} already set aside")

@@ -18,6 +18,13 @@ from digitize.errors import BadInputError
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 KINDS = ("KQ", "HS")
+#: The fields a JSON object may give about a document (``digitize ocr --metadata``; a sidecar gives fewer).
+META_FIELDS = ("dossier_code", "kind", "number", "level", "office", "procedure_code", "title")
+#: Longest title taken: ample for the name of any paper, far below what one PDF string may hold
+#: (32,767 bytes, ISO 32000-1 Annex C; a title is written as UTF-16 in the Info dictionary).
+MAX_TITLE_CHARS = 1000
+#: Fields that may be left out, or left empty.
+_OPTIONAL_TEXT = ("procedure_code", "title")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _OFFICE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _DOCUMENT = re.compile(r"(?P<code>[A-Za-z0-9][A-Za-z0-9._-]*?)-(?P<kind>KQ|HS)(?P<number>[1-9][0-9]{0,3})")
@@ -28,6 +35,12 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages (a value may be megabytes long)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def check_code(value: str, what: str = "dossier code") -> str:
     """Return ``value`` if it is a safe code (letters, digits, '.', '_', '-'), else raise.
 
@@ -36,7 +49,7 @@ def check_code(value: str, what: str = "dossier code") -> str:
     """
     if not isinstance(value, str) or not _CODE.fullmatch(value) or ".." in value:
         raise BadInputError(
-            f"{what} {value!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            f"{what} {shown(value)} is not allowed: use letters, digits, '.', '_' and '-' "
             "(at most 64, starting with a letter or digit)"
         )
     return value
@@ -45,7 +58,7 @@ def check_code(value: str, what: str = "dossier code") -> str:
 def check_office(value: str) -> str:
     """Return ``value`` if it is a valid office code (lower-case slug), else raise."""
     if not isinstance(value, str) or not _OFFICE.fullmatch(value):
-        raise BadInputError(f"office code {value!r} is not allowed: use lower-case letters, digits and '-'")
+        raise BadInputError(f"office code {shown(value)} is not allowed: use lower-case letters, digits and '-'")
     return value
 
 
@@ -65,14 +78,13 @@ class DocumentMeta:
         check_code(self.dossier_code)
         check_office(self.office)
         check_office(self.level)
-        if self.kind not in KINDS:
-            raise BadInputError(f"kind {self.kind!r} must be KQ (result) or HS (dossier paper)")
-        if not 1 <= self.number <= 9999:
-            raise BadInputError(f"document number {self.number} must be between 1 and 9999")
+        if not isinstance(self.kind, str) or self.kind not in KINDS:
+            raise BadInputError(f"kind {shown(self.kind)} must be KQ (result) or HS (dossier paper)")
+        check_number(self.number)
         if self.procedure_code is not None:
             check_code(self.procedure_code, "procedure code")
         if self.title is not None:
-            object.__setattr__(self, "title", nfc(self.title))
+            object.__setattr__(self, "title", check_title(self.title))
 
     @property
     def document_code(self) -> str:
@@ -85,7 +97,73 @@ def parse_document_code(name: str) -> tuple[str, str, int]:
     m = _DOCUMENT.fullmatch(name)
     if not m:
         raise BadInputError(
-            f"name {name!r} does not follow '<dossier code>-KQ<n>' or '<dossier code>-HS<n>' "
+            f"name {shown(name)} does not follow '<dossier code>-KQ<n>' or '<dossier code>-HS<n>' "
             "(for example 000.31.25.H08-261128-0001-KQ1.pdf)"
         )
     return check_code(m["code"]), m["kind"], int(m["number"])
+
+
+def check_number(value: object) -> int:
+    """Return ``value`` if it is a document number (a whole number from 1 to 9999), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9999:
+        raise BadInputError(f"document number {shown(value)} must be a whole number from 1 to 9999 (no quotes)")
+    return value
+
+
+def check_title(value: object) -> str:
+    """Return ``value`` in NFC if it can be a document's title, else raise.
+
+    A title is text of at most :data:`MAX_TITLE_CHARS` characters without control
+    characters (XMP, being XML, cannot hold them) and encodable as UTF-8.
+    """
+    if not isinstance(value, str):
+        raise BadInputError(f"title must be text in quotes, not {json_kind(value)}")
+    if len(value) > MAX_TITLE_CHARS:
+        raise BadInputError(f"title is {len(value):,} characters long; at most {MAX_TITLE_CHARS:,} are allowed")
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise BadInputError(
+            f"title holds a control or invalid character (U+{ord(bad):04X}); type it again as plain text"
+        )
+    return nfc(value)
+
+
+def json_kind(value: object) -> str:
+    """What a JSON value is, in words: "a list", "a number", ..."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    found = (name for kind, name in kinds.items() if isinstance(value, kind))
+    return next(found, "null" if value is None else "a value")
+
+
+def meta_fields(data: object, source: str, allowed: tuple[str, ...] = META_FIELDS) -> dict[str, object]:
+    """The fields of a JSON object describing a document, checked, without those that are ``null``
+    (or, for ``procedure_code`` and ``title``, left empty).
+
+    ``source`` names where the object came from (a sidecar's file name) in every
+    message. Refuses, with :class:`BadInputError`, anything but an object, a field
+    not in ``allowed``, a number that is not a whole number, text given as another
+    JSON type, and a title that :func:`check_title` refuses.
+    """
+    if not isinstance(data, dict):
+        raise BadInputError(f"{source} must hold a JSON object ({{...}}), not {json_kind(data)}")
+    unknown = [key for key in data if key not in allowed]
+    if unknown:
+        raise BadInputError(
+            f"{source}: unknown field(s) {', '.join(shown(k, 40) for k in unknown[:5])}; allowed: {', '.join(allowed)}"
+        )
+    fields: dict[str, object] = {}
+    for key, value in data.items():
+        if value is None or (key in _OPTIONAL_TEXT and isinstance(value, str) and not value.strip()):
+            continue  # left empty, as in a template
+        try:
+            if key == "number":
+                fields[key] = check_number(value)
+            elif key == "title":
+                fields[key] = check_title(value)
+            elif isinstance(value, str):
+                fields[key] = nfc(value)
+            else:
+                raise BadInputError(f"{key} must be text in quotes, not {json_kind(value)}")
+        except BadInputError as e:
+            raise BadInputError(f"{source}: {e.message}") from e
+    return fields

@@ -26,6 +26,8 @@ read; nothing is written outside ``work_dir``.
 from __future__ import annotations
 
 import io
+import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,16 +91,55 @@ class _PdfPage:
 
 
 def input_files(path: Path) -> list[Path]:
-    """The files of one input, in page order: the file itself, or a folder's files sorted by name."""
-    if not path.exists():
-        raise BadInputError(f"{path} does not exist")
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        files = [p for p in files if p.suffix.lower() != ".json"]
-        if not files:
-            raise BadInputError(f"folder {path.name} holds no page files")
-        return files
-    return [path]
+    """The files of one input, in page order: the file itself, or a folder's files.
+
+    A folder's files are taken from it and from its sub-folders alike, in the
+    natural order of their paths inside it (``2.jpg`` before ``10.jpg``,
+    ``a/9.jpg`` before ``b/1.jpg``); hidden files and folders (``.name``) and
+    ``.json`` files are not pages. A link or a special file inside the folder is
+    refused, never followed.
+    """
+    if not os.path.lexists(path):
+        raise BadInputError(f"{path.name} does not exist")
+    if not path.is_dir():
+        return [path]
+    files = []
+    for file in _folder_files(path):
+        if file.is_symlink() or not file.is_file():
+            raise BadInputError(f"{path.name}/{file.relative_to(path).as_posix()} is a link or a special file, "
+                                "not a page; put the page files themselves in the folder")
+        if file.suffix.lower() != ".json":
+            files.append(file)
+    if not files:
+        raise BadInputError(f"folder {path.name} holds no page files")
+    return sorted(files, key=lambda f: _natural_key(f.relative_to(path)))
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """Everything but folders under ``folder``, without following links or entering hidden folders."""
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            found.extend(_folder_files(entry))
+        else:
+            found.append(entry)
+    return found
+
+
+def _natural_key(relative: Path) -> tuple:
+    """Sort key of a path: part by part, runs of digits compared as numbers, letters without case."""
+    parts = tuple(
+        tuple(int(chunk) if i % 2 else chunk.casefold() for i, chunk in enumerate(re.split(r"([0-9]+)", part)))
+        for part in relative.parts
+    )
+    return parts, relative.as_posix()
+
+
+def _without_path(error: Exception, file: Path) -> str:
+    """A library's message about ``file`` with the file's full path (a work copy's) cut to its name."""
+    return str(error).replace(str(file), file.name)
 
 
 def plan_pages(
@@ -169,7 +210,9 @@ def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -
             f"{file.name} is encrypted (password protected); save it without a password and scan again"
         ) from e
     except pikepdf.PdfError as e:
-        raise BadInputError(f"{file.name} is not a readable PDF (corrupt or truncated): {e}") from e
+        raise BadInputError(
+            f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}"
+        ) from e
     with pdf:
         if pdf.is_encrypted:
             raise EncryptedInputError(f"{file.name} is encrypted; save it without encryption and scan again")
@@ -186,7 +229,9 @@ def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -
             return [_page_info(file, page, n, default_dpi, vector_ok=signed)
                     for n, page in enumerate(pdf.pages, 1)], signed
         except pikepdf.PdfError as e:
-            raise BadInputError(f"{file.name} is not a readable PDF (corrupt or truncated): {e}") from e
+            raise BadInputError(
+                f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}"
+            ) from e
 
 
 def is_signed(pdf: pikepdf.Pdf) -> bool:

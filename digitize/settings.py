@@ -62,6 +62,8 @@ class IntakeSettings:
     """How files are taken from the scanner folders."""
 
     settle_seconds: float = 5.0
+    #: An item (a file, or a folder's files together) larger than this is refused before it is hashed or copied.
+    max_file_mb: float = 500.0
     claim_timeout_seconds: float = 6 * 3600.0
     default_dpi: int = 300
     levels: tuple[str, ...] = LEVELS

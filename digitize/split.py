@@ -11,11 +11,20 @@ A QR payload names a document in one of these forms::
     000.31.25.H08-261120-0003-KQ1                      (a document code)
     dossier_code=000.31.25.H08-261120-0003;kind=KQ;number=1;procedure_code=1.001193
     {"dossier_code": "...", "kind": "HS", "number": 2, "procedure_code": "..."}
+
+A QR code that does not look like one of these (a web address, a product
+code) is not a cover sheet; one that does but is wrong (a bad code, a number
+that is not a whole number from 1 to 9999, text given as a JSON list...) is
+refused with the page and what is wrong, never taken as a page of the
+dossier before it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +34,14 @@ import pikepdf
 from PIL import Image
 
 from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
-from digitize.models import KINDS, check_code, parse_document_code
-from digitize.pages import is_signed
+from digitize.models import KINDS, check_code, check_number, json_kind, parse_document_code, shown
+from digitize.pages import MAX_PIXELS, is_signed
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
+#: A QR text meant as a cover sheet's, well formed or not.
+_COVER_LIKE = re.compile(r"dossier_code|(?:^|;)\s*(?:kind|number|procedure_code)\s*=|-(?:KQ|HS)[0-9]*$",
+                         re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,30 +67,72 @@ class Segment:
 
 
 def parse_cover(payload: str) -> Cover | None:
-    """The cover named by a QR payload, or None when the code is not a cover sheet's."""
+    """The cover named by a QR payload, or None when the code is not a cover sheet's.
+
+    Raises :class:`BadInputError` saying what is wrong when the payload is meant as a
+    cover's (it names a ``dossier_code`` or ends like a document code) but is not a valid one.
+    """
     payload = payload.strip()
-    if not payload:
+    if not payload or not _COVER_LIKE.search(payload):
         return None
     try:
-        if payload.startswith("{"):
+        return _cover(payload)
+    except BadInputError as e:
+        raise BadInputError(f"the cover sheet's QR code {shown(payload)} is wrong: {e.message}") from e
+
+
+def _cover(payload: str) -> Cover:
+    if payload.startswith("{"):
+        try:
             data = json.loads(payload)
-        elif "=" in payload:
-            data = dict(part.split("=", 1) for part in payload.split(";") if "=" in part)
-        else:
+        except RecursionError as e:
+            raise BadInputError("it is nested too deeply") from e
+        except ValueError as e:
+            raise BadInputError(f"it is not valid JSON ({e})") from e
+        if not isinstance(data, dict):
+            raise BadInputError(f"it must be a JSON object, not {json_kind(data)}")
+    elif "=" in payload:
+        data = {key.strip(): value.strip() for key, _, value in
+                (part.partition("=") for part in payload.split(";") if "=" in part)}
+    else:
+        try:
             code, kind, number = parse_document_code(payload)
-            return Cover(code, kind, number)
-        kind = str(data.get("kind", "HS")).upper()
-        if kind not in KINDS:
-            return None
-        procedure = data.get("procedure_code")
-        return Cover(
-            check_code(str(data["dossier_code"])),
-            kind,
-            int(data.get("number", 1)),
-            check_code(str(procedure), "procedure code") if procedure else None,
-        )
-    except (KeyError, ValueError, json.JSONDecodeError, BadInputError):
+        except BadInputError as e:
+            raise BadInputError(
+                "it does not read as a document code '<dossier code>-KQ<n>' or '<dossier code>-HS<n>' "
+                "with n from 1 to 9999"
+            ) from e
+        return Cover(code, kind, number)
+    return Cover(
+        check_code(_text(data, "dossier_code", required=True)),
+        _kind(data),
+        _number(data.get("number", 1)),
+        check_code(procedure, "procedure code") if (procedure := _text(data, "procedure_code")) else None,
+    )
+
+
+def _text(data: dict, key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
         return None
+    if not isinstance(value, str):
+        raise BadInputError(f"{key} must be text, not {json_kind(value)}")
+    return value
+
+
+def _kind(data: dict) -> str:
+    kind = (_text(data, "kind") or "HS").upper()
+    if kind not in KINDS:
+        raise BadInputError(f"kind {shown(kind)} must be KQ (result) or HS (dossier paper)")
+    return kind
+
+
+def _number(value: object) -> int:
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{1,4}", value):
+            raise BadInputError(f"document number {shown(value)} must be a whole number from 1 to 9999")
+        value = int(value)
+    return check_number(value)
 
 
 def plan_split(covers: list[Cover | None]) -> list[Segment]:
@@ -127,8 +181,19 @@ def read_qr(image: np.ndarray) -> str | None:
 
 
 def read_covers(path: Path, *, timeout: float) -> list[Cover | None]:
-    """Read each page of a batch file (PDF or multi-page TIFF) for a cover sheet."""
-    return [parse_cover(text) if text else None for text in _page_qr_texts(path, timeout)]
+    """Read each page of a batch file (PDF or multi-page TIFF) for a cover sheet.
+
+    A cover sheet whose QR code is wrong stops the batch (:class:`BadInputError`
+    naming the file and the page).
+    """
+    return [_page_cover(path, number, text) for number, text in enumerate(_page_qr_texts(path, timeout), 1)]
+
+
+def _page_cover(path: Path, number: int, text: str | None) -> Cover | None:
+    try:
+        return parse_cover(text) if text else None
+    except BadInputError as e:
+        raise BadInputError(f"{path.name} page {number}: {e.message}; print that cover sheet again") from e
 
 
 def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
@@ -142,14 +207,37 @@ def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
         PopplerNotInstalledError,
     )
 
+    _check_render_size(path, pages.get("first_page"), pages.get("last_page"))
     try:
         return convert_from_path(str(path), dpi=QR_DPI, grayscale=True, timeout=timeout, **pages)
+    except Image.DecompressionBombError as e:
+        raise BadInputError(f"{path.name}: a page is too large to be a page scan ({e})") from e
     except (PDFInfoNotInstalledError, PopplerNotInstalledError) as e:
         raise MissingToolError("poppler is not installed", hint="install it with: apt-get install poppler-utils") from e
     except PDFPopplerTimeoutError as e:
         raise ToolTimeoutError(f"{path.name}: rendering the batch took more than {timeout:g} s") from e
     except (PDFPageCountError, PDFSyntaxError) as e:
-        raise BadInputError(f"{path.name}: the batch could not be rendered to read its cover sheets: {e}") from e
+        reason = str(e).replace(str(path), path.name)
+        raise BadInputError(f"{path.name}: the batch could not be rendered to read its cover sheets: {reason}") from e
+
+
+def _check_render_size(path: Path, first: int | None, last: int | None) -> None:
+    """Refuse, before pdftoppm writes it, a page that would be more than :data:`pages.MAX_PIXELS`
+    at :data:`QR_DPI` (a 200-inch page is 900 Mpx: gigabytes and a decompression-bomb error)."""
+    try:
+        with pikepdf.open(path) as pdf:
+            numbers = range(first or 1, min(last or len(pdf.pages), len(pdf.pages)) + 1)
+            for number in numbers:
+                page = pdf.pages[number - 1]
+                x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+                scale = float(page.obj.get("/UserUnit", 1)) * QR_DPI / 72
+                if abs(x1 - x0) * scale * abs(y1 - y0) * scale > MAX_PIXELS:
+                    raise BadInputError(
+                        f"{path.name} page {number} is too large to be a page scan "
+                        f"({abs(x1 - x0) / 72:.0f} x {abs(y1 - y0) / 72:.0f} inches); split it or scan it again"
+                    )
+    except (pikepdf.PdfError, ValueError, TypeError):
+        return  # an unreadable or odd file: pdftoppm says what is wrong with it
 
 
 def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
@@ -164,19 +252,29 @@ def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
 
 
 def has_cover_first(path: Path, *, timeout: float) -> bool:
-    """True when the first page of ``path`` is a QR cover sheet (so the file is a batch)."""
+    """True when the first page of ``path`` is a QR cover sheet (so the file is a batch).
+
+    A link or special file is no batch (it is refused, unopened, by the normal path);
+    a first page whose QR code is a wrong cover's raises :class:`BadInputError`.
+    """
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+    except FileNotFoundError:
+        return False
     if path.suffix.lower() == ".pdf":
         try:
             images = _render(path, timeout, first_page=1, last_page=1)
         except BadInputError:
             return False  # an unreadable file is reported, with its reason, by the normal path
-        return bool(images) and parse_cover(read_qr(np.asarray(images[0])) or "") is not None
+        return bool(images) and _page_cover(path, 1, read_qr(np.asarray(images[0]))) is not None
     if path.suffix.lower() in (".tif", ".tiff"):
         try:
             with Image.open(path) as tiff:
-                return parse_cover(read_qr(np.asarray(tiff.convert("L"))) or "") is not None
+                text = read_qr(np.asarray(tiff.convert("L")))
         except OSError:
             return False
+        return _page_cover(path, 1, text) is not None
     return False
 
 

@@ -120,7 +120,7 @@ def test_cover_payload_forms(payload, code):
     assert cover is not None and cover.document_code == code
 
 
-@pytest.mark.parametrize("payload", ["https://dichvucong.gov.vn/x", "dossier_code=../../etc;kind=KQ", ""])
+@pytest.mark.parametrize("payload", ["https://dichvucong.gov.vn/x", "8935049500018", ""])
 def test_other_qr_codes_are_not_covers(payload):
     assert split.parse_cover(payload) is None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from digitize.errors import BadInputError, DigitizeError, ExitCode
@@ -68,14 +67,14 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _metadata(path: Path | None, output: Path) -> DocumentMeta:
-    from digitize.models import parse_document_code
+    """The document's metadata from ``--metadata FILE.json`` (checked like a sidecar), else from OUT's name."""
+    from digitize.intake import read_json_file
+    from digitize.models import meta_fields, parse_document_code
 
     data: dict = {}
     if path is not None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise BadInputError(f"--metadata {path}: {e}") from e
+        source = f"--metadata {path}"
+        data = meta_fields(read_json_file(path, source, follow_links=True), source)
     if "dossier_code" not in data:
         try:
             code, kind, number = parse_document_code(output.stem)
@@ -86,7 +85,10 @@ def _metadata(path: Path | None, output: Path) -> DocumentMeta:
     data.setdefault("number", 1)
     data.setdefault("level", "xa")
     data.setdefault("office", "unknown")
-    return DocumentMeta(**data)
+    try:
+        return DocumentMeta(**data)
+    except BadInputError as e:
+        raise BadInputError(f"--metadata {path}: {e.message}" if path else e.message) from e
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
