@@ -141,6 +141,7 @@ def digitize_document(path: str, level: str, office: str, config: str | None = N
     held: list[_Held] = []
     stage = "intake"
     try:
+        intake.check_item(item, max_file_mb=settings.intake.max_file_mb)
         if _is_batch(item, settings):
             stage = "split"
             outcomes = _digitize_batch(item, settings, config, held)
@@ -151,7 +152,7 @@ def digitize_document(path: str, level: str, office: str, config: str | None = N
         stage = getattr(e, "stage", stage)
         if not is_transient(e):
             _release(held, settings)
-            if item.path.exists():
+            if os.path.lexists(item.path):
                 intake.quarantine(item, settings.paths.failed, e, stage=stage)
         raise
     intake.set_aside(item, settings.paths.done)
@@ -397,7 +398,7 @@ def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> 
     if isinstance(error, BaseException) and is_transient(error):
         intake.unclaim(claimed)
         return [_item_outcome(item, "retry-later", str(error))]
-    if claimed.path.exists():
+    if os.path.lexists(claimed.path):
         # The flow failed before it could set the input aside itself (e.g. a crash).
         reason = error if isinstance(error, BaseException) else RuntimeError(state.message or "unknown failure")
         intake.quarantine(claimed, settings.paths.failed, reason, stage="flow")
