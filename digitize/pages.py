@@ -25,6 +25,7 @@ read; nothing is written outside ``work_dir``.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
@@ -412,7 +413,8 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     if icc and image.mode in ("RGB", "CMYK") and not (image.mode == "RGB" and _is_srgb(icc)):
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB",
+                                                  renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             converted = None  # an unreadable profile: the colours as stored are the best there is
         if converted is not None:
@@ -420,13 +422,26 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode == "CMYK" else image
 
 
+@functools.lru_cache(maxsize=32)
 def _is_srgb(icc: bytes) -> bool:
-    """Whether an embedded ICC profile is an sRGB profile (converting through it changes nothing)."""
+    """Whether an embedded RGB ICC profile is sRGB in effect (converting through it changes no colour by
+    more than 3 levels). Judged by converting test colours, not by the profile's name."""
+    probe = Image.frombytes("RGB", (len(_PROBE_COLOURS), 1), bytes(c for colour in _PROBE_COLOURS for c in colour))
     try:
-        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(probe, profile, ImageCms.createProfile("sRGB"), outputMode="RGB",
+                                              renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return False
-    return "srgb" in description.lower().replace(" ", "")
+    if converted is None:
+        return False
+    difference = np.abs(np.asarray(converted, dtype=np.int16) - np.asarray(probe, dtype=np.int16))
+    return int(difference.max()) <= 3
+
+
+#: Colours through which an embedded profile is compared with sRGB.
+_PROBE_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128),
+                  (200, 60, 40), (30, 90, 200))
 
 
 def _check_not_flattened(source: Image.Image, out: Image.Image, origin: str) -> None:

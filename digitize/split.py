@@ -26,7 +26,7 @@ from PIL import Image
 
 from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
 from digitize.models import KINDS, check_code, parse_document_code
-from digitize.pages import is_signed
+from digitize.pages import check_frame, is_signed, open_image
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
@@ -155,11 +155,16 @@ def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
 def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
     if path.suffix.lower() == ".pdf":
         return [read_qr(np.asarray(image)) for image in _render(path, timeout)]
-    with Image.open(path) as tiff:
+    with open_image(path) as tiff:
         texts = []
         for index in range(getattr(tiff, "n_frames", 1)):
-            tiff.seek(index)
-            texts.append(read_qr(np.asarray(tiff.convert("L"))))
+            origin = f"{path.name} page {index + 1}"
+            try:
+                tiff.seek(index)
+                check_frame(origin, tiff)  # before decoding: an oversized page is refused, not loaded
+                texts.append(read_qr(np.asarray(tiff.convert("L"))))
+            except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+                raise BadInputError(f"{origin} is not a readable image (corrupt or truncated): {e}") from e
         return texts
 
 
@@ -172,11 +177,12 @@ def has_cover_first(path: Path, *, timeout: float) -> bool:
             return False  # an unreadable file is reported, with its reason, by the normal path
         return bool(images) and parse_cover(read_qr(np.asarray(images[0])) or "") is not None
     if path.suffix.lower() in (".tif", ".tiff"):
-        try:
-            with Image.open(path) as tiff:
+        with open_image(path) as tiff:  # a file Pillow cannot open, or too large, is refused with its reason
+            check_frame(f"{path.name} page 1", tiff)
+            try:
                 return parse_cover(read_qr(np.asarray(tiff.convert("L"))) or "") is not None
-        except OSError:
-            return False
+            except (OSError, SyntaxError, ValueError, EOFError):
+                return False  # an undecodable page is reported, with its reason, by the normal path
     return False
 
 
@@ -212,7 +218,7 @@ def _cut_pdf(path: Path, segment: Segment, out_dir: Path) -> Path:
 def _cut_tiff(path: Path, segment: Segment, out_dir: Path) -> Path:
     target = out_dir / f"{segment.cover.document_code}.tif"
     frames = []
-    with Image.open(path) as tiff:
+    with open_image(path) as tiff:
         for index in segment.pages:
             tiff.seek(index)
             frame = tiff.copy()
