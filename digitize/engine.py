@@ -223,6 +223,8 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     source = pages.render_page(page, work_dir, timeout=settings.timeout_seconds)
     image = cv2.imread(str(source), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
+        if source != page.file and files.is_short_of_space(source.parent):  # a rendering cut short by a full disk
+            raise files.storage_full(source)
         raise BadInputError(f"{page.origin}: the page image could not be decoded")
     # A scanned JPEG is kept while the page is read: a page neither turned, deskewed nor cropped shows it as it is.
     scanned_jpeg = source if source.suffix.lower() in (".jpg", ".jpeg") else None
