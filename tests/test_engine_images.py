@@ -334,3 +334,17 @@ def test_page_limit_of_a_pdf_is_checked_from_its_page_count(tmp_path):
     pdf.save(tmp_path / "three.pdf")
     with pytest.raises(BadInputError, match="three.pdf has 3 pages, more than the limit of 2"):
         pages.plan_pages(tmp_path / "three.pdf", default_dpi=300, max_pages=2)
+
+
+def test_tiff_batch_of_ordinary_pages_is_still_read_and_cut(tmp_path):
+    from tests.intake_fixtures import cover_page
+    from tests.intake_fixtures import text_page as intake_page
+
+    frames = [cover_page("000.31.25.H08-261120-0003-KQ1"), intake_page("Trang 1").convert("L")]
+    path = tmp_path / "batch.tif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(200, 200))
+    assert split.has_cover_first(path, timeout=60)
+    covers = split.read_covers(path, timeout=60)
+    assert covers[0] is not None and covers[1] is None
+    (part,) = split.cut(path, split.plan_split(covers), tmp_path / "parts")
+    assert part.name == "000.31.25.H08-261120-0003-KQ1.tif" and Image.open(part).n_frames == 1
