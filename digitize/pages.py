@@ -121,11 +121,11 @@ def plan_pages(
     text layer or a digital signature. An input of more than ``max_pages``
     pages is refused (:class:`BadInputError`) as soon as its count is known.
     """
-    files = [f for p in ([paths] if isinstance(paths, Path) else paths) for f in input_files(p)]
+    sources = [f for p in ([paths] if isinstance(paths, Path) else paths) for f in input_files(p)]
     pages: list[SourcePage] = []
     signed: list[Path] = []
     try:
-        for file in files:
+        for file in sources:
             _check_not_empty(file)
             suffix = file.suffix.lower()
             first = len(pages) + 1
@@ -143,7 +143,7 @@ def plan_pages(
                 )
     except TooManyPages as e:
         counted = len(pages) + e.count
-        more = "" if file == files[-1] else " or more"
+        more = "" if file == sources[-1] else " or more"
         raise BadInputError(
             f"{_input_name(paths)} has {counted}{more} pages, more than the limit of {max_pages} "
             "(intake.max_pages): split it into smaller documents and drop them again"
