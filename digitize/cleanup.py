@@ -11,6 +11,10 @@ Each page yields two images of the same geometry:
 
 Because both come from the same rotation, deskew and crop, the OCR text layer
 lines up with the display image.
+
+A page the blank detector is sure of (:func:`blank_page`, :func:`is_blank`: no
+mark of a millimetre or more, only paper grain and dust) needs neither: the
+engine keeps its display image and does not OCR it.
 """
 
 from __future__ import annotations
