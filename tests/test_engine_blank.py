@@ -18,7 +18,7 @@ import pikepdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from digitize import cleanup, engine
+from digitize import cleanup, engine, pdfa
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
 from tests.engine_fixtures import font_file, text_page
@@ -142,3 +142,4 @@ def test_blank_back_of_a_two_page_scan_stays_as_its_page_and_is_not_read(tmp_pat
     assert "Phước Lộc" in result.text
     with pikepdf.open(result.pdf) as pdf:
         assert len(pdf.pages) == 2
+    assert pdfa.check_pdfa(result.pdf).passed  # a page without a text layer is still PDF/A-2b
