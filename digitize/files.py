@@ -56,11 +56,13 @@ def save_image(image: object, path: Path, **params: object) -> None:
 @contextlib.contextmanager
 def storage_guard(path: Path) -> Iterator[None]:
     """Raise a "no space left" or "quota exceeded" :class:`OSError` from the block as
-    :class:`StorageFullError` naming ``path``; other errors pass through unchanged."""
+    :class:`StorageFullError` naming ``path``; so too any other write error (an OSError
+    without errno, or libtiff's RuntimeError through Pillow) while the disk holding
+    ``path`` is full. Other errors pass through unchanged."""
     try:
         yield
-    except OSError as e:
-        if e.errno in FULL_ERRNOS:
+    except (OSError, RuntimeError) as e:
+        if getattr(e, "errno", None) in FULL_ERRNOS or is_short_of_space(path.parent):
             raise storage_full(path) from e
         raise
 

@@ -25,6 +25,7 @@ import pikepdf
 from PIL import Image
 
 from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
+from digitize.files import storage_guard
 from digitize.models import KINDS, check_code, parse_document_code
 from digitize.pages import check_frame, is_signed, open_image
 
@@ -210,7 +211,8 @@ def _cut_pdf(path: Path, segment: Segment, out_dir: Path) -> Path:
         for index in segment.pages:
             part.pages.append(batch.pages[index])
         tmp = target.with_name(target.name + ".part")
-        part.save(tmp, deterministic_id=True)
+        with storage_guard(tmp):
+            part.save(tmp, deterministic_id=True)
     tmp.replace(target)
     return target
 
@@ -227,6 +229,7 @@ def _cut_tiff(path: Path, segment: Segment, out_dir: Path) -> Path:
     tmp = target.with_name(target.name + ".part")
     dpi = frames[0].info.get("dpi")
     kwargs = {"dpi": dpi} if dpi else {}
-    frames[0].save(tmp, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw", **kwargs)
+    with storage_guard(tmp):
+        frames[0].save(tmp, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw", **kwargs)
     tmp.replace(target)
     return target

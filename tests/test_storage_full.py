@@ -140,3 +140,18 @@ def test_digitize_ocr_on_a_full_disk_exits_14_with_a_clear_reason(tmp_path, tiny
 def test_a_nearly_full_file_system_is_short_of_space_and_a_roomy_one_is_not(tmp_path, tiny_fs):
     assert files.is_short_of_space(tiny_fs / "work" / "not-yet-made")  # 1 MB: under the margin
     assert not files.is_short_of_space(tmp_path / "not" / "yet")
+
+
+def test_cutting_a_batch_onto_a_full_disk_is_storage_full(tmp_path, tiny_fs):
+    from PIL import Image
+
+    from digitize import split
+
+    frames = [Image.new("L", (1600, 1200), 255), Image.new("L", (1600, 1200), 0)]
+    batch = tmp_path / "batch.tif"
+    frames[0].save(batch, save_all=True, append_images=frames[1:])
+    (tiny_fs / "split").mkdir()
+    fill(tiny_fs)
+    plan = [split.Segment(split.Cover("000.31.25.H08-261120-0003", "KQ", 1), (1,))]
+    with pytest.raises(StorageFullError, match="000.31.25.H08-261120-0003-KQ1.tif"):
+        split.cut(batch, plan, tiny_fs / "split")
