@@ -497,6 +497,10 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
         return None
     if not fits:
         return None
+    if not data.rstrip(b"\0\r\n\t ").endswith(b"\xff\xd9"):  # no end-of-image marker: cut short
+        raise BadInputError(
+            f"{page.origin}: its scanned image is cut short (the JPEG in the PDF is truncated); scan it again"
+        )
     files.write_bytes(out, data)
     return out
 

@@ -348,3 +348,20 @@ def test_tiff_batch_of_ordinary_pages_is_still_read_and_cut(tmp_path):
     assert covers[0] is not None and covers[1] is None
     (part,) = split.cut(path, split.plan_split(covers), tmp_path / "parts")
     assert part.name == "000.31.25.H08-261120-0003-KQ1.tif" and Image.open(part).n_frames == 1
+
+
+def test_pdf_whose_scanned_jpeg_is_cut_short_is_refused_not_half_grey(tmp_path):
+    import pikepdf
+
+    Image.fromarray(np.where(mask(), 0, 255).astype(np.uint8)).resize((1654, 2339)).save(
+        tmp_path / "scan.pdf", resolution=200)
+    with pikepdf.open(tmp_path / "scan.pdf") as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        data = image.read_raw_bytes()
+        image.write(data[: len(data) // 2], filter=pikepdf.Name.DCTDecode)
+        pdf.save(tmp_path / "cut.pdf")
+    page = pages.plan_pages(tmp_path / "cut.pdf", default_dpi=300).pages[0]
+    with pytest.raises(BadInputError, match="cut.pdf page 1: its scanned image is cut short"):
+        pages.render_page(page, tmp_path, timeout=60)
+    whole = pages.plan_pages(tmp_path / "scan.pdf", default_dpi=300).pages[0]
+    assert pages.render_page(whole, tmp_path, timeout=60).suffix == ".jpg"  # taken out as it is
