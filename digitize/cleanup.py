@@ -11,6 +11,10 @@ Each page yields two images of the same geometry:
 
 Because both come from the same rotation, deskew and crop, the OCR text layer
 lines up with the display image.
+
+A page the blank detector is sure of (:func:`blank_page`, :func:`is_blank`: no
+mark of a millimetre or more, only paper grain and dust) needs neither: the
+engine keeps its display image and does not OCR it.
 """
 
 from __future__ import annotations
@@ -39,8 +43,17 @@ BORDER_DARK = 70
 BORDER_CROP_MARGIN = 4
 #: A dark region at the edge with more enclosed light pixels than this share of its own is content.
 BORDER_MAX_HOLES = 0.02
-#: A page whose share of ink pixels is below this is reported as blank.
-BLANK_INK_RATIO = 0.002
+#: The blank detector (see :func:`is_blank`): ink is darker than the flattened paper by at least
+#: BLANK_MIN_CONTRAST grey levels (more on a grainy sheet: BLANK_NOISE_SIGMAS times its noise); a
+#: mark is a connected piece of ink reaching BLANK_MARK_MM in either direction (a letter, a stroke
+#: of a signature, the ring of a seal; dust is smaller); above BLANK_MAX_INK of the page in ink, or
+#: with a single mark, the page is not blank.
+BLANK_MIN_CONTRAST = 30
+BLANK_NOISE_SIGMAS = 6.0
+BLANK_MARK_MM = 1.0
+BLANK_MAX_INK = 0.001
+#: Paper long side assumed when no DPI is given (A4, inches).
+ASSUMED_LONG_SIDE_IN = 11.69
 #: The up/down test decides only on this many text lines or more, with a score at least this far
 #: from 0 (the log of ink above over ink below the lines' cores; measured on Latin and Vietnamese
 #: pages: upright 0.6 to 1.4, charts and sparse pages near 0 or wrong, see bench/ocr.md).
@@ -63,12 +76,13 @@ class CleanPage:
     untouched: bool = False  # the display image is the scan as it came: not turned, deskewed or cropped
 
 
-def clean_page(image: np.ndarray, rotation: int = 0) -> CleanPage:
+def clean_page(image: np.ndarray, rotation: int = 0, dpi: float | None = None) -> CleanPage:
     """Turn ``image`` by ``rotation`` (clockwise, a multiple of 90), deskew, crop the dark
     scanner borders off, and clean.
 
     ``rotation`` comes from orientation detection (see :mod:`digitize.ocr`),
-    which needs Tesseract and so is not done here.
+    which needs Tesseract and so is not done here. ``dpi`` sizes the marks the
+    blank detector looks for (see :func:`is_blank`).
     """
     upright = rotate_quarter(image, rotation)
     gray = ocr_gray(upright)
@@ -84,8 +98,29 @@ def clean_page(image: np.ndarray, rotation: int = 0) -> CleanPage:
     ocr = flatten_illumination(ocr)
     ocr = despeckle(ocr)
     untouched = rotation % 360 == 0 and not turn and border is None
-    return CleanPage(display=display, ocr=ocr, rotation=rotation % 360, skew=skew, blank=is_blank(ocr),
+    return CleanPage(display=display, ocr=ocr, rotation=rotation % 360, skew=skew, blank=is_blank(display, dpi),
                      untouched=untouched)
+
+
+def blank_page(image: np.ndarray, dpi: float | None = None) -> CleanPage | None:
+    """The page cleaned for display only, when the blank detector is sure it is blank; else None.
+
+    Dark scanner borders are cut off first (they are not content); the page is
+    neither turned nor deskewed (there is nothing to read). The OCR image is the
+    cropped grey page: nothing reads it, a blank page is not OCR'd.
+    """
+    border = dark_border_mask(ocr_gray(image))
+    display = image
+    if border is not None:
+        rows, columns = border_crop(border)
+        display = image[rows, columns]
+        if border[rows, columns].any():  # what is left of a border strip would count as marks
+            display = display.copy()
+            display[border[rows, columns] > 0] = 255
+    if not is_blank(display, dpi):
+        return None
+    return CleanPage(display=display, ocr=ocr_gray(display), rotation=0, skew=0.0, blank=True,
+                     untouched=border is None)
 
 
 def maybe_gray(image: np.ndarray) -> np.ndarray:
@@ -352,8 +387,31 @@ def despeckle(gray: np.ndarray) -> np.ndarray:
     return cv2.medianBlur(gray, 3)
 
 
-def is_blank(gray: np.ndarray) -> bool:
-    """True when the page holds (almost) no ink."""
-    _, binary = cv2.threshold(gray, 160, 255, cv2.THRESH_BINARY_INV)
-    opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return float(np.count_nonzero(opened)) / opened.size < BLANK_INK_RATIO
+def is_blank(image: np.ndarray, dpi: float | None = None) -> bool:
+    """True only when the page surely holds nothing to read: no mark at all.
+
+    Works on the darkest channel of each pixel (a red seal or blue ink is as
+    dark there as black text) with the light flattened, so a shadow or tinted
+    paper is not ink. Ink is what lies clearly below the paper (at least
+    :data:`BLANK_MIN_CONTRAST` grey levels, more on grainy paper). A page is
+    blank when its ink covers less than :data:`BLANK_MAX_INK` of it and no
+    connected piece of ink reaches :data:`BLANK_MARK_MM`: specks of dust and
+    grain do not count, a short line of text, a page number, a signature or a
+    seal does. ``dpi`` (else guessed from an A4 long side) sizes that mark.
+    """
+    darkest = image if image.ndim == 2 else cv2.min(cv2.min(image[:, :, 0], image[:, :, 1]), image[:, :, 2])
+    flat = flatten_illumination(darkest, always=True)
+    sample = flat[::4, ::4].astype(np.float32)  # a sixteenth of the pixels tells the paper and its grain
+    paper = float(np.median(sample))
+    noise = 1.4826 * float(np.median(np.abs(sample - paper)))
+    limit = paper - max(BLANK_MIN_CONTRAST, BLANK_NOISE_SIGMAS * noise)
+    ink = (flat < limit).astype(np.uint8)
+    inked = cv2.countNonZero(ink)
+    if inked == 0:
+        return True
+    if inked > BLANK_MAX_INK * ink.size:
+        return False
+    pixels_per_mm = (dpi or max(image.shape[:2]) / ASSUMED_LONG_SIDE_IN) / 25.4
+    _count, _labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    sizes = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    return not bool((sizes >= BLANK_MARK_MM * pixels_per_mm).any())

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import cv2
 
-from digitize import cleanup, ocr, pages, pdfa, tools
+from digitize import cleanup, files, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, DigitizeError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
@@ -106,17 +106,28 @@ class _PageDone:
 
 
 def scan_to_pdfa(
-    source: Path | list[Path], meta: DocumentMeta, work_dir: Path, settings: OcrSettings, *, default_dpi: int,
+    source: Path | list[Path],
+    meta: DocumentMeta,
+    work_dir: Path,
+    settings: OcrSettings,
+    *,
+    default_dpi: int,
+    max_pages: int = pages.MAX_PAGES,
     pool: PagePool | None = None,
 ) -> ScanResult:
     """Clean, OCR and assemble the pages of ``source`` (one input or several, in order)
-    into ``work_dir/output.pdfa.pdf``; the pages run in ``pool`` when one is given (a run's)."""
+    into ``work_dir/output.pdfa.pdf``; the pages run in ``pool`` when one is given (a run's).
+
+    ``default_dpi`` and ``max_pages`` come from the intake settings: an input of
+    more than ``max_pages`` pages is refused before any page is rendered.
+    """
     tools.require("tesseract")
     tools.require("pdftoppm")
     tools.require_languages(settings.languages)
     tools.require_languages("osd")
     plan = pages.plan_pages(
-        source, default_dpi=default_dpi, existing_text=settings.existing_text, signed_input=settings.signed_input
+        source, default_dpi=default_dpi, existing_text=settings.existing_text, signed_input=settings.signed_input,
+        max_pages=max_pages,
     )
     work_dir.mkdir(parents=True, exist_ok=True)
     done = run_pages(plan.pages, work_dir, settings, pool)
@@ -276,7 +287,9 @@ def _unwrap(outcome: object) -> _PageDone:
 def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> _PageDone:
     """Render, orient, clean and OCR one page; returns its layer files, its report and its text.
 
-    The page is read once, turned the way :func:`cleanup.guess_orientation` finds
+    A page the blank detector is sure of (:func:`cleanup.blank_page`) is kept, its
+    dark borders cut, with no text layer: neither Tesseract nor OSD runs on it.
+    Any other page is read once, turned the way :func:`cleanup.guess_orientation` finds
     upright (0.06 s). Tesseract OSD (~0.7 s of CPU a page) runs only when it can
     matter: when the guess is unsure and the text looks vertical, or when a reading
     gives a low confidence (upside down reads as garbage); then the better reading
@@ -289,6 +302,8 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     source = pages.render_page(page, work_dir, timeout=settings.timeout_seconds)
     image = cv2.imread(str(source), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
+        if source != page.file and files.is_short_of_space(source.parent):  # a rendering cut short by a full disk
+            raise files.storage_full(source)
         raise BadInputError(f"{page.origin}: the page image could not be decoded")
     # A scanned JPEG is kept while the page is read: a page neither turned, deskewed nor cropped shows it as it is.
     scanned_jpeg = source if source.suffix.lower() in (".jpg", ".jpeg") else None
@@ -306,6 +321,9 @@ def _orient_and_read(
 ) -> _PageDone:
     """The orientation decision of :func:`process_page` and the readings it needs."""
     stem = work_dir / f"page-{page.number:03d}"
+    blank = cleanup.blank_page(image, page.dpi)
+    if blank is not None:
+        return _blank_page(blank, page, stem.with_name(f"{stem.name}-r0"), settings, scanned_jpeg)
     gray = cleanup.ocr_gray(image)
     readings: dict[int, _PageDone] = {}
 
@@ -345,15 +363,10 @@ def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int
 def _clean_and_read(
     image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None = None
 ) -> _PageDone:
-    clean = cleanup.clean_page(image, rotation)
-    display = stem.with_suffix(".display.jpg")
-    if clean.untouched and scanned_jpeg is not None:  # the scanner's own JPEG: no second compression
-        shutil.copyfile(scanned_jpeg, display)
-        gray = pages.jpeg_is_gray(display)
-    else:
-        gray = pdfa.write_display_jpeg(clean.display, display, settings.jpeg_quality)
+    clean = cleanup.clean_page(image, rotation, page.dpi)
+    display, gray = _write_display(clean, stem, settings, scanned_jpeg)
     ocr_image = stem.with_suffix(".ocr.pgm")  # uncompressed: PNG's zlib costs ~0.1 s a page
-    cv2.imwrite(str(ocr_image), clean.ocr)
+    files.write_bytes(ocr_image, _encode(".pgm", clean.ocr, ocr_image))
     height, width = clean.display.shape[:2]
     result = ocr.ocr_page(
         ocr_image, page.number, page.dpi, stem.with_suffix(".text"),
@@ -366,6 +379,37 @@ def _clean_and_read(
         clean.blank, result.confidence, result.words,
     )
     return _PageDone(layer, report, result.text)
+
+
+def _blank_page(
+    clean: cleanup.CleanPage, page: pages.SourcePage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None
+) -> _PageDone:
+    """A page the blank detector is sure of: its image, no text layer, reported blank (no OCR)."""
+    display, gray = _write_display(clean, stem, settings, scanned_jpeg)
+    height, width = clean.display.shape[:2]
+    layer = pdfa.PageLayer(display, None, width, height, page.dpi, gray)
+    report = PageReport(page.number, page.origin, page.dpi, page.dpi_from, 0, 0.0, True, 0.0, 0)
+    return _PageDone(layer, report, "")
+
+
+def _write_display(
+    clean: cleanup.CleanPage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None
+) -> tuple[Path, bool]:
+    """Write the visible page image (``<stem>.display.jpg``); returns it and whether it is grey."""
+    display = stem.with_suffix(".display.jpg")
+    if clean.untouched and scanned_jpeg is not None:  # the scanner's own JPEG: no second compression
+        with files.storage_guard(display):
+            shutil.copyfile(scanned_jpeg, display)
+        return display, pages.jpeg_is_gray(display)
+    return display, pdfa.write_display_jpeg(clean.display, display, settings.jpeg_quality)
+
+
+def _encode(extension: str, image, path: Path) -> bytes:
+    """``image`` encoded in memory (cv2.imwrite's result says nothing of a full disk; a Python write does)."""
+    ok, data = cv2.imencode(extension, image)
+    if not ok:
+        raise DigitizeError(f"could not encode the page image {path.name}")
+    return data.tobytes()
 
 
 def _keep_page(page: pages.SourcePage) -> _PageDone:
@@ -383,7 +427,8 @@ def keep_signed_originals(result: ScanResult, output: Path) -> list[Path]:
         suffix = "" if len(result.signed_originals) == 1 else f"-{n}"
         target = output.with_name(f"{output.stem}.signed-original{suffix}.pdf")
         partial = target.with_name(target.name + ".part")
-        shutil.copyfile(original, partial)
+        with files.storage_guard(partial):
+            shutil.copyfile(original, partial)
         partial.replace(target)
         copies.append(target)
     return copies

@@ -30,6 +30,7 @@ class ExitCode(enum.IntEnum):
     archive = 11
     catalog = 12
     partial = 13
+    storage_full = 14
     pdfa = 15
     interrupted = 130
 
@@ -145,6 +146,16 @@ class CatalogError(DigitizeError):
     """The catalog database failed or is inconsistent."""
 
     exit_code = ExitCode.catalog
+
+
+class StorageFullError(DigitizeError):
+    """A disk (or quota) the pipeline writes to is full; may succeed once space is freed.
+
+    Transient: the input stays in the scanner folder for the next run.
+    """
+
+    exit_code = ExitCode.storage_full
+    transient = True
 
 
 class BatchError(DigitizeError):

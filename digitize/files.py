@@ -1,10 +1,21 @@
-"""Writing files so that no reader ever sees half of one."""
+"""Writing files so that no reader ever sees half of one, and telling a full disk from other failures."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from digitize.errors import StorageFullError
+
+#: errno values that mean "the disk or the user's quota is full".
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: A file system with less free space than this (or no free inode) counts as full when a
+#: program writing there fails: a page's work files take several megabytes.
+LOW_SPACE_BYTES = 8 * 1024 * 1024
 
 
 def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
@@ -12,16 +23,67 @@ def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
     The file has ``mode`` from its creation (a secret is never readable by
     others, even for a moment) and is flushed to disk before the rename.
-    Raises :class:`OSError`; callers wrap it in their own error.
+    A full disk raises :class:`StorageFullError` (transient) naming the path;
+    other failures raise :class:`OSError`, which callers wrap in their own error.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    with storage_guard(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """``path.write_bytes(data)``, with a full disk raised as :class:`StorageFullError`."""
+    with storage_guard(path):
+        path.write_bytes(data)
+
+
+def save_image(image: object, path: Path, **params: object) -> None:
+    """Save a Pillow image to ``path`` (``image.save(path, **params)``), a full disk raised as
+    :class:`StorageFullError`."""
+    with storage_guard(path):
+        image.save(path, **params)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def storage_guard(path: Path) -> Iterator[None]:
+    """Raise a "no space left" or "quota exceeded" :class:`OSError` from the block as
+    :class:`StorageFullError` naming ``path``; so too any other write error (an OSError
+    without errno, or libtiff's RuntimeError through Pillow) while the disk holding
+    ``path`` is full. Other errors pass through unchanged."""
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        yield
+    except (OSError, RuntimeError) as e:
+        if getattr(e, "errno", None) in FULL_ERRNOS or is_short_of_space(path.parent):
+            raise storage_full(path) from e
         raise
+
+
+def storage_full(path: Path) -> StorageFullError:
+    """The error for a full disk while writing ``path``."""
+    return StorageFullError(
+        f"no space left on the disk holding {path.parent} (writing {path.name})",
+        hint="free space on that disk (or raise the quota) and run again; the input stays in the scanner folder",
+    )
+
+
+def is_short_of_space(folder: Path) -> bool:
+    """Whether the file system holding ``folder`` is (nearly) full: under :data:`LOW_SPACE_BYTES`
+    free for this user, or no free inode. False when it cannot be asked."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        stats = os.statvfs(probe)
+    except OSError:
+        return False
+    no_inodes = stats.f_files > 0 and stats.f_favail == 0
+    return stats.f_bavail * stats.f_frsize < LOW_SPACE_BYTES or no_inodes

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from digitize import tools
+from digitize import files, tools
 from digitize.errors import ToolError, ToolTimeoutError
 from digitize.models import nfc
 
@@ -45,7 +45,10 @@ def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: f
     """
     scale = min(1.0, OSD_DPI / dpi)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    cv2.imwrite(str(work_file), small)
+    ok, data = cv2.imencode(work_file.suffix, small)
+    if not ok:
+        raise ToolError(f"could not encode the orientation image {work_file.name}")
+    files.write_bytes(work_file, data.tobytes())
     try:
         proc = tools.run(
             ["tesseract", str(work_file), "-", "--psm", "0", "-l", "osd", "--dpi", str(round(dpi * scale))],
@@ -79,7 +82,10 @@ def ocr_page(
          "-c", "textonly_pdf=1", "pdf", "tsv"],
         timeout=timeout,
         env=tools.SINGLE_THREAD_ENV,
+        output_dir=out_base.parent,
     )
+    for written in (Path(f"{out_base}.pdf"), Path(f"{out_base}.tsv")):
+        tools.check_output(written, "tesseract")
     tsv = Path(f"{out_base}.tsv").read_text(encoding="utf-8")
     text, confidence, words = read_tsv(tsv)
     return OcrPage(number, Path(f"{out_base}.pdf"), text, confidence, words)

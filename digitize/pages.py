@@ -25,17 +25,20 @@ read; nothing is written outside ``work_dir``.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pikepdf
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageCms, UnidentifiedImageError
 
-from digitize import tools
+from digitize import files, tools
 from digitize.errors import (
     BadInputError,
     EncryptedInputError,
@@ -51,6 +54,8 @@ INPUT_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
 #: Decompression-bomb guard: a page above this many pixels is refused (an A3
 #: page at 600 dpi is ~70 Mpx; OCRmyPDF's enormous.pdf test page is 81 Mpx).
 MAX_PIXELS = 100_000_000
+#: Default limit of pages in one input (``intake.max_pages``): a larger one is refused before any work.
+MAX_PAGES = 500
 #: Paper sizes (inches, portrait) used to estimate a missing DPI.
 PAPER_SIZES = {"A4": (8.27, 11.69), "A5": (5.83, 8.27), "A3": (11.69, 16.54), "Letter": (8.5, 11.0)}
 #: Only DPIs a scanner uses are believed when estimating.
@@ -148,32 +153,56 @@ def plan_pages(
     default_dpi: int,
     existing_text: str = "refuse",
     signed_input: str = "refuse",
+    max_pages: int = MAX_PAGES,
 ) -> InputPlan:
     """Check every input file and list its pages, in order, without rendering any.
 
     ``existing_text`` ("refuse", "redo", "skip") and ``signed_input``
     ("refuse", "keep-original") say what to do with PDFs that already have a
-    text layer or a digital signature.
+    text layer or a digital signature. An input of more than ``max_pages``
+    pages is refused (:class:`BadInputError`) as soon as its count is known.
     """
-    files = [f for p in ([paths] if isinstance(paths, Path) else paths) for f in input_files(p)]
+    sources = [f for p in ([paths] if isinstance(paths, Path) else paths) for f in input_files(p)]
     pages: list[SourcePage] = []
     signed: list[Path] = []
-    for file in files:
-        _check_not_empty(file)
-        suffix = file.suffix.lower()
-        first = len(pages) + 1
-        if suffix in PDF_SUFFIXES:
-            infos, is_signed = inspect_pdf(file, default_dpi, signed_input=signed_input)
-            if is_signed:
-                signed.append(file)
-            pages.extend(_pdf_plan(file, infos, first, existing_text, redo=is_signed))
-        elif suffix in IMAGE_SUFFIXES:
-            pages.extend(_image_plan(file, first, default_dpi))
-        else:
-            raise BadInputError(
-                f"{file.name}: unsupported file type '{file.suffix}'; scan to PDF, TIFF, JPEG or PNG"
-            )
+    try:
+        for file in sources:
+            _check_not_empty(file)
+            suffix = file.suffix.lower()
+            first = len(pages) + 1
+            room = max_pages - len(pages)
+            if suffix in PDF_SUFFIXES:
+                infos, is_signed = inspect_pdf(file, default_dpi, signed_input=signed_input, max_pages=room)
+                if is_signed:
+                    signed.append(file)
+                pages.extend(_pdf_plan(file, infos, first, existing_text, redo=is_signed))
+            elif suffix in IMAGE_SUFFIXES:
+                pages.extend(_image_plan(file, first, default_dpi, room))
+            else:
+                raise BadInputError(
+                    f"{file.name}: unsupported file type '{file.suffix}'; scan to PDF, TIFF, JPEG or PNG"
+                )
+    except TooManyPages as e:
+        counted = len(pages) + e.count
+        more = "" if file == sources[-1] else " or more"
+        raise BadInputError(
+            f"{_input_name(paths)} has {counted}{more} pages, more than the limit of {max_pages} "
+            "(intake.max_pages): split it into smaller documents and drop them again"
+        ) from None
     return InputPlan(tuple(pages), tuple(signed))
+
+
+class TooManyPages(Exception):  # noqa: N818 - internal signal, never leaves plan_pages
+    """Raised inside :func:`plan_pages` when a file's pages do not fit under the limit."""
+
+    def __init__(self, count: int):
+        super().__init__(count)
+        self.count = count
+
+
+def _input_name(paths: Path | list[Path]) -> str:
+    items = [paths] if isinstance(paths, Path) else paths
+    return items[0].name if len(items) == 1 else f"{items[0].name} (with the other inputs)"
 
 
 def _check_not_empty(file: Path) -> None:
@@ -197,7 +226,9 @@ def _pdf_plan(file: Path, infos: list[_PdfPage], first: int, existing_text: str,
     return pages
 
 
-def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -> tuple[list[_PdfPage], bool]:
+def inspect_pdf(
+    file: Path, default_dpi: int, *, signed_input: str = "refuse", max_pages: int | None = None
+) -> tuple[list[_PdfPage], bool]:
     """Check a PDF can be digitized; return each page's native DPI and text flag, and whether it is signed.
 
     Refuses encrypted PDFs, signed PDFs (unless ``signed_input`` is
@@ -226,6 +257,8 @@ def inspect_pdf(file: Path, default_dpi: int, *, signed_input: str = "refuse") -
         try:
             if len(pdf.pages) == 0:
                 raise BadInputError(f"{file.name} has no pages")
+            if max_pages is not None and len(pdf.pages) > max_pages:
+                raise TooManyPages(len(pdf.pages))
             return [_page_info(file, page, n, default_dpi, vector_ok=signed)
                     for n, page in enumerate(pdf.pages, 1)], signed
         except pikepdf.PdfError as e:
@@ -290,38 +323,188 @@ def _check_pixels(what: str, width: float, height: float) -> None:
         )
 
 
-def _image_plan(file: Path, first: int, default_dpi: int) -> list[SourcePage]:
+def _image_plan(file: Path, first: int, default_dpi: int, room: int) -> list[SourcePage]:
+    """The frames of an image file as pages; more than ``room`` frames raise :class:`TooManyPages`."""
     try:
-        with _open_image(file) as image:
+        with open_image(file) as image:
             frames = getattr(image, "n_frames", 1)
+            if frames < 1:
+                raise BadInputError(f"{file.name} holds no page (an image file with no frames); scan it again")
+            if frames > room:
+                raise TooManyPages(frames)
             pages = []
             for index in range(frames):
                 image.seek(index)
-                _check_pixels(f"{file.name}", *image.size)
-                dpi, dpi_from = _image_dpi(image, default_dpi)
                 origin = file.name + (f" page {index + 1}" if frames > 1 else "")
+                _check_frame(origin, image)
+                dpi, dpi_from = _image_dpi(image, default_dpi)
                 pages.append(SourcePage(first + index, file, index, "image", dpi, dpi_from, origin))
             return pages
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as e:
         raise BadInputError(f"{file.name} is not a readable image (corrupt or truncated): {e}") from e
 
 
 def render_page(page: SourcePage, work_dir: Path, *, timeout: float) -> Path:
-    """Write the page image of ``page`` into ``work_dir`` (or return the file when it is one) and return its path."""
+    """Write the page image of ``page`` into ``work_dir`` (or return the file when it is one) and return its path.
+
+    An image file is decoded in full here (a truncated or corrupt one is refused
+    with :class:`BadInputError`) and written as 8-bit RGB or grey, as it looks
+    (see :func:`page_pixels`); a single-frame JPEG or PNG that is already plain
+    8-bit sRGB or grey is returned as it is.
+    """
     out = work_dir / f"page-{page.number:03d}.src.ppm"  # uncompressed: fast to write and read
     if page.kind == "pdf":
         return _render_pdf_page(page, out, timeout)
     try:
-        with _open_image(page.file) as image:
+        with open_image(page.file) as image:
             image.seek(page.index)
+            _check_frame(page.origin, image)
+            image.load()  # decodes it all: a truncated or corrupt file fails here, not as a grey page
             single = getattr(image, "n_frames", 1) == 1
-            if single and page.file.suffix.lower() in {".jpg", ".jpeg", ".png"} and image.mode in ("RGB", "L"):
+            if single and page.file.suffix.lower() in {".jpg", ".jpeg", ".png"} and _is_plain(image):
                 return page.file
-            image.load()
-            _normalise_mode(image).save(out, dpi=(page.dpi, page.dpi))
-            return out
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+            pixels = page_pixels(image, page.origin)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as e:
         raise BadInputError(f"{page.origin} is not a readable image (corrupt or truncated): {e}") from e
+    files.save_image(pixels, out, dpi=(page.dpi, page.dpi))
+    return out
+
+
+def page_pixels(image: Image.Image, origin: str) -> Image.Image:
+    """The loaded frame ``image`` as 8-bit RGB or grey ("L"), as it looks on paper.
+
+    - 1-bit becomes grey; 16-bit (and 32-bit) grey is scaled to 8 bits (65535 is white),
+      never clipped; 16-bit RGB is read at 8 bits by Pillow itself;
+    - palette images, with or without a transparent colour, and images with an alpha
+      channel (LA, RGBA, PA) or a transparent colour (tRNS) are laid on white paper:
+      a transparent pixel is paper whatever colour it stores;
+    - CMYK (JPEG, including Adobe's inverted CMYK, and TIFF) and RGB with an embedded
+      ICC profile are converted to sRGB through the profile (Pillow ImageCms); a
+      profile LittleCMS cannot read is ignored (plain conversion);
+    - CIE L*a*b* is converted to sRGB.
+
+    A result of one flat colour from a source whose samples vary (a bit depth or
+    colour space read wrongly) raises :class:`BadInputError`: such a page is never
+    passed on as "blank".
+    """
+    source = image
+    if image.mode == "1":
+        out = image.convert("L")
+    elif image.mode.startswith("I") or image.mode == "F":
+        out = _to_8_bit(image)
+    else:
+        out = _to_srgb(_on_white(_cmyk_as_stored(image)))
+        if out.mode not in ("RGB", "L"):
+            out = out.convert("RGB")
+    _check_not_flattened(source, out, origin)
+    return out
+
+
+def _is_plain(image: Image.Image) -> bool:
+    """8-bit RGB or grey with nothing to apply: no transparency, no ICC profile other than sRGB."""
+    if image.mode not in ("RGB", "L") or "transparency" in image.info:
+        return False
+    icc = image.info.get("icc_profile")
+    return not icc or image.mode == "L" or _is_srgb(icc)
+
+
+def _to_8_bit(image: Image.Image) -> Image.Image:
+    """Grey of more than 8 bits (I;16, I;16B, I, F) scaled to 0-255."""
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        top = 1.0 if values.size and float(np.nanmax(values)) <= 1.0 else 255.0
+    else:
+        values = np.asarray(image.convert("I") if image.mode != "I" else image, dtype=np.float64)
+        peak = float(values.max()) if values.size else 0.0
+        top = 65535.0 if peak <= 65535 else peak
+    scaled = np.clip(np.nan_to_num(values) * (255.0 / top), 0, 255)
+    return Image.fromarray(np.rint(scaled).astype(np.uint8), "L")
+
+
+def _cmyk_as_stored(image: Image.Image) -> Image.Image:
+    """A CMYK JPEG as its samples mean: Pillow reads every CMYK JPEG as Adobe's inverted kind;
+    one without Adobe's marker (APP14) stores plain CMYK and is inverted back."""
+    if image.mode == "CMYK" and image.format == "JPEG" and "adobe" not in image.info:
+        inverted = ImageChops.invert(image)
+        inverted.info = dict(image.info)
+        return inverted
+    return image
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """``image`` laid on white paper when it has an alpha channel, a transparent colour or a palette."""
+    if image.mode == "P":
+        transparent = "transparency" in image.info or (image.palette is not None and image.palette.mode == "RGBA")
+        image = image.convert("RGBA" if transparent else "RGB")
+    elif image.mode in ("L", "RGB") and "transparency" in image.info:
+        image = image.convert("LA" if image.mode == "L" else "RGBA")
+    elif image.mode in ("PA", "RGBa", "La"):
+        image = image.convert("RGBA" if image.mode != "La" else "LA")
+    if image.mode not in ("LA", "RGBA"):
+        return image
+    colour = image.mode[0] if image.mode == "LA" else "RGB"
+    paper = Image.new(colour, image.size, 255 if colour == "L" else (255, 255, 255))
+    paper.paste(image.convert(colour), mask=image.getchannel("A"))
+    paper.info = {k: v for k, v in image.info.items() if k != "transparency"}
+    return paper
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """RGB or CMYK with an embedded ICC profile, and CIE L*a*b*, converted to sRGB; CMYK without one plainly."""
+    icc = image.info.get("icc_profile")
+    if image.mode == "LAB":
+        return ImageCms.applyTransform(image, ImageCms.buildTransform(
+            ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"))
+    if icc and image.mode in ("RGB", "CMYK") and not (image.mode == "RGB" and _is_srgb(icc)):
+        try:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB",
+                                                  renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            converted = None  # an unreadable profile: the colours as stored are the best there is
+        if converted is not None:
+            return converted
+    return image.convert("RGB") if image.mode == "CMYK" else image
+
+
+@functools.lru_cache(maxsize=32)
+def _is_srgb(icc: bytes) -> bool:
+    """Whether an embedded RGB ICC profile is sRGB in effect (converting through it changes no colour by
+    more than 3 levels). Judged by converting test colours, not by the profile's name."""
+    probe = Image.frombytes("RGB", (len(_PROBE_COLOURS), 1), bytes(c for colour in _PROBE_COLOURS for c in colour))
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(probe, profile, ImageCms.createProfile("sRGB"), outputMode="RGB",
+                                              renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return False
+    if converted is None:
+        return False
+    difference = np.abs(np.asarray(converted, dtype=np.int16) - np.asarray(probe, dtype=np.int16))
+    return int(difference.max()) <= 3
+
+
+#: Colours through which an embedded profile is compared with sRGB.
+_PROBE_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128),
+                  (200, 60, 40), (30, 90, 200))
+
+
+def _check_not_flattened(source: Image.Image, out: Image.Image, origin: str) -> None:
+    """Refuse a page that decodes to one flat colour while its samples vary (see :func:`page_pixels`)."""
+    extrema = out.getextrema()
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    if any(low != high for low, high in bands):
+        return
+    alpha = source.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in source.info or source.mode == "P"
+    if alpha:
+        return  # transparent everywhere, or one palette colour: it does look flat
+    source_extrema = source.getextrema()
+    source_bands = source_extrema if isinstance(source_extrema[0], tuple) else (source_extrema,)
+    if any(low != high for low, high in source_bands):
+        raise BadInputError(
+            f"{origin} could not be read as it is: its pixels vary ({source.mode} image) but they come out as "
+            "one flat colour; save the scan as an 8-bit grey or colour PNG, TIFF or JPEG and drop it again"
+        )
 
 
 def _render_pdf_page(page: SourcePage, out: Path, timeout: float) -> Path:
@@ -359,7 +542,11 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
         return None
     if not fits:
         return None
-    out.write_bytes(data)
+    if not data.rstrip(b"\0\r\n\t ").endswith(b"\xff\xd9"):  # no end-of-image marker: cut short
+        raise BadInputError(
+            f"{page.origin}: its scanned image is cut short (the JPEG in the PDF is truncated); scan it again"
+        )
+    files.write_bytes(out, data)
     return out
 
 
@@ -401,11 +588,13 @@ def _rasterize(page: SourcePage, out: Path, timeout: float) -> Path:
             ["pdftoppm", "-r", f"{page.dpi:g}", "-f", number, "-l", number, "-singlefile",
              str(page.file), str(base.with_suffix(".src"))],
             timeout=timeout,
+            output_dir=out.parent,
         )
     except ToolTimeoutError:
         raise
     except ToolError as e:
         raise BadInputError(f"{page.origin} could not be rendered: {e.message}") from e
+    tools.check_output(out, "pdftoppm")
     return out
 
 
@@ -415,7 +604,11 @@ def jpeg_is_gray(file: Path) -> bool:
         return image.mode == "L"
 
 
-def _open_image(file: Path) -> Image.Image:
+def open_image(file: Path) -> Image.Image:
+    """Open an image file (headers only), refusing decompression bombs and what Pillow cannot read.
+
+    Raises :class:`BadInputError` naming the file; later decoding errors are the caller's to wrap.
+    """
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -429,6 +622,20 @@ def _open_image(file: Path) -> Image.Image:
         ) from e
     except UnidentifiedImageError as e:
         raise BadInputError(f"{file.name} is not an image Pillow can read; scan to PDF, TIFF, JPEG or PNG") from e
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
+        raise BadInputError(f"{file.name} is not a readable image (corrupt or truncated): {e}") from e
+
+
+def check_frame(origin: str, image: Image.Image) -> None:
+    """Refuse the current frame of ``image`` when it has no pixels or too many to be a page."""
+    _check_frame(origin, image)
+
+
+def _check_frame(origin: str, image: Image.Image) -> None:
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise BadInputError(f"{origin} has no pixels ({width} x {height}); scan it again")
+    _check_pixels(origin, width, height)
 
 
 def _image_dpi(image: Image.Image, default_dpi: int) -> tuple[float, str]:
@@ -454,11 +661,3 @@ def estimate_dpi(width: int, height: int) -> float | None:
             if PLAUSIBLE_DPI[0] <= dpi <= PLAUSIBLE_DPI[1]:
                 return float(dpi)
     return None
-
-
-def _normalise_mode(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGB", "L"):
-        return image
-    if image.mode in ("1", "I;16", "I"):
-        return image.convert("L")
-    return image.convert("RGB")

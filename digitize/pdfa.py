@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 import pikepdf
 
-from digitize.errors import BadInputError, PdfaError
+from digitize import files
+from digitize.errors import BadInputError, PdfaError, StorageFullError
 from digitize.models import DocumentMeta, nfc
 
 FLAVOUR = "2b"
@@ -30,7 +31,10 @@ FLAVOUR = "2b"
 
 @dataclass(frozen=True)
 class PageLayer:
-    """The two files that make one output page, or (``source_pdf``) a page copied as it is."""
+    """The two files that make one output page, or (``source_pdf``) a page copied as it is.
+
+    ``text_pdf`` is None for a blank page, which has no text layer.
+    """
 
     display_jpeg: Path | None
     text_pdf: Path | None
@@ -58,7 +62,7 @@ def write_display_jpeg(image: np.ndarray, path: Path, quality: int) -> bool:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise BadInputError(f"could not encode page image {path.name}")
-    path.write_bytes(data.tobytes())
+    files.write_bytes(path, data.tobytes())
     return gray
 
 
@@ -93,10 +97,19 @@ def _save(
     import pikepdf.pdfa  # here, not at the top: 0.2 s of imports the page workers never need
 
     try:
-        report = pikepdf.pdfa.save(pdf, tmp, flavour)
+        with files.storage_guard(tmp):
+            report = pikepdf.pdfa.save(pdf, tmp, flavour)
     except pikepdf.pdfa.PdfaError as e:
         tmp.unlink(missing_ok=True)
         raise PdfaError(f"the assembled PDF is not PDF/A-{flavour}: {e}") from e
+    except pikepdf.PdfError as e:  # qpdf reports a failed write as its own error, not an OSError
+        tmp.unlink(missing_ok=True)
+        if files.is_short_of_space(tmp.parent):
+            raise files.storage_full(tmp) from e
+        raise
+    except StorageFullError:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, out)
     return PdfaReport(out, flavour, report.passed, tuple(str(f) for f in report.findings))
 
@@ -122,6 +135,8 @@ def _add_page(pdf: pikepdf.Pdf, layer: PageLayer) -> None:
         )
     )
     pdf.pages.append(page)
+    if layer.text_pdf is None:  # a blank page: no text layer
+        return
     with pikepdf.open(layer.text_pdf) as text:
         pdf.pages[-1].add_overlay(text.pages[0], pikepdf.Rectangle(0, 0, width, height))
 

@@ -34,9 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from digitize import engine, intake, tools
+from digitize import engine, files, intake, tools
 from digitize.errors import VerificationError
-from digitize.files import write_atomically
 from digitize.models import VIETNAM, DocumentMeta
 from digitize.settings import Settings
 from signing.document_check import check_document_identity
@@ -170,8 +169,12 @@ class WorkFolder:
         return self
 
     def copy_input(self, item: intake.InboxItem) -> Path:
-        """Copy the input into ``input/`` (work is done on a copy) and return the copy."""
-        return intake.copy_to_work(item, self.root)
+        """Copy the input into ``input/`` (work is done on a copy) and return the copy.
+
+        A full disk is :class:`digitize.errors.StorageFullError` (transient): the input stays in the inbox.
+        """
+        with files.storage_guard(self.root / "input" / item.name):
+            return intake.copy_to_work(item, self.root)
 
     def checkpoint(self, stage: str) -> dict[str, Any] | None:
         """What the finished ``stage`` left, or None when it has not finished here."""
@@ -180,7 +183,7 @@ class WorkFolder:
 
     def finish(self, stage: str, data: dict[str, Any]) -> None:
         """Record ``stage`` as finished with ``data``; every file written so far becomes private."""
-        write_atomically(self.root / f"{stage}.json",
+        files.write_atomically(self.root / f"{stage}.json",
                          json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
                          mode=FILE_MODE)
         self.make_private()
@@ -252,7 +255,8 @@ def scan(
     if (found := work.checkpoint("scan")) is not None and Path(found["pdf"]).is_file():
         return ScanSummary.from_json(found)
     result = engine.scan_to_pdfa(
-        source, meta, work.root, settings.ocr, default_dpi=settings.intake.default_dpi, pool=pool)
+        source, meta, work.root, settings.ocr, default_dpi=settings.intake.default_dpi,
+        max_pages=settings.intake.max_pages, pool=pool)
     summary = ScanSummary(
         pdf=result.pdf,
         pages=result.page_count,

@@ -67,6 +67,8 @@ class IntakeSettings:
     claim_timeout_seconds: float = 6 * 3600.0
     default_dpi: int = 300
     levels: tuple[str, ...] = LEVELS
+    #: An input of more pages is refused (exit 4) before any page is rendered.
+    max_pages: int = 500
 
 
 @dataclass(frozen=True)

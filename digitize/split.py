@@ -34,8 +34,9 @@ import pikepdf
 from PIL import Image
 
 from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
+from digitize.files import storage_guard
 from digitize.models import KINDS, check_code, check_number, json_kind, parse_document_code, shown
-from digitize.pages import MAX_PIXELS, is_signed
+from digitize.pages import MAX_PIXELS, check_frame, is_signed, open_image
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
@@ -243,11 +244,16 @@ def _check_render_size(path: Path, first: int | None, last: int | None) -> None:
 def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
     if path.suffix.lower() == ".pdf":
         return [read_qr(np.asarray(image)) for image in _render(path, timeout)]
-    with Image.open(path) as tiff:
+    with open_image(path) as tiff:
         texts = []
         for index in range(getattr(tiff, "n_frames", 1)):
-            tiff.seek(index)
-            texts.append(read_qr(np.asarray(tiff.convert("L"))))
+            origin = f"{path.name} page {index + 1}"
+            try:
+                tiff.seek(index)
+                check_frame(origin, tiff)  # before decoding: an oversized page is refused, not loaded
+                texts.append(read_qr(np.asarray(tiff.convert("L"))))
+            except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+                raise BadInputError(f"{origin} is not a readable image (corrupt or truncated): {e}") from e
         return texts
 
 
@@ -269,11 +275,12 @@ def has_cover_first(path: Path, *, timeout: float) -> bool:
             return False  # an unreadable file is reported, with its reason, by the normal path
         return bool(images) and _page_cover(path, 1, read_qr(np.asarray(images[0]))) is not None
     if path.suffix.lower() in (".tif", ".tiff"):
-        try:
-            with Image.open(path) as tiff:
+        with open_image(path) as tiff:  # a file Pillow cannot open, or too large, is refused with its reason
+            check_frame(f"{path.name} page 1", tiff)
+            try:
                 text = read_qr(np.asarray(tiff.convert("L")))
-        except OSError:
-            return False
+            except (OSError, SyntaxError, ValueError, EOFError):
+                return False  # an undecodable page is reported, with its reason, by the normal path
         return _page_cover(path, 1, text) is not None
     return False
 
@@ -302,7 +309,8 @@ def _cut_pdf(path: Path, segment: Segment, out_dir: Path) -> Path:
         for index in segment.pages:
             part.pages.append(batch.pages[index])
         tmp = target.with_name(target.name + ".part")
-        part.save(tmp, deterministic_id=True)
+        with storage_guard(tmp):
+            part.save(tmp, deterministic_id=True)
     tmp.replace(target)
     return target
 
@@ -310,7 +318,7 @@ def _cut_pdf(path: Path, segment: Segment, out_dir: Path) -> Path:
 def _cut_tiff(path: Path, segment: Segment, out_dir: Path) -> Path:
     target = out_dir / f"{segment.cover.document_code}.tif"
     frames = []
-    with Image.open(path) as tiff:
+    with open_image(path) as tiff:
         for index in segment.pages:
             tiff.seek(index)
             frame = tiff.copy()
@@ -319,6 +327,7 @@ def _cut_tiff(path: Path, segment: Segment, out_dir: Path) -> Path:
     tmp = target.with_name(target.name + ".part")
     dpi = frames[0].info.get("dpi")
     kwargs = {"dpi": dpi} if dpi else {}
-    frames[0].save(tmp, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw", **kwargs)
+    with storage_guard(tmp):
+        frames[0].save(tmp, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw", **kwargs)
     tmp.replace(target)
     return target

@@ -16,7 +16,9 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from digitize import files
 from digitize.errors import MissingToolError, ToolError, ToolTimeoutError
 
 #: Debian package that provides each program, for install advice.
@@ -43,12 +45,15 @@ def run(
     timeout: float,
     env: Mapping[str, str] | None = None,
     input: bytes | None = None,
+    output_dir: Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run an external program and return its completed process.
 
     ``timeout`` is required. A missing program raises :class:`MissingToolError`,
     a timeout :class:`ToolTimeoutError` (transient), a non-zero exit
-    :class:`ToolError` carrying the program's stderr.
+    :class:`ToolError` carrying the program's stderr, unless the program writes
+    into ``output_dir`` and that disk is full (or it said so): then
+    :class:`StorageFullError` (transient) names the folder.
     """
     program = args[0]
     full_env = {**os.environ, **(env or {})}
@@ -65,6 +70,8 @@ def run(
         ) from e
     if proc.returncode != 0:
         stderr = _text(proc.stderr)
+        if output_dir is not None and (files.is_short_of_space(output_dir) or _says_disk_full(stderr)):
+            raise files.storage_full(output_dir / program)
         raise ToolError(
             f"{program} failed with exit code {proc.returncode}: {_last_line(stderr)}",
             stderr=stderr,
@@ -129,6 +136,20 @@ def require_languages(languages: str) -> None:
 def tool_versions() -> dict[str, str]:
     """Versions of the external programs, for manifests and ``doctor``."""
     return {p: probe(p).version for p in ("tesseract", "pdftoppm") if probe(p).found}
+
+
+def check_output(path: Path, program: str) -> None:
+    """Raise when ``program`` exited 0 but left ``path`` missing or empty: :class:`StorageFullError`
+    when its disk is full (some programs do not report a failed write), else :class:`ToolError`."""
+    if path.is_file() and path.stat().st_size > 0:
+        return
+    if files.is_short_of_space(path.parent):
+        raise files.storage_full(path)
+    raise ToolError(f"{program} wrote no {path.name}")
+
+
+def _says_disk_full(stderr: str) -> bool:
+    return "No space left on device" in stderr or "Disk quota exceeded" in stderr
 
 
 def _text(data: bytes | str | None) -> str:

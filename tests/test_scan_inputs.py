@@ -67,6 +67,7 @@ def _bad_inputs(tmp_path: Path, scanned_pdf: Path) -> dict[str, tuple[Path, int,
     Image.new("1", (12000, 9000), 1).save(tmp_path / "bomb.png")
     with pikepdf.open(scanned_pdf) as pdf:
         pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(owner="o", user="u"))
+    _bad_images(tmp_path)
     return {
         "empty": (tmp_path / "empty.pdf", ExitCode.bad_input, "empty"),
         "truncated": (tmp_path / "cut.pdf", ExitCode.bad_input, "corrupt or truncated"),
@@ -76,7 +77,33 @@ def _bad_inputs(tmp_path: Path, scanned_pdf: Path) -> dict[str, tuple[Path, int,
         "image bomb": (tmp_path / "bomb.png", ExitCode.bad_input, "too large"),
         "pdf bomb": (_bomb_pdf(tmp_path / "bomb.pdf"), ExitCode.bad_input, "too large"),
         "encrypted": (tmp_path / "locked.pdf", ExitCode.encrypted_input, "encrypted"),
+        "truncated jpeg": (tmp_path / "cut.jpg", ExitCode.bad_input, "cut.jpg is not a readable image"),
+        "png with a bad crc": (tmp_path / "crc.png", ExitCode.bad_input, "crc.png"),
+        "tiff of no page": (tmp_path / "none.tif", ExitCode.bad_input, "none.tif"),
+        "oversized tiff page": (tmp_path / "huge.tif", ExitCode.bad_input, "huge.tif page 2 is too large"),
+        "16-bit decoding flat": (tmp_path / "faint16.png", ExitCode.bad_input, "could not be read as it is"),
     }
+
+
+def _bad_images(tmp_path: Path) -> None:
+    """Image files that are cut short, corrupt, empty, oversized or that decode to nothing."""
+    import numpy as np
+
+    page = Image.fromarray(text_page(dpi=200).pixels)
+    page.save(tmp_path / "whole.jpg", quality=90)
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "whole.jpg").unlink()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    page.convert("L").save(tmp_path / "crc.png")
+    png = bytearray((tmp_path / "crc.png").read_bytes())
+    png[png.index(b"IDAT") + 8] ^= 0xFF
+    (tmp_path / "crc.png").write_bytes(bytes(png))
+    (tmp_path / "none.tif").write_bytes(b"II*\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+    Image.new("1", (800, 600), 1).save(tmp_path / "huge.tif", save_all=True, compression="group4",
+                                       append_images=[Image.new("1", (12000, 9000), 1)])
+    faint = np.full((1654, 1166), 65535, np.uint16)
+    faint[400:420, 200:900] = 65500  # varies, but by less than one 8-bit level
+    Image.fromarray(faint).save(tmp_path / "faint16.png")
 
 
 def test_each_bad_input_has_its_exit_code_and_message_and_leaves_nothing(tmp_path, scanned_pdf):
@@ -156,4 +183,14 @@ def test_page_past_its_timeout_stops_the_document_with_exit_8_and_nothing_writte
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == ExitCode.tool_failed, result.stderr
     assert "did not finish within 3 s" in result.stderr
+    assert _nothing_written(tmp_path)
+
+
+def test_input_of_more_pages_than_intake_max_pages_is_refused_before_any_work(tmp_path):
+    frames = [Image.fromarray(text_page(dpi=200).pixels)] * 3
+    frames[0].save(tmp_path / "three.tif", save_all=True, append_images=frames[1:], dpi=(200, 200))
+    (tmp_path / "digitize.toml").write_text("[intake]\nmax_pages = 2\n", encoding="utf-8")
+    result = digitize("ocr", "three.tif", "-o", "out.pdf", cwd=tmp_path)
+    assert result.returncode == ExitCode.bad_input, result.stderr
+    assert "three.tif has 3 pages, more than the limit of 2 (intake.max_pages)" in result.stderr
     assert _nothing_written(tmp_path)

@@ -43,7 +43,8 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     ocr_settings = dataclasses.replace(settings.ocr, **{k: v for k, v in overrides.items() if v is not None})
     meta = _metadata(args.metadata, args.output)
     with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
-        result = scan_to_pdfa(args.inputs, meta, Path(tmp), ocr_settings, default_dpi=settings.intake.default_dpi)
+        result = scan_to_pdfa(args.inputs, meta, Path(tmp), ocr_settings, default_dpi=settings.intake.default_dpi,
+                              max_pages=settings.intake.max_pages)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         partial = args.output.with_name(args.output.name + ".part")
         shutil.copyfile(result.pdf, partial)
