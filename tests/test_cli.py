@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from digitize.errors import ExitCode
 
@@ -155,7 +155,9 @@ def test_tesseract_that_crashes_exits_8_with_its_message(tmp_path):
     )
     fake.chmod(0o755)
     page = tmp_path / "page.png"
-    Image.new("L", (400, 400), 255).save(page, dpi=(200, 200))
+    image = Image.new("L", (400, 400), 255)
+    ImageDraw.Draw(image).rectangle((40, 60, 360, 80), fill=0)  # a mark: a blank page is never read at all
+    image.save(page, dpi=(200, 200))
     result = digitize("ocr", str(page), "-o", "out.pdf", cwd=tmp_path, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert result.returncode == ExitCode.tool_failed
     assert "simulated crash" in result.stderr

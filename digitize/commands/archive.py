@@ -127,7 +127,7 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
         report = check_fixity(archive, catalog, args.sample)
         record_fixity_events(catalog, report)
     for problem in report.problems:
-        print(f"{problem.problem.upper():<10} {problem.document_code}  {problem.key}: {problem.detail}")
+        print(f"{problem.problem.upper():<8} {problem.document_code}  {problem.key}: {problem.detail}")
     print(f"checked {report.checked} document(s): {report.missing} missing, {report.corrupt} corrupt, "
           f"{report.unrecorded} in the archive without a catalog row")
     return 0 if report.ok else int(ExitCode.archive)
