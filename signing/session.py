@@ -135,8 +135,8 @@ class SigningSession:
 
     def validation_context(self) -> ValidationContext:
         """This thread's validation context (reused while fresh: its fetched OCSP/CRL stay cached)."""
-        made = getattr(self._local, "made", 0.0)
-        if time.monotonic() - made > CONTEXT_MAX_AGE_SECONDS:
+        made = getattr(self._local, "made", None)  # not 0.0: monotonic() counts from boot
+        if made is None or time.monotonic() - made > CONTEXT_MAX_AGE_SECONDS:
             self._local.context = self._new_context()
             self._local.made = time.monotonic()
         return self._local.context
