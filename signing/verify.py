@@ -43,6 +43,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from digitize.errors import ConfigError, VerificationError
+from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.pdfa_check import check_signed_pdfa
 from signing.stamp_check import check_stamp
 
@@ -52,9 +53,9 @@ CHECK_NAMES = (
     "signed", "integrity", "cryptography", "trust", "revocation", "timestamps",
     "pades_level", "modifications", "coverage",
 )
-# pyHanko files Info/XMP edits under LTA_UPDATES too (it rewrites metadata with
-# each DSS update), so that level is accepted only where the file has validation
-# data or document timestamps to justify later revisions; a B-B file must have none.
+# LTA_UPDATES (DSS, document timestamps, and the writer's own date/producer
+# fields under the strict diff policy) is accepted only where the file has
+# validation data or document timestamps to justify later revisions; a B-B file must have none.
 _NO_CHANGE = (ModificationLevel.NONE,)
 _LTA_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 # what a damaged signature or PDF structure raises inside pyHanko and asn1crypto
@@ -250,7 +251,7 @@ def _checks_for(
 ) -> _Outcome:
     signed = Check("signed", True, f"signature field {sig.field_name}")
     try:
-        status = validate_pdf_signature(sig, signer_validation_context=make_context())
+        status = validate_pdf_signature(sig, signer_validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
     except _VALIDATION_ERRORS as e:
         reason = f"the signature could not be validated: {e}"
         return _Outcome([signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])], [])
@@ -447,7 +448,7 @@ def _coverage(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]
 def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]) -> Check:
     diff = status.diff_result
     if diff is not None and not isinstance(diff, DiffResult):
-        return Check("modifications", False, f"suspicious change after signing: {diff}")
+        return Check("modifications", False, f"the file was changed after signing: {_reason(diff)}")
     level = status.modification_level
     if level in allowed and status.docmdp_ok is not False:
         return Check("modifications", True, f"no modification after signing ({level.name})")
@@ -455,6 +456,11 @@ def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel,
         return Check("modifications", False, "a revision was added after signing, and the file has no validation data to justify it")
     name = level.name if level is not None else "unknown"
     return Check("modifications", False, f"the file was changed after signing (modification level {name})")
+
+
+def _reason(error: Exception) -> str:
+    """pyHanko's SuspiciousModification as one sentence (some carry the underlying error as a second arg)."""
+    return "; ".join(str(a) for a in error.args) if error.args else type(error).__name__
 
 
 # --- timestamps and level ------------------------------------------------------------
@@ -478,7 +484,7 @@ def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) ->
         return [(False, f"the document timestamps cannot be read: {e}")]
     for ts in stamps:
         try:
-            status = validate_pdf_timestamp(ts, validation_context=make_context())
+            status = validate_pdf_timestamp(ts, validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
         except _VALIDATION_ERRORS as e:
             results.append((False, f"document timestamp {ts.field_name} could not be validated: {e}"))
             continue

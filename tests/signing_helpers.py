@@ -149,6 +149,39 @@ def change_info_incrementally(path: Path) -> None:
         writer.write_in_place()
 
 
+def change_metadata_incrementally(path: Path, *, info: dict[str, str] | None = None,
+                                  xmp: tuple[bytes, bytes] | None = None, new_xmp_object: bool = False) -> None:
+    """Append an update that changes only what is asked: /Info entries, and/or one replacement in the XMP.
+
+    pyHanko's writer is kept from refreshing the metadata itself, so the update
+    holds exactly the forged change. ``new_xmp_object`` writes the XMP as a new
+    object (the catalog pointed at it) instead of overriding the old one.
+    """
+    with path.open("rb+") as f:
+        writer = IncrementalPdfFileWriter(f)
+        writer._update_meta = lambda: None  # a forger does not let the writer touch dates
+        if info:
+            info_ref = writer.trailer.raw_get("/Info")
+            info_dict = info_ref.get_object()
+            for key, value in info.items():
+                info_dict[generic.NameObject(key)] = generic.TextStringObject(value)
+            writer.mark_update(info_ref)
+        if xmp:
+            old, new = xmp
+            ref = writer.root.raw_get("/Metadata")
+            data = ref.get_object().data
+            assert old in data, old
+            stream = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/Metadata"),
+                                           generic.NameObject("/Subtype"): generic.NameObject("/XML")},
+                                          stream_data=data.replace(old, new))
+            if new_xmp_object:
+                writer.root[generic.NameObject("/Metadata")] = writer.add_object(stream)
+                writer.update_root()
+            else:
+                writer.objects[(ref.generation, ref.idnum)] = stream
+        writer.write_in_place()
+
+
 # --- the test PKI (Certomancer), served on 127.0.0.1 ------------------------------
 
 PKI_CONFIG = Path(__file__).parent / "pki" / "certomancer.yml"

@@ -33,6 +33,7 @@ from tests.signing_helpers import (
     TOKEN_PIN,
     add_annotation_incrementally,
     broken_tsa,
+    change_metadata_incrementally,
     flip_byte_in_signed_range,
     make_pdfa,
     make_plain_pdf,
@@ -175,6 +176,35 @@ def test_incremental_edit_after_signing_fails_verify(lta, folder, session):
     assert not report.ok
     assert report.check("integrity").ok and report.check("trust").ok  # the AdES verdict alone would pass
     assert not report.check("modifications").ok
+
+
+_XMP_ID = b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:identifier="000.31.25.H08-261120-0009-KQ1"'
+POST_SIGNING_CHANGES = {
+    "info-title": dict(info={"/Title": "Giấy phép của người khác"}),
+    "info-keywords": dict(info={"/Keywords": "document=000.31.25.H08-261120-0009-KQ1"}),
+    "xmp-title": dict(xmp=("Bản sao thử</rdf:li>".encode(), "Giấy phép khác</rdf:li>".encode())),
+    "xmp-identifier-new-object": dict(xmp=(b'pdfaid:part="2"', b'pdfaid:part="2" ' + _XMP_ID), new_xmp_object=True),
+    "xmp-pdfa-claim": dict(xmp=(b'pdfaid:conformance="B"', b'pdfaid:conformance="A"')),
+}
+
+
+@pytest.mark.parametrize("change", sorted(POST_SIGNING_CHANGES))
+def test_metadata_changed_after_b_lta_signing_fails_modifications(lta, folder, session, change):
+    edited = _copy(lta.path, folder / f"lta-{change}.pdf")
+    change_metadata_incrementally(edited, **POST_SIGNING_CHANGES[change])
+    report = session.verify(edited)
+    assert not report.ok
+    assert report.check("integrity").ok and report.check("trust").ok  # pyHanko's default policy passed these
+    modifications = report.check("modifications")
+    assert not modifications.ok and "changed after signing" in modifications.detail, modifications.detail
+
+
+def test_the_writer_own_dates_and_producer_after_b_lta_signing_are_accepted(lta, folder, session):
+    edited = _copy(lta.path, folder / "lta-dates.pdf")
+    change_metadata_incrementally(edited, info={"/ModDate": "D:20270101000000Z", "/Producer": "pyHanko 0.38.0"},
+                                  xmp=(b'xmp:MetadataDate="20', b'xmp:MetadataDate="19'))
+    report = session.verify(edited)
+    assert report.check("modifications").ok, report.check("modifications").detail
 
 
 # --- certificates --------------------------------------------------------------------
