@@ -9,12 +9,13 @@ reported as its own check, and the report is ok only when all of them are:
 ``signed``                the file carries a signature (field named)
 ``integrity``             the digest of the signed bytes matches
 ``cryptography``          the signature value matches the signer's key
-``trust``                 the signer chains to the trust roots, valid now (or at a proven time)
+``trust``                 the signer chains to the trust roots, valid now or (B-LTA, AdES) at a proven time
 ``revocation``            the signer is not revoked (OCSP/CRL embedded or fetched)
 ``timestamps``            every signature and document timestamp is intact, valid and trusted
 ``pades_level``           the PAdES baseline level reached, against the level required
 ``modifications``         nothing but validation data and timestamps was added after signing
 ``coverage``              the signature covers the whole file (or its revision plus those)
+``renewal``               until when the newest timestamp keeps the file provable (fails once past)
 ``stamp``                 the Decree 30/2020 visible form (:mod:`signing.stamp_check`)
 ``pdfa``                  the file is still PDF/A-2b (:mod:`signing.pdfa_check`)
 ``archive_sha256``        the file's SHA-256 is the one recorded (when one is known)
@@ -44,6 +45,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 
 from digitize.errors import ConfigError, VerificationError
 from signing.diff_policy import STRICT_DIFF_POLICY
+from signing.long_term import long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.stamp_check import check_stamp
 
@@ -72,6 +74,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    #: a failed check whose verdict is open (not enough data now), not a proof that something is wrong
+    indeterminate: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,16 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when every check passed."""
         return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def outcome(self) -> str:
+        """``valid``; ``indeterminate`` when every failed check is open for want of data; else ``invalid``."""
+        failed = self.failed()
+        if self.ok:
+            return "valid"
+        if failed and all(c.indeterminate for c in failed):
+            return "indeterminate"
+        return "invalid"
 
     def check(self, name: str) -> Check:
         """The check called ``name`` (KeyError if it was not made)."""
@@ -102,8 +116,16 @@ class VerifyReport:
         return {
             "path": str(self.path),
             "ok": self.ok,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "outcome": self.outcome,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "indeterminate": c.indeterminate}
+                       for c in self.checks],
         }
+
+
+def stricter_level(*levels: str | None) -> str:
+    """The highest of the PAdES levels given (None and unknown names count as B-B)."""
+    known = [LEVELS.index(level) for level in levels if level in LEVELS]
+    return LEVELS[max(known, default=0)]
 
 
 def validation_context_for(
@@ -134,19 +156,22 @@ def verify_pdf(
 ) -> VerifyReport:
     """Check every signature and timestamp of ``path``, its stamp, PDF/A and, if given, its SHA-256.
 
-    Returns a report (bad signatures are failing checks); raises
-    :class:`VerificationError` only when the file cannot be read at all.
-    Validation data in the file's DSS is used; OCSP/CRL are fetched online only
-    with ``fetch_revocation``. ``context_factory`` replaces the validation
-    context altogether (e.g. a fixed time). ``agency_name``, if given, must be
-    the agency named in the stamp.
+    Returns a report (bad signatures are failing checks; ``report.outcome`` is
+    valid, invalid or indeterminate); raises :class:`VerificationError` only
+    when the file cannot be read at all. The validation data embedded in the
+    file is used first; OCSP/CRL are fetched online only to resolve an
+    indeterminate result, and only with ``fetch_revocation``. A B-LTA
+    signature is validated long-term (:mod:`signing.long_term`).
+    ``context_factory`` replaces the validation context of the other checks
+    (e.g. a fixed time). ``agency_name``, if given, must be the agency named in the stamp.
     """
+    quiet_pyhanko_logs()
     data = _read(path)
     reader = _open(data, path)
-    make_context = context_factory or _context_factory(
-        reader, _load_roots(trust_roots), fetch_revocation, revocation_mode, fetch_timeout
-    )
-    checks = _signature_checks(reader, make_context, min_pades_level, data)
+    roots = _load_roots(trust_roots)
+    trust = _TrustSettings(roots, fetch_revocation, revocation_mode, fetch_timeout, context_factory)
+    make_context = context_factory or _context_factory(reader, roots, False, "soft-fail", fetch_timeout)
+    checks = _signature_checks(reader, make_context, trust, min_pades_level, data)
     checks.append(check_stamp(data, agency_name=agency_name))
     if check_pdfa:
         checks.append(check_signed_pdfa(data))
@@ -212,19 +237,30 @@ class _Outcome:
     timestamps: list[tuple[bool, str]]
 
 
-def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, min_level: str, data: bytes) -> list[Check]:
+@dataclass(frozen=True)
+class _TrustSettings:
+    roots: list
+    fetch: bool
+    mode: str
+    timeout: float
+    context_factory: ContextFactory | None
+
+
+def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, trust: _TrustSettings,
+                      min_level: str, data: bytes) -> list[Check]:
     try:
         signatures = reader.embedded_regular_signatures
     except _VALIDATION_ERRORS as e:
         return _all_failed(f"the signature fields cannot be read: {e}")
     if not signatures:
         return _all_failed("the file carries no signature")
-    outcomes = [_checks_for(sig, reader, make_context, min_level, data) for sig in signatures]
+    outcomes = [_checks_for(sig, reader, make_context, trust, min_level, data) for sig in signatures]
     names = [sig.field_name for sig in signatures]
     combined = [_combine(i, [o.checks for o in outcomes], names) for i in range(len(CHECK_NAMES))]
     stamps = [t for o in outcomes for t in o.timestamps] + _document_timestamps(reader, make_context)
     index = CHECK_NAMES.index("timestamps")
     combined[index] = _timestamps_check(stamps)
+    combined.append(_renewal_check(reader, trust.roots))
     return combined
 
 
@@ -246,6 +282,7 @@ def _checks_for(
     sig: EmbeddedPdfSignature,
     reader: PdfFileReader,
     make_context: ContextFactory,
+    trust: _TrustSettings,
     min_level: str,
     data: bytes,
 ) -> _Outcome:
@@ -256,12 +293,13 @@ def _checks_for(
         reason = f"the signature could not be validated: {e}"
         return _Outcome([signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])], [])
     allowed = _LTA_CHANGES if _has_validation_updates(reader) else _NO_CHANGE
+    trust_check, revocation_check = _trust_checks(sig, reader, status, trust)
     checks = [
         signed,
         _integrity(status, _hole_problem(sig, data)),
         _cryptography(status),
-        _trust(status),
-        _revocation(status, reader),
+        trust_check,
+        revocation_check,
         Check("timestamps", True, ""),  # replaced by the file-wide check
         _pades_level(sig, status, reader, min_level),
         _modifications(status, allowed),
@@ -364,6 +402,68 @@ def _cryptography(status: PdfSignatureStatus) -> Check:
     if status.valid:
         return Check("cryptography", True, f"signature value valid {mechanism}".strip())
     return Check("cryptography", False, "the signature value does not match the signer's key")
+
+
+def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus,
+                  trust: _TrustSettings) -> tuple[Check, Check]:
+    """``trust`` and ``revocation``: long-term (AdES) for B-LTA, else at the present; embedded data first."""
+    if reader.embedded_timestamp_signatures and trust.context_factory is None:
+        return _long_term_checks(sig, reader, status, trust)
+    current = _present_status(sig, reader, trust, fetch=False)
+    if not isinstance(current, Exception) and current.trusted:
+        return _trust(current), _revocation(current, reader)
+    if trust.fetch:
+        fetched = _present_status(sig, reader, trust, fetch=True)
+        if not isinstance(fetched, Exception):
+            return _trust(fetched), _revocation(fetched, reader)
+        reason = f"revocation data could not be fetched ({fetched})"
+    elif isinstance(current, Exception):
+        reason = "the file embeds no revocation data for the signer and revocation fetching is off"
+    else:
+        return _trust(current), _revocation(current, reader)
+    signer = _common_name(status.signing_cert)
+    resolve = ("To resolve: verify with revocation fetching on (signing.fetch_revocation) and network access "
+               "to the CA's OCSP/CRL")
+    return (Check("trust", False, f"indeterminate for {signer}: {reason}. {resolve}", indeterminate=True),
+            Check("revocation", False, f"not established: {reason}", indeterminate=True))
+
+
+def _present_status(sig: EmbeddedPdfSignature, reader: PdfFileReader, trust: _TrustSettings,
+                    *, fetch: bool) -> PdfSignatureStatus | Exception:
+    """The signature validated now with the configured revocation mode (the DSS, plus fetching if ``fetch``)."""
+    make = trust.context_factory or _context_factory(reader, trust.roots, fetch, trust.mode, trust.timeout)
+    try:
+        return validate_pdf_signature(sig, signer_validation_context=make(), skip_diff=True)
+    except _VALIDATION_ERRORS as e:
+        return e
+
+
+def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus,
+                      trust: _TrustSettings) -> tuple[Check, Check]:
+    verdict = long_term_verdict(sig, reader, trust.roots, revocation_mode=trust.mode, fetch=trust.fetch,
+                                timeout=trust.timeout, diff_policy=STRICT_DIFF_POLICY)
+    signer = _common_name(status.signing_cert)
+    if verdict.outcome == "valid":
+        return (Check("trust", True, f"{signer}: {verdict.detail}"),
+                Check("revocation", True, "not revoked when signed (OCSP/CRL embedded in the DSS, "
+                                          "proven by the archive timestamps)"))
+    open_ = verdict.outcome == "indeterminate"
+    return (Check("trust", False, f"{signer}: {verdict.detail}", indeterminate=open_),
+            Check("revocation", "revoked" not in verdict.detail and not open_,
+                  "revoked" if "revoked" in verdict.detail else "not established (see trust)", indeterminate=open_))
+
+
+def _renewal_check(reader: PdfFileReader, roots: list) -> Check:
+    """Until when the newest timestamp keeps the file provable; fails once that time has passed."""
+    try:
+        life = longevity(reader, roots)
+    except _VALIDATION_ERRORS as e:
+        return Check("renewal", False, f"the newest timestamp cannot be read: {e}")
+    if life is None:
+        return Check("renewal", True, "no timestamp: provable only while the signer's certificate is valid and unrevoked")
+    if datetime.now(timezone.utc) > life.provable_until:
+        return Check("renewal", False, f"{life.describe()}; renewal was due before then")
+    return Check("renewal", True, life.describe())
 
 
 def _trust(status: PdfSignatureStatus) -> Check:

@@ -182,6 +182,26 @@ def change_metadata_incrementally(path: Path, *, info: dict[str, str] | None = N
         writer.write_in_place()
 
 
+def cut_back_to_signed_revision(src: Path, dst: Path) -> Path:
+    """Copy ``src`` without what was appended after its first signature (a B-LTA rolled back to B-T)."""
+    import re
+
+    data = src.read_bytes()
+    _, _, second, length = (int(v) for v in re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)",
+                                                      data).groups())
+    dst.write_bytes(data[:second + length])
+    return dst
+
+
+def strip_dss_incrementally(path: Path) -> None:
+    """Append an update that removes the DSS (the embedded validation data) from the catalog."""
+    with path.open("rb+") as f:
+        writer = IncrementalPdfFileWriter(f)
+        del writer.root["/DSS"]
+        writer.update_root()
+        writer.write_in_place()
+
+
 # --- the test PKI (Certomancer), served on 127.0.0.1 ------------------------------
 
 PKI_CONFIG = Path(__file__).parent / "pki" / "certomancer.yml"

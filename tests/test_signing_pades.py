@@ -34,12 +34,14 @@ from tests.signing_helpers import (
     add_annotation_incrementally,
     broken_tsa,
     change_metadata_incrementally,
+    cut_back_to_signed_revision,
     flip_byte_in_signed_range,
     make_pdfa,
     make_plain_pdf,
     make_softhsm_token,
     softhsm_module,
     start_test_pki,
+    strip_dss_incrementally,
 )
 
 AGENCY = "UBND xã Phước Lộc"
@@ -420,3 +422,52 @@ def test_verify_command_checks_the_archive_sha256_from_the_catalog(lta, pki, fol
     result = _digitize("verify", archived.name, cwd=work, env={})
     assert result.returncode == 10
     assert "[FAIL] archive_sha256" in result.stdout
+
+
+def _catalog_knowing(work: Path, code: str, sha256: str, level: str) -> None:
+    from digitize.models import DocumentMeta
+    from storage.catalog import Catalog
+
+    dossier, _, number = code.rpartition("-KQ")
+    with Catalog.open(work / "catalog.sqlite") as catalog:
+        catalog.upsert_office("phuoc-loc", AGENCY, "xa")
+        catalog.record_document(
+            DocumentMeta(dossier, "KQ", int(number), "xa", "phuoc-loc"),
+            input_sha256="1" * 64, output_sha256=sha256, archive_key=f"xa/phuoc-loc/{code}.pdf", page_count=1,
+            ocr_confidence=90.0, pades_level=level, signer="test", signed_at=datetime.now(timezone.utc),
+        )
+
+
+@pytest.mark.parametrize("damage", ["rolled-back", "dss-stripped"])
+def test_verify_expects_the_level_the_catalog_records(lta, pki, folder, damage):
+    work = folder / f"cli-level-{damage}"
+    work.mkdir()
+    code = "000.31.25.H08-261120-0002-KQ1"
+    damaged = work / f"{code}.pdf"
+    if damage == "rolled-back":
+        cut_back_to_signed_revision(lta.path, damaged)
+    else:
+        strip_dss_incrementally(_copy(lta.path, damaged))
+    (work / "digitize.toml").write_text(
+        f'[signing]\ntrust_roots = ["{pki.root_pem}"]\nfetch_revocation = false\n'
+        '[catalog]\npath = "catalog.sqlite"\n', encoding="utf-8")
+    without_record = _digitize("verify", damaged.name, cwd=work, env={})
+    assert "[FAIL] pades_level" not in without_record.stdout  # B-B is the default minimum
+    _catalog_knowing(work, code, lta.sha256, "B-LTA")
+    result = _digitize("verify", damaged.name, cwd=work, env={})
+    assert result.returncode == 10, result.stdout
+    assert "[FAIL] pades_level: B-T reached; B-LTA required: the catalog records B-LTA for " + code in result.stdout
+
+
+def test_verify_expects_the_level_the_manifest_beside_the_file_records(lta, pki, folder):
+    work = folder / "cli-level-manifest"
+    work.mkdir()
+    code = "000.31.25.H08-261120-0003-KQ1"
+    cut_back_to_signed_revision(lta.path, work / f"{code}.pdf")
+    (work / f"{code}.manifest.json").write_text(
+        f'{{"document_code": "{code}", "pades_level": "B-LTA"}}', encoding="utf-8")
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\nfetch_revocation = false\n',
+                                        encoding="utf-8")
+    result = _digitize("verify", f"{code}.pdf", cwd=work, env={})
+    assert result.returncode == 10, result.stdout
+    assert f"B-LTA required: its manifest {code}.manifest.json records B-LTA for {code}" in result.stdout
