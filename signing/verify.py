@@ -170,7 +170,10 @@ def verify_pdf(
     reader = _open(data, path)
     roots = _load_roots(trust_roots)
     trust = _TrustSettings(roots, fetch_revocation, revocation_mode, fetch_timeout, context_factory)
-    make_context = context_factory or _context_factory(reader, roots, False, "soft-fail", fetch_timeout)
+    # the other checks need no revocation verdict: trust and revocation have their own checks, and for
+    # B-LTA the timestamps' revocation is judged long-term (a stale embedded CRL is not a broken timestamp)
+    structural_mode = "none" if _has_document_timestamps(reader) else "soft-fail"
+    make_context = context_factory or _context_factory(reader, roots, False, structural_mode, fetch_timeout)
     checks = _signature_checks(reader, make_context, trust, min_pades_level, data)
     checks.append(check_stamp(data, agency_name=agency_name))
     if check_pdfa:
@@ -178,6 +181,13 @@ def verify_pdf(
     if expected_sha256 is not None:
         checks.append(sha256_check(data, expected_sha256))
     return VerifyReport(path=path, checks=tuple(checks))
+
+
+def _has_document_timestamps(reader: PdfFileReader) -> bool:
+    try:
+        return bool(reader.embedded_timestamp_signatures)
+    except _VALIDATION_ERRORS:
+        return False
 
 
 def _load_roots(trust_roots: Sequence[Path]) -> list:
@@ -448,9 +458,9 @@ def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: 
                 Check("revocation", True, "not revoked when signed (OCSP/CRL embedded in the DSS, "
                                           "proven by the archive timestamps)"))
     open_ = verdict.outcome == "indeterminate"
+    revocation = f"the certificate of {signer} is revoked" if "revoked" in verdict.detail else "not established (see trust)"
     return (Check("trust", False, f"{signer}: {verdict.detail}", indeterminate=open_),
-            Check("revocation", "revoked" not in verdict.detail and not open_,
-                  "revoked" if "revoked" in verdict.detail else "not established (see trust)", indeterminate=open_))
+            Check("revocation", False, revocation, indeterminate=open_))
 
 
 def _renewal_check(reader: PdfFileReader, roots: list) -> Check:

@@ -471,3 +471,76 @@ def test_verify_expects_the_level_the_manifest_beside_the_file_records(lta, pki,
     result = _digitize("verify", f"{code}.pdf", cwd=work, env={})
     assert result.returncode == 10, result.stdout
     assert f"B-LTA required: its manifest {code}.manifest.json records B-LTA for {code}" in result.stdout
+
+
+# --- long-term: the clock really moved, every service stopped -------------------------
+
+
+@pytest.fixture(scope="module")
+def lta_offline(folder, source):
+    """A B-LTA file and a CLI set-up trusting its root, made with a test PKI that is then stopped."""
+    work = folder / "offline"
+    work.mkdir()
+    with start_test_pki(work / "pki") as own:
+        offline = SigningSettings(
+            pkcs12=own.write_p12("agency", PASSWORD.encode()), pkcs12_password=PASSWORD, agency_name=AGENCY,
+            trust_roots=(own.root_pem,), pades_level="B-LTA", tsa_url=own.tsa_url, demo_dir=work / "keys")
+        with open_signing_session(offline, font_cache_dir=folder / "fonts") as s:
+            signed = s.sign(source, work / "lta.pdf")
+        tsa_url = own.tsa_url
+    # fetching stays on (the default): its OCSP/CRL/TSA URLs now refuse connections
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{own.root_pem}"]\n', encoding="utf-8")
+    return work, signed.path, tsa_url
+
+
+def _verify_at(work: Path, path: Path, moment: str | None) -> tuple[int, dict]:
+    """``digitize verify --json`` in a process whose clock (libfaketime) starts at ``moment``."""
+    import json
+
+    if moment is not None and shutil.which("faketime") is None:
+        pytest.skip("libfaketime is not installed (apt-get install faketime)")
+    prefix = ["faketime", moment] if moment else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    result = subprocess.run([*prefix, sys.executable, "-m", "digitize", "verify", "--json", str(path)], cwd=work,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)[0]
+
+
+def _checks(report: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in report["checks"]}
+
+
+def test_b_lta_verifies_offline_from_its_embedded_data(lta_offline):
+    work, path, tsa_url = lta_offline
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(tsa_url, timeout=5)  # the test PKI is really down
+    code, report = _verify_at(work, path, None)
+    assert code == 0 and report["outcome"] == "valid", report
+    assert "embedded validation data only" in _checks(report)["trust"]["detail"]
+    assert "provable until 2040-01-01" in _checks(report)["renewal"]["detail"]
+
+
+@pytest.mark.slow
+def test_b_lta_past_the_signer_expiry_is_indeterminate_with_what_resolves_it_never_invalid(lta_offline):
+    work, path, _ = lta_offline
+    code, report = _verify_at(work, path, "2035-06-01 00:00:00")  # the agency's certificate ended 2035-01-01
+    assert report["outcome"] == "indeterminate", report
+    assert code == 10
+    trust = _checks(report)["trust"]
+    assert trust["indeterminate"] and "needs current revocation data" in trust["detail"]
+    assert "To resolve" in trust["detail"] and "fetching current revocation data did not resolve it" in trust["detail"]
+    assert all(c["ok"] or c["indeterminate"] for c in report["checks"]), report
+
+
+@pytest.mark.slow
+def test_b_lta_past_the_tsa_chain_expiry_without_renewal_fails_saying_renewal_was_due(lta_offline):
+    work, path, _ = lta_offline
+    code, report = _verify_at(work, path, "2040-06-01 00:00:00")  # the TSA certificate ended 2040-01-01
+    assert code == 10 and report["outcome"] == "invalid", report
+    trust, renewal = _checks(report)["trust"], _checks(report)["renewal"]
+    assert not trust["indeterminate"] and "renewal was due before 2040-01-01" in trust["detail"]
+    assert not renewal["ok"] and "renewal was due" in renewal["detail"]
