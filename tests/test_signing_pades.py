@@ -544,3 +544,57 @@ def test_b_lta_past_the_tsa_chain_expiry_without_renewal_fails_saying_renewal_wa
     trust, renewal = _checks(report)["trust"], _checks(report)["renewal"]
     assert not trust["indeterminate"] and "renewal was due before 2040-01-01" in trust["detail"]
     assert not renewal["ok"] and "renewal was due" in renewal["detail"]
+
+
+# --- smaller points: quiet stderr, the PDF/A-2b rules, the B-B note ---------------------
+
+
+def test_verify_command_keeps_pyhanko_tracebacks_and_warnings_off_stderr(lta, pki, folder):
+    work = folder / "cli-quiet"
+    work.mkdir()
+    edited = _copy(lta.path, work / "edited.pdf")
+    change_metadata_incrementally(edited, info={"/Title": "Giấy phép khác"})
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\n', encoding="utf-8")
+    result = _digitize("verify", "edited.pdf", cwd=work, env={})
+    assert result.returncode == 10 and "[FAIL] modifications" in result.stdout
+    assert "Traceback" not in result.stderr and "WARNING" not in result.stderr, result.stderr
+
+
+def test_pdfa_2b_check_does_not_require_info_and_xmp_producer_to_match(folder):
+    from signing.pdfa_check import signing_update_problems
+
+    def with_producers(part: str) -> bytes:
+        path = make_pdfa(folder / f"producers-{part}.pdf")
+        with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+            pdf.trailer.Info = pdf.make_indirect(pikepdf.Dictionary(Producer="máy quét A"))
+            with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+                xmp["pdf:Producer"] = "pikepdf B"
+                xmp["pdfaid:part"] = part
+            pdf.save(path)
+        return path.read_bytes()
+
+    assert signing_update_problems(with_producers("2"), "2b") == []
+    assert any("Producer" in p for p in signing_update_problems(with_producers("1"), "1b"))
+
+
+def test_pdfa_check_names_unsupported_constructs_without_failing(folder):
+    from signing.pdfa_check import check_signed_pdfa
+
+    path = make_pdfa(folder / "shading.pdf")
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        function = pdf.make_indirect(pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0, 0, 0], C1=[1, 1, 1], N=1))
+        shading = pikepdf.Dictionary(ShadingType=2, ColorSpace=pikepdf.Name.DeviceRGB, Coords=[0, 0, 100, 0],
+                                     Function=function)
+        pdf.pages[0].Resources = pikepdf.Dictionary(Shading=pikepdf.Dictionary(Sh0=shading))
+        pdf.pages[0].Contents = pdf.make_stream(b"0.5 g 72 72 200 100 re f q /Sh0 sh Q")
+        pdf.save(path)
+    check = check_signed_pdfa(path.read_bytes())
+    assert check.ok, check.detail
+    assert "not checked by pikepdf.pdfa: shadings" in check.detail
+
+
+def test_a_b_b_session_with_a_tsa_configured_does_not_claim_timestamps(settings, folder):
+    with _session_at(settings, "B-B", folder) as s:
+        assert "timestamps from" not in s.note and "no timestamp (B-B)" in s.note
+    with _session_at(settings, "B-T", folder) as s:
+        assert f"timestamps from {settings.tsa_url}" in s.note
