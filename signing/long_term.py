@@ -62,10 +62,16 @@ class Longevity:
     kind: str  # "archive timestamp" or "signature timestamp"
     time: datetime
     tsa: str
-    algorithms: str
+    digest_algorithm: str
+    signature_algorithm: str
     provable_until: datetime  # the earliest not-after in the TSA's chain
     expiring: str  # which certificate expires then
     revocation_current_until: datetime | None  # None: no revocation data of the chain embedded
+
+    @property
+    def algorithms(self) -> str:
+        """E.g. ``sha256 with ecdsa``."""
+        return f"{self.digest_algorithm} with {self.signature_algorithm}"
 
     def describe(self) -> str:
         """One sentence for the report."""
@@ -186,9 +192,9 @@ def longevity(reader: PdfFileReader, roots: Sequence) -> Longevity | None:
     chain = _chain(signer, pool)
     expiring = min(chain, key=lambda c: c["tbs_certificate"]["validity"]["not_after"].native)
     info = token["signer_infos"][0]
-    algorithms = f"{info['digest_algorithm']['algorithm'].native} with {info['signature_algorithm'].signature_algo}"
     return Longevity(
-        kind=kind, time=when, tsa=_cn(signer), algorithms=algorithms,
+        kind=kind, time=when, tsa=_cn(signer), digest_algorithm=info["digest_algorithm"]["algorithm"].native,
+        signature_algorithm=info["signature_algorithm"].signature_algo,
         provable_until=expiring["tbs_certificate"]["validity"]["not_after"].native,
         expiring=f"the certificate of {_cn(expiring)}",
         revocation_current_until=_revocation_current_until(chain, dss),

@@ -206,7 +206,7 @@ def strip_dss_incrementally(path: Path) -> None:
 
 PKI_CONFIG = Path(__file__).parent / "pki" / "certomancer.yml"
 PKI_ARCH = "digitize"
-PKI_KEYS = ("root", "interm", "ocsp", "tsa", "agency", "revoked", "expired")
+PKI_KEYS = ("root", "interm", "ocsp", "tsa", "tsa2", "agency", "revoked", "expired")
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,11 @@ class TestPki:
     def tsa_url(self) -> str:
         """The RFC 3161 timestamp service."""
         return f"{self.base_url}/{PKI_ARCH}/tsa/tsa"
+
+    @property
+    def tsa2_url(self) -> str:
+        """A second timestamp service whose certificate outlives the first one's (2044 against 2040)."""
+        return f"{self.base_url}/{PKI_ARCH}/tsa/tsa2"
 
     @property
     def root_pem(self) -> Path:

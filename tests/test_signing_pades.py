@@ -346,13 +346,40 @@ def test_wrong_pin_is_refused_without_showing_it(token_settings, folder):
 # --- renewal --------------------------------------------------------------------------
 
 
-def test_renew_adds_a_fresh_archive_timestamp_and_still_verifies(lta, settings, session, folder):
-    renewed = renew_timestamp(lta.path, folder / "renewed.pdf", settings)
+def test_renew_adds_a_fresh_archive_timestamp_and_still_verifies(lta, pki, settings, session, folder):
+    newer_tsa = dataclasses.replace(settings, tsa_url=pki.tsa2_url)
+    renewed = renew_timestamp(lta.path, folder / "renewed.pdf", newer_tsa)
     assert renewed.document_timestamps == 2
     assert renewed.path.read_bytes().startswith(lta.path.read_bytes())  # an incremental update
     report = session.verify(renewed.path, expected_sha256=renewed.sha256)
     assert report.ok, report.to_dict()
     assert report.check("timestamps").detail.count("document timestamp") == 2
+    assert report.check("modifications").ok  # the strict diff policy accepts a genuine renewal
+    assert "provable until 2044-01-01" in report.check("renewal").detail
+    assert "provable until 2040-01-01" in session.verify(lta.path).check("renewal").detail
+
+
+def test_renewal_with_a_tsa_certificate_that_does_not_outlive_the_old_one_is_refused(lta, settings, folder):
+    with pytest.raises(SigningError, match="would gain nothing: the new timestamp's chain ends 2040-01-01"):
+        renew_timestamp(lta.path, folder / "renewed-same-tsa.pdf", settings)  # the same TSA certificate
+    assert not (folder / "renewed-same-tsa.pdf").exists()
+
+
+def test_renewal_is_due_within_a_year_of_the_tsa_chain_expiry_or_past_an_algorithm_sunset(lta, pki):
+    from asn1crypto import x509 as asn1_x509
+
+    from signing.renew import parse_sunsets, renewal_need
+
+    data = lta.path.read_bytes()
+    roots = [asn1_x509.Certificate.load(pki.cert_der("root"))]
+    today = renewal_need(data, roots)
+    assert not today.due and today.provable_until.date().isoformat() == "2040-01-01"
+    late = renewal_need(data, roots, now=datetime(2039, 3, 1, tzinfo=timezone.utc))
+    assert late.due and "less than 365 days" in late.reason
+    sunset = renewal_need(data, roots, sunsets=parse_sunsets(["sha256=2026-01-01"]))
+    assert sunset.due and "sha256, past its sunset on 2026-01-01" in sunset.reason
+    with pytest.raises(ConfigError, match="algorithm=YYYY-MM-DD"):
+        parse_sunsets(["sha1 2020"])
 
 
 def test_renew_refuses_a_file_that_is_not_b_lta(settings, source, folder):
@@ -393,8 +420,11 @@ def test_sign_verify_and_renew_commands(pki, settings, source, folder):
         assert f"] {name}:" in checked.stdout
     lta_run = _digitize("sign", str(source), "-o", "lta.pdf", cwd=work, env=env)
     assert "PAdES B-LTA" in lta_run.stdout
-    renewed = _digitize("renew", "lta.pdf", "-o", "lta-renewed.pdf", cwd=work, env=env)
-    assert renewed.returncode == 0 and "2 archive timestamps" in renewed.stdout
+    same_tsa = _digitize("renew", "lta.pdf", "-o", "lta-renewed.pdf", cwd=work, env=env)
+    assert same_tsa.returncode == 9 and "would gain nothing" in same_tsa.stderr
+    renewed = _digitize("renew", "lta.pdf", "-o", "lta-renewed.pdf", cwd=work,
+                        env=env | {"DIGITIZE_SIGNING__TSA_URL": pki.tsa2_url})
+    assert renewed.returncode == 0 and "2 archive timestamps" in renewed.stdout, renewed.stderr
     too_low = _digitize("verify", "out.pdf", "--min-level", "B-LTA", cwd=work, env=env)
     assert too_low.returncode == 10 and "B-LTA required" in too_low.stdout
 
