@@ -190,6 +190,11 @@ def _has_document_timestamps(reader: PdfFileReader) -> bool:
         return False
 
 
+def load_trust_roots(trust_roots: Sequence[Path]) -> list:
+    """The certificates of ``trust_roots`` (PEM or DER files), as asn1crypto objects; ConfigError if unreadable."""
+    return _load_roots(trust_roots)
+
+
 def _load_roots(trust_roots: Sequence[Path]) -> list:
     try:
         return list(load_certs_from_pemder([str(p) for p in trust_roots]))
