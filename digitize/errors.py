@@ -30,6 +30,7 @@ class ExitCode(enum.IntEnum):
     archive = 11
     catalog = 12
     partial = 13
+    indeterminate = 14
     pdfa = 15
     interrupted = 130
 

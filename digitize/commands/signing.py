@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--min-level", choices=LEVEL_CHOICES[:-1], default="B-B",
-                   help="the PAdES level a file must reach (default B-B)")
+                   help="the PAdES level a file must reach (default B-B; the level the catalog or "
+                        "manifest records for the file when higher)")
     p.set_defaults(func=cmd_verify)
 
 
@@ -83,7 +84,16 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{report.path}: {'VALID' if report.ok else _headline(report)}")
             for check in report.checks:
                 print(f"  [{_mark(check)}] {check.name}: {check.detail}")
-    return 0 if all(r.ok for r in reports) else int(ExitCode.verification)
+    return _exit_code(reports)
+
+
+def _exit_code(reports) -> int:
+    """0 when every file is valid; 10 when any is invalid; 14 when the rest are indeterminate (data missing now)."""
+    if all(r.ok for r in reports):
+        return 0
+    if any(r.outcome == "invalid" for r in reports):
+        return int(ExitCode.verification)
+    return int(ExitCode.indeterminate)
 
 
 def _headline(report) -> str:
