@@ -628,3 +628,14 @@ def test_a_b_b_session_with_a_tsa_configured_does_not_claim_timestamps(settings,
         assert "timestamps from" not in s.note and "no timestamp (B-B)" in s.note
     with _session_at(settings, "B-T", folder) as s:
         assert f"timestamps from {settings.tsa_url}" in s.note
+
+
+def test_b_t_without_embedded_revocation_data_and_fetching_off_is_indeterminate_not_invalid(settings, source, folder):
+    with _session_at(settings, "B-T", folder) as s:
+        bt = s.sign(source, folder / "bt-offline.pdf")
+    offline = verify_pdf(bt.path, settings.trust_roots, fetch_revocation=False, revocation_mode="hard-fail")
+    assert offline.outcome == "indeterminate", offline.to_dict()
+    trust = offline.check("trust")
+    assert trust.indeterminate and "fetching is off" in trust.detail and "To resolve" in trust.detail
+    online = verify_pdf(bt.path, settings.trust_roots, fetch_revocation=True, revocation_mode="hard-fail")
+    assert online.outcome == "valid", online.to_dict()  # fetched only because the embedded data did not suffice
