@@ -93,6 +93,10 @@ def _refuse_no_gain(path: Path, old: Longevity | None, new: Longevity | None, ts
         hint="renew with a timestamp authority whose certificate outlives the old one (signing.tsa_url)")
 
 
+#: renew what stays provable for less than this (``signing.renew_within_days``)
+RENEW_WITHIN = timedelta(days=365)
+
+
 @dataclass(frozen=True)
 class RenewalNeed:
     """Whether a B-LTA file's archive timestamp is due for renewal, and why."""
@@ -107,7 +111,7 @@ def renewal_need(
     trust_roots: Sequence,
     *,
     now: datetime | None = None,
-    within: timedelta = timedelta(days=365),
+    within: timedelta = RENEW_WITHIN,
     sunsets: Mapping[str, date] | None = None,
 ) -> RenewalNeed:
     """Due when the newest timestamp keeps the file provable for less than ``within``, or uses a sunset algorithm.
