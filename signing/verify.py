@@ -320,7 +320,8 @@ def _checks_for(
         _modifications(status, allowed),
         _coverage(status, allowed),
     ]
-    return _Outcome(checks, [_signature_timestamp(sig.field_name, status)])
+    covered = _has_document_timestamps(reader)
+    return _Outcome(checks, [_signature_timestamp(sig.field_name, status, covered)])
 
 
 def _integrity(status: PdfSignatureStatus, hole_problem: str | None) -> Check:
@@ -581,14 +582,24 @@ def _reason(error: Exception) -> str:
 # --- timestamps and level ------------------------------------------------------------
 
 
-def _signature_timestamp(field_name: str, status: PdfSignatureStatus) -> tuple[bool, str]:
+# A timestamp covered by a later document timestamp need not be trusted *now*: its TSA
+# chain is judged at the time the later one proves (the long-term ``trust`` check); here
+# it must only be intact and correctly signed. The newest one must be trusted now.
+_COVERED = "valid (its TSA chain is judged long-term, see trust)"
+
+
+def _signature_timestamp(field_name: str, status: PdfSignatureStatus, covered: bool) -> tuple[bool, str]:
     ts = status.timestamp_validity
     if ts is None:
         return True, f"{field_name}: no signature timestamp"
-    ok = ts.intact and ts.valid and ts.trusted
     when = ts.timestamp.isoformat() if ts.timestamp else "?"
-    verdict = "valid" if ok else "NOT valid (" + _ts_problem(ts) + ")"
-    return ok, f"{field_name}: signature timestamp of {when} {verdict}"
+    return _timestamp_verdict(ts, covered, f"{field_name}: signature timestamp of {when}")
+
+
+def _timestamp_verdict(ts, covered: bool, label: str) -> tuple[bool, str]:
+    if ts.intact and ts.valid and (ts.trusted or covered):
+        return True, f"{label} {'valid' if ts.trusted else _COVERED}"
+    return False, f"{label} NOT valid ({_ts_problem(ts)})"
 
 
 def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) -> list[tuple[bool, str]]:
@@ -597,15 +608,14 @@ def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) ->
         stamps = reader.embedded_timestamp_signatures
     except _VALIDATION_ERRORS as e:
         return [(False, f"the document timestamps cannot be read: {e}")]
-    for ts in stamps:
+    for index, ts in enumerate(stamps):
         try:
             status = validate_pdf_timestamp(ts, validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
         except _VALIDATION_ERRORS as e:
             results.append((False, f"document timestamp {ts.field_name} could not be validated: {e}"))
             continue
-        ok = status.intact and status.valid and status.trusted
-        verdict = "valid" if ok else "NOT valid (" + _ts_problem(status) + ")"
-        results.append((ok, f"document timestamp of {status.timestamp.isoformat()} {verdict}"))
+        covered = index < len(stamps) - 1
+        results.append(_timestamp_verdict(status, covered, f"document timestamp of {status.timestamp.isoformat()}"))
     return results
 
 

@@ -281,19 +281,25 @@ def _quiet_handler():
 
 
 @contextmanager
-def start_test_pki(folder: Path) -> Iterator[TestPki]:
-    """Make fresh keys, load the Certomancer config and serve TSA, OCSP and CRLs on a free port."""
+def start_test_pki(folder: Path, *, port: int = 0) -> Iterator[TestPki]:
+    """Load the Certomancer config and serve TSA, OCSP and CRLs on a free port (or ``port``).
+
+    Keys are made fresh unless ``folder`` already holds them: the same PKI can
+    be started again later (on the same port, so the URLs in its certificates
+    still answer), e.g. in a process whose clock has been moved.
+    """
     from certomancer.integrations.animator import Animator, AnimatorArchStore
     from certomancer.registry import CertomancerConfig
     from werkzeug.serving import make_server
 
-    _write_pki_keys(folder / "keys")
+    if not (folder / "keys").is_dir():
+        _write_pki_keys(folder / "keys")
     holder: dict[str, object] = {}
 
     def app(environ, start_response):  # the animator is made once the port is known
         return holder["animator"](environ, start_response)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_quiet_handler())
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_quiet_handler())
     base_url = f"http://127.0.0.1:{server.server_port}"
     config = CertomancerConfig.from_file(str(PKI_CONFIG), key_search_dir=str(folder), external_url_prefix=base_url)
     arch = config.get_pki_arch(PKI_ARCH)
@@ -306,6 +312,21 @@ def start_test_pki(folder: Path) -> Iterator[TestPki]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def renew_with_restarted_pki(folder: str, port: str, src: str, dst: str, root_pem: str) -> None:
+    """Start the test PKI kept in ``folder`` again on ``port`` and renew ``src`` into ``dst`` with its tsa2.
+
+    Meant for a child process whose clock libfaketime has moved: the renewal
+    happens "then", with the revocation data the PKI serves at that time.
+    """
+    from digitize.settings import SigningSettings
+    from signing.renew import renew_timestamp
+
+    with start_test_pki(Path(folder), port=int(port)) as pki:
+        settings = SigningSettings(trust_roots=(Path(root_pem),), tsa_url=pki.tsa2_url, pades_level="B-LTA",
+                                   demo_dir=Path(folder) / "demo", tsa_retries=0)
+        renew_timestamp(Path(src), Path(dst), settings)
 
 
 def free_port_url() -> str:

@@ -541,6 +541,29 @@ def _checks(report: dict) -> dict[str, dict]:
     return {c["name"]: c for c in report["checks"]}
 
 
+@pytest.mark.slow
+def test_b_lta_renewed_in_time_stays_valid_offline_past_the_signer_expiry(lta_offline):
+    from urllib.parse import urlsplit
+
+    work, path, tsa_url = lta_offline
+    if shutil.which("faketime") is None:
+        pytest.skip("libfaketime is not installed (apt-get install faketime)")
+    renewed = work / "lta-renewed-2035.pdf"
+    repo = Path(__file__).resolve().parent.parent
+    code = "import sys; from tests.signing_helpers import renew_with_restarted_pki as r; r(*sys.argv[1:])"
+    # on 2035-01-05 (the agency's certificate ended 2035-01-01) the archive renews with tsa2 (to 2044)
+    done = subprocess.run(["faketime", "2035-01-05 00:00:00", sys.executable, "-c", code, str(work / "pki"),
+                           str(urlsplit(tsa_url).port), str(path), str(renewed), str(work / "pki" / "root.cert.pem")],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    exit_code, report = _verify_at(work, renewed, "2035-02-01 00:00:00")
+    assert exit_code == 0 and report["outcome"] == "valid", report
+    assert "embedded validation data only" in _checks(report)["trust"]["detail"]
+    assert "provable until 2044-01-01" in _checks(report)["renewal"]["detail"]
+    _, later = _verify_at(work, renewed, "2041-06-01 00:00:00")  # past the first TSA's expiry, renewed in time
+    assert later["outcome"] == "indeterminate", later
+
+
 def test_b_lta_verifies_offline_from_its_embedded_data(lta_offline):
     work, path, tsa_url = lta_offline
     import urllib.error
