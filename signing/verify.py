@@ -25,9 +25,9 @@ reported as its own check, and the report is ok only when all of them are:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from io import BytesIO
 from pathlib import Path
 
@@ -153,6 +153,7 @@ def verify_pdf(
     fetch_timeout: float = 10.0,
     agency_name: str | None = None,
     check_pdfa: bool = True,
+    algorithm_sunsets: Mapping[str, date] | None = None,
 ) -> VerifyReport:
     """Check every signature and timestamp of ``path``, its stamp, PDF/A and, if given, its SHA-256.
 
@@ -164,12 +165,15 @@ def verify_pdf(
     signature is validated long-term (:mod:`signing.long_term`).
     ``context_factory`` replaces the validation context of the other checks
     (e.g. a fixed time). ``agency_name``, if given, must be the agency named in the stamp.
+    ``algorithm_sunsets`` (algorithm name to the day it is no longer trusted)
+    fails the ``renewal`` check of a file whose newest timestamp uses one past it.
     """
     quiet_pyhanko_logs()
     data = _read(path)
     reader = _open(data, path)
     roots = _load_roots(trust_roots)
-    trust = _TrustSettings(roots, fetch_revocation, revocation_mode, fetch_timeout, context_factory)
+    trust = _TrustSettings(roots, fetch_revocation, revocation_mode, fetch_timeout, context_factory,
+                           dict(algorithm_sunsets or {}))
     # the other checks need no revocation verdict: trust and revocation have their own checks, and for
     # B-LTA the timestamps' revocation is judged long-term (a stale embedded CRL is not a broken timestamp)
     structural_mode = "none" if _has_document_timestamps(reader) else "soft-fail"
@@ -259,6 +263,7 @@ class _TrustSettings:
     mode: str
     timeout: float
     context_factory: ContextFactory | None
+    sunsets: dict
 
 
 def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, trust: _TrustSettings,
@@ -275,7 +280,7 @@ def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, trust
     stamps = [t for o in outcomes for t in o.timestamps] + _document_timestamps(reader, make_context)
     index = CHECK_NAMES.index("timestamps")
     combined[index] = _timestamps_check(stamps)
-    combined.append(_renewal_check(reader, trust.roots))
+    combined.append(_renewal_check(reader, trust.roots, trust.sunsets))
     return combined
 
 
@@ -469,7 +474,7 @@ def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: 
             Check("revocation", False, revocation, indeterminate=open_))
 
 
-def _renewal_check(reader: PdfFileReader, roots: list) -> Check:
+def _renewal_check(reader: PdfFileReader, roots: list, sunsets: dict) -> Check:
     """Until when the newest timestamp keeps the file provable; fails once that time has passed."""
     try:
         life = longevity(reader, roots)
@@ -477,7 +482,12 @@ def _renewal_check(reader: PdfFileReader, roots: list) -> Check:
         return Check("renewal", False, f"the newest timestamp cannot be read: {e}")
     if life is None:
         return Check("renewal", True, "no timestamp: provable only while the signer's certificate is valid and unrevoked")
-    if datetime.now(timezone.utc) > life.provable_until:
+    now = datetime.now(timezone.utc)
+    for algorithm in (life.digest_algorithm, life.signature_algorithm):
+        if algorithm in sunsets and now.date() >= sunsets[algorithm]:
+            return Check("renewal", False, f"{life.describe()}; but {algorithm} is past its sunset on "
+                                           f"{sunsets[algorithm].isoformat()}: renewal is due now (renew-timestamps)")
+    if now > life.provable_until:
         return Check("renewal", False, f"{life.describe()}; renewal was due before then")
     return Check("renewal", True, life.describe())
 

@@ -359,6 +359,16 @@ def test_renew_adds_a_fresh_archive_timestamp_and_still_verifies(lta, pki, setti
     assert "provable until 2040-01-01" in session.verify(lta.path).check("renewal").detail
 
 
+def test_verify_fails_renewal_when_the_newest_timestamp_uses_an_algorithm_past_its_sunset(lta, settings):
+    from datetime import date
+
+    fine = verify_pdf(lta.path, settings.trust_roots, fetch_revocation=False)
+    assert fine.check("renewal").ok
+    sunset = verify_pdf(lta.path, settings.trust_roots, fetch_revocation=False,
+                        algorithm_sunsets={"sha256": date(2026, 1, 1)})
+    assert not sunset.check("renewal").ok and "sha256 is past its sunset on 2026-01-01" in sunset.check("renewal").detail
+
+
 def test_renewal_with_a_tsa_certificate_that_does_not_outlive_the_old_one_is_refused(lta, settings, folder):
     with pytest.raises(SigningError, match="would gain nothing: the new timestamp's chain ends 2040-01-01"):
         renew_timestamp(lta.path, folder / "renewed-same-tsa.pdf", settings)  # the same TSA certificate

@@ -60,6 +60,7 @@ def cmd_renew(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from signing.identity import resolve_identity
+    from signing.renew import parse_sunsets
     from signing.verify import stricter_level, verify_pdf
 
     signing = settings.signing
@@ -75,6 +76,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             fetch_revocation=signing.fetch_revocation,
             revocation_mode=signing.revocation_mode,
             fetch_timeout=signing.tsa_timeout_seconds,
+            algorithm_sunsets=parse_sunsets(signing.algorithm_sunsets),
         )
         reports.append(_with_record_checks(report, record, path))
     if args.json:
