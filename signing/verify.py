@@ -11,7 +11,7 @@ reported as its own check, and the report is ok only when all of them are:
 ``cryptography``          the signature value matches the signer's key
 ``trust``                 the signer chains to the trust roots, valid now or (B-LTA, AdES) at a proven time
 ``revocation``            the signer is not revoked (OCSP/CRL embedded or fetched)
-``timestamps``            every signature and document timestamp is intact, valid and trusted
+``timestamps``            every signature and document timestamp is intact and valid, the newest trusted now
 ``pades_level``           the PAdES baseline level reached, against the level required
 ``modifications``         nothing but validation data and timestamps was added after signing
 ``coverage``              the signature covers the whole file (or its revision plus those)
@@ -20,6 +20,10 @@ reported as its own check, and the report is ok only when all of them are:
 ``pdfa``                  the file is still PDF/A-2b (:mod:`signing.pdfa_check`)
 ``archive_sha256``        the file's SHA-256 is the one recorded (when one is known)
 ========================  ========================================================
+
+A failed check is either a proof that something is wrong, or ``indeterminate``
+(data needed now is missing, and the detail says what would resolve it); the
+report's ``outcome`` is ``valid``, ``invalid`` or ``indeterminate`` accordingly.
 """
 
 from __future__ import annotations
@@ -295,7 +299,8 @@ def _combine(index: int, per_signature: list[list[Check]], names: list[str]) -> 
     if len(checks) == 1:
         return checks[0]
     detail = "; ".join(f"{name}: {c.detail}" for name, c in zip(names, checks, strict=True))
-    return Check(checks[0].name, all(c.ok for c in checks), detail)
+    ok = all(c.ok for c in checks)
+    return Check(checks[0].name, ok, detail, indeterminate=not ok and all(c.ok or c.indeterminate for c in checks))
 
 
 def _checks_for(
