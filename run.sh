@@ -11,8 +11,8 @@ APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils fonts-liberation2 softhsm2 postgresql
 )
-# Only for the tests: Apache PDFBox Preflight, an independent PDF/A-1b checker.
-TEST_APT_PACKAGES=(openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java)
+# Only for the tests: Apache PDFBox Preflight, an independent PDF/A-1b checker; libfaketime, to move the clock.
+TEST_APT_PACKAGES=(openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java faketime)
 VENV=${VENV:-.venv}
 
 log() { printf '\n==> %s\n' "$*"; }

@@ -32,6 +32,7 @@ class ExitCode(enum.IntEnum):
     partial = 13
     storage_full = 14
     pdfa = 15
+    indeterminate = 16
     interrupted = 130
 
 

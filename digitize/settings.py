@@ -123,6 +123,10 @@ class SigningSettings:
     tsa_backoff_seconds: float = 1.0
     fetch_revocation: bool = True
     revocation_mode: str = "hard-fail"
+    #: renew a B-LTA file's archive timestamp when its newest one keeps it provable for less than this
+    renew_within_days: int = 365
+    #: algorithms no longer trusted from a date on ("sha1=2020-01-01"): a timestamp using one is renewed
+    algorithm_sunsets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

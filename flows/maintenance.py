@@ -3,7 +3,7 @@
 Thin wrappers: :func:`storage.fixity.check_fixity` re-reads archived objects
 and compares their SHA-256 with the catalog and the manifests;
 :func:`signing.renew.renew_timestamp` adds a fresh document timestamp to a
-B-LTA file. The archive is write-once, so a renewed file is stored under a key
+B-LTA file that :func:`signing.renew.renewal_need` finds due. The archive is write-once, so a renewed file is stored under a key
 of its own beside the original (``<document code>.renewed-<yyyymmdd>.pdf``)
 and the catalog is pointed at it; the original stays as it was.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ from digitize.errors import ArchiveError, VerificationError
 from digitize.models import VIETNAM
 from digitize.settings import load_settings
 from flows.dossier import RETRY_DELAYS, _session, retry_if_transient
-from signing.renew import renew_timestamp
+from signing.identity import resolve_identity
+from signing.renew import parse_sunsets, renew_timestamp, renewal_need
+from signing.verify import load_trust_roots
 from storage.archive import open_archive
 from storage.catalog import open_catalog
 from storage.fixity import check_fixity, manifest_key_of, record_fixity_events
@@ -49,8 +51,11 @@ def fixity_check(sample: int | None = None, config: str | None = None) -> dict[s
 
 @task(name="renew", tags=["tsa", "s3"], retries=2, retry_delay_seconds=RETRY_DELAYS,
       retry_condition_fn=retry_if_transient)
-def renew_document(document_code: str, config: str | None) -> dict[str, Any]:
-    """Renew one document's archive timestamp and archive the renewed copy; returns its new key."""
+def renew_document(document_code: str, config: str | None, within_days: int | None = None) -> dict[str, Any]:
+    """Renew one document's archive timestamp if it is due, and archive the renewed copy.
+
+    Returns ``renewed`` (False when not due, with the reason) and the new key.
+    """
     settings = load_settings(config)
     store = open_archive(settings.archive)
     with open_catalog(settings.catalog) as catalog:
@@ -60,6 +65,12 @@ def renew_document(document_code: str, config: str | None) -> dict[str, Any]:
     data = store.get_bytes(row.archive_key)
     if sha256_bytes(data) != row.output_sha256:
         raise VerificationError(f"{row.archive_key} does not match the catalog's SHA-256; run a fixity check")
+    need = renewal_need(data, load_trust_roots(resolve_identity(settings.signing).trust_roots),
+                        within=timedelta(days=within_days if within_days is not None
+                                         else settings.signing.renew_within_days),
+                        sunsets=parse_sunsets(settings.signing.algorithm_sunsets))
+    if not need.due:
+        return {"document": document_code, "renewed": False, "reason": need.reason}
     with tempfile.TemporaryDirectory(prefix="digitize-renew-") as tmp:
         current = Path(tmp) / "current.pdf"
         current.write_bytes(data)
@@ -77,7 +88,8 @@ def renew_document(document_code: str, config: str | None) -> dict[str, Any]:
         raise VerificationError(f"the archived renewed copy under {key} does not match")
     with open_catalog(settings.catalog) as catalog:
         catalog.record_renewal(document_code, archive_key=key, output_sha256=renewed.sha256)
-    return {"document": document_code, "key": key, "timestamps": renewed.document_timestamps}
+    return {"document": document_code, "renewed": True, "reason": need.reason, "key": key,
+            "timestamps": renewed.document_timestamps}
 
 
 def renewed_manifest(original: bytes, old_sha256: str, new_sha256: str, when: datetime) -> bytes:
@@ -95,13 +107,24 @@ def renewed_key(key: str, when: datetime) -> str:
 
 
 @flow(name="renew-timestamps", log_prints=True)
-def renew_timestamps(level: str | None = None, config: str | None = None) -> list[dict[str, Any]]:
-    """Add a fresh archive timestamp to every B-LTA document (of one level, or all)."""
+def renew_timestamps(level: str | None = None, config: str | None = None,
+                     within_days: int | None = None) -> list[dict[str, Any]]:
+    """Renew the archive timestamp of every B-LTA document (of one level, or all) that is due.
+
+    Due: its newest timestamp keeps it provable for less than ``within_days``
+    (default ``signing.renew_within_days``) or uses an algorithm past its
+    sunset. Returns the renewed ones; the artifact also lists why others were not.
+    """
     settings = load_settings(config)
     with open_catalog(settings.catalog) as catalog:
         codes = [d.document_code for d in catalog.documents(level=level)
                  if d.pades_level == "B-LTA" and d.status == "verified"]
-    results = [renew_document(code, config) for code in codes]
-    create_markdown_artifact(f"Renewed the archive timestamp of {len(results)} B-LTA document(s).",
-                             key="renewal", description="Archive-timestamp renewal")
-    return results
+    results = [renew_document(code, config, within_days) for code in codes]
+    renewed = [r for r in results if r["renewed"]]
+    rows = [{"document": r["document"], "renewed": "yes" if r["renewed"] else "no", "why": r["reason"]}
+            for r in results]
+    create_markdown_artifact(
+        f"Renewed the archive timestamp of {len(renewed)} of {len(results)} B-LTA document(s).\n\n"
+        + "\n".join(f"- {r['document']}: {r['renewed']} ({r['why']})" for r in rows),
+        key="renewal", description="Archive-timestamp renewal")
+    return renewed

@@ -5,14 +5,21 @@ certificate and algorithms were sound; before they expire or weaken, a new one
 is added: pyHanko first adds the current revocation data of the last timestamp
 to the DSS, then timestamps the whole file again. Each renewal is an
 incremental update; the signed bytes are never rewritten.
+
+:func:`renewal_need` says whether a file is due: its newest timestamp keeps it
+provable for less than a year (``signing.renew_within_days``), or uses an
+algorithm past its configured sunset (``signing.algorithm_sunsets``). A renewal
+whose new timestamp would not outlive the old one (the same TSA certificate, or
+one that ends sooner) is refused: it would move neither date.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
 
@@ -25,10 +32,11 @@ from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
-from digitize.errors import BadInputError, SigningError, TimestampUnavailableError
+from digitize.errors import BadInputError, ConfigError, SigningError, TimestampUnavailableError
 from digitize.files import write_atomically
 from digitize.settings import SigningSettings
 from signing.identity import resolve_identity
+from signing.long_term import Longevity, longevity
 from signing.verify import _load_roots
 
 
@@ -55,20 +63,93 @@ def renew_timestamp(path: Path, dst: Path, settings: SigningSettings) -> RenewRe
     if dst.resolve() == path.resolve():
         raise SigningError(f"the renewed file must not replace {path}; give another destination")
     reader = _open_lta(path)
+    roots = _load_roots(resolve_identity(settings).trust_roots)
     context = ValidationContext(
-        trust_roots=_load_roots(resolve_identity(settings).trust_roots),
+        trust_roots=roots,
         allow_fetching=settings.fetch_revocation,
         revocation_mode=settings.revocation_mode,
         fetcher_backend=RequestsFetcherBackend(per_request_timeout=settings.tsa_timeout_seconds),
     )
     stamper = PdfTimeStamper(RequestsHTTPTimeStamper(settings.tsa_url, timeout=settings.tsa_timeout_seconds))
     data = _with_retries(lambda: _renew_once(stamper, reader, context), settings)
+    _refuse_no_gain(path, longevity(reader, roots), longevity(PdfFileReader(BytesIO(data), strict=False), roots),
+                    settings.tsa_url)
     try:
         write_atomically(dst, data)
     except OSError as e:
         raise SigningError(f"could not write the renewed file {dst}: {e.strerror or e}") from e
     count = len(PdfFileReader(BytesIO(data), strict=False).embedded_timestamp_signatures)
     return RenewResult(dst, hashlib.sha256(data).hexdigest(), count, datetime.now().astimezone())
+
+
+def _refuse_no_gain(path: Path, old: Longevity | None, new: Longevity | None, tsa_url: str) -> None:
+    """A renewal must push the date the file stays provable until; the same TSA certificate moves nothing."""
+    if old is None or new is None or new.provable_until > old.provable_until:
+        return
+    raise SigningError(
+        f"renewing {path.name} with {tsa_url} would gain nothing: the new timestamp's chain ends "
+        f"{new.provable_until.date().isoformat()} ({new.expiring}), no later than the old one's "
+        f"{old.provable_until.date().isoformat()}",
+        hint="renew with a timestamp authority whose certificate outlives the old one (signing.tsa_url)")
+
+
+#: renew what stays provable for less than this (``signing.renew_within_days``)
+RENEW_WITHIN = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class RenewalNeed:
+    """Whether a B-LTA file's archive timestamp is due for renewal, and why."""
+
+    due: bool
+    reason: str
+    provable_until: datetime | None
+
+
+def renewal_need(
+    data: bytes,
+    trust_roots: Sequence,
+    *,
+    now: datetime | None = None,
+    within: timedelta = RENEW_WITHIN,
+    sunsets: Mapping[str, date] | None = None,
+) -> RenewalNeed:
+    """Due when the newest timestamp keeps the file provable for less than ``within``, or uses a sunset algorithm.
+
+    ``trust_roots`` are asn1crypto certificates (the chain of the timestamp
+    authority is completed from them); ``sunsets`` maps an algorithm name
+    (``sha1``, ``rsassa_pkcs1v15``, ...) to the day it is no longer trusted.
+    """
+    now = now or datetime.now(timezone.utc)
+    try:
+        life = longevity(PdfFileReader(BytesIO(data), strict=False), trust_roots)
+    except (PdfError, ValueError, KeyError, TypeError) as e:
+        raise BadInputError(f"the timestamps of the file cannot be read: {e}") from e
+    if life is None:
+        return RenewalNeed(False, "no timestamp to renew (not PAdES B-LTA)", None)
+    for algorithm in (life.digest_algorithm, life.signature_algorithm):
+        sunset = (sunsets or {}).get(algorithm)
+        if sunset is not None and now.date() >= sunset:
+            return RenewalNeed(True, f"its newest timestamp uses {algorithm}, past its sunset on {sunset.isoformat()}",
+                               life.provable_until)
+    left = life.provable_until - now
+    until = life.provable_until.date().isoformat()
+    if left <= within:
+        return RenewalNeed(True, f"provable only until {until} ({life.expiring}), less than "
+                                 f"{within.days} days from now", life.provable_until)
+    return RenewalNeed(False, f"provable until {until}", life.provable_until)
+
+
+def parse_sunsets(entries: Sequence[str]) -> dict[str, date]:
+    """``("sha1=2020-01-01", ...)`` from ``signing.algorithm_sunsets`` as a mapping; ConfigError if malformed."""
+    sunsets = {}
+    for entry in entries:
+        name, _, day = entry.partition("=")
+        try:
+            sunsets[name.strip().lower()] = date.fromisoformat(day.strip())
+        except ValueError as e:
+            raise ConfigError(f"signing.algorithm_sunsets: {entry!r} is not 'algorithm=YYYY-MM-DD'") from e
+    return sunsets
 
 
 def _open_lta(path: Path) -> PdfFileReader:

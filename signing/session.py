@@ -99,7 +99,10 @@ class SigningSession:
     def note(self) -> str:
         """One line on what this session signs with, for logs and the CLI (no secrets)."""
         key = "demo key (not for real documents)" if self.demo else ("token key" if self._identity.token else "PKCS#12 key")
-        tsa = f"timestamps from {self._settings.tsa_url}" if self._timestamper else "no timestamp authority"
+        if self.level == "B-B":
+            tsa = "no timestamp (B-B)" if self._timestamper else "no timestamp authority"
+        else:
+            tsa = f"timestamps from {self._settings.tsa_url}"
         return f"PAdES {self.level} with the {key} of {self.signer_name}; {tsa}"
 
     # --- operations ----------------------------------------------------------------
@@ -135,7 +138,7 @@ class SigningSession:
 
     def validation_context(self) -> ValidationContext:
         """This thread's validation context (reused while fresh: its fetched OCSP/CRL stay cached)."""
-        made = getattr(self._local, "made", None)  # None: never made (monotonic time may be near 0 after boot)
+        made = getattr(self._local, "made", None)  # not 0.0: monotonic() counts from boot
         if made is None or time.monotonic() - made > CONTEXT_MAX_AGE_SECONDS:
             self._local.context = self._new_context()
             self._local.made = time.monotonic()

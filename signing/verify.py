@@ -9,24 +9,29 @@ reported as its own check, and the report is ok only when all of them are:
 ``signed``                the file carries a signature (field named)
 ``integrity``             the digest of the signed bytes matches
 ``cryptography``          the signature value matches the signer's key
-``trust``                 the signer chains to the trust roots, valid now (or at a proven time)
+``trust``                 the signer chains to the trust roots, valid now or (B-LTA, AdES) at a proven time
 ``revocation``            the signer is not revoked (OCSP/CRL embedded or fetched)
-``timestamps``            every signature and document timestamp is intact, valid and trusted
+``timestamps``            every signature and document timestamp is intact and valid, the newest trusted now
 ``pades_level``           the PAdES baseline level reached, against the level required
 ``modifications``         nothing but validation data and timestamps was added after signing
 ``coverage``              the signature covers the whole file (or its revision plus those)
+``renewal``               until when the newest timestamp keeps the file provable (fails once past)
 ``stamp``                 the Decree 30/2020 visible form (:mod:`signing.stamp_check`)
 ``pdfa``                  the file is still PDF/A-2b (:mod:`signing.pdfa_check`)
 ``archive_sha256``        the file's SHA-256 is the one recorded (when one is known)
 ========================  ========================================================
+
+A failed check is either a proof that something is wrong, or ``indeterminate``
+(data needed now is missing, and the detail says what would resolve it); the
+report's ``outcome`` is ``valid``, ``invalid`` or ``indeterminate`` accordingly.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from io import BytesIO
 from pathlib import Path
 
@@ -43,6 +48,8 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from digitize.errors import ConfigError, VerificationError
+from signing.diff_policy import STRICT_DIFF_POLICY
+from signing.long_term import long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.stamp_check import check_stamp
 
@@ -52,9 +59,9 @@ CHECK_NAMES = (
     "signed", "integrity", "cryptography", "trust", "revocation", "timestamps",
     "pades_level", "modifications", "coverage",
 )
-# pyHanko files Info/XMP edits under LTA_UPDATES too (it rewrites metadata with
-# each DSS update), so that level is accepted only where the file has validation
-# data or document timestamps to justify later revisions; a B-B file must have none.
+# LTA_UPDATES (DSS, document timestamps, and the writer's own date/producer
+# fields under the strict diff policy) is accepted only where the file has
+# validation data or document timestamps to justify later revisions; a B-B file must have none.
 _NO_CHANGE = (ModificationLevel.NONE,)
 _LTA_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 # what a damaged signature or PDF structure raises inside pyHanko and asn1crypto
@@ -71,6 +78,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    #: a failed check whose verdict is open (not enough data now), not a proof that something is wrong
+    indeterminate: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,16 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when every check passed."""
         return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def outcome(self) -> str:
+        """``valid``; ``indeterminate`` when every failed check is open for want of data; else ``invalid``."""
+        failed = self.failed()
+        if self.ok:
+            return "valid"
+        if failed and all(c.indeterminate for c in failed):
+            return "indeterminate"
+        return "invalid"
 
     def check(self, name: str) -> Check:
         """The check called ``name`` (KeyError if it was not made)."""
@@ -101,8 +120,16 @@ class VerifyReport:
         return {
             "path": str(self.path),
             "ok": self.ok,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "outcome": self.outcome,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "indeterminate": c.indeterminate}
+                       for c in self.checks],
         }
+
+
+def stricter_level(*levels: str | None) -> str:
+    """The highest of the PAdES levels given (None and unknown names count as B-B)."""
+    known = [LEVELS.index(level) for level in levels if level in LEVELS]
+    return LEVELS[max(known, default=0)]
 
 
 def validation_context_for(
@@ -130,28 +157,50 @@ def verify_pdf(
     fetch_timeout: float = 10.0,
     agency_name: str | None = None,
     check_pdfa: bool = True,
+    algorithm_sunsets: Mapping[str, date] | None = None,
 ) -> VerifyReport:
     """Check every signature and timestamp of ``path``, its stamp, PDF/A and, if given, its SHA-256.
 
-    Returns a report (bad signatures are failing checks); raises
-    :class:`VerificationError` only when the file cannot be read at all.
-    Validation data in the file's DSS is used; OCSP/CRL are fetched online only
-    with ``fetch_revocation``. ``context_factory`` replaces the validation
-    context altogether (e.g. a fixed time). ``agency_name``, if given, must be
-    the agency named in the stamp.
+    Returns a report (bad signatures are failing checks; ``report.outcome`` is
+    valid, invalid or indeterminate); raises :class:`VerificationError` only
+    when the file cannot be read at all. The validation data embedded in the
+    file is used first; OCSP/CRL are fetched online only to resolve an
+    indeterminate result, and only with ``fetch_revocation``. A B-LTA
+    signature is validated long-term (:mod:`signing.long_term`).
+    ``context_factory`` replaces the validation context of the other checks
+    (e.g. a fixed time). ``agency_name``, if given, must be the agency named in the stamp.
+    ``algorithm_sunsets`` (algorithm name to the day it is no longer trusted)
+    fails the ``renewal`` check of a file whose newest timestamp uses one past it.
     """
+    quiet_pyhanko_logs()
     data = _read(path)
     reader = _open(data, path)
-    make_context = context_factory or _context_factory(
-        reader, _load_roots(trust_roots), fetch_revocation, revocation_mode, fetch_timeout
-    )
-    checks = _signature_checks(reader, make_context, min_pades_level, data)
+    roots = _load_roots(trust_roots)
+    trust = _TrustSettings(roots, fetch_revocation, revocation_mode, fetch_timeout, context_factory,
+                           dict(algorithm_sunsets or {}))
+    # the other checks need no revocation verdict: trust and revocation have their own checks, and for
+    # B-LTA the timestamps' revocation is judged long-term (a stale embedded CRL is not a broken timestamp)
+    structural_mode = "none" if _has_document_timestamps(reader) else "soft-fail"
+    make_context = context_factory or _context_factory(reader, roots, False, structural_mode, fetch_timeout)
+    checks = _signature_checks(reader, make_context, trust, min_pades_level, data)
     checks.append(check_stamp(data, agency_name=agency_name))
     if check_pdfa:
         checks.append(check_signed_pdfa(data))
     if expected_sha256 is not None:
         checks.append(sha256_check(data, expected_sha256))
     return VerifyReport(path=path, checks=tuple(checks))
+
+
+def _has_document_timestamps(reader: PdfFileReader) -> bool:
+    try:
+        return bool(reader.embedded_timestamp_signatures)
+    except _VALIDATION_ERRORS:
+        return False
+
+
+def load_trust_roots(trust_roots: Sequence[Path]) -> list:
+    """The certificates of ``trust_roots`` (PEM or DER files), as asn1crypto objects; ConfigError if unreadable."""
+    return _load_roots(trust_roots)
 
 
 def _load_roots(trust_roots: Sequence[Path]) -> list:
@@ -211,19 +260,31 @@ class _Outcome:
     timestamps: list[tuple[bool, str]]
 
 
-def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, min_level: str, data: bytes) -> list[Check]:
+@dataclass(frozen=True)
+class _TrustSettings:
+    roots: list
+    fetch: bool
+    mode: str
+    timeout: float
+    context_factory: ContextFactory | None
+    sunsets: dict
+
+
+def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, trust: _TrustSettings,
+                      min_level: str, data: bytes) -> list[Check]:
     try:
         signatures = reader.embedded_regular_signatures
     except _VALIDATION_ERRORS as e:
         return _all_failed(f"the signature fields cannot be read: {e}")
     if not signatures:
         return _all_failed("the file carries no signature")
-    outcomes = [_checks_for(sig, reader, make_context, min_level, data) for sig in signatures]
+    outcomes = [_checks_for(sig, reader, make_context, trust, min_level, data) for sig in signatures]
     names = [sig.field_name for sig in signatures]
     combined = [_combine(i, [o.checks for o in outcomes], names) for i in range(len(CHECK_NAMES))]
     stamps = [t for o in outcomes for t in o.timestamps] + _document_timestamps(reader, make_context)
     index = CHECK_NAMES.index("timestamps")
     combined[index] = _timestamps_check(stamps)
+    combined.append(_renewal_check(reader, trust.roots, trust.sunsets))
     return combined
 
 
@@ -238,35 +299,39 @@ def _combine(index: int, per_signature: list[list[Check]], names: list[str]) -> 
     if len(checks) == 1:
         return checks[0]
     detail = "; ".join(f"{name}: {c.detail}" for name, c in zip(names, checks, strict=True))
-    return Check(checks[0].name, all(c.ok for c in checks), detail)
+    ok = all(c.ok for c in checks)
+    return Check(checks[0].name, ok, detail, indeterminate=not ok and all(c.ok or c.indeterminate for c in checks))
 
 
 def _checks_for(
     sig: EmbeddedPdfSignature,
     reader: PdfFileReader,
     make_context: ContextFactory,
+    trust: _TrustSettings,
     min_level: str,
     data: bytes,
 ) -> _Outcome:
     signed = Check("signed", True, f"signature field {sig.field_name}")
     try:
-        status = validate_pdf_signature(sig, signer_validation_context=make_context())
+        status = validate_pdf_signature(sig, signer_validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
     except _VALIDATION_ERRORS as e:
         reason = f"the signature could not be validated: {e}"
         return _Outcome([signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])], [])
     allowed = _LTA_CHANGES if _has_validation_updates(reader) else _NO_CHANGE
+    trust_check, revocation_check = _trust_checks(sig, reader, status, trust)
     checks = [
         signed,
         _integrity(status, _hole_problem(sig, data)),
         _cryptography(status),
-        _trust(status),
-        _revocation(status, reader),
+        trust_check,
+        revocation_check,
         Check("timestamps", True, ""),  # replaced by the file-wide check
         _pades_level(sig, status, reader, min_level),
         _modifications(status, allowed),
         _coverage(status, allowed),
     ]
-    return _Outcome(checks, [_signature_timestamp(sig.field_name, status)])
+    covered = _has_document_timestamps(reader)
+    return _Outcome(checks, [_signature_timestamp(sig.field_name, status, covered)])
 
 
 def _integrity(status: PdfSignatureStatus, hole_problem: str | None) -> Check:
@@ -365,6 +430,73 @@ def _cryptography(status: PdfSignatureStatus) -> Check:
     return Check("cryptography", False, "the signature value does not match the signer's key")
 
 
+def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus,
+                  trust: _TrustSettings) -> tuple[Check, Check]:
+    """``trust`` and ``revocation``: long-term (AdES) for B-LTA, else at the present; embedded data first."""
+    if reader.embedded_timestamp_signatures and trust.context_factory is None:
+        return _long_term_checks(sig, reader, status, trust)
+    current = _present_status(sig, reader, trust, fetch=False)
+    if not isinstance(current, Exception) and current.trusted:
+        return _trust(current), _revocation(current, reader)
+    if trust.fetch:
+        fetched = _present_status(sig, reader, trust, fetch=True)
+        if not isinstance(fetched, Exception):
+            return _trust(fetched), _revocation(fetched, reader)
+        reason = f"revocation data could not be fetched ({fetched})"
+    elif isinstance(current, Exception):
+        reason = "the file embeds no revocation data for the signer and revocation fetching is off"
+    else:
+        return _trust(current), _revocation(current, reader)
+    signer = _common_name(status.signing_cert)
+    resolve = ("To resolve: verify with revocation fetching on (signing.fetch_revocation) and network access "
+               "to the CA's OCSP/CRL")
+    return (Check("trust", False, f"indeterminate for {signer}: {reason}. {resolve}", indeterminate=True),
+            Check("revocation", False, f"not established: {reason}", indeterminate=True))
+
+
+def _present_status(sig: EmbeddedPdfSignature, reader: PdfFileReader, trust: _TrustSettings,
+                    *, fetch: bool) -> PdfSignatureStatus | Exception:
+    """The signature validated now with the configured revocation mode (the DSS, plus fetching if ``fetch``)."""
+    make = trust.context_factory or _context_factory(reader, trust.roots, fetch, trust.mode, trust.timeout)
+    try:
+        return validate_pdf_signature(sig, signer_validation_context=make(), skip_diff=True)
+    except _VALIDATION_ERRORS as e:
+        return e
+
+
+def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus,
+                      trust: _TrustSettings) -> tuple[Check, Check]:
+    verdict = long_term_verdict(sig, reader, trust.roots, revocation_mode=trust.mode, fetch=trust.fetch,
+                                timeout=trust.timeout, diff_policy=STRICT_DIFF_POLICY)
+    signer = _common_name(status.signing_cert)
+    if verdict.outcome == "valid":
+        return (Check("trust", True, f"{signer}: {verdict.detail}"),
+                Check("revocation", True, "not revoked when signed (OCSP/CRL embedded in the DSS, "
+                                          "proven by the archive timestamps)"))
+    open_ = verdict.outcome == "indeterminate"
+    revocation = f"the certificate of {signer} is revoked" if "revoked" in verdict.detail else "not established (see trust)"
+    return (Check("trust", False, f"{signer}: {verdict.detail}", indeterminate=open_),
+            Check("revocation", False, revocation, indeterminate=open_))
+
+
+def _renewal_check(reader: PdfFileReader, roots: list, sunsets: dict) -> Check:
+    """Until when the newest timestamp keeps the file provable; fails once that time has passed."""
+    try:
+        life = longevity(reader, roots)
+    except _VALIDATION_ERRORS as e:
+        return Check("renewal", False, f"the newest timestamp cannot be read: {e}")
+    if life is None:
+        return Check("renewal", True, "no timestamp: provable only while the signer's certificate is valid and unrevoked")
+    now = datetime.now(timezone.utc)
+    for algorithm in (life.digest_algorithm, life.signature_algorithm):
+        if algorithm in sunsets and now.date() >= sunsets[algorithm]:
+            return Check("renewal", False, f"{life.describe()}; but {algorithm} is past its sunset on "
+                                           f"{sunsets[algorithm].isoformat()}: renewal is due now (renew-timestamps)")
+    if now > life.provable_until:
+        return Check("renewal", False, f"{life.describe()}; renewal was due before then")
+    return Check("renewal", True, life.describe())
+
+
 def _trust(status: PdfSignatureStatus) -> Check:
     signer = _common_name(status.signing_cert)
     if status.revoked:
@@ -447,7 +579,7 @@ def _coverage(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]
 def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]) -> Check:
     diff = status.diff_result
     if diff is not None and not isinstance(diff, DiffResult):
-        return Check("modifications", False, f"suspicious change after signing: {diff}")
+        return Check("modifications", False, f"the file was changed after signing: {_reason(diff)}")
     level = status.modification_level
     if level in allowed and status.docmdp_ok is not False:
         return Check("modifications", True, f"no modification after signing ({level.name})")
@@ -457,17 +589,32 @@ def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel,
     return Check("modifications", False, f"the file was changed after signing (modification level {name})")
 
 
+def _reason(error: Exception) -> str:
+    """pyHanko's SuspiciousModification as one sentence (some carry the underlying error as a second arg)."""
+    return "; ".join(str(a) for a in error.args) if error.args else type(error).__name__
+
+
 # --- timestamps and level ------------------------------------------------------------
 
 
-def _signature_timestamp(field_name: str, status: PdfSignatureStatus) -> tuple[bool, str]:
+# A timestamp covered by a later document timestamp need not be trusted *now*: its TSA
+# chain is judged at the time the later one proves (the long-term ``trust`` check); here
+# it must only be intact and correctly signed. The newest one must be trusted now.
+_COVERED = "valid (its TSA chain is judged long-term, see trust)"
+
+
+def _signature_timestamp(field_name: str, status: PdfSignatureStatus, covered: bool) -> tuple[bool, str]:
     ts = status.timestamp_validity
     if ts is None:
         return True, f"{field_name}: no signature timestamp"
-    ok = ts.intact and ts.valid and ts.trusted
     when = ts.timestamp.isoformat() if ts.timestamp else "?"
-    verdict = "valid" if ok else "NOT valid (" + _ts_problem(ts) + ")"
-    return ok, f"{field_name}: signature timestamp of {when} {verdict}"
+    return _timestamp_verdict(ts, covered, f"{field_name}: signature timestamp of {when}")
+
+
+def _timestamp_verdict(ts, covered: bool, label: str) -> tuple[bool, str]:
+    if ts.intact and ts.valid and (ts.trusted or covered):
+        return True, f"{label} {'valid' if ts.trusted else _COVERED}"
+    return False, f"{label} NOT valid ({_ts_problem(ts)})"
 
 
 def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) -> list[tuple[bool, str]]:
@@ -476,15 +623,14 @@ def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) ->
         stamps = reader.embedded_timestamp_signatures
     except _VALIDATION_ERRORS as e:
         return [(False, f"the document timestamps cannot be read: {e}")]
-    for ts in stamps:
+    for index, ts in enumerate(stamps):
         try:
-            status = validate_pdf_timestamp(ts, validation_context=make_context())
+            status = validate_pdf_timestamp(ts, validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
         except _VALIDATION_ERRORS as e:
             results.append((False, f"document timestamp {ts.field_name} could not be validated: {e}"))
             continue
-        ok = status.intact and status.valid and status.trusted
-        verdict = "valid" if ok else "NOT valid (" + _ts_problem(status) + ")"
-        results.append((ok, f"document timestamp of {status.timestamp.isoformat()} {verdict}"))
+        covered = index < len(stamps) - 1
+        results.append(_timestamp_verdict(status, covered, f"document timestamp of {status.timestamp.isoformat()}"))
     return results
 
 

@@ -149,11 +149,64 @@ def change_info_incrementally(path: Path) -> None:
         writer.write_in_place()
 
 
+def change_metadata_incrementally(path: Path, *, info: dict[str, str] | None = None,
+                                  xmp: tuple[bytes, bytes] | None = None, new_xmp_object: bool = False) -> None:
+    """Append an update that changes only what is asked: /Info entries, and/or one replacement in the XMP.
+
+    pyHanko's writer is kept from refreshing the metadata itself, so the update
+    holds exactly the forged change. ``new_xmp_object`` writes the XMP as a new
+    object (the catalog pointed at it) instead of overriding the old one.
+    """
+    with path.open("rb+") as f:
+        writer = IncrementalPdfFileWriter(f)
+        writer._update_meta = lambda: None  # a forger does not let the writer touch dates
+        if info:
+            info_ref = writer.trailer.raw_get("/Info")
+            info_dict = info_ref.get_object()
+            for key, value in info.items():
+                info_dict[generic.NameObject(key)] = generic.TextStringObject(value)
+            writer.mark_update(info_ref)
+        if xmp:
+            old, new = xmp
+            ref = writer.root.raw_get("/Metadata")
+            data = ref.get_object().data
+            assert old in data, old
+            stream = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/Metadata"),
+                                           generic.NameObject("/Subtype"): generic.NameObject("/XML")},
+                                          stream_data=data.replace(old, new))
+            if new_xmp_object:
+                writer.root[generic.NameObject("/Metadata")] = writer.add_object(stream)
+                writer.update_root()
+            else:
+                writer.objects[(ref.generation, ref.idnum)] = stream
+        writer.write_in_place()
+
+
+def cut_back_to_signed_revision(src: Path, dst: Path) -> Path:
+    """Copy ``src`` without what was appended after its first signature (a B-LTA rolled back to B-T)."""
+    import re
+
+    data = src.read_bytes()
+    _, _, second, length = (int(v) for v in re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)",
+                                                      data).groups())
+    dst.write_bytes(data[:second + length])
+    return dst
+
+
+def strip_dss_incrementally(path: Path) -> None:
+    """Append an update that removes the DSS (the embedded validation data) from the catalog."""
+    with path.open("rb+") as f:
+        writer = IncrementalPdfFileWriter(f)
+        del writer.root["/DSS"]
+        writer.update_root()
+        writer.write_in_place()
+
+
 # --- the test PKI (Certomancer), served on 127.0.0.1 ------------------------------
 
 PKI_CONFIG = Path(__file__).parent / "pki" / "certomancer.yml"
 PKI_ARCH = "digitize"
-PKI_KEYS = ("root", "interm", "ocsp", "tsa", "agency", "revoked", "expired")
+PKI_KEYS = ("root", "interm", "ocsp", "tsa", "tsa2", "agency", "revoked", "expired")
 
 
 @dataclass(frozen=True)
@@ -170,6 +223,11 @@ class TestPki:
     def tsa_url(self) -> str:
         """The RFC 3161 timestamp service."""
         return f"{self.base_url}/{PKI_ARCH}/tsa/tsa"
+
+    @property
+    def tsa2_url(self) -> str:
+        """A second timestamp service whose certificate outlives the first one's (2044 against 2040)."""
+        return f"{self.base_url}/{PKI_ARCH}/tsa/tsa2"
 
     @property
     def root_pem(self) -> Path:
@@ -223,19 +281,25 @@ def _quiet_handler():
 
 
 @contextmanager
-def start_test_pki(folder: Path) -> Iterator[TestPki]:
-    """Make fresh keys, load the Certomancer config and serve TSA, OCSP and CRLs on a free port."""
+def start_test_pki(folder: Path, *, port: int = 0) -> Iterator[TestPki]:
+    """Load the Certomancer config and serve TSA, OCSP and CRLs on a free port (or ``port``).
+
+    Keys are made fresh unless ``folder`` already holds them: the same PKI can
+    be started again later (on the same port, so the URLs in its certificates
+    still answer), e.g. in a process whose clock has been moved.
+    """
     from certomancer.integrations.animator import Animator, AnimatorArchStore
     from certomancer.registry import CertomancerConfig
     from werkzeug.serving import make_server
 
-    _write_pki_keys(folder / "keys")
+    if not (folder / "keys").is_dir():
+        _write_pki_keys(folder / "keys")
     holder: dict[str, object] = {}
 
     def app(environ, start_response):  # the animator is made once the port is known
         return holder["animator"](environ, start_response)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_quiet_handler())
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_quiet_handler())
     base_url = f"http://127.0.0.1:{server.server_port}"
     config = CertomancerConfig.from_file(str(PKI_CONFIG), key_search_dir=str(folder), external_url_prefix=base_url)
     arch = config.get_pki_arch(PKI_ARCH)
@@ -248,6 +312,21 @@ def start_test_pki(folder: Path) -> Iterator[TestPki]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def renew_with_restarted_pki(folder: str, port: str, src: str, dst: str, root_pem: str) -> None:
+    """Start the test PKI kept in ``folder`` again on ``port`` and renew ``src`` into ``dst`` with its tsa2.
+
+    Meant for a child process whose clock libfaketime has moved: the renewal
+    happens "then", with the revocation data the PKI serves at that time.
+    """
+    from digitize.settings import SigningSettings
+    from signing.renew import renew_timestamp
+
+    with start_test_pki(Path(folder), port=int(port)) as pki:
+        settings = SigningSettings(trust_roots=(Path(root_pem),), tsa_url=pki.tsa2_url, pades_level="B-LTA",
+                                   demo_dir=Path(folder) / "demo", tsa_retries=0)
+        renew_timestamp(Path(src), Path(dst), settings)
 
 
 def free_port_url() -> str:

@@ -57,9 +57,12 @@ def test_renewal_adds_an_archive_timestamp_and_keeps_the_original(lta_run):
     original = root / "var" / "archive" / results[0]["key"]
     original_bytes = original.read_bytes()
 
-    [renewed] = renew_timestamps(level="tinh", config=config)
+    assert renew_timestamps(level="tinh", config=config) == []  # provable until 2040: not due within a year
+    toml = root / "digitize.toml"  # renew with the TSA whose certificate outlives the first one's
+    toml.write_text(toml.read_text(encoding="utf-8").replace('/tsa/tsa"', '/tsa/tsa2"'), encoding="utf-8")
+    [renewed] = renew_timestamps(level="tinh", config=config, within_days=365 * 20)
 
-    assert renewed["timestamps"] == 2
+    assert renewed["timestamps"] == 2 and "less than 7300 days" in renewed["reason"]
     assert renewed["key"] != results[0]["key"] and ".renewed-" in renewed["key"]
     assert original.read_bytes() == original_bytes  # write-once: the original stays
     copy = root / "var" / "archive" / renewed["key"]

@@ -33,12 +33,15 @@ from tests.signing_helpers import (
     TOKEN_PIN,
     add_annotation_incrementally,
     broken_tsa,
+    change_metadata_incrementally,
+    cut_back_to_signed_revision,
     flip_byte_in_signed_range,
     make_pdfa,
     make_plain_pdf,
     make_softhsm_token,
     softhsm_module,
     start_test_pki,
+    strip_dss_incrementally,
 )
 
 AGENCY = "UBND xã Phước Lộc"
@@ -175,6 +178,35 @@ def test_incremental_edit_after_signing_fails_verify(lta, folder, session):
     assert not report.ok
     assert report.check("integrity").ok and report.check("trust").ok  # the AdES verdict alone would pass
     assert not report.check("modifications").ok
+
+
+_XMP_ID = b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:identifier="000.31.25.H08-261120-0009-KQ1"'
+POST_SIGNING_CHANGES = {
+    "info-title": dict(info={"/Title": "Giấy phép của người khác"}),
+    "info-keywords": dict(info={"/Keywords": "document=000.31.25.H08-261120-0009-KQ1"}),
+    "xmp-title": dict(xmp=("Bản sao thử</rdf:li>".encode(), "Giấy phép khác</rdf:li>".encode())),
+    "xmp-identifier-new-object": dict(xmp=(b'pdfaid:part="2"', b'pdfaid:part="2" ' + _XMP_ID), new_xmp_object=True),
+    "xmp-pdfa-claim": dict(xmp=(b'pdfaid:conformance="B"', b'pdfaid:conformance="A"')),
+}
+
+
+@pytest.mark.parametrize("change", sorted(POST_SIGNING_CHANGES))
+def test_metadata_changed_after_b_lta_signing_fails_modifications(lta, folder, session, change):
+    edited = _copy(lta.path, folder / f"lta-{change}.pdf")
+    change_metadata_incrementally(edited, **POST_SIGNING_CHANGES[change])
+    report = session.verify(edited)
+    assert not report.ok
+    assert report.check("integrity").ok and report.check("trust").ok  # pyHanko's default policy passed these
+    modifications = report.check("modifications")
+    assert not modifications.ok and "changed after signing" in modifications.detail, modifications.detail
+
+
+def test_the_writer_own_dates_and_producer_after_b_lta_signing_are_accepted(lta, folder, session):
+    edited = _copy(lta.path, folder / "lta-dates.pdf")
+    change_metadata_incrementally(edited, info={"/ModDate": "D:20270101000000Z", "/Producer": "pyHanko 0.38.0"},
+                                  xmp=(b'xmp:MetadataDate="20', b'xmp:MetadataDate="19'))
+    report = session.verify(edited)
+    assert report.check("modifications").ok, report.check("modifications").detail
 
 
 # --- certificates --------------------------------------------------------------------
@@ -314,13 +346,50 @@ def test_wrong_pin_is_refused_without_showing_it(token_settings, folder):
 # --- renewal --------------------------------------------------------------------------
 
 
-def test_renew_adds_a_fresh_archive_timestamp_and_still_verifies(lta, settings, session, folder):
-    renewed = renew_timestamp(lta.path, folder / "renewed.pdf", settings)
+def test_renew_adds_a_fresh_archive_timestamp_and_still_verifies(lta, pki, settings, session, folder):
+    newer_tsa = dataclasses.replace(settings, tsa_url=pki.tsa2_url)
+    renewed = renew_timestamp(lta.path, folder / "renewed.pdf", newer_tsa)
     assert renewed.document_timestamps == 2
     assert renewed.path.read_bytes().startswith(lta.path.read_bytes())  # an incremental update
     report = session.verify(renewed.path, expected_sha256=renewed.sha256)
     assert report.ok, report.to_dict()
     assert report.check("timestamps").detail.count("document timestamp") == 2
+    assert report.check("modifications").ok  # the strict diff policy accepts a genuine renewal
+    assert "provable until 2044-01-01" in report.check("renewal").detail
+    assert "provable until 2040-01-01" in session.verify(lta.path).check("renewal").detail
+
+
+def test_verify_fails_renewal_when_the_newest_timestamp_uses_an_algorithm_past_its_sunset(lta, settings):
+    from datetime import date
+
+    fine = verify_pdf(lta.path, settings.trust_roots, fetch_revocation=False)
+    assert fine.check("renewal").ok
+    sunset = verify_pdf(lta.path, settings.trust_roots, fetch_revocation=False,
+                        algorithm_sunsets={"sha256": date(2026, 1, 1)})
+    assert not sunset.check("renewal").ok and "sha256 is past its sunset on 2026-01-01" in sunset.check("renewal").detail
+
+
+def test_renewal_with_a_tsa_certificate_that_does_not_outlive_the_old_one_is_refused(lta, settings, folder):
+    with pytest.raises(SigningError, match="would gain nothing: the new timestamp's chain ends 2040-01-01"):
+        renew_timestamp(lta.path, folder / "renewed-same-tsa.pdf", settings)  # the same TSA certificate
+    assert not (folder / "renewed-same-tsa.pdf").exists()
+
+
+def test_renewal_is_due_within_a_year_of_the_tsa_chain_expiry_or_past_an_algorithm_sunset(lta, pki):
+    from asn1crypto import x509 as asn1_x509
+
+    from signing.renew import parse_sunsets, renewal_need
+
+    data = lta.path.read_bytes()
+    roots = [asn1_x509.Certificate.load(pki.cert_der("root"))]
+    today = renewal_need(data, roots)
+    assert not today.due and today.provable_until.date().isoformat() == "2040-01-01"
+    late = renewal_need(data, roots, now=datetime(2039, 3, 1, tzinfo=timezone.utc))
+    assert late.due and "less than 365 days" in late.reason
+    sunset = renewal_need(data, roots, sunsets=parse_sunsets(["sha256=2026-01-01"]))
+    assert sunset.due and "sha256, past its sunset on 2026-01-01" in sunset.reason
+    with pytest.raises(ConfigError, match="algorithm=YYYY-MM-DD"):
+        parse_sunsets(["sha1 2020"])
 
 
 def test_renew_refuses_a_file_that_is_not_b_lta(settings, source, folder):
@@ -361,8 +430,11 @@ def test_sign_verify_and_renew_commands(pki, settings, source, folder):
         assert f"] {name}:" in checked.stdout
     lta_run = _digitize("sign", str(source), "-o", "lta.pdf", cwd=work, env=env)
     assert "PAdES B-LTA" in lta_run.stdout
-    renewed = _digitize("renew", "lta.pdf", "-o", "lta-renewed.pdf", cwd=work, env=env)
-    assert renewed.returncode == 0 and "2 archive timestamps" in renewed.stdout
+    same_tsa = _digitize("renew", "lta.pdf", "-o", "lta-renewed.pdf", cwd=work, env=env)
+    assert same_tsa.returncode == 9 and "would gain nothing" in same_tsa.stderr
+    renewed = _digitize("renew", "lta.pdf", "-o", "lta-renewed.pdf", cwd=work,
+                        env=env | {"DIGITIZE_SIGNING__TSA_URL": pki.tsa2_url})
+    assert renewed.returncode == 0 and "2 archive timestamps" in renewed.stdout, renewed.stderr
     too_low = _digitize("verify", "out.pdf", "--min-level", "B-LTA", cwd=work, env=env)
     assert too_low.returncode == 10 and "B-LTA required" in too_low.stdout
 
@@ -390,3 +462,213 @@ def test_verify_command_checks_the_archive_sha256_from_the_catalog(lta, pki, fol
     result = _digitize("verify", archived.name, cwd=work, env={})
     assert result.returncode == 10
     assert "[FAIL] archive_sha256" in result.stdout
+
+
+def _catalog_knowing(work: Path, code: str, sha256: str, level: str) -> None:
+    from digitize.models import DocumentMeta
+    from storage.catalog import Catalog
+
+    dossier, _, number = code.rpartition("-KQ")
+    with Catalog.open(work / "catalog.sqlite") as catalog:
+        catalog.upsert_office("phuoc-loc", AGENCY, "xa")
+        catalog.record_document(
+            DocumentMeta(dossier, "KQ", int(number), "xa", "phuoc-loc"),
+            input_sha256="1" * 64, output_sha256=sha256, archive_key=f"xa/phuoc-loc/{code}.pdf", page_count=1,
+            ocr_confidence=90.0, pades_level=level, signer="test", signed_at=datetime.now(timezone.utc),
+        )
+
+
+@pytest.mark.parametrize("damage", ["rolled-back", "dss-stripped"])
+def test_verify_expects_the_level_the_catalog_records(lta, pki, folder, damage):
+    work = folder / f"cli-level-{damage}"
+    work.mkdir()
+    code = "000.31.25.H08-261120-0002-KQ1"
+    damaged = work / f"{code}.pdf"
+    if damage == "rolled-back":
+        cut_back_to_signed_revision(lta.path, damaged)
+    else:
+        strip_dss_incrementally(_copy(lta.path, damaged))
+    (work / "digitize.toml").write_text(
+        f'[signing]\ntrust_roots = ["{pki.root_pem}"]\nfetch_revocation = false\n'
+        '[catalog]\npath = "catalog.sqlite"\n', encoding="utf-8")
+    without_record = _digitize("verify", damaged.name, cwd=work, env={})
+    assert "[FAIL] pades_level" not in without_record.stdout  # B-B is the default minimum
+    _catalog_knowing(work, code, lta.sha256, "B-LTA")
+    result = _digitize("verify", damaged.name, cwd=work, env={})
+    assert result.returncode == 10, result.stdout
+    assert "[FAIL] pades_level: B-T reached; B-LTA required: the catalog records B-LTA for " + code in result.stdout
+
+
+def test_verify_expects_the_level_the_manifest_beside_the_file_records(lta, pki, folder):
+    work = folder / "cli-level-manifest"
+    work.mkdir()
+    code = "000.31.25.H08-261120-0003-KQ1"
+    cut_back_to_signed_revision(lta.path, work / f"{code}.pdf")
+    (work / f"{code}.manifest.json").write_text(
+        f'{{"document_code": "{code}", "pades_level": "B-LTA"}}', encoding="utf-8")
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\nfetch_revocation = false\n',
+                                        encoding="utf-8")
+    result = _digitize("verify", f"{code}.pdf", cwd=work, env={})
+    assert result.returncode == 10, result.stdout
+    assert f"B-LTA required: its manifest {code}.manifest.json records B-LTA for {code}" in result.stdout
+
+
+# --- long-term: the clock really moved, every service stopped -------------------------
+
+
+@pytest.fixture(scope="module")
+def lta_offline(folder, source):
+    """A B-LTA file and a CLI set-up trusting its root, made with a test PKI that is then stopped."""
+    work = folder / "offline"
+    work.mkdir()
+    with start_test_pki(work / "pki") as own:
+        offline = SigningSettings(
+            pkcs12=own.write_p12("agency", PASSWORD.encode()), pkcs12_password=PASSWORD, agency_name=AGENCY,
+            trust_roots=(own.root_pem,), pades_level="B-LTA", tsa_url=own.tsa_url, demo_dir=work / "keys")
+        with open_signing_session(offline, font_cache_dir=folder / "fonts") as s:
+            signed = s.sign(source, work / "lta.pdf")
+        tsa_url = own.tsa_url
+    # fetching stays on (the default): its OCSP/CRL/TSA URLs now refuse connections
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{own.root_pem}"]\n', encoding="utf-8")
+    return work, signed.path, tsa_url
+
+
+def _verify_at(work: Path, path: Path, moment: str | None) -> tuple[int, dict]:
+    """``digitize verify --json`` in a process whose clock (libfaketime) starts at ``moment``."""
+    import json
+
+    if moment is not None and shutil.which("faketime") is None:
+        pytest.skip("libfaketime is not installed (apt-get install faketime)")
+    prefix = ["faketime", moment] if moment else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    result = subprocess.run([*prefix, sys.executable, "-m", "digitize", "verify", "--json", str(path)], cwd=work,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)[0]
+
+
+def _checks(report: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in report["checks"]}
+
+
+@pytest.mark.slow
+def test_b_lta_renewed_in_time_stays_valid_offline_past_the_signer_expiry(lta_offline):
+    from urllib.parse import urlsplit
+
+    work, path, tsa_url = lta_offline
+    if shutil.which("faketime") is None:
+        pytest.skip("libfaketime is not installed (apt-get install faketime)")
+    renewed = work / "lta-renewed-2035.pdf"
+    repo = Path(__file__).resolve().parent.parent
+    code = "import sys; from tests.signing_helpers import renew_with_restarted_pki as r; r(*sys.argv[1:])"
+    # on 2035-01-05 (the agency's certificate ended 2035-01-01) the archive renews with tsa2 (to 2044)
+    done = subprocess.run(["faketime", "2035-01-05 00:00:00", sys.executable, "-c", code, str(work / "pki"),
+                           str(urlsplit(tsa_url).port), str(path), str(renewed), str(work / "pki" / "root.cert.pem")],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    exit_code, report = _verify_at(work, renewed, "2035-02-01 00:00:00")
+    assert exit_code == 0 and report["outcome"] == "valid", report
+    assert "embedded validation data only" in _checks(report)["trust"]["detail"]
+    assert "provable until 2044-01-01" in _checks(report)["renewal"]["detail"]
+    _, later = _verify_at(work, renewed, "2041-06-01 00:00:00")  # past the first TSA's expiry, renewed in time
+    assert later["outcome"] == "indeterminate", later
+
+
+def test_b_lta_verifies_offline_from_its_embedded_data(lta_offline):
+    work, path, tsa_url = lta_offline
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(tsa_url, timeout=5)  # the test PKI is really down
+    code, report = _verify_at(work, path, None)
+    assert code == 0 and report["outcome"] == "valid", report
+    assert "embedded validation data only" in _checks(report)["trust"]["detail"]
+    assert "provable until 2040-01-01" in _checks(report)["renewal"]["detail"]
+
+
+@pytest.mark.slow
+def test_b_lta_past_the_signer_expiry_is_indeterminate_with_what_resolves_it_never_invalid(lta_offline):
+    work, path, _ = lta_offline
+    code, report = _verify_at(work, path, "2035-06-01 00:00:00")  # the agency's certificate ended 2035-01-01
+    assert report["outcome"] == "indeterminate", report
+    assert code == 16  # not 10: nothing is proven wrong
+    trust = _checks(report)["trust"]
+    assert trust["indeterminate"] and "needs current revocation data" in trust["detail"]
+    assert "To resolve" in trust["detail"] and "fetching current revocation data did not resolve it" in trust["detail"]
+    assert all(c["ok"] or c["indeterminate"] for c in report["checks"]), report
+
+
+@pytest.mark.slow
+def test_b_lta_past_the_tsa_chain_expiry_without_renewal_fails_saying_renewal_was_due(lta_offline):
+    work, path, _ = lta_offline
+    code, report = _verify_at(work, path, "2040-06-01 00:00:00")  # the TSA certificate ended 2040-01-01
+    assert code == 10 and report["outcome"] == "invalid", report
+    trust, renewal = _checks(report)["trust"], _checks(report)["renewal"]
+    assert not trust["indeterminate"] and "renewal was due before 2040-01-01" in trust["detail"]
+    assert not renewal["ok"] and "renewal was due" in renewal["detail"]
+
+
+# --- smaller points: quiet stderr, the PDF/A-2b rules, the B-B note ---------------------
+
+
+def test_verify_command_keeps_pyhanko_tracebacks_and_warnings_off_stderr(lta, pki, folder):
+    work = folder / "cli-quiet"
+    work.mkdir()
+    edited = _copy(lta.path, work / "edited.pdf")
+    change_metadata_incrementally(edited, info={"/Title": "Giấy phép khác"})
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\n', encoding="utf-8")
+    result = _digitize("verify", "edited.pdf", cwd=work, env={})
+    assert result.returncode == 10 and "[FAIL] modifications" in result.stdout
+    assert "Traceback" not in result.stderr and "WARNING" not in result.stderr, result.stderr
+
+
+def test_pdfa_2b_check_does_not_require_info_and_xmp_producer_to_match(folder):
+    from signing.pdfa_check import signing_update_problems
+
+    def with_producers(part: str) -> bytes:
+        path = make_pdfa(folder / f"producers-{part}.pdf")
+        with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+            pdf.trailer.Info = pdf.make_indirect(pikepdf.Dictionary(Producer="máy quét A"))
+            with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+                xmp["pdf:Producer"] = "pikepdf B"
+                xmp["pdfaid:part"] = part
+            pdf.save(path)
+        return path.read_bytes()
+
+    assert signing_update_problems(with_producers("2"), "2b") == []
+    assert any("Producer" in p for p in signing_update_problems(with_producers("1"), "1b"))
+
+
+def test_pdfa_check_names_unsupported_constructs_without_failing(folder):
+    from signing.pdfa_check import check_signed_pdfa
+
+    path = make_pdfa(folder / "shading.pdf")
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        function = pdf.make_indirect(pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0, 0, 0], C1=[1, 1, 1], N=1))
+        shading = pikepdf.Dictionary(ShadingType=2, ColorSpace=pikepdf.Name.DeviceRGB, Coords=[0, 0, 100, 0],
+                                     Function=function)
+        pdf.pages[0].Resources = pikepdf.Dictionary(Shading=pikepdf.Dictionary(Sh0=shading))
+        pdf.pages[0].Contents = pdf.make_stream(b"0.5 g 72 72 200 100 re f q /Sh0 sh Q")
+        pdf.save(path)
+    check = check_signed_pdfa(path.read_bytes())
+    assert check.ok, check.detail
+    assert "not checked by pikepdf.pdfa: shadings" in check.detail
+
+
+def test_a_b_b_session_with_a_tsa_configured_does_not_claim_timestamps(settings, folder):
+    with _session_at(settings, "B-B", folder) as s:
+        assert "timestamps from" not in s.note and "no timestamp (B-B)" in s.note
+    with _session_at(settings, "B-T", folder) as s:
+        assert f"timestamps from {settings.tsa_url}" in s.note
+
+
+def test_b_t_without_embedded_revocation_data_and_fetching_off_is_indeterminate_not_invalid(settings, source, folder):
+    with _session_at(settings, "B-T", folder) as s:
+        bt = s.sign(source, folder / "bt-offline.pdf")
+    offline = verify_pdf(bt.path, settings.trust_roots, fetch_revocation=False, revocation_mode="hard-fail")
+    assert offline.outcome == "indeterminate", offline.to_dict()
+    trust = offline.check("trust")
+    assert trust.indeterminate and "fetching is off" in trust.detail and "To resolve" in trust.detail
+    online = verify_pdf(bt.path, settings.trust_roots, fetch_revocation=True, revocation_mode="hard-fail")
+    assert online.outcome == "valid", online.to_dict()  # fetched only because the embedded data did not suffice

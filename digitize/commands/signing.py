@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--min-level", choices=LEVEL_CHOICES[:-1], default="B-B",
-                   help="the PAdES level a file must reach (default B-B)")
+                   help="the PAdES level a file must reach (default B-B; the level the catalog or "
+                        "manifest records for the file when higher)")
     p.set_defaults(func=cmd_verify)
 
 
@@ -59,55 +60,141 @@ def cmd_renew(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from signing.identity import resolve_identity
-    from signing.verify import verify_pdf
+    from signing.renew import parse_sunsets
+    from signing.verify import stricter_level, verify_pdf
 
     signing = settings.signing
     roots = resolve_identity(signing).trust_roots
     reports = []
     for path in args.files:
+        record = _record_of(path, settings)
+        expected = record.pades_level if record is not None else None
         report = verify_pdf(
             path,
             roots,
-            min_pades_level=args.min_level,
+            min_pades_level=stricter_level(args.min_level, expected),
             fetch_revocation=signing.fetch_revocation,
             revocation_mode=signing.revocation_mode,
             fetch_timeout=signing.tsa_timeout_seconds,
+            algorithm_sunsets=parse_sunsets(signing.algorithm_sunsets),
         )
-        reports.append(_with_catalog_check(report, settings))
+        reports.append(_with_record_checks(report, record, path))
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2, default=str))
     else:
         for report in reports:
-            print(f"{report.path}: {'VALID' if report.ok else 'NOT VALID'}")
+            print(f"{report.path}: {'VALID' if report.ok else _headline(report)}")
             for check in report.checks:
-                print(f"  [{'ok  ' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
-    return 0 if all(r.ok for r in reports) else int(ExitCode.verification)
+                print(f"  [{_mark(check)}] {check.name}: {check.detail}")
+    return _exit_code(reports)
 
 
-def _with_catalog_check(report, settings: Settings):
-    """Add the ``archive_sha256`` check when the catalog knows the file (by document code, else by hash)."""
-    from signing.verify import sha256_check
+def _exit_code(reports) -> int:
+    """0 when every file is valid; 10 when any is invalid; 16 when the rest are indeterminate (data missing now)."""
+    if all(r.ok for r in reports):
+        return 0
+    if any(r.outcome == "invalid" for r in reports):
+        return int(ExitCode.verification)
+    return int(ExitCode.indeterminate)
 
+
+def _headline(report) -> str:
+    return "INDETERMINATE" if report.outcome == "indeterminate" else "NOT VALID"
+
+
+def _mark(check) -> str:
+    if check.ok:
+        return "ok  "
+    return "????" if getattr(check, "indeterminate", False) else "FAIL"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Record:
+    """What the archive recorded for a file: its document, PAdES level and SHA-256, and where that was read."""
+
+    document_code: str
+    pades_level: str | None
+    sha256: str | None
+    source: str
+
+
+def _record_of(path: Path, settings: Settings) -> _Record | None:
+    """The catalog's row for ``path`` (by XMP dc:identifier, file name or SHA-256), else the manifest beside it."""
+    if not path.is_file():
+        return None
+    return _catalog_record(path, settings) or _manifest_record(path)
+
+
+def _catalog_record(path: Path, settings: Settings) -> _Record | None:
     catalog_path = settings.catalog.path
-    no_catalog = not settings.catalog.url and (catalog_path is None or not catalog_path.is_file())
-    if no_catalog or not report.path.is_file():
-        return report
+    if not settings.catalog.url and (catalog_path is None or not catalog_path.is_file()):
+        return None
+    import hashlib
+
     from storage.catalog import open_catalog
 
-    data = report.path.read_bytes()
     with open_catalog(settings.catalog) as catalog:
-        row = catalog.find_document(report.path.stem)
-        if row is not None and row.output_sha256:
-            check = sha256_check(data, row.output_sha256, source=f"as recorded for {row.document_code}")
-        else:
-            import hashlib
+        for code in _document_codes(path):
+            row = catalog.find_document(code)
+            if row is not None:
+                return _Record(row.document_code, row.pades_level, row.output_sha256, "the catalog")
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        found = catalog.query("SELECT document_code FROM documents WHERE output_sha256 = ?", (actual,))
+        if found:
+            row = catalog.find_document(found[0][0])
+            return _Record(row.document_code, row.pades_level, row.output_sha256, "the catalog")
+    return None
 
-            actual = hashlib.sha256(data).hexdigest()
-            found = catalog.query("SELECT document_code FROM documents WHERE output_sha256 = ?", (actual,))
-            if not found:
-                return report
-            check = sha256_check(data, actual, source=f"as recorded for {found[0][0]}")
-    return dataclasses.replace(report, checks=(*report.checks, check))
+
+def _document_codes(path: Path) -> list[str]:
+    """The document code the file names in its XMP (dc:identifier), then the one its name gives."""
+    import pikepdf
+
+    from digitize.pdfa import read_dossier_metadata
+
+    codes = []
+    try:
+        identifier = read_dossier_metadata(path).get("dc:identifier", "")
+    except (pikepdf.PdfError, OSError, ValueError):
+        identifier = ""
+    if identifier:
+        codes.append(identifier)
+    stem = path.name.removesuffix(".pdf").split(".renewed-")[0]
+    if stem not in codes:
+        codes.append(stem)
+    return codes
+
+
+def _manifest_record(path: Path) -> _Record | None:
+    from storage.keys import MANIFEST_SUFFIX
+
+    manifest = path.with_name(path.name.removesuffix(".pdf") + MANIFEST_SUFFIX)
+    if not manifest.is_file():
+        return None
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not data.get("document_code"):
+        return None
+    return _Record(str(data["document_code"]), data.get("pades_level"), None, f"its manifest {manifest.name}")
+
+
+def _with_record_checks(report, record: _Record | None, path: Path):
+    """Say where a required level came from, and add the ``archive_sha256`` check when the SHA-256 is recorded."""
+    from signing.verify import sha256_check
+
+    if record is None:
+        return report
+    checks = list(report.checks)
+    for i, check in enumerate(checks):
+        if check.name == "pades_level" and not check.ok and record.pades_level and "required" in check.detail:
+            checks[i] = dataclasses.replace(check, detail=f"{check.detail}: {record.source} records "
+                                                          f"{record.pades_level} for {record.document_code}")
+    if record.sha256 and path.is_file():
+        checks.append(sha256_check(path.read_bytes(), record.sha256,
+                                   source=f"as recorded for {record.document_code}"))
+    return dataclasses.replace(report, checks=tuple(checks))
 
 
 def _font_cache(settings: Settings) -> Path:
