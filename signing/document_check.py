@@ -32,8 +32,15 @@ def check_document_identity(path: Path, document_code: str) -> Check:
     return Check(IDENTITY, True, f"the file names itself {document_code} ({', '.join(sorted(stated))})")
 
 
+def stated_codes(path: Path) -> dict[str, str]:
+    """Where the file states a document code, and which (empty when it cannot be read)."""
+    try:
+        return _stated_codes(path)
+    except (pikepdf.PdfError, OSError):
+        return {}
+
+
 def _stated_codes(path: Path) -> dict[str, str]:
-    """Where the file states a document code, and which."""
     found: dict[str, str] = {}
     with pikepdf.open(path) as pdf:
         xmp = pdf.open_metadata()

@@ -273,3 +273,34 @@ def test_a_wrong_key_password_stops_the_run_before_any_input_is_taken(prefect_ha
     assert dropped.is_file()
     assert not (tmp_path / "var" / "failed").exists()
     assert not (tmp_path / "var" / "work").exists() or not list((tmp_path / "var" / "work").iterdir())
+
+
+def test_verify_command_fails_identity_for_a_document_filed_under_another_code(tmp_path):
+    """An archived copy of KQ1 put where KQ2 belongs: signature intact, identity caught."""
+    import shutil
+    import subprocess
+    import sys
+
+    from signing.identity import ensure_demo_identity
+    from tests.signing_helpers import make_pdfa
+
+    source = make_pdfa(tmp_path / "src.pdf")
+    with pikepdf.open(source, allow_overwriting_input=True) as pdf:
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+            xmp["dc:identifier"] = f"{DOSSIER}-KQ1"
+        pdf.save(source)
+    ensure_demo_identity(tmp_path / "var" / "keys", "UBND xã Phước Lộc (DEMO)")
+
+    def digitize(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+        return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    signed = digitize("sign", "src.pdf", "-o", f"{DOSSIER}-KQ1.pdf")
+    assert signed.returncode == 0, signed.stderr
+    shutil.copy(tmp_path / f"{DOSSIER}-KQ1.pdf", tmp_path / f"{DOSSIER}-KQ2.pdf")
+    right = digitize("verify", f"{DOSSIER}-KQ1.pdf")
+    assert right.returncode == 0 and "[ok  ] identity" in right.stdout, right.stdout
+    wrong = digitize("verify", f"{DOSSIER}-KQ2.pdf")
+    assert wrong.returncode == 10, wrong.stdout
+    assert "[FAIL] identity" in wrong.stdout and f"says {DOSSIER}-KQ1" in wrong.stdout

@@ -78,7 +78,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             fetch_timeout=signing.tsa_timeout_seconds,
             algorithm_sunsets=parse_sunsets(signing.algorithm_sunsets),
         )
-        reports.append(_with_record_checks(report, record, path))
+        reports.append(_with_identity_check(_with_record_checks(report, record, path), record, path))
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2, default=str))
     else:
@@ -195,6 +195,31 @@ def _with_record_checks(report, record: _Record | None, path: Path):
         checks.append(sha256_check(path.read_bytes(), record.sha256,
                                    source=f"as recorded for {record.document_code}"))
     return dataclasses.replace(report, checks=tuple(checks))
+
+
+def _with_identity_check(report, record: _Record | None, path: Path):
+    """Add the ``identity`` check when the file states a document code and is known as a document: by
+    its archive name (``<document code>.pdf``), its catalog row or its manifest. The code the file states
+    (XMP, Info) and the code its manifest names must both be that one. (A file that states no code is
+    no archived document of this pipeline: nothing to compare.)"""
+    from digitize.errors import BadInputError
+    from digitize.models import parse_document_code
+    from signing.document_check import IDENTITY, check_document_identity, stated_codes
+    from signing.verify import Check
+
+    stem = path.name.removesuffix(".pdf").split(".renewed-")[0]
+    try:
+        parse_document_code(stem)
+        expected = stem
+    except BadInputError:
+        expected = record.document_code if record is not None else None
+    if expected is None or not path.is_file() or not stated_codes(path):
+        return report
+    check = check_document_identity(path, expected)
+    manifest = _manifest_record(path)
+    if check.ok and manifest is not None and manifest.document_code != expected:
+        check = Check(IDENTITY, False, f"filed as {expected}, but {manifest.source} names {manifest.document_code}")
+    return dataclasses.replace(report, checks=(*report.checks, check))
 
 
 def _font_cache(settings: Settings) -> Path:
