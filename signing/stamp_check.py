@@ -8,6 +8,10 @@ Vietnam time), in a Times New Roman style font at 10 pt, black.
 The text is decoded from the appearance stream's glyph codes through the
 font's ToUnicode map, as a PDF reader would extract it, not taken from the
 signature dictionary, so what is checked is what is printed.
+
+:func:`check_stamp_clear` checks that the stamp covers nothing: page 1 is drawn
+without its annotations and the ink under the stamp's rectangle is measured
+(:mod:`signing.ink`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from datetime import datetime
 
 import pikepdf
 
+from digitize.errors import DigitizeError
 from digitize.models import nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
+from signing.ink import render_ink
 
 COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 _ISO_VIETNAM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00")
@@ -54,6 +60,40 @@ def check_stamp(data: bytes, *, agency_name: str | None = None):
     if problems:
         return Check("stamp", False, "; ".join(problems))
     return Check("stamp", True, "Decree 30/2020 form at the top right of page 1: " + " / ".join(stamp.lines))
+
+
+def check_stamp_clear(data: bytes, *, timeout: float = 60.0):
+    """The ``stamp_clear`` check: the stamp's rectangle covers no ink of page 1 (a :class:`signing.verify.Check`).
+
+    Page 1 is drawn by pdftoppm without annotations (so without the stamp), and
+    the ink (:func:`signing.ink.ink_mask`) inside the stamp's rectangle is counted.
+    """
+    from signing.verify import Check
+
+    try:
+        stamp = read_stamp(data)
+        box = _visible_box(data)
+    except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
+        return Check("stamp_clear", False, f"the visible signature cannot be read: {e}")
+    if stamp is None:
+        return Check("stamp_clear", False, "no visible signature on page 1")
+    try:
+        ink = render_ink(data, box, timeout=timeout, hide_annotations=True)
+    except DigitizeError as e:
+        return Check("stamp_clear", False, f"page 1 could not be drawn to look under the stamp: {e.message}")
+    rect = ", ".join(f"{v:g}" for v in stamp.rect)
+    covered = ink.ink_in(stamp.rect)
+    if covered:
+        return Check("stamp_clear", False, f"the stamp at [{rect}] is printed over the page's content "
+                                           f"({covered} pt² of ink under it)")
+    return Check("stamp_clear", True, f"the stamp at [{rect}] covers no ink of page 1")
+
+
+def _visible_box(data: bytes) -> tuple[float, float, float, float]:
+    """Page 1's CropBox (else MediaBox), as (x0, y0, x1, y1): what pdftoppm draws."""
+    with pikepdf.open(_bytes_io(data)) as pdf:
+        x0, y0, x1, y1 = (float(v) for v in pdf.pages[0].cropbox)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
 def stamp_problems(stamp: StampText, *, agency_name: str | None = None) -> list[str]:

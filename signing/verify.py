@@ -44,7 +44,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 
 from digitize.errors import ConfigError, VerificationError
 from signing.pdfa_check import check_signed_pdfa
-from signing.stamp_check import check_stamp
+from signing.stamp_check import check_stamp, check_stamp_clear
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -147,6 +147,7 @@ def verify_pdf(
     )
     checks = _signature_checks(reader, make_context, min_pades_level, data)
     checks.append(check_stamp(data, agency_name=agency_name))
+    checks.append(check_stamp_clear(data))
     if check_pdfa:
         checks.append(check_signed_pdfa(data))
     if expected_sha256 is not None:

@@ -168,7 +168,7 @@ def test_signed_file_verifies_at_level_b_b(signed, demo):
     assert report.ok, report.to_dict()
     assert [c.name for c in report.checks] == [
         "signed", "integrity", "cryptography", "trust", "revocation", "timestamps", "pades_level",
-        "modifications", "coverage", "stamp", "pdfa", "archive_sha256",
+        "modifications", "coverage", "stamp", "stamp_clear", "pdfa", "archive_sha256",
     ]
     assert report.check("pades_level").detail.startswith("B-B")
     json.dumps(report.to_dict())
