@@ -1,11 +1,11 @@
 """Where page 1 has ink, and the free rectangle nearest a chosen point.
 
 The visible signature must cover nothing on the page (it used to be printed
-over the national title). Page 1 is rendered by pdftoppm at 72 dpi (one pixel
-per point), and a pixel is *ink* when its darkest colour channel is clearly
-darker than the paper (the page's median): black text, a red seal, a blue
-signature or a yellow highlight all count; the paper's tone, uneven light and
-a single dot of dust (one pixel, under 1 pt²) do not. Signing places the stamp
+over the national title). Page 1 is rendered by pdftoppm at 144 dpi (two pixels
+per point; ~0.1 s), and a pixel is *ink* when its darkest colour channel is
+clearly darker than the paper (the page's median): black text, a red seal, a
+blue signature or a yellow highlight all count; the paper's tone, uneven light
+and a lone speck of dust (at most 1 pt², touching no other ink) do not. Signing places the stamp
 with this map (:mod:`signing.appearance`) and ``verify`` measures it again
 under the stamp (:func:`signing.stamp_check.check_stamp_clear`).
 """
@@ -22,11 +22,11 @@ import numpy as np
 from digitize import tools
 from digitize.errors import ToolError
 
-RENDER_DPI = 72
+RENDER_DPI = 144
 #: how much darker than the paper (darkest channel, 0-255) a pixel must be to be ink
 INK_CONTRAST = 64
-#: dark spots of at most this many pixels, touching no other ink, are dust
-DUST_PIXELS = 1
+#: a dark spot of at most this area (pt²), touching no other ink, is dust
+DUST_AREA = 1.0
 
 Box = tuple[float, float, float, float]
 
@@ -48,10 +48,10 @@ class PageInk:
         bottom = min(self.mask.shape[0], math.ceil((y1 - rect[1]) * self.scale))
         return slice(top, max(top, bottom)), slice(left, max(left, right))
 
-    def ink_in(self, rect: Box) -> int:
-        """How many ink pixels lie inside ``rect`` (the part of it on the page)."""
+    def ink_in(self, rect: Box) -> float:
+        """How much ink (pt²) lies inside ``rect`` (the part of it on the page)."""
         rows, columns = self.pixels_of(rect)
-        return int(self.mask[rows, columns].sum())
+        return int(self.mask[rows, columns].sum()) / self.scale**2
 
     def rect_of(self, row: int, column: int, rows: int, columns: int) -> Box:
         """The rectangle in points covered by a block of pixels (top-left ``row``, ``column``)."""
@@ -78,16 +78,18 @@ def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations:
     image = cv2.imdecode(np.frombuffer(proc.stdout, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ToolError("pdftoppm gave no image of page 1")
-    return PageInk(ink_mask(image), box, RENDER_DPI / 72)
+    scale = RENDER_DPI / 72
+    return PageInk(ink_mask(image, dust_pixels=round(DUST_AREA * scale**2)), box, scale)
 
 
-def ink_mask(image: np.ndarray) -> np.ndarray:
-    """True where ``image`` (BGR or grey) has ink: see the module's description."""
+def ink_mask(image: np.ndarray, *, dust_pixels: int) -> np.ndarray:
+    """True where ``image`` (BGR or grey) has ink: see the module's description.
+    Lone dark spots of at most ``dust_pixels`` pixels are dust."""
     darkest = image.min(axis=2) if image.ndim == 3 else image
     paper = int(np.median(darkest))
     ink = (darkest.astype(np.int16) < paper - INK_CONTRAST).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    dust = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] <= DUST_PIXELS)
+    dust = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] <= dust_pixels)
     dust = dust[dust != 0]  # label 0 is the background
     if dust.size:
         ink[np.isin(labels, dust)] = 0

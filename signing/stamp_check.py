@@ -85,7 +85,7 @@ def check_stamp_clear(data: bytes, *, timeout: float = 60.0):
     covered = ink.ink_in(stamp.rect)
     if covered:
         return Check("stamp_clear", False, f"the stamp at [{rect}] is printed over the page's content "
-                                           f"({covered} pt² of ink under it)")
+                                           f"({covered:.1f} pt² of ink under it)")
     return Check("stamp_clear", True, f"the stamp at [{rect}] covers no ink of page 1")
 
 
