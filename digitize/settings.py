@@ -97,7 +97,10 @@ class SigningSettings:
     pkcs12_password: str | None = field(default=None, repr=False)
     pkcs12_password_file: Path | None = None
     demo_dir: Path | None = None
-    agency_name: str = "UBND xã Phước Lộc (DEMO)"
+    #: the agency the stamp names; empty: the signing certificate's O (else CN)
+    agency_name: str = ""
+    #: print a configured agency_name that is not the certificate's (refused otherwise)
+    agency_name_override: bool = False
     copy_form: str = "SAO Y"
     pades_level: str = "auto"
     trust_roots: tuple[Path, ...] = ()

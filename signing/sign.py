@@ -79,7 +79,7 @@ def sign_pdf(
     dst: Path,
     signer: LoadedSigner,
     *,
-    agency_name: str,
+    agency_name: str | None = None,
     copy_form: str = "SAO Y",
     pades_level: str = "B-B",
     when: datetime | None = None,
@@ -100,7 +100,10 @@ def sign_pdf(
     the signing time (tests); by default it is now, in Vietnam time. The stamp
     font is Liberation Serif unless ``font_path`` names another TrueType font;
     its 1000-units-per-em copy is cached in ``font_cache_dir``. ``pades_level``
-    ``"auto"`` means B-LTA with a ``timestamper``, else B-B.
+    ``"auto"`` means B-LTA with a ``timestamper``, else B-B. ``agency_name``
+    left out (or empty) is the signing certificate's agency (O, else CN); a
+    given one is printed as it is (:func:`signing.identity.resolve_agency`
+    decides it for a session).
 
     Raises :class:`SignedInputError` for an input that already carries a
     signature, :class:`EncryptedInputError` for an encrypted one,
@@ -112,6 +115,9 @@ def sign_pdf(
     _check_level(pades_level, timestamper, validation_context)
     _check_destination(src, dst)
     signing_time = _signing_time(when)
+    agency_name = agency_name or signer.agency
+    if not agency_name.strip():
+        raise SigningError(f"the signing certificate {signer.subject} names no agency (O or CN) to print")
     lines = stamp_lines(copy_form, agency_name, signing_time)
     # the time's characters are fixed, so one cut-down font serves every signature of a batch
     font = load_stamp_font(font_path or default_font_path(), font_cache_dir, keep=lines[0] + lines[1] + TIME_CHARACTERS)

@@ -72,6 +72,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             fetch_revocation=signing.fetch_revocation,
             revocation_mode=signing.revocation_mode,
             fetch_timeout=signing.tsa_timeout_seconds,
+            agency_name=signing.agency_name if signing.agency_name_override else None,  # else: the signer's
         )
         reports.append(_with_catalog_check(report, settings))
     if args.json:
