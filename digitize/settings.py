@@ -83,6 +83,8 @@ class OcrSettings:
     signed_input: str = "refuse"
     #: Keep blank pages (a digital copy is a 100% copy); False drops them.
     keep_blank_pages: bool = True
+    #: A page scanned without colour (Decree 30/2020 asks for colour): "warn" (reported) or "refuse" (exit 4).
+    require_colour: str = "warn"
 
 
 @dataclass(frozen=True)
