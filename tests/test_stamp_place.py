@@ -149,7 +149,7 @@ def dark_under(pdf: Path, rect: tuple[float, float, float, float], dpi: int = 14
 
 
 def _sign(src: Path, dst: Path, signer, font_cache: Path):
-    return sign_pdf(src, dst, signer, agency_name=AGENCY, when=WHEN, font_cache_dir=font_cache)
+    return sign_pdf(src, dst, signer, when=WHEN, font_cache_dir=font_cache)  # the certificate's agency
 
 
 def _usual_place(signed: Path, stamp) -> tuple[int, int, int, int]:
@@ -219,7 +219,7 @@ def test_a_page_without_room_grows_a_band_above_the_scan_which_stays_at_full_sca
     assert after[:3] == before[:3] and after[3] > before[3] + 47
     assert stamp.rect[1] >= before[3]  # wholly above the scan
     assert dark_under(result.path, stamp.rect) == 0
-    report = verify_pdf(result.path, [demo.ca_cert], expected_sha256=result.sha256, agency_name=AGENCY)
+    report = verify_pdf(result.path, [demo.ca_cert], expected_sha256=result.sha256)
     assert report.ok, report.to_dict()
 
 
