@@ -245,11 +245,11 @@ SAMPLE_INPUTS = (
 )
 
 
-@pytest.mark.slow
 def _document(sample: str) -> str:
     return sample.rsplit("/", 1)[-1].removesuffix(".pdf").removesuffix(".tif")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", SAMPLE_INPUTS, ids=_document)
 def test_stamp_covers_no_ink_on_any_sample(folder, signer, sample):
     from digitize import engine
