@@ -68,7 +68,7 @@ def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations:
     stamp itself, when measuring what lies under it). Raises the errors of
     :func:`digitize.tools.run` (missing pdftoppm, failure, timeout).
     """
-    args = ["pdftoppm", "-r", str(RENDER_DPI), "-f", "1", "-l", "1"]
+    args = ["pdftoppm", "-r", str(RENDER_DPI), "-f", "1", "-l", "1", "-cropbox"]
     if hide_annotations:
         args.append("-hide-annotations")
     if isinstance(pdf, bytes):

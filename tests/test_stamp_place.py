@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from signing import appearance, sign
 from signing.identity import ensure_demo_identity, load_signer, read_password
-from signing.ink import PageInk, free_rect, ink_mask
+from signing.ink import PageInk, free_rect, ink_mask, render_ink
 from signing.sign import sign_pdf
 from signing.stamp_check import read_stamp
 from signing.verify import verify_pdf
@@ -187,6 +187,19 @@ def test_free_rect_keeps_clear_of_ink_and_is_nearest_the_usual_place():
     assert ink.ink_in(rect) == 0
     mask[:, 297:] = True
     assert free_rect(ink, (130, 47), region=(297, 421, 589, 836), anchor=(567, 814), clearance=2) is None
+
+
+def test_the_ink_map_lines_up_with_a_page_whose_crop_box_is_smaller(tmp_path):
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    page = pdf.pages[0]
+    page.CropBox = [0, 0, 595, 742]  # the top 100 pt are not shown
+    page.Contents = pdf.make_stream(b"0 g 300 700 295 42 re f")  # a black bar at the top of what is shown
+    pdf.save(tmp_path / "cropped.pdf")
+    ink = render_ink(tmp_path / "cropped.pdf", (0, 0, 595, 742), timeout=60)
+    assert ink.mask.shape[0] == 742 * 2
+    assert ink.ink_in((310, 705, 580, 735)) > 0.95 * 270 * 30
+    assert ink.ink_in((310, 600, 580, 690)) == 0
 
 
 # --- signing a page drawn here --------------------------------------------------------
