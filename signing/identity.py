@@ -235,7 +235,7 @@ def resolve_agency(configured: str, loaded: LoadedSigner, *, override: bool = Fa
 
     A configured name must be the certificate's O or CN (for the demo identity,
     also the name it was made from, before ``(DEMO)`` was added); then the
-    certificate's own spelling is stamped. Another name is refused
+    certificate's own spelling of that name is stamped. Another name is refused
     (:class:`SigningError`, exit 9) unless ``override`` is set.
     """
     cert = loaded.signer.signing_cert
@@ -250,8 +250,9 @@ def resolve_agency(configured: str, loaded: LoadedSigner, *, override: bool = Fa
         return agency
     names = [n for n in certificate_names(cert).values() if n]
     candidates = [configured, demo_common_name(configured)] if demo else [configured]
-    if any(same_agency(c, n) for c in candidates for n in names):
-        return agency
+    for name in names:
+        if any(same_agency(c, name) for c in candidates):
+            return name  # the certificate's spelling of the name chosen (its O or its CN)
     if override:
         return nfc(configured).strip()
     hint = ("leave signing.agency_name empty to print the certificate's name, or set "

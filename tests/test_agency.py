@@ -16,10 +16,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pyhanko.sign.signers import SimpleSigner
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from digitize.errors import ExitCode, SigningError
 from digitize.settings import SigningSettings
-from signing.identity import DEMO_AGENCY, DEMO_ORGANIZATION, certificate_agency
+from signing.identity import DEMO_AGENCY, DEMO_ORGANIZATION, LoadedSigner, certificate_agency, resolve_agency
 from signing.session import open_signing_session
 from signing.sign import sign_pdf
 from signing.stamp_check import read_stamp
@@ -90,6 +92,31 @@ def test_an_agency_that_is_not_the_certificates_is_refused_when_the_key_is_opene
 def test_the_certificates_name_configured_in_other_case_and_spacing_is_accepted(settings, source, folder):
     with _open(settings, folder, agency_name="  ubnd  XÃ phước lộc ") as session:
         assert session.agency_name == CERT_AGENCY  # the certificate's spelling is printed
+
+
+def test_a_configured_common_name_is_stamped_rather_than_the_organisation():
+    names = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, "Bộ phận Một cửa xã Phước Lộc"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, CERT_AGENCY),
+    ])
+    loaded = _loaded_with_subject(names)
+    assert resolve_agency("", loaded) == CERT_AGENCY  # O first
+    assert resolve_agency("bộ phận một cửa xã phước lộc", loaded) == "Bộ phận Một cửa xã Phước Lộc"
+    with pytest.raises(SigningError):
+        resolve_agency(OTHER, loaded)
+    assert resolve_agency(OTHER, loaded, override=True) == OTHER
+
+
+def _loaded_with_subject(name: x509.Name) -> LoadedSigner:
+    """A LoadedSigner (not for signing) whose certificate has the subject ``name``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(2).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    signer = SimpleSigner(signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+                          signing_key=None, cert_registry=SimpleCertificateStore())
+    return LoadedSigner(signer=signer, subject=name.rfc4514_string(), not_before=now, not_after=now)
 
 
 def test_override_prints_the_configured_agency_and_only_a_verify_told_so_accepts_it(settings, source, folder):
