@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pikepdf
-
 from asn1crypto import cms
 
 from digitize.errors import DigitizeError
