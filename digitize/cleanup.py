@@ -132,9 +132,28 @@ def maybe_gray(image: np.ndarray) -> np.ndarray:
     return image[:, :, 1].copy()
 
 
+#: a page whose pixels all but this share (compression noise) are near-neutral is grey
+GREY_NOISE_SHARE = 0.0005
+#: channels within this many levels of each other: a near-neutral pixel (paper tone is beyond it)
+NEUTRAL_LEVELS = 8
+
+
+def is_grey(image: np.ndarray) -> bool:
+    """True when ``image`` has no colour (Decree 30/2020 asks for colour scans): a grey image, or one
+    whose pixels are all near-neutral but for a few (at most :data:`GREY_NOISE_SHARE`, noise)."""
+    if image.ndim == 2:
+        return True
+    b, g, r = cv2.split(image[::2, ::2])  # a quarter of the pixels tells
+    spread = cv2.max(cv2.max(cv2.absdiff(b, g), cv2.absdiff(g, r)), cv2.absdiff(b, r))
+    coloured = spread > NEUTRAL_LEVELS
+    return int(np.count_nonzero(coloured)) <= GREY_NOISE_SHARE * coloured.size
+
+
 def _has_colour(image: np.ndarray) -> bool:
+    # all three pairs: cream paper (250, 248, 240) differs by 10 only between red and blue
     b, g, r = cv2.split(image)
-    return bool(cv2.absdiff(b, g).max() > 8 or cv2.absdiff(g, r).max() > 8)
+    return bool(cv2.absdiff(b, g).max() > NEUTRAL_LEVELS or cv2.absdiff(g, r).max() > NEUTRAL_LEVELS
+                or cv2.absdiff(b, r).max() > NEUTRAL_LEVELS)
 
 
 def remove_dark_borders(gray: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 
 from digitize import cleanup, files, ocr, pages, pdfa, tools
-from digitize.errors import BadInputError, DigitizeError, ToolError, ToolTimeoutError
+from digitize.errors import BadInputError, ConfigError, DigitizeError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
 
@@ -61,6 +61,7 @@ class PageReport:
     confidence: float
     words: int
     kept_as_is: bool = False  # a page with text copied unchanged (ocr.existing_text = "skip")
+    grey: bool = False  # the scan has no colour (Decree 30/2020 asks for colour); see ScanResult.grey_pages
 
     @property
     def meets_decree30(self) -> bool:
@@ -91,6 +92,11 @@ class ScanResult:
         """Mean word confidence over pages with words."""
         scored = [p for p in self.pages if p.words]
         return round(sum(p.confidence * p.words for p in scored) / sum(p.words for p in scored), 1) if scored else 0.0
+
+    @property
+    def grey_pages(self) -> list[int]:
+        """Pages scanned without colour (blank pages aside): Decree 30/2020 asks for a colour copy."""
+        return [p.number for p in self.pages if p.grey and not p.blank]
 
     def review_pages(self, min_confidence: float) -> list[int]:
         """Pages whose confidence is below ``min_confidence`` and that are not blank."""
@@ -131,6 +137,7 @@ def scan_to_pdfa(
     )
     work_dir.mkdir(parents=True, exist_ok=True)
     done = run_pages(plan.pages, work_dir, settings, pool)
+    require_colour(done, settings.require_colour)
     dropped = tuple(d.report.number for d in done if d.report.blank and not settings.keep_blank_pages)
     kept = [d for d in done if d.report.number not in dropped] or done[:1]
     out = work_dir / "output.pdfa.pdf"
@@ -139,6 +146,20 @@ def scan_to_pdfa(
     return ScanResult(
         out, tuple(d.report for d in kept), "\n\f".join(d.text for d in kept), plan.signed_originals, dropped
     )
+
+
+def require_colour(done: list[_PageDone], policy: str) -> None:
+    """Refuse grey pages (:class:`BadInputError`, exit 4) when ``policy`` (``ocr.require_colour``) is "refuse";
+    with "warn" they are only reported (:attr:`ScanResult.grey_pages`)."""
+    if policy not in ("warn", "refuse"):
+        raise ConfigError(f"ocr.require_colour must be 'warn' or 'refuse', not {policy!r}")
+    grey = [d.report for d in done if d.report.grey and not d.report.blank]
+    if policy == "refuse" and grey:
+        pages = ", ".join(p.origin if "page" in p.origin else f"page {p.number} ({p.origin})" for p in grey)
+        raise BadInputError(
+            f"{pages}: scanned in grey, without colour; a digital copy must be in colour (Decree 30/2020)",
+            hint="scan these pages again with the scanner set to colour (not grey or automatic) and drop them again",
+        )
 
 
 def worker_count(settings: OcrSettings, pages_to_do: int) -> int:
@@ -376,7 +397,7 @@ def _clean_and_read(
     layer = pdfa.PageLayer(display, result.text_pdf, width, height, page.dpi, gray)
     report = PageReport(
         page.number, page.origin, page.dpi, page.dpi_from, clean.rotation, clean.skew,
-        clean.blank, result.confidence, result.words,
+        clean.blank, result.confidence, result.words, grey=cleanup.is_grey(clean.display),
     )
     return _PageDone(layer, report, result.text)
 

@@ -93,6 +93,8 @@ class OcrSettings:
     signed_input: str = "refuse"
     #: Keep blank pages (a digital copy is a 100% copy); False drops them.
     keep_blank_pages: bool = True
+    #: A page scanned without colour (Decree 30/2020 asks for colour): "warn" (reported) or "refuse" (exit 4).
+    require_colour: str = "warn"
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,10 @@ class SigningSettings:
     pkcs12_password: str | None = field(default=None, repr=False)
     pkcs12_password_file: Path | None = None
     demo_dir: Path | None = None
-    agency_name: str = "UBND xã Phước Lộc (DEMO)"
+    #: the agency the stamp names; empty: the signing certificate's O (else CN)
+    agency_name: str = ""
+    #: print a configured agency_name that is not the certificate's (refused otherwise)
+    agency_name_override: bool = False
     copy_form: str = "SAO Y"
     pades_level: str = "auto"
     trust_roots: tuple[Path, ...] = ()

@@ -3,7 +3,14 @@
 The demo identity is a self-made root CA and an agency certificate issued by
 it, both clearly marked as test material (``DEMO``, ``khóa thử nghiệm``). It
 lets a new office run the whole pipeline before it has a CA-issued key; its
-signatures are valid only against ``demo-ca.pem``.
+signatures are valid only against ``demo-ca.pem``. Its certificate's O and CN
+are the demo agency's name marked ``(DEMO)``, the marks of test material are in
+its OUs.
+
+The agency a stamp names is bound to the key (:func:`resolve_agency`): by
+default the signing certificate's O (else its CN); a configured
+``signing.agency_name`` that is not the certificate's is refused unless
+``signing.agency_name_override`` is set.
 
 :func:`load_signer` opens a PKCS#12 file once; the result is meant to be kept
 for a whole batch (re-parsing the key for every document is slow). A key on a
@@ -34,6 +41,9 @@ from digitize.models import nfc
 from digitize.settings import SigningSettings
 
 CA_NAME = "DEMO digitize CA - NOT FOR PRODUCTION"
+#: the agency of the demo identity when ``signing.agency_name`` is empty
+DEMO_AGENCY = "UBND xã Phước Lộc (DEMO)"
+#: the demo marks in Vietnamese (the O of demo identities made before the agency was bound to the key)
 DEMO_ORGANIZATION = "DEMO - khóa thử nghiệm - không dùng thật"
 DEMO_UNIT = "digitize demo key - NOT FOR PRODUCTION"
 PKCS12_NAME = "demo-agency.p12"
@@ -61,6 +71,11 @@ class LoadedSigner:
     subject: str
     not_before: datetime
     not_after: datetime
+
+    @property
+    def agency(self) -> str:
+        """The agency the signing certificate names: its O, else its CN (see :func:`certificate_agency`)."""
+        return certificate_agency(self.signer.signing_cert)
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,7 @@ def resolve_identity(settings: SigningSettings) -> SigningIdentity:
     if settings.pkcs12 is None:
         if settings.demo_dir is None:
             raise SigningError("no signing key configured and no folder for the demo key (signing.demo_dir)")
-        demo = ensure_demo_identity(settings.demo_dir, settings.agency_name)
+        demo = ensure_demo_identity(settings.demo_dir, settings.agency_name or DEMO_AGENCY)
         password = read_password(None, demo.password_file)
         return SigningIdentity(demo.pkcs12, password, (demo.ca_cert, *settings.trust_roots), demo=True)
     password = read_password(settings.pkcs12_password, settings.pkcs12_password_file)
@@ -179,6 +194,75 @@ def describe_signer(signer: Signer, *, now: datetime | None = None) -> LoadedSig
         subject=readable_name(cert.subject),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
+    )
+
+
+def certificate_agency(cert) -> str:
+    """The agency an (asn1crypto) certificate names: its O, else its CN; "" if neither.
+
+    A demo certificate made before the agency was bound to the key has the demo
+    marks as its O: its CN is the agency then.
+    """
+    names = certificate_names(cert)
+    organization = names.get("organization_name", "")
+    if organization and organization != nfc(DEMO_ORGANIZATION):
+        return organization
+    return names.get("common_name", "") or organization
+
+
+def certificate_names(cert) -> dict[str, str]:
+    """The subject's O and CN of an (asn1crypto) certificate, NFC, stripped (several values joined)."""
+    subject = cert.subject.native
+    names = {}
+    for key in ("organization_name", "common_name"):
+        value = subject.get(key, "")
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(value)
+        names[key] = nfc(str(value)).strip()
+    return names
+
+
+def same_agency(a: str, b: str) -> bool:
+    """Whether two agency names are the same name (NFC, case and runs of spaces ignored)."""
+    def norm(text: str) -> str:
+        return " ".join(nfc(text).split()).casefold()
+
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def resolve_agency(configured: str, loaded: LoadedSigner, *, override: bool = False, demo: bool = False) -> str:
+    """The agency the stamp names: the signing certificate's (O, else CN) unless one is configured.
+
+    A configured name must be the certificate's O or CN (for the demo identity,
+    also the name it was made from, before ``(DEMO)`` was added); then the
+    certificate's own spelling of that name is stamped. Another name is refused
+    (:class:`SigningError`, exit 9) unless ``override`` is set.
+    """
+    cert = loaded.signer.signing_cert
+    agency = certificate_agency(cert)
+    if not configured.strip():
+        if not agency:
+            raise SigningError(
+                f"the signing certificate {loaded.subject} names no organisation (O) or common name (CN) "
+                "to print as the agency",
+                hint="set signing.agency_name and signing.agency_name_override = true",
+            )
+        return agency
+    names = [n for n in certificate_names(cert).values() if n]
+    candidates = [configured, demo_common_name(configured)] if demo else [configured]
+    for name in names:
+        if any(same_agency(c, name) for c in candidates):
+            return name  # the certificate's spelling of the name chosen (its O or its CN)
+    if override:
+        return nfc(configured).strip()
+    hint = ("leave signing.agency_name empty to print the certificate's name, or set "
+            "signing.agency_name_override = true if the stamp must name another body")
+    if demo:
+        hint += "; or delete the demo key folder (signing.demo_dir) to make a demo key for that name"
+    raise SigningError(
+        f"signing.agency_name {nfc(configured).strip()!r} is not the agency of the signing key "
+        f"({loaded.subject}): the stamp would name a body the key does not belong to",
+        hint=hint,
     )
 
 
@@ -280,10 +364,12 @@ def _make_agency_cert(
     ca_cert: x509.Certificate,
     now: datetime,
 ) -> x509.Certificate:
+    agency = demo_common_name(agency_name)  # the agency the stamp names: O (and CN) of the certificate
     name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, demo_common_name(agency_name)),
+        x509.NameAttribute(NameOID.COMMON_NAME, agency),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_UNIT),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEMO_ORGANIZATION),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_ORGANIZATION),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, agency),
         x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
     ])
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value

@@ -36,7 +36,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 
 from digitize.errors import ConfigError, SigningError, TimestampUnavailableError
 from digitize.settings import SigningSettings
-from signing.identity import LoadedSigner, SigningIdentity, load_signer, resolve_identity
+from signing.identity import LoadedSigner, SigningIdentity, load_signer, resolve_agency, resolve_identity
 from signing.sign import SignResult, resolve_level, sign_pdf
 from signing.verify import VerifyReport, verify_pdf
 
@@ -82,6 +82,8 @@ class SigningSession:
         self._timestamper = _timestamper(settings)
         self._local = threading.local()
         self.level = resolve_level(settings.pades_level, self._timestamper)
+        #: the agency the stamp names (the certificate's until :meth:`bind_agency` checks the configured one)
+        self.agency_name = loaded.agency
 
     # --- what the flows read -------------------------------------------------------
 
@@ -103,7 +105,7 @@ class SigningSession:
             tsa = "no timestamp (B-B)" if self._timestamper else "no timestamp authority"
         else:
             tsa = f"timestamps from {self._settings.tsa_url}"
-        return f"PAdES {self.level} with the {key} of {self.signer_name}; {tsa}"
+        return f"PAdES {self.level} with the {key} of {self.signer_name}; stamp names {self.agency_name}; {tsa}"
 
     # --- operations ----------------------------------------------------------------
 
@@ -133,7 +135,7 @@ class SigningSession:
             fetch_revocation=self._settings.fetch_revocation,
             revocation_mode=self._settings.revocation_mode,
             fetch_timeout=self._tsa.timeout_seconds,
-            agency_name=self._settings.agency_name,
+            agency_name=self.agency_name,
         )
 
     def validation_context(self) -> ValidationContext:
@@ -160,6 +162,15 @@ class SigningSession:
         except (PathBuildingError, PathValidationError, InvalidCertificateError) as e:
             raise SigningError(f"the signing certificate of {self.signer_name} cannot be validated: {e}",
                                hint="check signing.trust_roots and the certificate chain") from e
+
+    def bind_agency(self) -> None:
+        """Fix the agency the stamp names from the key: refuse a configured ``signing.agency_name``
+        that is not the certificate's, unless ``signing.agency_name_override`` (see
+        :func:`signing.identity.resolve_agency`)."""
+        self.agency_name = resolve_agency(
+            self._settings.agency_name, self._loaded,
+            override=self._settings.agency_name_override, demo=self._identity.demo,
+        )
 
     def close(self) -> None:
         """Release the key (log out of a token)."""
@@ -189,7 +200,7 @@ class SigningSession:
             src,
             dst,
             self._loaded,
-            agency_name=self._settings.agency_name,
+            agency_name=self.agency_name,
             copy_form=self._settings.copy_form,
             pades_level=self.level,
             when=when,
@@ -211,13 +222,16 @@ def open_signing_session(settings: SigningSettings, *, font_cache_dir: Path) -> 
     """Open the configured key (PKCS#11 token, PKCS#12 file or the demo identity) for a batch.
 
     Refuses (:class:`SigningError`) a wrong password or PIN, an expired, not yet
-    valid or revoked certificate, and one that does not chain to the trust roots.
+    valid or revoked certificate, one that does not chain to the trust roots,
+    and a ``signing.agency_name`` that is not the certificate's agency (unless
+    ``signing.agency_name_override``).
     """
     identity = resolve_identity(settings)
     loaded, close = _open_key(identity)
     session = SigningSession(settings, identity, loaded, font_cache_dir=font_cache_dir, close=close)
     try:
         session.check_signer()
+        session.bind_agency()
     except BaseException:
         session.close()
         raise

@@ -20,7 +20,7 @@ from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
-from pyhanko.pdf_utils.generic import ArrayObject, TextStringObject
+from pyhanko.pdf_utils.generic import ArrayObject, FloatObject, NameObject, TextStringObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import LayoutError
 from pyhanko.pdf_utils.metadata.model import VENDOR
@@ -36,25 +36,31 @@ from pyhanko_certvalidator import ValidationContext
 from digitize.errors import (
     BadInputError,
     EncryptedInputError,
+    MissingToolError,
     SignedInputError,
     SigningError,
     TimestampUnavailableError,
+    ToolError,
+    ToolTimeoutError,
 )
 from digitize.files import write_atomically
 from digitize.models import nfc
 from signing.appearance import (
     VIETNAM_TIME,
     StampLayout,
-    layout_stamp,
+    place_stamp,
     stamp_lines,
     stamp_style,
 )
 from signing.fonts import default_font_path, load_stamp_font
 from signing.identity import LoadedSigner
+from signing.ink import PageInk, render_ink
 
 PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 TIME_CHARACTERS = "0123456789-:T+"
 DIGEST = "sha256"
+#: limit for rendering page 1 to find where the stamp covers nothing
+RENDER_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ def sign_pdf(
     dst: Path,
     signer: LoadedSigner,
     *,
-    agency_name: str,
+    agency_name: str | None = None,
     copy_form: str = "SAO Y",
     pades_level: str = "B-B",
     when: datetime | None = None,
@@ -82,14 +88,22 @@ def sign_pdf(
     font_cache_dir: Path | None = None,
     timestamper: TimeStamper | None = None,
     validation_context: ValidationContext | None = None,
+    render_timeout: float = RENDER_TIMEOUT_SECONDS,
 ) -> SignResult:
     """Sign ``src`` into ``dst`` (PAdES, visible Decree 30 stamp on page 1).
+
+    The stamp goes at the top right of page 1 where it covers no ink (page 1
+    rendered by pdftoppm within ``render_timeout`` seconds); a page without room
+    there grows a blank band above the scan for it (see :mod:`signing.appearance`).
 
     ``dst`` is written atomically and ``src`` is never modified. ``when`` fixes
     the signing time (tests); by default it is now, in Vietnam time. The stamp
     font is Liberation Serif unless ``font_path`` names another TrueType font;
     its 1000-units-per-em copy is cached in ``font_cache_dir``. ``pades_level``
-    ``"auto"`` means B-LTA with a ``timestamper``, else B-B.
+    ``"auto"`` means B-LTA with a ``timestamper``, else B-B. ``agency_name``
+    left out (or empty) is the signing certificate's agency (O, else CN); a
+    given one is printed as it is (:func:`signing.identity.resolve_agency`
+    decides it for a session).
 
     Raises :class:`SignedInputError` for an input that already carries a
     signature, :class:`EncryptedInputError` for an encrypted one,
@@ -101,6 +115,9 @@ def sign_pdf(
     _check_level(pades_level, timestamper, validation_context)
     _check_destination(src, dst)
     signing_time = _signing_time(when)
+    agency_name = agency_name or signer.agency
+    if not agency_name.strip():
+        raise SigningError(f"the signing certificate {signer.subject} names no agency (O or CN) to print")
     lines = stamp_lines(copy_form, agency_name, signing_time)
     # the time's characters are fixed, so one cut-down font serves every signature of a batch
     font = load_stamp_font(font_path or default_font_path(), font_cache_dir, keep=lines[0] + lines[1] + TIME_CHARACTERS)
@@ -110,7 +127,10 @@ def sign_pdf(
 
     writer = _open_for_signing(src)
     _align_producer_with_xmp(writer)
-    stamp = layout_stamp(lines, font, _first_page_box(writer.prev))
+    page_box = _first_page_box(writer.prev)
+    stamp = place_stamp(lines, font, page_box, _first_page_ink(src, page_box, render_timeout))
+    if stamp.page_box is not None:
+        _grow_first_page(writer, stamp.page_box)
     pdf_signer = _FixedTimePdfSigner(
         _signature_metadata(field_name, nfc(agency_name), nfc(copy_form), pades_level, validation_context),
         signer.signer,
@@ -257,6 +277,38 @@ def _first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
         raise BadInputError("the first page of the input has no page size (MediaBox)")
     x0, y0, x1, y1 = (float(v) for v in box)
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def _first_page_ink(src: Path, page_box: tuple[float, float, float, float], timeout: float) -> PageInk:
+    """Page 1 of ``src`` rendered, as ink; a page poppler cannot draw is bad input."""
+    try:
+        return render_ink(src, page_box, timeout=timeout)
+    except (MissingToolError, ToolTimeoutError):
+        raise
+    except ToolError as e:
+        raise BadInputError(
+            f"page 1 of {src.name} cannot be drawn to find a free place for the signature: {e.message}"
+        ) from e
+
+
+def _grow_first_page(writer: IncrementalPdfFileWriter, page_box: tuple[float, float, float, float]) -> None:
+    """Raise the top edge of page 1 (MediaBox, and CropBox if any) to ``page_box``'s, in the signed revision.
+
+    Only the box grows: the page's content, the scan at 100% scale, stays where it was.
+    """
+    page_ref, _ = writer.find_page_for_modification(0)
+    page = page_ref.get_object()
+    top = page_box[3]
+    for key in ("/MediaBox", "/CropBox"):
+        box = page.get(key) if key == "/CropBox" else _inherited(page, key)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = (float(v) for v in box)
+        page[NameObject(key)] = ArrayObject(
+            [FloatObject(min(x0, x1)), FloatObject(min(y0, y1)), FloatObject(max(x0, x1)),
+             FloatObject(max(top, y0, y1))]
+        )
+    writer.mark_update(page_ref)
 
 
 def _inherited(page, key: str):

@@ -8,6 +8,10 @@ Vietnam time), in a Times New Roman style font at 10 pt, black.
 The text is decoded from the appearance stream's glyph codes through the
 font's ToUnicode map, as a PDF reader would extract it, not taken from the
 signature dictionary, so what is checked is what is printed.
+
+:func:`check_stamp_clear` checks that the stamp covers nothing: page 1 is drawn
+without its annotations and the ink under the stamp's rectangle is measured
+(:mod:`signing.ink`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pikepdf
+from asn1crypto import cms
 
+from digitize.errors import DigitizeError
 from digitize.models import nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
+from signing.identity import certificate_names, same_agency
+from signing.ink import render_ink
 
 COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 _ISO_VIETNAM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00")
@@ -38,10 +46,16 @@ class StampText:
     signed_at: datetime | None
     has_image: bool
     has_colour: bool
+    signer_names: tuple[str, ...] = ()  # the signing certificate's O and CN (empty: unreadable)
 
 
 def check_stamp(data: bytes, *, agency_name: str | None = None):
-    """The ``stamp`` check of a signed file (a :class:`signing.verify.Check`)."""
+    """The ``stamp`` check of a signed file (a :class:`signing.verify.Check`).
+
+    The stamp must name ``agency_name`` when it is given (a signing session's
+    agency, bound to its key when it was opened), else the agency of the
+    certificate that made the signature (its O or CN).
+    """
     from signing.verify import Check
 
     try:
@@ -56,6 +70,40 @@ def check_stamp(data: bytes, *, agency_name: str | None = None):
     return Check("stamp", True, "Decree 30/2020 form at the top right of page 1: " + " / ".join(stamp.lines))
 
 
+def check_stamp_clear(data: bytes, *, timeout: float = 60.0):
+    """The ``stamp_clear`` check: the stamp's rectangle covers no ink of page 1 (a :class:`signing.verify.Check`).
+
+    Page 1 is drawn by pdftoppm without annotations (so without the stamp), and
+    the ink (:func:`signing.ink.ink_mask`) inside the stamp's rectangle is counted.
+    """
+    from signing.verify import Check
+
+    try:
+        stamp = read_stamp(data)
+        box = _visible_box(data)
+    except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
+        return Check("stamp_clear", False, f"the visible signature cannot be read: {e}")
+    if stamp is None:
+        return Check("stamp_clear", False, "no visible signature on page 1")
+    try:
+        ink = render_ink(data, box, timeout=timeout, hide_annotations=True)
+    except DigitizeError as e:
+        return Check("stamp_clear", False, f"page 1 could not be drawn to look under the stamp: {e.message}")
+    rect = ", ".join(f"{v:g}" for v in stamp.rect)
+    covered = ink.ink_in(stamp.rect)
+    if covered:
+        return Check("stamp_clear", False, f"the stamp at [{rect}] is printed over the page's content "
+                                           f"({covered:.1f} pt² of ink under it)")
+    return Check("stamp_clear", True, f"the stamp at [{rect}] covers no ink of page 1")
+
+
+def _visible_box(data: bytes) -> tuple[float, float, float, float]:
+    """Page 1's CropBox (else MediaBox), as (x0, y0, x1, y1): what pdftoppm draws."""
+    with pikepdf.open(_bytes_io(data)) as pdf:
+        x0, y0, x1, y1 = (float(v) for v in pdf.pages[0].cropbox)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
 def stamp_problems(stamp: StampText, *, agency_name: str | None = None) -> list[str]:
     """What in ``stamp`` departs from the Decree 30 form (empty when nothing)."""
     problems = []
@@ -68,8 +116,7 @@ def stamp_problems(stamp: StampText, *, agency_name: str | None = None) -> list[
     form, agency, when = stamp.lines
     if form not in COPY_FORMS:
         problems.append(f"the copy form {form!r} is not one of {', '.join(COPY_FORMS)}")
-    if not agency or (agency_name is not None and agency != nfc(agency_name).strip()):
-        problems.append(f"the agency {agency!r} is not {agency_name!r}")
+    problems.extend(_agency_problems(agency, stamp.signer_names, agency_name))
     if not _ISO_VIETNAM.fullmatch(when):
         problems.append(f"the time {when!r} is not ISO 8601 in Vietnam time (+07:00)")
     elif stamp.signed_at is not None and datetime.fromisoformat(when) != stamp.signed_at:
@@ -81,6 +128,38 @@ def stamp_problems(stamp: StampText, *, agency_name: str | None = None) -> list[
     if stamp.has_colour:
         problems.append("the stamp sets a colour (Decree 30/2020: black)")
     return problems
+
+
+def _agency_problems(agency: str, signer_names: tuple[str, ...], expected: str | None) -> list[str]:
+    """The stamp's agency against the expected name, else against the signing certificate."""
+    if not agency:
+        return ["the stamp names no agency"]
+    if expected is not None:
+        return [] if agency == nfc(expected).strip() else [f"the agency {agency!r} is not {expected!r}"]
+    if not signer_names:
+        return ["the signing certificate cannot be read to compare the stamp's agency with it"]
+    if any(same_agency(agency, name) for name in signer_names):
+        return []
+    return [f"the stamp names {agency!r} but the signing certificate is of {' / '.join(signer_names)}: "
+            "the agency printed is not the key's"]
+
+
+def _signer_names(field) -> tuple[str, ...]:
+    """O and CN of the certificate that made the signature in ``field`` (empty if unreadable)."""
+    try:
+        signed_data = cms.ContentInfo.load(bytes(field.V.Contents))["content"]
+        sid = signed_data["signer_infos"][0]["sid"]
+        certs = [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            cert = next(c for c in certs if c.serial_number == wanted["serial_number"].native
+                        and c.issuer == wanted["issuer"])
+        else:
+            cert = next(c for c in certs if c.key_identifier == sid.chosen.native)
+    except (ValueError, TypeError, KeyError, StopIteration, AttributeError):
+        return ()
+    names = certificate_names(cert)
+    return tuple(dict.fromkeys(n for n in (names["organization_name"], names["common_name"]) if n))
 
 
 def read_stamp(data: bytes) -> StampText | None:
@@ -137,6 +216,7 @@ def _decode(annot, field, rect, mediabox) -> StampText:
         signed_at=_pdf_date(str(field.V.get("/M", ""))),
         has_image="/XObject" in appearance.Resources and _has_image(appearance.Resources.XObject),
         has_colour=colour,
+        signer_names=_signer_names(field),
     )
 
 

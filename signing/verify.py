@@ -51,7 +51,7 @@ from digitize.errors import ConfigError, VerificationError
 from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.long_term import long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
-from signing.stamp_check import check_stamp
+from signing.stamp_check import check_stamp, check_stamp_clear
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -184,6 +184,7 @@ def verify_pdf(
     make_context = context_factory or _context_factory(reader, roots, False, structural_mode, fetch_timeout)
     checks = _signature_checks(reader, make_context, trust, min_pades_level, data)
     checks.append(check_stamp(data, agency_name=agency_name))
+    checks.append(check_stamp_clear(data))
     if check_pdfa:
         checks.append(check_signed_pdfa(data))
     if expected_sha256 is not None:

@@ -7,7 +7,9 @@ archive treats it as a no-op instead of refusing a different manifest.
 A document digitized from an input that already carried a digital signature
 lists the originals archived beside it (``signed_originals``: key and SHA-256
 of each, in input order). Other documents have no such field, so their
-manifests stay byte for byte what they were before it existed.
+manifests stay byte for byte what they were before it existed. Likewise
+``grey_pages`` (pages scanned without colour, which Decree 30/2020 asks for)
+appears only when there are any.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ def build_manifest(
     input_sha256: str,
     output_sha256: str,
     signed_originals: Sequence[tuple[str, str]] = (),
+    grey_pages: Sequence[int] = (),
 ) -> bytes:
     """The manifest of one archived document: UTF-8 JSON, NFC text, sorted keys, indent 2.
 
     ``signed_originals`` are the (key, SHA-256) of the signed inputs archived
-    untouched beside the document, if any.
+    untouched beside the document, if any; ``grey_pages`` the numbers of its
+    pages scanned without colour (:attr:`digitize.engine.ScanResult.grey_pages`).
     """
     if isinstance(page_count, bool) or not isinstance(page_count, int) or page_count < 1:
         raise BadInputError(f"page count {page_count!r} must be a positive integer")
@@ -69,8 +73,18 @@ def build_manifest(
         manifest["signed_originals"] = [
             {"key": check_key(key), "sha256": check_sha256(sha256)} for key, sha256 in signed_originals
         ]
+    if grey_pages:
+        manifest["grey_pages"] = _page_numbers(grey_pages, page_count)
     text = json.dumps(_nfc_all(manifest), ensure_ascii=False, sort_keys=True, indent=2)
     return (text + "\n").encode("utf-8")
+
+
+def _page_numbers(pages: Sequence[int], page_count: int) -> list[int]:
+    """``pages`` sorted, each checked to be a page of the document."""
+    for page in pages:
+        if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= page_count:
+            raise BadInputError(f"page number {page!r} is not a page of a {page_count}-page document")
+    return sorted(set(pages))
 
 
 def _nfc_all(value: Any) -> Any:

@@ -31,7 +31,6 @@ def lta_run(prefect_harness, tmp_path_factory):
             "[signing]\n"
             f'pkcs12 = "{p12}"\n'
             f'pkcs12_password = "{PASSWORD}"\n'
-            'agency_name = "Trung tâm Phục vụ hành chính công tỉnh"\n'
             f'trust_roots = ["{pki.root_pem}"]\n'
             f'tsa_url = "{pki.tsa_url}"\n',
             encoding="utf-8",

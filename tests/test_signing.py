@@ -45,6 +45,7 @@ from tests.signing_helpers import (
 )
 
 AGENCY = "UBND xã Phước Lộc"
+STAMPED = f"{AGENCY} (DEMO)"  # the demo certificate's agency (O), made from AGENCY
 WHEN = datetime(2026, 11, 28, 9, 15, tzinfo=timezone(timedelta(hours=7)))
 
 
@@ -75,7 +76,7 @@ def unsigned(workdir) -> Path:
 
 @pytest.fixture(scope="module")
 def signed(workdir, unsigned, signer, font_cache):
-    return sign_pdf(unsigned, workdir / "signed.pdf", signer, agency_name=AGENCY, when=WHEN, font_cache_dir=font_cache)
+    return sign_pdf(unsigned, workdir / "signed.pdf", signer, when=WHEN, font_cache_dir=font_cache)
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -101,8 +102,9 @@ def test_demo_certificate_says_demo_in_vietnamese_and_chains_to_demo_ca(demo):
     key, cert, chain = pkcs12.load_key_and_certificates(demo.pkcs12.read_bytes(), password)
     ca = x509.load_pem_x509_certificate(demo.ca_cert.read_bytes())
     subject = {a.oid._name: a.value for a in cert.subject}
-    assert subject["commonName"] == f"{AGENCY} (DEMO)"
-    assert "khóa thử nghiệm" in subject["organizationName"]
+    assert subject["commonName"] == subject["organizationName"] == STAMPED
+    units = [a.value for a in cert.subject if a.oid == x509.NameOID.ORGANIZATIONAL_UNIT_NAME]
+    assert any("khóa thử nghiệm" in unit for unit in units) and any("NOT FOR PRODUCTION" in u for u in units)
     assert subject["countryName"] == "VN"
     assert cert.issuer == ca.subject and chain == [ca]
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -168,7 +170,7 @@ def test_signed_file_verifies_at_level_b_b(signed, demo):
     assert report.ok, report.to_dict()
     assert [c.name for c in report.checks] == [
         "signed", "integrity", "cryptography", "trust", "revocation", "timestamps", "pades_level",
-        "modifications", "coverage", "renewal", "stamp", "pdfa", "archive_sha256",
+        "modifications", "coverage", "renewal", "stamp", "stamp_clear", "pdfa", "archive_sha256",
     ]
     assert report.check("pades_level").detail.startswith("B-B")
     json.dumps(report.to_dict())
@@ -195,13 +197,13 @@ def test_signature_dictionary_keeps_copy_form_and_agency(signed):
         sig = pdf.Root.AcroForm.Fields[0].V
         assert sig.SubFilter == "/ETSI.CAdES.detached"
         assert str(sig.Reason) == "SAO Y"
-        assert str(sig.Location) == AGENCY and str(sig.Name) == AGENCY
+        assert str(sig.Location) == STAMPED and str(sig.Name) == STAMPED
         assert str(sig.M).startswith("D:20261128091500+07")
 
 
 def test_producer_in_info_and_xmp_stay_equal_for_pdfa(workdir, signer, demo, font_cache):
     src = make_pdfa(workdir / "pdfa.pdf")
-    result = sign_pdf(src, workdir / "pdfa-signed.pdf", signer, agency_name=AGENCY, font_cache_dir=font_cache)
+    result = sign_pdf(src, workdir / "pdfa-signed.pdf", signer, font_cache_dir=font_cache)
     with pikepdf.open(result.path) as pdf:
         assert str(pdf.docinfo.Producer) == pdf.open_metadata()["pdf:Producer"]
     assert verify_pdf(result.path, [demo.ca_cert]).ok

@@ -239,7 +239,7 @@ def test_signature_made_before_expiry_is_reported_expired(pki, settings, source,
     key = SimpleSigner.load_pkcs12_data(pki.write_p12("expired", b"pw").read_bytes(), (), b"pw")
     loaded = LoadedSigner(signer=key, subject="expired", not_before=datetime.now(), not_after=datetime.now())
     when = datetime(2021, 6, 1, 9, 0, tzinfo=timezone(timedelta(hours=7)))  # while it was valid
-    result = sign_pdf(source, folder / "expired.pdf", loaded, agency_name=AGENCY, when=when,
+    result = sign_pdf(source, folder / "expired.pdf", loaded, when=when,
                       font_cache_dir=folder / "fonts")
     report = verify_pdf(result.path, settings.trust_roots, fetch_revocation=True, revocation_mode="hard-fail")
     assert not report.ok

@@ -55,7 +55,8 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
         notes = [f"rotated {page.rotation}" if page.rotation else "", f"deskewed {page.skew:+.2f}°" if page.skew else "",
                  "blank" if page.blank else "", "below 200 dpi (Decree 30)" if not page.meets_decree30 else "",
                  f"dpi from {page.dpi_from}" if page.dpi_from != "file" else "",
-                 "kept as it is (has text)" if page.kept_as_is else ""]
+                 "kept as it is (has text)" if page.kept_as_is else "",
+                 "grey, no colour (Decree 30 asks for colour)" if page.grey and not page.blank else ""]
         print(f"page {page.number}: {page.dpi:g} dpi, confidence {page.confidence:.1f}, {page.words} words "
               + " ".join(n for n in notes if n))
     if result.dropped_blank_pages:

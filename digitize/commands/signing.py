@@ -77,6 +77,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             revocation_mode=signing.revocation_mode,
             fetch_timeout=signing.tsa_timeout_seconds,
             algorithm_sunsets=parse_sunsets(signing.algorithm_sunsets),
+            agency_name=signing.agency_name if signing.agency_name_override else None,  # else: the signer's
         )
         reports.append(_with_identity_check(_with_record_checks(report, record, path), record, path))
     if args.json:

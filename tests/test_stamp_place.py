@@ -1,0 +1,284 @@
+"""Where the Decree 30 stamp goes: never over the page's content (issue 12, point 3).
+
+Pages are drawn here (a Decree 30 layout with the national title at the top
+right) or taken from samples/, made into PDF/A, signed for real, then drawn
+again by pdftoppm without the stamp and measured under the stamp's rectangle.
+The measure in these tests is their own (144 dpi, grey), not the 72-dpi map
+the code places the stamp with.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pikepdf
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from signing import appearance, sign
+from signing.identity import ensure_demo_identity, load_signer, read_password
+from signing.ink import PageInk, free_rect, ink_mask, render_ink
+from signing.sign import sign_pdf
+from signing.stamp_check import read_stamp
+from signing.verify import verify_pdf
+from tests.conftest import SAMPLES
+from tests.engine_fixtures import font_file
+
+pytestmark = pytest.mark.tools
+
+AGENCY = "UBND xã Phước Lộc"
+WHEN = datetime(2026, 11, 28, 9, 15, tzinfo=timezone(timedelta(hours=7)))
+DPI = 150
+MM = DPI / 25.4
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("stamp-place")
+
+
+@pytest.fixture(scope="module")
+def demo(folder):
+    return ensure_demo_identity(folder / "keys", AGENCY)
+
+
+@pytest.fixture(scope="module")
+def signer(demo):
+    return load_signer(demo.pkcs12, read_password(None, demo.password_file))
+
+
+# --- pages made here ------------------------------------------------------------------
+
+
+def nd30_page(top_margin_mm: float) -> np.ndarray:
+    """An A4 page in the Decree 30 layout (RGB): agency top left, national title and motto top right,
+    place and date, title, body; the first line ``top_margin_mm`` below the top edge."""
+    width, height = round(210 * MM), round(297 * MM)
+    image = Image.new("RGB", (width, height), (247, 245, 238))
+    draw = ImageDraw.Draw(image)
+    regular = str(font_file())
+    bold = regular.replace("Regular", "Bold")
+    size = round(13 * DPI / 72)
+    font, heavy = ImageFont.truetype(regular, size), ImageFont.truetype(bold, size)
+    left_centre, right_centre = 52 * MM, 140 * MM
+    step = round(size * 1.4)
+
+    def centred(text: str, x: float, y: float, face) -> None:
+        draw.text((x - draw.textlength(text, font=face) / 2, y), text, font=face, fill=(25, 25, 25))
+
+    y = top_margin_mm * MM
+    centred("ỦY BAN NHÂN DÂN", left_centre, y, font)
+    centred("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", right_centre, y, heavy)
+    y += step
+    centred("XÃ PHƯỚC LỘC", left_centre, y, heavy)
+    centred("Độc lập - Tự do - Hạnh phúc", right_centre, y, heavy)
+    y += 2 * step
+    centred("Số: 125/UBND-XNTTHN", left_centre, y, font)
+    centred("Phước Lộc, ngày 23 tháng 11 năm 2026", right_centre, y, font)
+    y += 3 * step
+    centred("GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN", width / 2, y, heavy)
+    for _ in range(20):
+        y += step
+        draw.text((30 * MM, y), "Xét đề nghị của bà Trần Thị Mỹ Hạnh về việc cấp giấy xác nhận tình trạng",
+                  font=font, fill=(25, 25, 25))
+    return np.asarray(image)
+
+
+def dense_page() -> np.ndarray:
+    """An A4 page (RGB) of text lines from 6 mm below the top edge to the bottom, 15 mm from each side:
+    no room for the stamp anywhere in its top-right quarter."""
+    width, height = round(210 * MM), round(297 * MM)
+    image = Image.new("RGB", (width, height), (247, 245, 238))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(font_file()), round(12 * DPI / 72))
+    line = "Trần Thị Mỹ Hạnh, thôn Quảng Tín, xã Phước Lộc: đã đăng ký, chưa kết hôn; số 125/UBND-XNTTHN"
+    y = 6 * MM
+    while y < height - 15 * MM:
+        draw.text((15 * MM, y), line, font=font, fill=(25, 25, 25))
+        y += round(12 * 1.3 * DPI / 72)
+    return np.asarray(image)
+
+
+def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI) -> Path:
+    """A one-page PDF/A-2b showing ``pixels`` at 100% (``dpi``), as the engine assembles a scan."""
+    import pikepdf.pdfa
+
+    jpeg = io.BytesIO()
+    Image.fromarray(pixels).save(jpeg, "JPEG", quality=85)
+    height_px, width_px = pixels.shape[:2]
+    width, height = width_px * 72 / dpi, height_px * 72 / dpi
+    pdf = pikepdf.new()
+    image = pikepdf.Stream(pdf, jpeg.getvalue())
+    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    image.Width, image.Height, image.BitsPerComponent = width_px, height_px, 8
+    image.ColorSpace, image.Filter = pikepdf.Name.DeviceRGB, pikepdf.Name.DCTDecode
+    pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, width, height],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
+        Contents=pikepdf.Stream(pdf, f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode()),
+    )))
+    pikepdf.pdfa.save(pdf, path, "2b")
+    return path
+
+
+def dark_under(pdf: Path, rect: tuple[float, float, float, float], dpi: int = 144) -> int:
+    """Pixels clearly darker than the paper inside ``rect`` (points), page 1 drawn without annotations;
+    a lone speck of dust (at most 1 pt², touching nothing) is not counted."""
+    grey = subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-gray", "-hide-annotations", str(pdf)],
+        capture_output=True, timeout=60, check=True,
+    ).stdout
+    image = cv2.imdecode(np.frombuffer(grey, np.uint8), cv2.IMREAD_GRAYSCALE)
+    with pikepdf.open(pdf) as opened:
+        x0, y0, x1, y1 = (float(v) for v in opened.pages[0].cropbox)
+    scale = dpi / 72
+    left, right = int((rect[0] - x0) * scale), int(np.ceil((rect[2] - x0) * scale))
+    top, bottom = int((y1 - rect[3]) * scale), int(np.ceil((y1 - rect[1]) * scale))
+    paper = int(np.median(image))
+    dark = (image.astype(int) < paper - 48).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    dust = [n for n in range(1, count) if stats[n, cv2.CC_STAT_AREA] <= scale**2]
+    dark[np.isin(labels, dust)] = 0
+    return int(dark[max(top, 0):max(bottom, 0), max(left, 0):max(right, 0)].sum())
+
+
+def _sign(src: Path, dst: Path, signer, font_cache: Path):
+    return sign_pdf(src, dst, signer, when=WHEN, font_cache_dir=font_cache)  # the certificate's agency
+
+
+def _usual_place(signed: Path, stamp) -> tuple[int, int, int, int]:
+    """Where the stamp went before issue 12: 28 pt from the top and right edges, whatever lay there."""
+    with pikepdf.open(signed) as pdf:
+        width, height = (float(v) for v in pdf.pages[0].mediabox[2:])
+    w, h = stamp.rect[2] - stamp.rect[0], stamp.rect[3] - stamp.rect[1]
+    return (width - 28 - w, height - 28 - h, width - 28, height - 28)
+
+
+# --- the ink map and the search (no tools) ------------------------------------------
+
+
+def test_ink_is_text_and_colour_not_paper_tone_uneven_light_or_dust():
+    page = np.full((200, 200, 3), 235, np.uint8)
+    page[:, 150:] = 200  # a darker strip: uneven light, not ink
+    page[20:24, 20:60] = (20, 20, 20)  # a black stroke
+    page[60:70, 20:30] = (35, 30, 215)  # red seal ink (BGR)
+    page[90:100, 20:30] = (230, 150, 100)  # light blue pen (BGR)
+    page[150, 120] = 40  # one dark pixel of dust
+    ink = ink_mask(page, dust_pixels=1)
+    assert ink[20:24, 20:60].all() and ink[60:70, 20:30].all() and ink[90:100, 20:30].all()
+    assert not ink[:, 100:].any()  # neither the dust nor the darker strip
+    assert ink.sum() == 4 * 40 + 100 + 100
+
+
+def test_free_rect_keeps_clear_of_ink_and_is_nearest_the_usual_place():
+    mask = np.zeros((842, 595), bool)
+    mask[60:80, 300:560] = True  # a title line 60-80 pt from the top
+    ink = PageInk(mask, (0, 0, 595, 842), 1.0)
+    rect = free_rect(ink, (130, 47), region=(297, 421, 589, 836), anchor=(567, 814), clearance=2)
+    assert rect is not None
+    assert rect[1] >= 842 - 58  # above the title, 2 pt clear of it
+    assert rect[3] <= 836 and rect[2] <= 589
+    assert ink.ink_in(rect) == 0
+    mask[:, 297:] = True
+    assert free_rect(ink, (130, 47), region=(297, 421, 589, 836), anchor=(567, 814), clearance=2) is None
+
+
+def test_the_ink_map_lines_up_with_a_page_whose_crop_box_is_smaller(tmp_path):
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    page = pdf.pages[0]
+    page.CropBox = [0, 0, 595, 742]  # the top 100 pt are not shown
+    page.Contents = pdf.make_stream(b"0 g 300 700 295 42 re f")  # a black bar at the top of what is shown
+    pdf.save(tmp_path / "cropped.pdf")
+    ink = render_ink(tmp_path / "cropped.pdf", (0, 0, 595, 742), timeout=60)
+    assert ink.mask.shape[0] == 742 * 2
+    assert ink.ink_in((310, 705, 580, 735)) > 0.95 * 270 * 30
+    assert ink.ink_in((310, 600, 580, 690)) == 0
+
+
+# --- signing a page drawn here --------------------------------------------------------
+
+
+def test_stamp_on_a_decree30_page_sits_above_the_national_title_and_covers_no_ink(folder, signer):
+    src = scan_pdfa(folder / "nd30.pdf", nd30_page(top_margin_mm=20))
+    result = _sign(src, folder / "nd30.signed.pdf", signer, folder / "fonts")
+    stamp = read_stamp(result.path.read_bytes())
+    assert dark_under(result.path, stamp.rect) == 0
+    assert dark_under(result.path, _usual_place(result.path, stamp)) > 100  # the old place covered the title
+    width, height = stamp.page_size
+    assert stamp.rect[0] >= width / 2 and stamp.rect[1] >= height / 2
+    assert stamp.page_size == pytest.approx((595.28, 841.89), abs=0.1)  # the page did not grow
+    report = verify_pdf(result.path, [], check_pdfa=False)
+    assert report.check("stamp_clear").ok, report.check("stamp_clear").detail
+
+
+def test_a_page_without_room_grows_a_band_above_the_scan_which_stays_at_full_scale(folder, signer, demo):
+    src = scan_pdfa(folder / "tight.pdf", dense_page())
+    with pikepdf.open(src) as pdf:
+        before = [float(v) for v in pdf.pages[0].mediabox]
+        content = pdf.pages[0].Contents.read_bytes()
+    result = _sign(src, folder / "tight.signed.pdf", signer, folder / "fonts")
+    with pikepdf.open(result.path) as pdf:
+        page = pdf.pages[0]
+        after = [float(v) for v in page.mediabox]
+        assert page.Contents.read_bytes() == content  # the scan is drawn as before: same place, same scale
+    stamp = read_stamp(result.path.read_bytes())
+    assert after[:3] == before[:3] and after[3] > before[3] + 47
+    assert stamp.rect[1] >= before[3]  # wholly above the scan
+    assert dark_under(result.path, stamp.rect) == 0
+    report = verify_pdf(result.path, [demo.ca_cert], expected_sha256=result.sha256)
+    assert report.ok, report.to_dict()
+
+
+def test_verify_fails_a_stamp_printed_over_the_page(folder, signer, demo, monkeypatch):
+    monkeypatch.setattr(sign, "place_stamp", lambda lines, font, box, ink: appearance.layout_stamp(lines, font, box))
+    src = scan_pdfa(folder / "old.pdf", nd30_page(top_margin_mm=12))
+    result = _sign(src, folder / "old.signed.pdf", signer, folder / "fonts")
+    report = verify_pdf(result.path, [demo.ca_cert])
+    check = report.check("stamp_clear")
+    assert not check.ok and "printed over the page's content" in check.detail
+    assert not report.ok
+
+
+# --- every sample, through the real engine ------------------------------------------
+
+
+SAMPLE_INPUTS = (
+    "xa/phuoc-loc/000.31.25.H08-261120-0001-KQ1.pdf",
+    "xa/phuoc-loc/000.31.25.H08-261120-0002-HS1",
+    "xa/nhon-binh/000.31.26.H08-261121-0001-KQ1.tif",
+    "huyen/tuy-phuoc/000.20.30.H08-261118-0007-KQ1.pdf",
+    "tinh/ttpvhcc/000.00.12.H08-261115-0003-KQ1.pdf",
+)
+
+
+def _document(sample: str) -> str:
+    return sample.rsplit("/", 1)[-1].removesuffix(".pdf").removesuffix(".tif")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SAMPLE_INPUTS, ids=_document)
+def test_stamp_covers_no_ink_on_any_sample(folder, signer, sample):
+    from digitize import engine
+    from digitize.models import DocumentMeta, parse_document_code
+    from digitize.settings import OcrSettings
+
+    level, office, _ = sample.split("/")
+    document = _document(sample)
+    code, kind, number = parse_document_code(document)
+    scanned = engine.scan_to_pdfa(
+        SAMPLES / "inbox" / sample, DocumentMeta(code, kind, number, level, office),
+        folder / document, OcrSettings(workers=1), default_dpi=300,
+    )
+    result = _sign(scanned.pdf, folder / f"{document}.signed.pdf", signer, folder / "fonts")
+    stamp = read_stamp(result.path.read_bytes())
+    assert dark_under(result.path, stamp.rect) == 0
+    assert dark_under(result.path, _usual_place(result.path, stamp)) > 100  # where it was, it covered the title
+    width, height = stamp.page_size
+    assert stamp.rect[0] >= width / 2 and stamp.rect[1] >= height / 2
