@@ -78,6 +78,7 @@ class ScanSummary:
     review_pages: tuple[int, ...] = ()
     blank_pages: tuple[int, ...] = ()
     below_200dpi: tuple[int, ...] = ()
+    grey_pages: tuple[int, ...] = ()
     page_reports: tuple[dict[str, Any], ...] = ()
     signed_originals: tuple[SignedOriginal, ...] = ()
 
@@ -91,7 +92,8 @@ class ScanSummary:
         return cls(
             pdf=Path(data["pdf"]), pages=int(data["pages"]), confidence=float(data["confidence"]),
             review_pages=tuple(data["review_pages"]), blank_pages=tuple(data["blank_pages"]),
-            below_200dpi=tuple(data["below_200dpi"]), page_reports=tuple(data["page_reports"]),
+            below_200dpi=tuple(data["below_200dpi"]), grey_pages=tuple(data.get("grey_pages", ())),
+            page_reports=tuple(data["page_reports"]),
             signed_originals=tuple(SignedOriginal(Path(o["path"]), o["sha256"]) for o in data["signed_originals"]),
         )
 
@@ -111,13 +113,14 @@ class DocumentOutcome:
     review_pages: tuple[int, ...] = ()
     blank_pages: tuple[int, ...] = ()
     below_200dpi: tuple[int, ...] = ()
+    grey_pages: tuple[int, ...] = ()
     reason: str | None = None
     stage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready summary row (stable keys: the run summary file and the artifacts)."""
         row = asdict(self)
-        for name in ("review_pages", "blank_pages", "below_200dpi"):
+        for name in ("review_pages", "blank_pages", "below_200dpi", "grey_pages"):
             row[name] = list(row[name])
         return row
 
@@ -264,6 +267,7 @@ def scan(
         review_pages=tuple(result.review_pages(settings.ocr.min_confidence)),
         blank_pages=tuple(p.number for p in result.pages if p.blank),
         below_200dpi=tuple(p.number for p in result.pages if not p.meets_decree30),
+        grey_pages=tuple(result.grey_pages),
         page_reports=tuple(asdict(p) for p in result.pages),
         signed_originals=tuple(SignedOriginal(p, sha256_file(p)) for p in result.signed_originals),
     )
@@ -323,6 +327,7 @@ def archive(
         input_sha256=input_sha256,
         output_sha256=signed.sha256,
         signed_originals=[(item.key, item.sha256) for item in originals],
+        grey_pages=scanned.grey_pages,
     )
     receipts = store.put_many([
         ArchiveItem(key, signed.sha256, path=signed.path),
@@ -360,7 +365,7 @@ def archived(meta: DocumentMeta, receipt: ArchiveReceipt, signed: SignResult, sc
     return DocumentOutcome(
         meta.document_code, meta.level, meta.office, "archived", receipt.key, pages=scanned.pages,
         confidence=scanned.confidence, pades_level=signed.pades_level, review_pages=scanned.review_pages,
-        blank_pages=scanned.blank_pages, below_200dpi=scanned.below_200dpi,
+        blank_pages=scanned.blank_pages, below_200dpi=scanned.below_200dpi, grey_pages=scanned.grey_pages,
     )
 
 

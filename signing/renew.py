@@ -37,7 +37,7 @@ from digitize.files import write_atomically
 from digitize.settings import SigningSettings
 from signing.identity import resolve_identity
 from signing.long_term import Longevity, longevity
-from signing.verify import _load_roots
+from signing.verify import Check, VerifyReport, _load_roots
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,16 @@ def _refuse_no_gain(path: Path, old: Longevity | None, new: Longevity | None, ts
 
 
 #: renew what stays provable for less than this (``signing.renew_within_days``)
+#: Checks a renewal cannot change (the visible stamp is part of the signed revision): a file whose stamp
+#: falls short of today's rules (signed before them) is still renewed, or its proof would lapse.
+FIXED_AT_SIGNING = ("stamp", "stamp_clear")
+
+
+def renewal_blockers(report: VerifyReport) -> tuple[Check, ...]:
+    """The failed checks of a renewed file that must stop its archiving (all but :data:`FIXED_AT_SIGNING`)."""
+    return tuple(c for c in report.failed() if c.name not in FIXED_AT_SIGNING)
+
+
 RENEW_WITHIN = timedelta(days=365)
 
 

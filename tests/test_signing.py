@@ -395,3 +395,14 @@ def test_one_flipped_byte_anywhere_in_the_file_fails_verify(signed, workdir, dem
         except VerificationError:
             continue  # not even readable as a PDF any more: refused, as it should be
         assert not report.ok, (offset, data[max(0, offset - 20):offset + 20])
+
+
+def test_renewal_is_not_blocked_by_checks_fixed_at_signing():
+    from signing.renew import renewal_blockers
+    from signing.verify import Check, VerifyReport
+
+    report = VerifyReport(Path("x.pdf"), (Check("integrity", True, ""), Check("stamp_clear", False, "over ink"),
+                                           Check("stamp", False, "another agency")))
+    assert renewal_blockers(report) == ()
+    broken = VerifyReport(Path("x.pdf"), (*report.checks, Check("trust", False, "untrusted")))
+    assert [c.name for c in renewal_blockers(broken)] == ["trust"]

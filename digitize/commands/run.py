@@ -119,6 +119,10 @@ def print_totals(results: list[dict], elapsed: float) -> None:
           f"{pages} page(s) in {elapsed:.0f} s ({rate:.1f} pages/min)")
     for r in failed:
         print(f"  quarantined {r['document']}: {r.get('reason')}")
+    for r in archived:
+        if r.get("grey_pages"):
+            pages_ = ", ".join(str(n) for n in r["grey_pages"])
+            print(f"  no colour in {r['document']} page(s) {pages_} (Decree 30/2020 asks for a colour scan)")
 
 
 def write_summary(results: list[dict], settings: Settings) -> Path:
