@@ -326,7 +326,8 @@ def _process(
     by_item: dict[int, list[dict[str, Any]]] = {}
     workers = engine.worker_count(settings.ocr, 1 << 16)
     in_flight = settings.ocr.documents_in_flight or workers + 1
-    with _page_pool(workers), ThreadPoolExecutor(in_flight, thread_name_prefix="document") as threads:
+    pool = _page_pool(workers) if ready else contextlib.nullcontext()
+    with pool, ThreadPoolExecutor(in_flight, thread_name_prefix="document") as threads:
         # Each document is its own child flow run, linked to this one through a copy of the run's context.
         futures = {threads.submit(contextvars.copy_context().run, _run_one, item, settings, config): n
                    for n, item in enumerate(ready)}
