@@ -384,9 +384,13 @@ def _settling(item: intake.InboxItem) -> dict[str, Any]:
 
 
 def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> list[dict[str, Any]]:
-    first = intake.file_state(item.path)
-    time.sleep(min(0.2, settings.intake.settle_seconds))
-    if not intake.is_settled(first, intake.file_state(item.path), time.time(), settings.intake.settle_seconds):
+    try:
+        first = intake.file_state(item.path)
+        time.sleep(min(0.2, settings.intake.settle_seconds))
+        second = intake.file_state(item.path)
+    except FileNotFoundError:  # another worker claimed it since the folder was listed
+        return [_item_outcome(item, "taken", "claimed by another worker")]
+    if not intake.is_settled(first, second, time.time(), settings.intake.settle_seconds):
         return [_settling(item)]
     owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
     claimed = intake.claim(item, owner)

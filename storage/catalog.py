@@ -950,6 +950,8 @@ def _held_conflict(
         return DocumentConflictError(
             f"this scan is byte for byte the one being digitized as {other_code}; it is not archived again as "
             f"{meta.document_code}", hint="if it is another paper, scan that paper")
+    if (level, office) != (meta.level, meta.office):
+        return _office_conflict(meta, level, office)
     if other_code == meta.document_code:
         return DocumentConflictError(
             f"another scan named {meta.document_code} is being digitized (from {level}/{office})",
