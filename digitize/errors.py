@@ -55,6 +55,12 @@ class DigitizeError(Exception):
         return self.message
 
 
+class UsageError(DigitizeError):
+    """The command line asks for something refused (e.g. an output that exists)."""
+
+    exit_code = ExitCode.usage
+
+
 class ConfigError(DigitizeError):
     """The configuration file or a DIGITIZE_* variable is wrong."""
 

@@ -135,8 +135,10 @@ class SigningSession:
 
     def validation_context(self) -> ValidationContext:
         """This thread's validation context (reused while fresh: its fetched OCSP/CRL stay cached)."""
-        made = getattr(self._local, "made", 0.0)
-        if time.monotonic() - made > CONTEXT_MAX_AGE_SECONDS:
+        # None means "never made": time.monotonic() counts from boot, so right after a
+        # reboot it is small and "now - 0.0 > max age" would be False (FIELD-NOTES).
+        made = getattr(self._local, "made", None)
+        if made is None or time.monotonic() - made > CONTEXT_MAX_AGE_SECONDS:
             self._local.context = self._new_context()
             self._local.made = time.monotonic()
         return self._local.context
