@@ -32,6 +32,7 @@ class ExitCode(enum.IntEnum):
     partial = 13
     pdfa = 15
     interrupted = 130
+    terminated = 143
 
 
 class DigitizeError(Exception):
@@ -155,12 +156,24 @@ class BatchError(DigitizeError):
     exit_code = ExitCode.partial
 
 
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM): raised from the signal handler so that every
+    ``finally`` runs (temporary folders removed, child processes stopped). Like
+    ``KeyboardInterrupt`` it is no ``Exception``: nothing may catch it and carry on."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
 def exit_code_for(exc: BaseException) -> int:
     """The process exit code for ``exc``: the one place codes are decided."""
     if isinstance(exc, DigitizeError):
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
         return int(ExitCode.interrupted)
+    if isinstance(exc, Terminated):
+        return 128 + exc.signum  # the shell's convention: SIGTERM gives 143
     return int(ExitCode.unexpected)
 
 
