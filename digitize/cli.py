@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -27,9 +28,11 @@ from typing import Any, TextIO
 from digitize import __version__
 from digitize.commands import archive, doctor, rates, run, scan, signing
 from digitize.errors import DigitizeError, Terminated, exit_code_for
-from digitize.settings import load_settings, mask_secrets, secret_values
+from digitize.settings import Settings, load_settings, mask_secrets, secret_values
 
 COMMAND_GROUPS = (doctor, run, scan, signing, archive, rates)
+#: Secrets that are not settings but reach the libraries through their own standard chains.
+ENV_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PGPASSWORD")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with terminate_raises():
             settings = load_settings(args.config)
-            secrets = secret_values(settings)
+            secrets = _secrets_to_mask(settings)
             with masked_output(secrets):
                 return int(args.func(args, settings) or 0)
     except DigitizeError as e:
@@ -53,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"digitize: stopped by signal {e.signum}; temporary files and child processes removed",
               file=sys.stderr)
         return exit_code_for(e)
+
+
+def _secrets_to_mask(settings: Settings) -> tuple[str, ...]:
+    from_env = (os.environ.get(name, "") for name in ENV_SECRETS)
+    found = {*secret_values(settings), *(value for value in from_env if len(value) >= 3)}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def build_parser() -> argparse.ArgumentParser:

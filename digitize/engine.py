@@ -32,7 +32,7 @@ from pathlib import Path
 
 import cv2
 
-from digitize import cleanup, ocr, pages, pdfa, tools
+from digitize import cleanup, lifetime, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, DigitizeError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
@@ -140,8 +140,8 @@ def run_pages(todo: tuple[pages.SourcePage, ...], work_dir: Path, settings: OcrS
     if workers == 1:
         return [process_page(page, work_dir, settings) for page in todo]
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["digitize.engine"])
-    pool = context.Pool(workers, initializer=os.setpgrp, maxtasksperchild=20)
+    context.set_forkserver_preload(["digitize.lifetime", "digitize.engine"])
+    pool = context.Pool(workers, initializer=lifetime.page_worker_start, maxtasksperchild=20)
     groups = {worker.pid for worker in pool._pool}  # multiprocessing keeps its workers there
     try:
         pending = [pool.apply_async(_process_page_safely, (page, work_dir, settings)) for page in todo]

@@ -248,7 +248,7 @@ def load_settings(
     if path.is_file():
         raw = _read_toml(path)
         sources.append(str(path))
-        origins = {f"{section}.{key}": f"the settings file {path}"
+        origins = {f"{section}.{key}": f"the settings file {path.resolve()}"
                    for section, values in raw.items() for key in values}
         base = base_dir or path.resolve().parent
     elif explicit:

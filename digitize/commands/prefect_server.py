@@ -20,7 +20,6 @@ what it says to ``<PREFECT_HOME>/server.log``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -34,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitize.errors import ToolError, ToolTimeoutError
+from digitize.lifetime import die_with_parent
 
 #: Seconds to wait for a server to answer; a first start migrates its database (FIELD-NOTES).
 START_TIMEOUT_SECONDS = 120.0
 STOP_GRACE_SECONDS = 10.0
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -48,24 +47,6 @@ class ServerStart:
     api_url: str
     seconds: float = 0.0
     started_here: bool = False
-
-
-def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
-    """A ``preexec_fn`` making the child receive ``sig`` when the process that started it dies.
-
-    The parent's pid is read before the fork: a parent that died before the
-    child armed the signal is caught by comparing ``getppid()``.
-    """
-    parent = os.getpid()
-
-    def arm() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
-            os._exit(70)
-        if os.getppid() != parent:
-            os._exit(70)
-
-    return arm
 
 
 def free_port() -> int:
@@ -196,4 +177,4 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-__all__ = ["ServerStart", "die_with_parent", "free_port", "prefect_api", "prefect_home", "stop"]
+__all__ = ["ServerStart", "free_port", "prefect_api", "prefect_home", "stop"]

@@ -1,0 +1,79 @@
+"""Child processes that never outlive the process that started them (Linux ``prctl``).
+
+A ``digitize run`` or ``digitize ocr`` that is killed, even with SIGKILL (which
+runs no clean-up code), must leave no process behind: not the Prefect server
+it started, not the page workers, not a Tesseract they started. The kernel
+does it for us: ``prctl(PR_SET_PDEATHSIG, sig)`` makes a process receive
+``sig`` when its parent dies.
+
+- :func:`die_with_parent` is a ``preexec_fn`` for ``subprocess.Popen``;
+- :func:`page_worker_start` is the initializer of the page workers: each leads
+  its own process group (so a hung Tesseract is killed with it) and kills that
+  group when told to stop (SIGTERM) or when its parent, multiprocessing's
+  fork server, dies;
+- importing this module inside multiprocessing's fork server (it is in the
+  server's preload list) arms the server to die with the CLI.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(sig: int) -> bool:
+    """Ask the kernel to send ``sig`` to this process when its parent (thread) dies; False where
+    that is not possible (not Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A ``preexec_fn`` making the child receive ``sig`` when the process that started it dies.
+
+    The parent's pid is taken before the fork, so a parent that died before
+    the child armed the signal is noticed too (the child exits at once).
+    """
+    parent = os.getpid()
+
+    def arm() -> None:
+        set_parent_death_signal(sig)
+        if os.getppid() != parent:
+            os._exit(70)
+
+    return arm
+
+
+def page_worker_start() -> None:
+    """Initializer of a page worker process.
+
+    It leads its own process group (Tesseract and poppler run in it); SIGTERM
+    (``Pool.terminate``, or the kernel when the worker's parent dies) kills the
+    whole group at once, so no Tesseract keeps running for a run that is gone.
+    """
+    os.setpgrp()
+    signal.signal(signal.SIGTERM, _kill_own_group)
+    set_parent_death_signal(signal.SIGTERM)
+
+
+def _kill_own_group(signum: int = signal.SIGTERM, frame: object = None) -> None:
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _in_fork_server() -> bool:
+    try:
+        return b"multiprocessing.forkserver" in Path("/proc/self/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+if _in_fork_server():  # imported by the fork server's preload: die with the process that started it
+    set_parent_death_signal(signal.SIGKILL)
