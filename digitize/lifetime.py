@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
+import shutil
 import signal
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,12 +71,35 @@ def _kill_own_group(signum: int = signal.SIGTERM, frame: object = None) -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
-def _in_fork_server() -> bool:
+def _fork_server_listener() -> int | None:
+    """In multiprocessing's fork server, the descriptor of its listening socket (the first
+    argument of ``main(...)`` on its command line); None in any other process."""
     try:
-        return b"multiprocessing.forkserver" in Path("/proc/self/cmdline").read_bytes()
+        cmdline = Path("/proc/self/cmdline").read_bytes().decode(errors="replace")
     except OSError:
-        return False
+        return None
+    found = re.search(r"multiprocessing\.forkserver import main; main\((\d+),", cmdline)
+    return int(found.group(1)) if found else None
 
 
-if _in_fork_server():  # imported by the fork server's preload: die with the process that started it
-    set_parent_death_signal(signal.SIGKILL)
+def _arm_fork_server(listener_fd: int) -> None:
+    """Make the fork server die with the CLI, removing multiprocessing's folder of its socket
+    (``pymp-*``), which the CLI would have removed at a normal exit."""
+    try:
+        with socket.socket(fileno=os.dup(listener_fd)) as listener:
+            address = listener.getsockname()
+    except OSError:
+        address = ""
+    folder = Path(address).parent if isinstance(address, str) and address else None
+
+    def parent_gone(signum: int, frame: object) -> None:
+        if folder is not None and folder.name.startswith("pymp-"):
+            shutil.rmtree(folder, ignore_errors=True)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, parent_gone)
+    set_parent_death_signal(signal.SIGTERM)
+
+
+if (_listener := _fork_server_listener()) is not None:  # imported by the fork server's preload
+    _arm_fork_server(_listener)
