@@ -239,7 +239,7 @@ def _open_key(identity: SigningIdentity, settings: SigningSettings) -> tuple[Loa
             raise SigningError(e.message, hint=secret_hint(settings, "pin")) from cause
         if identity.token is None and isinstance(cause, ValueError):
             raise SigningError(
-                f"could not open the signing key {identity.pkcs12}: the password is wrong, or the file is "
+                f"could not open the signing key {identity.pkcs12}: wrong password, or the file is "
                 "not a PKCS#12 key", hint=secret_hint(settings, "password")) from cause
         if identity.token is None and isinstance(cause, OSError):
             where = settings.source_of("pkcs12")

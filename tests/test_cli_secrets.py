@@ -125,7 +125,7 @@ def test_run_with_a_wrong_pkcs12_password_exits_9_before_taking_anything(tmp_pat
     result = digitize("run", cwd=tmp_path, env=env)
     assert result.returncode == ExitCode.signing, shown(result)
     assert expected in result.stderr
-    assert "password is wrong" in result.stderr
+    assert "wrong password" in result.stderr
     assert SECRET not in shown(result)
     assert scan.is_file(), "the input must stay in the scanner folder"
     assert not (tmp_path / "var" / "failed").exists() and not (tmp_path / "var" / "work").exists()
