@@ -29,14 +29,21 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
+def _find_prctl() -> Callable[..., int] | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+#: looked up once, before any fork: a child between fork and exec should only call it
+_PRCTL = _find_prctl()
+
+
 def set_parent_death_signal(sig: int) -> bool:
     """Ask the kernel to send ``sig`` to this process when its parent (thread) dies; False where
     that is not possible (not Linux)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return _PRCTL is not None and _PRCTL(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
