@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitize.errors import ToolError, ToolTimeoutError
+from digitize.errors import MissingToolError, ToolError, ToolTimeoutError
 from digitize.lifetime import die_with_parent
 
 #: Seconds to wait for a server to answer; a first start migrates its database (FIELD-NOTES).
@@ -81,29 +81,48 @@ def prefect_api(
     home = prefect_home(var_dir, os.environ)
     home.mkdir(parents=True, exist_ok=True)
     os.environ["PREFECT_HOME"] = str(home)
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    say(f"starting a Prefect server for this run on 127.0.0.1:{port} "
-        f"(a first start prepares its database; waiting up to {timeout:.0f} s)")
+    say(f"starting a Prefect server for this run on 127.0.0.1 (a first start prepares its database; "
+        f"waiting up to {timeout:.0f} s)")
     started = time.monotonic()
-    log_path = home / "server.log"
-    with log_path.open("ab") as log:
-        server = subprocess.Popen(
-            _server_command(port), env=_server_env(home, port), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, preexec_fn=die_with_parent(signal.SIGTERM),
-        )
-    previous_url = os.environ.get("PREFECT_API_URL")
+    server, api_url = _start_server(home, timeout)
     try:
-        wait_until_healthy(api_url, server, timeout, log_path)
         start = ServerStart(api_url, time.monotonic() - started, started_here=True)
-        say(f"Prefect server ready in {start.seconds:.1f} s")
+        say(f"Prefect server ready at {api_url} in {start.seconds:.1f} s")
         os.environ["PREFECT_API_URL"] = api_url
         yield start
     finally:
         _drain_prefect_queues()
         stop(server)
-        if previous_url is None:
-            os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+def _start_server(home: Path, timeout: float, attempts: int = 3) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``prefect server start`` on a free port and wait for it; another port when the
+    chosen one was taken meanwhile."""
+    log_path = home / "server.log"
+    for attempt in range(attempts):
+        port = free_port()
+        api_url = f"http://127.0.0.1:{port}/api"
+        try:
+            with log_path.open("ab") as log:
+                server = subprocess.Popen(
+                    _server_command(port), env=_server_env(home, port), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, preexec_fn=die_with_parent(signal.SIGTERM),
+                )
+        except OSError as e:
+            raise MissingToolError(f"could not start the Prefect server: {e.strerror or e}",
+                                   hint="reinstall the project: bash run.sh setup") from e
+        try:
+            wait_until_healthy(api_url, server, timeout, log_path)
+            return server, api_url
+        except ToolError as e:
+            if attempt + 1 < attempts and "already in use" in e.stderr:
+                continue
+            raise
+        except BaseException:
+            stop(server)
+            raise
+    raise AssertionError("unreachable")
 
 
 def _server_command(port: int) -> list[str]:
