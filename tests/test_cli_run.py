@@ -93,3 +93,18 @@ def test_no_digitize_variable_reaches_the_server(monkeypatch, tmp_path):
     assert "PREFECT_API_URL" not in env
     assert env["PREFECT_SERVER_API_PORT"] == "4321" and env["PREFECT_HOME"] == str(tmp_path)
     assert os.environ["DIGITIZE_SIGNING__PKCS12_PASSWORD"] == "Bí-mật"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "--limit", "-1"], ["run", "--limit", "0"], ["run", "--limit", "2.5"],
+     ["ocr", "x.png", "-o", "y.pdf", "--jobs", "-3"], ["ocr", "x.png", "-o", "y.pdf", "--jobs", "100000"],
+     ["archive", "fixity", "--sample", "0"]],
+)
+def test_numbers_out_of_range_on_the_command_line_are_usage_errors(argv, capsys):
+    from digitize.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "whole number" in capsys.readouterr().err

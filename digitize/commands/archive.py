@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from digitize.commands import whole_number
 from digitize.errors import ArchiveError, BadInputError, ExitCode, UsageError, VerificationError
 from digitize.files import write_atomically
 from digitize.settings import Settings
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=cmd_export)
 
     fixity = commands.add_parser("fixity", help="re-read archived objects and compare SHA-256 with the catalog")
-    fixity.add_argument("--sample", type=int, help="check only this many documents, chosen at random")
+    fixity.add_argument("--sample", type=whole_number(1), help="check only this many documents, chosen at random")
     fixity.set_defaults(func=cmd_fixity)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from digitize.commands import whole_number
 from digitize.commands.prefect_server import prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError
 from digitize.settings import Settings
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--level", help="only this level (tinh, huyen, xa); default: every level")
     p.add_argument("--office", help="only this office code")
     p.add_argument("--inbox", type=Path, help="scanner folder root (default: paths.inbox)")
-    p.add_argument("--limit", type=int, help="at most this many items")
+    p.add_argument("--limit", type=whole_number(1), help="at most this many items")
     p.add_argument("--dry-run", action="store_true", help="list what would be taken; change nothing")
     p.add_argument("--work-list", type=Path, metavar="FILE",
                    help="only these documents: a CSV with a 'document' column (digitize report --backlog "
