@@ -108,6 +108,7 @@ def _start_server(home: Path, timeout: float, attempts: int = 3) -> tuple[subpro
                 server = subprocess.Popen(
                     _server_command(port), env=_server_env(home, port), stdin=subprocess.DEVNULL, stdout=log,
                     stderr=subprocess.STDOUT, preexec_fn=die_with_parent(signal.SIGTERM),
+                    start_new_session=True,  # Ctrl-C in the terminal is for the CLI; it stops the server last
                 )
         except OSError as e:
             raise MissingToolError(f"could not start the Prefect server: {e.strerror or e}",
