@@ -84,7 +84,13 @@ def start(args: list[str], tmp_path: Path, mark: str) -> subprocess.Popen[str]:
     })
     (tmp_path / "tmp").mkdir()
     return subprocess.Popen([sys.executable, "-m", "digitize", *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """A runner started in the background may ignore SIGINT, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(path: Path, cli: subprocess.Popen[str], seconds: float = 240) -> None:
@@ -106,7 +112,10 @@ def kill_marked(mark: str) -> None:
             pass
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+EXPECTED = {signal.SIGTERM: ExitCode.terminated, signal.SIGINT: ExitCode.interrupted, signal.SIGKILL: -signal.SIGKILL}
+
+
+@pytest.mark.parametrize("sig", list(EXPECTED), ids=["SIGTERM", "SIGINT", "SIGKILL"])
 def test_a_stopped_run_leaves_no_process_and_loses_no_input(tmp_path, sig):
     mark = uuid.uuid4().hex
     started = tmp_path / "tesseract-started"
@@ -120,7 +129,7 @@ def test_a_stopped_run_leaves_no_process_and_loses_no_input(tmp_path, sig):
         assert any("prefect" in line and "server" in line for line in alive), alive
         cli.send_signal(sig)
         _, err = cli.communicate(timeout=120)
-        assert cli.returncode == (ExitCode.terminated if sig == signal.SIGTERM else -signal.SIGKILL), err[-3000:]
+        assert cli.returncode == EXPECTED[sig], err[-3000:]
         assert wait_until_gone(mark) == []
     finally:
         kill_marked(mark)
