@@ -421,7 +421,7 @@ def redact_url(url: str) -> str:
 
 def secret_values(settings: Settings) -> tuple[str, ...]:
     """Every secret the settings hold (passwords, PINs, URL passwords), to mask in any text shown."""
-    values = [settings.signing.pkcs12_password, settings.signing.pkcs11_pin, settings.catalog.url]
+    values = [settings.signing.pkcs12_password, settings.signing.pkcs11_pin]
     for url in (settings.catalog.url, settings.archive.endpoint_url, settings.signing.tsa_url):
         try:
             values.append(urlsplit(url or "").password)

@@ -108,3 +108,15 @@ def test_numbers_out_of_range_on_the_command_line_are_usage_errors(argv, capsys)
         main(argv)
     assert caught.value.code == 2
     assert "whole number" in capsys.readouterr().err
+
+
+def test_the_run_summary_file_never_holds_a_secret(tmp_path):
+    from digitize.commands.run import write_summary
+    from digitize.settings import load_settings
+
+    settings = load_settings(environ={"DIGITIZE_CATALOG__URL": "postgresql://thu-ky:Bí-mật-9@db/catalog",
+                                      "DIGITIZE_PATHS__VAR_DIR": str(tmp_path / "var")}, base_dir=tmp_path)
+    results = [{"document": "000.31.25.H08-261120-0001-KQ1", "status": "retry-later",
+                "reason": "cannot open the catalog postgresql://thu-ky:Bí-mật-9@db/catalog"}]
+    text = write_summary(results, settings).read_text(encoding="utf-8")
+    assert "Bí-mật-9" not in text and "thu-ky:***@db" in text

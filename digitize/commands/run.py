@@ -21,7 +21,7 @@ from pathlib import Path
 from digitize.commands import whole_number
 from digitize.commands.prefect_server import prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError
-from digitize.settings import Settings
+from digitize.settings import Settings, mask_secrets, secret_values
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -153,7 +153,8 @@ def write_summary(results: list[dict], settings: Settings) -> Path:
     reports = settings.paths.var_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     path = reports / f"run-{datetime.now().strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n"
+    path.write_text(mask_secrets(text, secret_values(settings)), encoding="utf-8")
     return path
 
 
