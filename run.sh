@@ -48,6 +48,15 @@ python_env() {
 # No internet on these machines: no telemetry, no analytics.
 export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 
+# Prefect's database, where `digitize run` keeps it (var/prefect unless PREFECT_HOME is set),
+# migrated once here so that the first run's server starts without a migration.
+prefect_database() {
+  local home=${PREFECT_HOME:-$PWD/var/prefect}
+  mkdir -p "$home"
+  log "preparing Prefect's database in $home"
+  PREFECT_HOME=$home "$VENV/bin/prefect" server database upgrade -y >/dev/null
+}
+
 demo() {
   log "checking the set-up"
   "$VENV/bin/digitize" doctor
@@ -65,8 +74,8 @@ tests() {
 cmd=${1:-}
 shift || true
 case "$cmd" in
-  demo) os_packages "${APT_PACKAGES[@]}"; python_env; demo ;;
+  demo) os_packages "${APT_PACKAGES[@]}"; python_env; prefect_database; demo ;;
   test) os_packages "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"; python_env; tests "$@" ;;
-  setup) os_packages "${APT_PACKAGES[@]}"; python_env ;;
+  setup) os_packages "${APT_PACKAGES[@]}"; python_env; prefect_database ;;
   *) echo "usage: bash run.sh {demo|test|setup} [pytest args]" >&2; exit 2 ;;
 esac

@@ -6,36 +6,62 @@ itself here. Sub-commands import the packages they need when they run, so
 dependency is broken, and Prefect is imported only by ``run``. This module
 and the command modules are the edge: they may import ``signing``,
 ``storage`` and ``flows``; the rest of ``digitize`` may not.
+
+Secrets of the settings (passwords, PINs, URL passwords) are masked in
+everything the command writes: its output, its error messages and its log
+records. SIGTERM raises :class:`~digitize.errors.Terminated`, so clean-up runs
+and the exit code is 143; Ctrl-C exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from digitize import __version__
 from digitize.commands import archive, doctor, rates, run, scan, signing
-from digitize.errors import DigitizeError, exit_code_for
-from digitize.settings import load_settings
+from digitize.errors import DigitizeError, Terminated, exit_code_for
+from digitize.settings import Settings, load_settings, mask_secrets, secret_values
 
 COMMAND_GROUPS = (doctor, run, scan, signing, archive, rates)
+#: Secrets that are not settings but reach the libraries through their own standard chains.
+ENV_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PGPASSWORD")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    secrets: tuple[str, ...] = ()
     try:
-        settings = load_settings(args.config)
-        return int(args.func(args, settings) or 0)
+        with terminate_raises():
+            settings = load_settings(args.config)
+            secrets = _secrets_to_mask(settings)
+            with masked_output(secrets):
+                return int(args.func(args, settings) or 0)
     except DigitizeError as e:
-        print(f"digitize: error: {e}", file=sys.stderr)
+        print(mask_secrets(f"digitize: error: {e}", secrets), file=sys.stderr)
         return exit_code_for(e)
     except KeyboardInterrupt as e:
         print("digitize: interrupted", file=sys.stderr)
         return exit_code_for(e)
+    except Terminated as e:
+        print(f"digitize: stopped by signal {e.signum}; temporary files and child processes removed",
+              file=sys.stderr)
+        return exit_code_for(e)
+
+
+def _secrets_to_mask(settings: Settings) -> tuple[str, ...]:
+    from_env = (os.environ.get(name, "") for name in ENV_SECRETS)
+    found = {*secret_values(settings), *(value for value in from_env if len(value) >= 3)}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,3 +75,62 @@ def build_parser() -> argparse.ArgumentParser:
     for group in COMMAND_GROUPS:
         group.register(sub)
     return parser
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def terminate_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` in the main thread (finally-blocks run)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (e.g. called from a test's thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _MaskingStream:
+    """A text stream that writes through to ``stream`` with every secret replaced by ``***``."""
+
+    def __init__(self, stream: TextIO, secrets: tuple[str, ...]) -> None:
+        self._stream = stream
+        self._secrets = secrets
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask_secrets(text, self._secrets))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def masked_output(secrets: tuple[str, ...]) -> Iterator[None]:
+    """Mask ``secrets`` in standard output, standard error and every log record made inside."""
+    if not secrets:
+        yield
+        return
+    out, err = sys.stdout, sys.stderr
+    make_record = logging.getLogRecordFactory()
+
+    def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            record.msg, record.args = mask_secrets(record.getMessage(), secrets), ()
+        except (TypeError, ValueError):  # a malformed call: logging reports it when the record is emitted
+            pass
+        return record
+
+    sys.stdout, sys.stderr = _MaskingStream(out, secrets), _MaskingStream(err, secrets)
+    logging.setLogRecordFactory(masked_record)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+        logging.setLogRecordFactory(make_record)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import cv2
 
-from digitize import cleanup, files, ocr, pages, pdfa, tools
+from digitize import cleanup, files, lifetime, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
@@ -206,9 +206,9 @@ class PagePool:
 
     def __init__(self, workers: int) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["digitize.engine"])
+        context.set_forkserver_preload(["digitize.lifetime", "digitize.engine"])
         self.workers = workers
-        self._pool = context.Pool(workers, initializer=os.setpgrp, maxtasksperchild=20)
+        self._pool = context.Pool(workers, initializer=lifetime.page_worker_start, maxtasksperchild=20)
         self._groups: set[int] = set()
         self._lock = threading.Lock()
         self._note_workers()

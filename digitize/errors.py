@@ -34,6 +34,7 @@ class ExitCode(enum.IntEnum):
     pdfa = 15
     indeterminate = 16
     interrupted = 130
+    terminated = 143
 
 
 class DigitizeError(Exception):
@@ -55,6 +56,12 @@ class DigitizeError(Exception):
         if self.hint:
             return f"{self.message} ({self.hint})"
         return self.message
+
+
+class UsageError(DigitizeError):
+    """The command line asks for something refused (e.g. an output that exists)."""
+
+    exit_code = ExitCode.usage
 
 
 class ConfigError(DigitizeError):
@@ -165,12 +172,24 @@ class BatchError(DigitizeError):
     exit_code = ExitCode.partial
 
 
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM): raised from the signal handler so that every
+    ``finally`` runs (temporary folders removed, child processes stopped). Like
+    ``KeyboardInterrupt`` it is no ``Exception``: nothing may catch it and carry on."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
 def exit_code_for(exc: BaseException) -> int:
     """The process exit code for ``exc``: the one place codes are decided."""
     if isinstance(exc, DigitizeError):
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
         return int(ExitCode.interrupted)
+    if isinstance(exc, Terminated):
+        return 128 + exc.signum  # the shell's convention: SIGTERM gives 143
     return int(ExitCode.unexpected)
 
 

@@ -18,6 +18,7 @@ or the working folder when there is none).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -26,6 +27,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from digitize.errors import ConfigError
 
@@ -34,6 +36,19 @@ CONFIG_ENV = "DIGITIZE_CONFIG"
 DEFAULT_CONFIG_NAME = "digitize.toml"
 LEVELS = ("tinh", "huyen", "xa")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def _masked_repr(section: object) -> str:
+    """A section's repr with its secrets left out and URL passwords replaced by ``***``."""
+    name = next((n for n, cls in _SECTIONS.items() if cls is type(section)), "")
+    shown = []
+    for f in dataclasses.fields(section):
+        key = f"{name}.{f.name}"
+        value = getattr(section, f.name)
+        if not f.repr or key in SECRET_KEYS:
+            continue
+        shown.append(f"{f.name}={redact_url(value) if key in URL_KEYS and value else value!r}")
+    return f"{type(section).__name__}({', '.join(shown)})"
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,8 @@ class SigningSettings:
     created on first run and marked as a test key.
     """
 
+    __repr__ = _masked_repr
+
     pkcs12: Path | None = None
     pkcs12_password: str | None = field(default=None, repr=False)
     pkcs12_password_file: Path | None = None
@@ -132,6 +149,14 @@ class SigningSettings:
     renew_within_days: int = 365
     #: algorithms no longer trusted from a date on ("sha1=2020-01-01"): a timestamp using one is renewed
     algorithm_sunsets: tuple[str, ...] = ()
+    #: Where each key of this section was set ("the environment variable ...", "the settings
+    #: file ..."), so that a wrong password can be traced without showing it. Not a setting.
+    sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False,
+                                                 metadata={"internal": True})
+
+    def source_of(self, key: str) -> str | None:
+        """Where ``key`` of [signing] was set, in words; None when it kept its default."""
+        return dict(self.sources).get(key)
 
 
 @dataclass(frozen=True)
@@ -141,6 +166,8 @@ class ArchiveSettings:
     S3 credentials come from boto3's standard chain (environment, shared
     files, instance role); they are never settings, so never logged.
     """
+
+    __repr__ = _masked_repr
 
     backend: str = "local"
     root: Path | None = None
@@ -170,6 +197,8 @@ class CatalogSettings:
     is best left to ``PGPASSWORD`` or ``~/.pgpass``, not the URL).
     """
 
+    __repr__ = _masked_repr
+
     path: Path | None = None
     url: str = field(default="", repr=False)
 
@@ -186,6 +215,38 @@ class Settings:
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     source: str = "defaults"
 
+
+#: Allowed range (inclusive) of every numeric setting; nan and infinity are always refused.
+NUMERIC_RANGES: dict[str, tuple[float, float]] = {
+    "intake.settle_seconds": (0, 86_400),
+    "intake.claim_timeout_seconds": (60, 30 * 86_400),
+    "intake.default_dpi": (72, 1200),
+    "intake.max_file_mb": (1, 1_000_000),
+    "intake.max_pages": (1, 100_000),
+    "paths.work_max_age_days": (0, 3650),
+    "ocr.timeout_seconds": (1, 86_400),
+    "ocr.min_confidence": (0, 100),
+    "ocr.jpeg_quality": (1, 100),
+    "ocr.workers": (0, 256),
+    "ocr.documents_in_flight": (0, 256),
+    "ocr.page_timeout_seconds": (1, 86_400),
+    "signing.tsa_timeout_seconds": (0.1, 600),
+    "signing.tsa_retries": (0, 10),
+    "signing.tsa_backoff_seconds": (0, 600),
+    "signing.renew_within_days": (1, 36_500),
+    "archive.retention_years": (0, 100),
+    "archive.multipart_threshold_mb": (5, 5 * 1024 * 1024),
+    "archive.multipart_chunk_mb": (5, 5 * 1024),
+    "archive.multipart_concurrency": (1, 64),
+    "archive.max_attempts": (1, 20),
+    "archive.connect_timeout_seconds": (0.1, 600),
+    "archive.read_timeout_seconds": (0.1, 3600),
+}
+
+#: Settings whose values are secrets: never shown in a message, a log or a repr.
+SECRET_KEYS = frozenset({"signing.pkcs12_password", "signing.pkcs11_pin", "catalog.url"})
+#: Settings holding a URL that may carry a password (``scheme://user:password@host``).
+URL_KEYS = frozenset({"catalog.url", "archive.endpoint_url", "signing.tsa_url"})
 
 _SECTIONS: dict[str, type] = {
     name: hint for name, hint in typing.get_type_hints(Settings).items() if name != "source"
@@ -206,10 +267,13 @@ def load_settings(
     explicit = config_path is not None or CONFIG_ENV in environ
     path = Path(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
     raw: dict[str, dict[str, object]] = {}
+    origins: dict[str, str] = {}
     sources = []
     if path.is_file():
         raw = _read_toml(path)
         sources.append(str(path))
+        origins = {f"{section}.{key}": f"the settings file {path.resolve()}"
+                   for section, values in raw.items() for key in values}
         base = base_dir or path.resolve().parent
     elif explicit:
         raise ConfigError(f"configuration file {path} does not exist")
@@ -220,7 +284,9 @@ def load_settings(
         sources.append("environment")
     for section, values in env_values.items():
         raw.setdefault(section, {}).update(values)
-    settings = _build(raw, base)
+        origins.update({f"{section}.{key}": f"the environment variable {ENV_PREFIX}{section.upper()}__{key.upper()}"
+                        for key in values})
+    settings = _build(raw, base, origins)
     return dataclasses.replace(settings, source=" + ".join(["defaults", *sources]))
 
 
@@ -254,18 +320,22 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _build(raw: Mapping[str, Mapping[str, object]], base: Path) -> Settings:
+def _build(raw: Mapping[str, Mapping[str, object]], base: Path, origins: Mapping[str, str] | None = None) -> Settings:
+    origins = origins or {}
     sections = {}
     for name, cls in _SECTIONS.items():
         values = raw.get(name, {})
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
+        known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        kwargs: dict[str, object] = {}
         for key, value in values.items():
             if key not in known:
                 raise ConfigError(
                     f"unknown setting '{name}.{key}'; known keys in [{name}]: {', '.join(known)}"
                 )
             kwargs[key] = _coerce(f"{name}.{key}", value, typing.get_type_hints(cls)[key])
+        if cls is SigningSettings:
+            kwargs["sources"] = tuple((key, origins[f"{name}.{key}"]) for key in values
+                                      if f"{name}.{key}" in origins)
         section = cls(**kwargs)
         sections[name] = _resolve_paths(section, base)
     settings = _under_var_dir(Settings(**sections))
@@ -295,7 +365,7 @@ def _under_var_dir(settings: Settings) -> Settings:
 
 
 def _coerce(name: str, value: object, hint: object) -> object:
-    """Turn a TOML or environment value into the declared type, or refuse."""
+    """Turn a TOML or environment value into the declared type, or refuse (naming the key, never a secret)."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
@@ -306,31 +376,89 @@ def _coerce(name: str, value: object, hint: object) -> object:
     if origin is tuple:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
-            raise ConfigError(f"setting '{name}' must be a list, not {value!r}")
+            raise ConfigError(f"setting '{name}' must be a list, not {shown_value(name, value)}")
         return tuple(_coerce(name, item.strip() if isinstance(item, str) else item, args[0])
                      for item in items if item != "")
+    if hint in (int, float):
+        return _number(name, value, hint)
     try:
         if hint is bool:
             if isinstance(value, bool):
                 return value
-            if str(value).lower() in ("1", "true", "yes", "on"):
+            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
                 return True
-            if str(value).lower() in ("0", "false", "no", "off"):
+            if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(value)
         if hint is Path:
-            return Path(str(value))
-        if hint in (int, float):
-            if isinstance(value, bool):
+            if not isinstance(value, str):
                 raise ValueError(value)
-            return hint(value)
+            return Path(value)
         if hint is str:
-            if not isinstance(value, (str, int, float)):
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise ValueError(value)
             return str(value)
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"setting '{name}' must be {getattr(hint, '__name__', hint)}, not {value!r}") from e
+        wanted = {bool: "true or false", Path: "a path (a string)", str: "a string"}.get(hint, hint)
+        raise ConfigError(f"setting '{name}' must be {wanted}, not {shown_value(name, value)}") from e
     raise ConfigError(f"setting '{name}' has an unsupported type {hint!r}")
+
+
+def _number(name: str, value: object, hint: type) -> int | float:
+    """A finite number of type ``hint`` within :data:`NUMERIC_RANGES`; a bool, a fraction for a
+    whole number, nan and infinity are refused."""
+    low, high = NUMERIC_RANGES.get(name, (0, float("inf")))
+    what = "a whole number" if hint is int else "a number"
+    allowed = f"{what} from {low:g} to {high:g}" if high != float("inf") else f"{what} of at least {low:g}"
+    error = ConfigError(f"setting '{name}' must be {allowed}, not {shown_value(name, value)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise error
+    if hint is int and isinstance(value, float):
+        raise error
+    try:
+        number = hint(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise error from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise error
+    return number
+
+
+def shown_value(name: str, value: object) -> str:
+    """``value`` as a message may show it: a secret or a URL that may carry a password is never shown."""
+    if name in SECRET_KEYS or name in URL_KEYS:
+        return f"a {type(value).__name__} (value not shown: it may hold a secret)"
+    return repr(value)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of ``scheme://user:password@host`` replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(a URL that could not be read)"
+    if password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@")))
+
+
+def secret_values(settings: Settings) -> tuple[str, ...]:
+    """Every secret the settings hold (passwords, PINs, URL passwords), to mask in any text shown."""
+    values = [settings.signing.pkcs12_password, settings.signing.pkcs11_pin]
+    for url in (settings.catalog.url, settings.archive.endpoint_url, settings.signing.tsa_url):
+        try:
+            values.append(urlsplit(url or "").password)
+        except ValueError:
+            continue
+    return tuple(sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True))
+
+
+def mask_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with each of ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _resolve_paths(section: object, base: Path) -> object:

@@ -140,7 +140,9 @@ class SigningSession:
 
     def validation_context(self) -> ValidationContext:
         """This thread's validation context (reused while fresh: its fetched OCSP/CRL stay cached)."""
-        made = getattr(self._local, "made", None)  # not 0.0: monotonic() counts from boot
+        # None means "never made": time.monotonic() counts from boot, so right after a
+        # reboot it is small and "now - 0.0 > max age" would be False (FIELD-NOTES).
+        made = getattr(self._local, "made", None)
         if made is None or time.monotonic() - made > CONTEXT_MAX_AGE_SECONDS:
             self._local.context = self._new_context()
             self._local.made = time.monotonic()
@@ -227,7 +229,7 @@ def open_signing_session(settings: SigningSettings, *, font_cache_dir: Path) -> 
     ``signing.agency_name_override``).
     """
     identity = resolve_identity(settings)
-    loaded, close = _open_key(identity)
+    loaded, close = _open_key(identity, settings)
     session = SigningSession(settings, identity, loaded, font_cache_dir=font_cache_dir, close=close)
     try:
         session.check_signer()
@@ -238,13 +240,50 @@ def open_signing_session(settings: SigningSettings, *, font_cache_dir: Path) -> 
     return session
 
 
-def _open_key(identity: SigningIdentity) -> tuple[LoadedSigner, Callable[[], None] | None]:
-    if identity.token is not None:
-        from signing.token import open_token
+def _open_key(identity: SigningIdentity, settings: SigningSettings) -> tuple[LoadedSigner, Callable[[], None] | None]:
+    """Open the key; a wrong password or PIN, or an unreadable key file, says where the secret
+    or the file name came from (never the secret itself)."""
+    try:
+        if identity.token is not None:
+            from signing.token import open_token
 
-        token = open_token(identity.token)
-        return token.loaded, token.close
-    return load_signer(identity.pkcs12, identity.password), None
+            token = open_token(identity.token)
+            return token.loaded, token.close
+        return load_signer(identity.pkcs12, identity.password), None
+    except SigningError as e:
+        cause = e.__cause__
+        if type(cause).__name__ in ("PinIncorrect", "PinLenRange"):
+            raise SigningError(e.message, hint=secret_hint(settings, "pin")) from cause
+        if identity.token is None and isinstance(cause, ValueError):
+            raise SigningError(
+                f"could not open the signing key {identity.pkcs12}: wrong password, or the file is "
+                "not a PKCS#12 key", hint=secret_hint(settings, "password")) from cause
+        if identity.token is None and isinstance(cause, OSError):
+            where = settings.source_of("pkcs12")
+            raise SigningError(e.message, hint=f"signing.pkcs12 is set in {where}; check the path and that "
+                               "this user may read the file" if where else None) from cause
+        raise
+
+
+def secret_hint(settings: SigningSettings, kind: str) -> str:
+    """Where the PKCS#12 password (``kind`` "password") or the token PIN ("pin") was taken from,
+    in words an operator can act on; the secret itself is never part of it."""
+    name = "PKCS#12 password" if kind == "password" else "token PIN"
+    value_key, file_key = ("pkcs12_password", "pkcs12_password_file") if kind == "password" else (
+        "pkcs11_pin", "pkcs11_pin_file")
+    if kind == "password" and settings.pkcs12 is None:
+        return (f"the demo key's password is read from {settings.demo_dir}/demo-agency.pass; "
+                "delete that folder to make a new demo key")
+    if getattr(settings, value_key) is not None:
+        where = settings.source_of(value_key) or f"signing.{value_key}"
+        return f"the {name} was taken from {where} (not shown); correct it there"
+    secret_file = getattr(settings, file_key)
+    if secret_file is not None:
+        named = settings.source_of(file_key)
+        return (f"the {name} was taken from the first line of the file {secret_file}"
+                f"{f' (named in {named})' if named else ''}; correct it there")
+    env = f"DIGITIZE_SIGNING__{value_key.upper()}"
+    return f"no {name} is set: set the environment variable {env} or signing.{file_key}"
 
 
 def _load_roots(paths: tuple[Path, ...]) -> list:

@@ -118,6 +118,46 @@ def test_get_of_a_tampered_document_fails_and_writes_nothing(setup, tmp_path, ca
     assert "nothing was written" in capsys.readouterr().err
 
 
+def test_get_refuses_an_existing_output_without_force_and_replaces_it_with_force(setup, tmp_path, capsys):
+    config, _, _ = setup
+    out = tmp_path / "báo cáo.pdf"
+    out.write_bytes(b"the clerk's own file")
+    assert run(config, "get", "D1-KQ1", "-o", str(out)) == ExitCode.usage
+    assert out.read_bytes() == b"the clerk's own file"
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err
+    assert run(config, "get", "D1-KQ1", "-o", str(out), "--force") == 0
+    assert out.read_bytes() == pdf_of("D1-KQ1")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_get_never_writes_inside_the_archive_even_with_force(setup, tmp_path, capsys):
+    config, archive, keys = setup
+    other = archive.root / keys["D2-KQ1"]
+    before = other.read_bytes()
+    assert run(config, "get", "D1-KQ1", "-o", str(other)) == ExitCode.usage
+    assert run(config, "get", "D1-KQ1", "-o", str(other), "--force") == ExitCode.usage
+    new_in_archive = archive.root / "xa" / "new.pdf"
+    assert run(config, "get", "D1-KQ1", "-o", str(new_in_archive), "--force") == ExitCode.usage
+    assert other.read_bytes() == before
+    assert not new_in_archive.exists()
+    assert "inside the archive" in capsys.readouterr().err
+
+
+def test_get_resolves_symlinks_before_deciding_where_it_writes(setup, tmp_path):
+    config, archive, keys = setup
+    other = archive.root / keys["D2-KQ1"]
+    before = other.read_bytes()
+    into_archive = tmp_path / "shortcut"
+    into_archive.symlink_to(other.parent, target_is_directory=True)
+    assert run(config, "get", "D1-KQ1", "-o", str(into_archive / "D1-KQ1.pdf"), "--force") == ExitCode.usage
+    link_to_object = tmp_path / "link.pdf"
+    link_to_object.symlink_to(other)
+    assert run(config, "get", "D1-KQ1", "-o", str(link_to_object), "--force") == ExitCode.usage
+    assert other.read_bytes() == before
+    assert not (other.parent / "D1-KQ1.pdf").exists()
+
+
 def test_get_of_an_unknown_document_is_an_archive_error(setup, tmp_path):
     config, _, _ = setup
     assert run(config, "get", "D9-KQ1", "-o", str(tmp_path / "x.pdf")) == ExitCode.archive

@@ -106,3 +106,135 @@ def test_broken_toml_is_a_config_error(tmp_path):
     config.write_text("[ocr\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(Path(config), environ={})
+
+
+# --- every numeric setting has a range; nan, infinity, booleans and fractions are refused -------
+
+import dataclasses  # noqa: E402
+import math  # noqa: E402
+import typing  # noqa: E402
+
+from digitize.settings import NUMERIC_RANGES, Settings  # noqa: E402
+
+
+def _numeric_keys() -> list[tuple[str, type]]:
+    keys = []
+    for section, cls in typing.get_type_hints(Settings).items():
+        if section == "source":
+            continue
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if hints[f.name] in (int, float):
+                keys.append((f"{section}.{f.name}", hints[f.name]))
+    return keys
+
+
+NUMERIC_KEYS = _numeric_keys()
+
+
+def _env(key: str, value: str) -> dict[str, str]:
+    section, name = key.split(".")
+    return {f"DIGITIZE_{section.upper()}__{name.upper()}": value}
+
+
+def _toml(tmp_path, key: str, value: str):
+    section, name = key.split(".")
+    config = tmp_path / "digitize.toml"
+    config.write_text(f"[{section}]\n{name} = {value}\n", encoding="utf-8")
+    return config
+
+
+def test_every_numeric_setting_has_a_range_and_its_default_is_in_it():
+    defaults = load_settings(environ={}, base_dir=Path("/nonexistent"))
+    for key, _ in NUMERIC_KEYS:
+        assert key in NUMERIC_RANGES, f"{key} needs an entry in NUMERIC_RANGES"
+        low, high = NUMERIC_RANGES[key]
+        section, name = key.split(".")
+        assert low <= getattr(getattr(defaults, section), name) <= high, key
+
+
+@pytest.mark.parametrize(("key", "kind"), NUMERIC_KEYS, ids=[k for k, _ in NUMERIC_KEYS])
+def test_out_of_range_and_odd_numbers_are_refused_naming_the_key_and_the_range(tmp_path, key, kind):
+    low, high = NUMERIC_RANGES[key]
+    below = low - 1 if kind is int else low - 0.5
+    toml_values = ["nan", "inf", "-inf", "true", f"{below!r}", f"{high * 2 + 1!r}", '"ten"', "[1]"]
+    if kind is int:
+        toml_values.append(f"{low + 0.5!r}")  # a fraction where a whole number is wanted
+    for value in toml_values:
+        with pytest.raises(ConfigError) as e:
+            load_settings(_toml(tmp_path, key, value), environ={})
+        assert key in str(e.value), value
+        assert f"{low:g}" in str(e.value) and f"{high:g}" in str(e.value), (value, str(e.value))
+        assert e.value.exit_code == ExitCode.config
+    env_values = ["nan", "inf", "1e999", "", "true", str(below), str(high * 2 + 1)]
+    if kind is int:
+        env_values.append("2.7")
+    for value in env_values:
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_settings(environ=_env(key, value), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("key", "kind"), NUMERIC_KEYS, ids=[k for k, _ in NUMERIC_KEYS])
+def test_both_ends_of_each_range_are_accepted(tmp_path, key, kind):
+    section, name = key.split(".")
+    for end in NUMERIC_RANGES[key]:
+        value = kind(end) if kind is int else float(end)
+        extra = {}
+        if key == "archive.multipart_chunk_mb":
+            extra = _env("archive.multipart_threshold_mb", str(NUMERIC_RANGES["archive.multipart_threshold_mb"][1]))
+        if key == "archive.multipart_threshold_mb" and value < 16:
+            extra = _env("archive.multipart_chunk_mb", "5")
+        s = load_settings(environ={**_env(key, str(value)), **extra}, base_dir=tmp_path)
+        got = getattr(getattr(s, section), name)
+        assert got == value and type(got) is kind and math.isfinite(got)
+
+
+def test_default_dpi_zero_and_workers_fraction_are_config_errors_not_crashes(tmp_path):
+    with pytest.raises(ConfigError, match=r"intake\.default_dpi.*72 to 1200"):
+        load_settings(environ={"DIGITIZE_INTAKE__DEFAULT_DPI": "0"}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"ocr\.workers' must be a whole number from 0 to 256, not 2.7"):
+        load_settings(_toml(tmp_path, "ocr.workers", "2.7"), environ={})
+    with pytest.raises(ConfigError, match=r"ocr\.page_timeout_seconds"):
+        load_settings(_toml(tmp_path, "ocr.page_timeout_seconds", "nan"), environ={})
+
+
+def test_booleans_given_as_numbers_in_a_file_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"ocr\.keep_blank_pages' must be true or false"):
+        load_settings(_toml(tmp_path, "ocr.keep_blank_pages", "1"), environ={})
+    s = load_settings(environ={"DIGITIZE_OCR__KEEP_BLANK_PAGES": "false"}, base_dir=tmp_path)
+    assert s.ocr.keep_blank_pages is False
+
+
+def test_sources_is_no_setting_a_user_can_set(tmp_path):
+    with pytest.raises(ConfigError, match="signing.sources"):
+        load_settings(environ={"DIGITIZE_SIGNING__SOURCES": "x"}, base_dir=tmp_path)
+
+
+def test_settings_remember_where_each_signing_secret_came_from(tmp_path):
+    config = tmp_path / "digitize.toml"
+    config.write_text('[signing]\npkcs12_password_file = "p12.pass"\npkcs11_pin = "2468"\n', encoding="utf-8")
+    s = load_settings(config, environ={"DIGITIZE_SIGNING__PKCS12_PASSWORD": "Mật-khẩu-1"})
+    assert s.signing.source_of("pkcs12_password") == "the environment variable DIGITIZE_SIGNING__PKCS12_PASSWORD"
+    assert s.signing.source_of("pkcs12_password_file") == f"the settings file {config}"
+    assert s.signing.source_of("pkcs11_pin") == f"the settings file {config}"
+    assert s.signing.source_of("tsa_url") is None
+    assert "Mật-khẩu-1" not in repr(s) and "2468" not in repr(s)
+
+
+@pytest.mark.parametrize("key", ["signing.pkcs12_password", "signing.pkcs11_pin", "catalog.url",
+                                 "archive.endpoint_url", "signing.tsa_url"])
+def test_a_secret_of_the_wrong_type_is_refused_without_showing_it(tmp_path, key):
+    secret = "postgresql://thu-ky:Bí-mật-42@db/catalog" if key.endswith("url") else "Bí-mật-42"
+    with pytest.raises(ConfigError) as e:
+        load_settings(_toml(tmp_path, key, f'["{secret}"]'), environ={})
+    assert key in str(e.value)
+    assert "Bí-mật-42" not in str(e.value)
+
+
+def test_url_passwords_are_masked_in_the_repr(tmp_path):
+    s = load_settings(environ={"DIGITIZE_SIGNING__TSA_URL": "http://tsa:Bí-mật-42@tsa.example/tsr",
+                               "DIGITIZE_ARCHIVE__ENDPOINT_URL": "http://minio:Bí-mật-43@minio:9000"},
+                      base_dir=tmp_path)
+    text = repr(s)
+    assert "Bí-mật-42" not in text and "Bí-mật-43" not in text
+    assert "http://tsa:***@tsa.example/tsr" in text and "http://minio:***@minio:9000" in text

@@ -1,7 +1,8 @@
 """``digitize archive``: list, fetch, export and check what the archive keeps.
 
 - ``ls [--level] [--office] [--year]``: the catalog's documents, one a line;
-- ``get <dossier code>-KQ<n> -o FILE``: the archived bytes, checked against the catalog's SHA-256;
+- ``get <dossier code>-KQ<n> -o FILE [--force]``: the archived bytes, checked against the catalog's
+  SHA-256; an existing FILE is replaced only with ``--force``, and never one inside the archive;
 - ``export [-o FILE] [--kind KQ|HS|all]``: JSON lines for the national reuse store;
 - ``fixity [--sample N]``: re-read objects and manifests; non-zero exit on any missing or corrupt.
 """
@@ -11,12 +12,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from digitize.errors import ArchiveError, ExitCode, VerificationError
+from digitize.commands import whole_number
+from digitize.errors import ArchiveError, BadInputError, ExitCode, UsageError, VerificationError
 from digitize.files import write_atomically
 from digitize.settings import Settings
 
@@ -36,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     get = commands.add_parser("get", help="fetch one document, checking its SHA-256")
     get.add_argument("document", help="document code, e.g. 000.31.25.H08-261128-0001-KQ1")
-    get.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+    get.add_argument("-o", "--output", type=Path, required=True,
+                     help="file to write (never inside the archive; an existing file only with --force)")
+    get.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     get.set_defaults(func=cmd_get)
 
     export = commands.add_parser("export", help="JSON lines of archived documents for the national reuse store")
@@ -45,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=cmd_export)
 
     fixity = commands.add_parser("fixity", help="re-read archived objects and compare SHA-256 with the catalog")
-    fixity.add_argument("--sample", type=int, help="check only this many documents, chosen at random")
+    fixity.add_argument("--sample", type=whole_number(1), help="check only this many documents, chosen at random")
     fixity.set_defaults(func=cmd_fixity)
 
 
@@ -76,6 +82,7 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
     from storage.hashing import sha256_bytes
 
     parse_document_code(args.document)
+    check_output_path(args.output, settings, force=args.force)
     with open_catalog(settings.catalog) as catalog:
         row = catalog.find_document(args.document)
     if row is None or not row.archive_key or not row.output_sha256:
@@ -88,10 +95,47 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
             "nothing was written",
             hint="run digitize archive fixity and restore the object from a replica",
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(args.output, data)
+    write_output(args.output, data, force=args.force)
     print(f"{args.output}: {len(data)} bytes, SHA-256 {actual} (matches the catalog)")
     return 0
+
+
+def check_output_path(output: Path, settings: Settings, *, force: bool) -> None:
+    """Refuse an output inside the local archive (symlinks resolved), and an existing one without ``force``."""
+    target = output.resolve()
+    if settings.archive.backend == "local" and settings.archive.root is not None:
+        root = settings.archive.root.resolve()
+        if target == root or target.is_relative_to(root):
+            raise UsageError(
+                f"-o {output} is inside the archive {root}; the archive is never written by 'archive get'",
+                hint="choose a file outside the archive folder",
+            )
+    if (output.exists() or output.is_symlink()) and not force:
+        raise UsageError(f"-o {output} already exists; nothing was written",
+                         hint="choose another file, or add --force to replace it")
+
+
+def write_output(output: Path, data: bytes, *, force: bool) -> None:
+    """Write ``data`` to ``output`` whole; without ``force`` never over a file that appeared meanwhile."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if force:
+            write_atomically(output, data)
+            return
+        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, output)  # unlike a rename, never replaces an existing file
+        finally:
+            os.unlink(tmp)
+    except FileExistsError as e:
+        raise UsageError(f"-o {output} already exists; nothing was written",
+                         hint="choose another file, or add --force to replace it") from e
+    except OSError as e:
+        raise BadInputError(f"could not write -o {output}: {e.strerror or e}") from e
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,10 @@
-"""``digitize run``: the Prefect flow over the scanner folders, and its summary."""
+"""``digitize run``: the Prefect flow over the scanner folders, and its summary.
+
+The signing key is opened and checked first (a wrong password stops the run
+before any input is taken); then, unless ``PREFECT_API_URL`` points at a
+server, a Prefect server is started for the run (see
+:mod:`digitize.commands.prefect_server`) and stopped at its end.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from digitize.commands import whole_number
+from digitize.commands.prefect_server import prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError
-from digitize.settings import Settings
+from digitize.settings import Settings, mask_secrets, secret_values
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--level", help="only this level (tinh, huyen, xa); default: every level")
     p.add_argument("--office", help="only this office code")
     p.add_argument("--inbox", type=Path, help="scanner folder root (default: paths.inbox)")
-    p.add_argument("--limit", type=int, help="at most this many items")
+    p.add_argument("--limit", type=whole_number(1), help="at most this many items")
     p.add_argument("--dry-run", action="store_true", help="list what would be taken; change nothing")
     p.add_argument("--work-list", type=Path, metavar="FILE",
                    help="only these documents: a CSV with a 'document' column (digitize report --backlog "
@@ -34,27 +42,30 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}"
         )
+    if not args.dry_run:
+        check_signing_key(settings)  # a wrong password stops the run here: exit 9, nothing taken
     _quiet_prefect_defaults()
-    from flows.dossier import PROGRESS_LISTENERS, process_inbox
+    with prefect_api(settings.paths.var_dir) as server:
+        from flows.dossier import PROGRESS_LISTENERS, process_inbox
 
-    config = str(args.config) if args.config else None
-    started = time.monotonic()
-    with _progress_bar() as listener:
-        PROGRESS_LISTENERS.append(listener)
-        try:
-            results = process_inbox(
-                level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
-                limit=args.limit, config=config, dry_run=args.dry_run,
-                only=read_work_list(args.work_list) if args.work_list else None,
-            )
-        finally:
-            PROGRESS_LISTENERS.remove(listener)
-    elapsed = time.monotonic() - started
+        config = str(args.config) if args.config else None
+        started = time.monotonic()
+        with _progress_bar() as listener:
+            PROGRESS_LISTENERS.append(listener)
+            try:
+                results = process_inbox(
+                    level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
+                    limit=args.limit, config=config, dry_run=args.dry_run,
+                    only=read_work_list(args.work_list) if args.work_list else None,
+                )
+            finally:
+                PROGRESS_LISTENERS.remove(listener)
+        elapsed = time.monotonic() - started
     print_summary(results)
     if args.dry_run:
         print("dry run: nothing was changed")
         return 0
-    print_totals(results, elapsed)
+    print_totals(results, elapsed, server.seconds)
     summary_path = write_summary(results, settings)
     print()
     print(f"Signed PDFs: {settings.archive.root}")
@@ -64,6 +75,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if failed:
         raise BatchError(f"{len(failed)} of {len(results)} item(s) failed; see {settings.paths.failed}")
     return 0
+
+
+def check_signing_key(settings: Settings) -> None:
+    """Open the signing key and check its certificate before any input is taken.
+
+    A wrong password or PIN, an unreadable key, an expired or revoked
+    certificate raise :class:`SigningError` (exit 9) saying where the secret
+    came from; the inbox is left as it is.
+    """
+    from signing.session import open_signing_session
+
+    with open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts"):
+        pass
 
 
 def read_work_list(path: Path) -> list[str]:
@@ -108,15 +132,19 @@ def _progress_bar() -> Iterator[Callable[[int, int, list[dict]], None]]:
         yield listener
 
 
-def print_totals(results: list[dict], elapsed: float) -> None:
-    """Processed, quarantined with reasons, duplicates, pages and pages per minute."""
+def print_totals(results: list[dict], elapsed: float, server_seconds: float = 0.0) -> None:
+    """Processed, quarantined with reasons, duplicates, pages and pages per minute (with and
+    without the start of a Prefect server for the run)."""
     archived = [r for r in results if r["status"] == "archived"]
     pages = sum(r.get("pages") or 0 for r in archived)
     rate = pages / (elapsed / 60) if elapsed > 0 else 0.0
+    total = elapsed + server_seconds
+    with_server = (f"; {pages / (total / 60) if total > 0 else 0.0:.1f} pages/min with the "
+                   f"{server_seconds:.0f} s Prefect server start" if server_seconds else "")
     failed = [r for r in results if r["status"] == "failed"]
     print(f"processed {len(archived)}, quarantined {len(failed)}, "
           f"duplicates {sum(r['status'] == 'duplicate' for r in results)}, "
-          f"{pages} page(s) in {elapsed:.0f} s ({rate:.1f} pages/min)")
+          f"{pages} page(s) in {elapsed:.0f} s ({rate:.1f} pages/min{with_server})")
     for r in failed:
         print(f"  quarantined {r['document']}: {r.get('reason')}")
     for r in archived:
@@ -129,7 +157,8 @@ def write_summary(results: list[dict], settings: Settings) -> Path:
     reports = settings.paths.var_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     path = reports / f"run-{datetime.now().strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n"
+    path.write_text(mask_secrets(text, secret_values(settings)), encoding="utf-8")
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from digitize.commands import whole_number
 from digitize.errors import BadInputError, DigitizeError, ExitCode
 from digitize.models import DocumentMeta
 from digitize.settings import Settings
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="keep pages that already have text as they are")
     p.add_argument("--keep-signed-original", dest="signed_input", action="store_const", const="keep-original",
                    help="digitize a signed PDF and keep the signed original beside OUT.pdf (default: refuse)")
-    p.add_argument("--jobs", type=int, help="worker processes (default: ocr.workers, 0 = one per core)")
+    p.add_argument("--jobs", type=whole_number(0, 256), help="worker processes (default: ocr.workers, 0 = one per core)")
     p.set_defaults(func=cmd_ocr)
 
     p = sub.add_parser("check", help="check that a file is PDF/A-2b")

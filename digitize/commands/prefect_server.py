@@ -1,0 +1,200 @@
+"""A Prefect server for one ``digitize run``, started by the CLI itself and never left behind.
+
+Without ``PREFECT_API_URL`` Prefect would start its own temporary server, with a
+20 s start-up limit that a first start (database migration) on a loaded machine
+exceeds, and stop it from an exit hook that a SIGKILL skips (the server then
+lives on, re-parented to init). Instead the CLI starts ``prefect server start``
+as its own child:
+
+- the child asks the kernel (``prctl(PR_SET_PDEATHSIG)``) for SIGTERM when the
+  CLI dies, however it dies, SIGKILL included;
+- the CLI waits for ``/api/health`` with a generous limit, saying what it waits
+  for, and sets ``PREFECT_API_URL`` before Prefect is imported;
+- at the end the CLI drains Prefect's log and event queues, then stops the
+  server with SIGTERM (SIGKILL after a grace period).
+
+The child gets no ``DIGITIZE_*`` variables (they may hold secrets) and writes
+what it says to ``<PREFECT_HOME>/server.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from digitize.errors import MissingToolError, ToolError, ToolTimeoutError
+from digitize.lifetime import die_with_parent
+
+#: Seconds to wait for a server to answer; a first start migrates its database (FIELD-NOTES).
+START_TIMEOUT_SECONDS = 120.0
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class ServerStart:
+    """What the run summary says about the server: its URL and how long it took to answer."""
+
+    api_url: str
+    seconds: float = 0.0
+    started_here: bool = False
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prefect_home(var_dir: Path, environ: dict[str, str] | os._Environ[str]) -> Path:
+    """``PREFECT_HOME`` as the user set it, else ``<var_dir>/prefect`` (the embedded set-up keeps all under var/)."""
+    return Path(environ["PREFECT_HOME"]) if environ.get("PREFECT_HOME") else var_dir / "prefect"
+
+
+@contextlib.contextmanager
+def prefect_api(
+    var_dir: Path,
+    *,
+    timeout: float = START_TIMEOUT_SECONDS,
+    say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
+) -> Iterator[ServerStart]:
+    """Point Prefect at a server for the duration of the block.
+
+    ``PREFECT_API_URL`` already set: that server is used as it is. Otherwise a
+    ``prefect server start`` child is started on a free port of 127.0.0.1,
+    with ``PREFECT_HOME`` under ``var_dir`` unless the user set it, and
+    stopped when the block ends (or the CLI dies).
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        yield ServerStart(os.environ["PREFECT_API_URL"])
+        return
+    home = prefect_home(var_dir, os.environ)
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["PREFECT_HOME"] = str(home)
+    say(f"starting a Prefect server for this run on 127.0.0.1 (a first start prepares its database; "
+        f"waiting up to {timeout:.0f} s)")
+    started = time.monotonic()
+    server, api_url = _start_server(home, timeout)
+    try:
+        start = ServerStart(api_url, time.monotonic() - started, started_here=True)
+        say(f"Prefect server ready at {api_url} in {start.seconds:.1f} s")
+        os.environ["PREFECT_API_URL"] = api_url
+        yield start
+    finally:
+        _drain_prefect_queues()
+        stop(server)
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+def _start_server(home: Path, timeout: float, attempts: int = 3) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``prefect server start`` on a free port and wait for it; another port when the
+    chosen one was taken meanwhile."""
+    log_path = home / "server.log"
+    for attempt in range(attempts):
+        port = free_port()
+        api_url = f"http://127.0.0.1:{port}/api"
+        try:
+            with log_path.open("ab") as log:
+                server = subprocess.Popen(
+                    _server_command(port), env=_server_env(home, port), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, preexec_fn=die_with_parent(signal.SIGTERM),
+                    start_new_session=True,  # Ctrl-C in the terminal is for the CLI; it stops the server last
+                )
+        except OSError as e:
+            raise MissingToolError(f"could not start the Prefect server: {e.strerror or e}",
+                                   hint="reinstall the project: bash run.sh setup") from e
+        try:
+            wait_until_healthy(api_url, server, timeout, log_path)
+            return server, api_url
+        except ToolError as e:
+            if attempt + 1 < attempts and "already in use" in e.stderr:
+                continue
+            raise
+        except BaseException:
+            stop(server)
+            raise
+    raise AssertionError("unreachable")
+
+
+def _server_command(port: int) -> list[str]:
+    prefect = Path(sys.executable).with_name("prefect")
+    program = [str(prefect)] if prefect.is_file() else [sys.executable, "-m", "prefect"]
+    return [*program, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def _server_env(home: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_") and k != "PREFECT_API_URL"}
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(port),  # --port does not reach the UI (FIELD-NOTES)
+        PREFECT_SERVER_ANALYTICS_ENABLED=env.get("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+        DO_NOT_TRACK=env.get("DO_NOT_TRACK", "1"),
+    )
+    return env
+
+
+def wait_until_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float, log_path: Path) -> None:
+    """Return once ``<api_url>/health`` answers 200; raise if the server exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code = server.poll()
+        if code is not None:
+            raise ToolError(f"the Prefect server stopped while starting (exit code {code})",
+                            stderr=_tail(log_path), hint=f"see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            stop(server)
+            raise ToolTimeoutError(f"the Prefect server at {api_url} did not answer /api/health within {timeout:.0f} s",
+                                   stderr=_tail(log_path), hint=f"see {log_path}; or start a server and set "
+                                   "PREFECT_API_URL")
+        time.sleep(0.25)
+
+
+def stop(server: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM the server, then SIGKILL it if it has not exited within ``grace`` seconds."""
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(grace)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _drain_prefect_queues() -> None:
+    """Send the logs and events Prefect still holds before their server goes away."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(RuntimeError, OSError):
+            worker.drain_all(timeout=10)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+__all__ = ["ServerStart", "free_port", "prefect_api", "prefect_home", "stop"]
