@@ -1,0 +1,456 @@
+"""An independent check of issue 12: the outputs judged by validators that are not the project's.
+
+Files are signed by the real `digitize sign` command (B-B, B-T, B-LT, B-LTA)
+with the Certomancer test PKI serving TSA, OCSP and CRLs on 127.0.0.1, then
+judged by tools that share no code with signing/: pyHanko's own CLI
+(`pyhanko sign validate` and `adesverify`, package pyhanko-cli), poppler's
+`pdfsig`, a structural PAdES level check written here with pikepdf and
+asn1crypto, PDFBox Preflight, and pdftoppm for the stamp. Attacks are made here
+by hand and must each fail `digitize verify` (exit 10) with the defaults when
+the archive knows the file.
+
+| check | tool | expected | got |
+|---|---|---|---|
+| B-B..B-LTA judged VALID, trust to the test root | `pyhanko sign validate --trust` | VALID | VALID |
+| B-LT, B-LTA judged VALID long-term (AdES, DSS) | `pyhanko sign adesverify --trust` | VALID | VALID |
+| signature intact, B-B/B-T cover the whole file | `pdfsig -nocert` | "Signature is Valid" | as expected; pdfsig cannot validate document timestamps ("Unimplemented") nor, via NSS, this PKI's chain |
+| level reached: B-T has a signature timestamp, B-LT a DSS with certs + OCSP/CRL, B-LTA a document timestamp covering the DSS | pikepdf + asn1crypto, here | each its level | each its level |
+| PDF/A | PDFBox Preflight (PDF/A-1b only) | only PDF/A-1-only rules fail | only those (xref streams, part 2, CIDSet, zero-size timestamp widget without /AP, xmpbox's dc namespace parse) |
+| byte flip (header, DSS), appended bytes, annotation, form field, page, Info Title, Info Keywords, XMP dc:identifier, shadow hide / replace / hide-and-replace, rollback to B-T, DSS stripped (B-LT and B-LTA) | `digitize verify`, level from the manifest | NOT VALID, exit 10 | see the tests |
+| expired, revoked, self-signed signer; agency not the certificate's | `digitize sign` / `verify` | refused (exit 9) / NOT VALID | see the tests |
+| stamp covers no ink on page 1 | pdftoppm `-hide-annotations`, measured here | no ink blob under the stamp | none (single-pixel scanner specks only) |
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+import pytest
+from asn1crypto import cms
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from tests.signing_helpers import (
+    add_annotation_incrementally,
+    change_metadata_incrementally,
+    cut_back_to_signed_revision,
+    start_test_pki,
+    strip_dss_incrementally,
+)
+
+PASSWORD = "mật-khẩu độc lập"
+AGENCY = "UBND xã Phước Lộc"
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+CODE = "000.31.25.H08-261129-0009-KQ1"
+PYHANKO = Path(sys.executable).with_name("pyhanko")
+
+
+# --- set-up: a PKI, a work folder, files signed by the real command ---------------------
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("independent")
+
+
+@pytest.fixture(scope="module")
+def pki(folder):
+    with start_test_pki(folder / "pki") as running:
+        yield running
+
+
+def _digitize(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    full_env |= {"DIGITIZE_SIGNING__PKCS12_PASSWORD": PASSWORD} | (env or {})
+    return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _write_config(work: Path, pki, p12: Path, **extra: str) -> None:
+    lines = ["[signing]", f'pkcs12 = "{p12}"', f'trust_roots = ["{pki.root_pem}"]', f'tsa_url = "{pki.tsa_url}"',
+             *(f"{k} = {v}" for k, v in extra.items())]
+    (work / "digitize.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def pipeline_like_pdfa(path: Path, code: str = CODE) -> Path:
+    """A one-page PDF/A-2b carrying its document code as the pipeline writes it (XMP dc:identifier, Info
+    Title and Keywords), with a line of Vietnamese text drawn in the top left (the stamp goes top right)."""
+    import pikepdf.pdfa
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.pages[0].Contents = pdf.make_stream(b"0.2 g 72 700 200 40 re f 72 72 200 100 re f")
+    keywords = f"dossier_code={code.rsplit('-', 1)[0]}; document_code={code}; level=xa; office=phuoc-loc"
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+        xmp["dc:title"] = code
+        xmp["dc:identifier"] = code
+        xmp["pdf:Keywords"] = keywords
+        xmp["dc:description"] = f"Bản số hóa {code} (1 trang) – Phước Lộc"
+    pdf.docinfo["/Title"] = code
+    pdf.docinfo["/Keywords"] = keywords
+    pikepdf.pdfa.save(pdf, path, "2b")
+    return path
+
+
+@pytest.fixture(scope="module")
+def signed(folder, pki) -> dict[str, Path]:
+    """``digitize sign`` at each level, in a folder whose digitize.toml names the test PKI."""
+    work = folder / "sign"
+    work.mkdir()
+    _write_config(work, pki, pki.write_p12("agency", PASSWORD.encode()))
+    source = pipeline_like_pdfa(work / "scan.pdf")
+    out = {}
+    for level in LEVELS:
+        result = _digitize("sign", str(source), "-o", f"{level}.pdf", "--level", level, cwd=work)
+        assert result.returncode == 0, result.stderr
+        out[level] = work / f"{level}.pdf"
+    return out
+
+
+# --- attacks, made here with pyHanko's incremental writer or raw bytes ----------------------
+
+OTHER_CODE = "000.31.25.H08-261129-0666-KQ1"
+
+
+def _incremental(path: Path, change) -> None:
+    """Append one incremental update made by ``change(writer)``; the writer may not touch the dates."""
+    with path.open("rb+") as f:
+        writer = IncrementalPdfFileWriter(f)
+        writer._update_meta = lambda: None  # a forger leaves the dates alone
+        change(writer)
+        writer.write_in_place()
+
+
+def _page_ref(writer):
+    return writer.root["/Pages"]["/Kids"].raw_get(0)
+
+
+def _stream(writer, data: bytes):
+    return writer.add_object(generic.StreamObject(stream_data=data))
+
+
+def add_form_field(writer) -> None:
+    """A text field with a filled-in value and its widget on page 1."""
+    page_ref = _page_ref(writer)
+    field = writer.add_object(generic.DictionaryObject({
+        generic.NameObject("/FT"): generic.NameObject("/Tx"),
+        generic.NameObject("/T"): generic.TextStringObject("ghi_chu"),
+        generic.NameObject("/V"): generic.TextStringObject("Đã hủy"),
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Widget"),
+        generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(n) for n in (72, 300, 272, 330)]),
+        generic.NameObject("/F"): generic.NumberObject(4),
+        generic.NameObject("/P"): page_ref,
+    }))
+    form = writer.root["/AcroForm"]
+    form["/Fields"].append(field)
+    writer.update_container(form["/Fields"])
+    page = page_ref.get_object()
+    page["/Annots"].append(field) if not isinstance(page.raw_get("/Annots"), generic.IndirectObject) else None
+    annots = page.raw_get("/Annots")
+    if isinstance(annots, generic.IndirectObject):
+        annots.get_object().append(field)
+        writer.mark_update(annots)
+    else:
+        writer.mark_update(page_ref)
+
+
+def add_page(writer) -> None:
+    """A second page, with content of its own."""
+    pages_ref = writer.root.raw_get("/Pages")
+    pages = pages_ref.get_object()
+    first = pages["/Kids"][0]
+    page = writer.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Page"),
+        generic.NameObject("/Parent"): pages_ref,
+        generic.NameObject("/MediaBox"): first["/MediaBox"],
+        generic.NameObject("/Resources"): generic.DictionaryObject(),
+        generic.NameObject("/Contents"): _stream(writer, b"0 g 72 600 300 100 re f"),
+    }))
+    kids = pages.raw_get("/Kids")
+    (kids.get_object() if isinstance(kids, generic.IndirectObject) else kids).append(page)
+    pages["/Count"] = generic.NumberObject(int(pages["/Count"]) + 1)
+    writer.mark_update(kids if isinstance(kids, generic.IndirectObject) else pages_ref)
+    writer.mark_update(pages_ref)
+
+
+def shadow_hide(writer) -> None:
+    """Hide: a new content stream painted over part of page 1 (a white box over the content)."""
+    page_ref = _page_ref(writer)
+    page = page_ref.get_object()
+    old = page.raw_get("/Contents")
+    old_list = list(old.get_object()) if isinstance(old.get_object(), generic.ArrayObject) else [old]
+    page["/Contents"] = generic.ArrayObject([*old_list, _stream(writer, b"q 1 g 60 60 240 700 re f Q")])
+    writer.mark_update(page_ref)
+
+
+def shadow_replace(writer) -> None:
+    """Replace: the page's existing content stream object given new data under the same object number."""
+    page = _page_ref(writer).get_object()
+    ref = page.raw_get("/Contents")
+    if isinstance(ref.get_object(), generic.ArrayObject):
+        ref = ref.get_object().raw_get(0)
+    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(stream_data=b"0 g 300 300 100 100 re f")
+
+
+def shadow_hide_and_replace(writer) -> None:
+    """Hide-and-replace: a whole new page tree (one page, other content) put in place of the signed one."""
+    pages_ref = writer.root.raw_get("/Pages")
+    old_page = pages_ref.get_object()["/Kids"][0]
+    new_pages = writer.add_object(generic.DictionaryObject({generic.NameObject("/Type"): generic.NameObject("/Pages")}))
+    page = generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Page"),
+        generic.NameObject("/Parent"): new_pages,
+        generic.NameObject("/MediaBox"): old_page["/MediaBox"],
+        generic.NameObject("/Resources"): generic.DictionaryObject(),
+        generic.NameObject("/Contents"): _stream(writer, b"0 g 72 72 400 400 re f"),
+    })
+    new_pages.get_object()["/Kids"] = generic.ArrayObject([writer.add_object(page)])
+    new_pages.get_object()["/Count"] = generic.NumberObject(1)
+    writer.root["/Pages"] = new_pages
+    writer.update_root()
+
+
+def flip_in_dss(src: Path, dst: Path) -> Path:
+    """Copy ``src`` with one byte flipped inside a stream of the DSS revision (covered by the archive timestamp)."""
+    data = bytearray(src.read_bytes())
+    first = [int(v) for v in re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", data).groups()]
+    start = data.index(b"stream", first[2] + first[3])
+    data[start + 20] ^= 0x01
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def _apply(change):
+    def attack(src: Path, dst: Path) -> Path:
+        shutil.copyfile(src, dst)
+        _incremental(dst, change)
+        return dst
+    return attack
+
+
+def _copy_then(helper):
+    def attack(src: Path, dst: Path) -> Path:
+        shutil.copyfile(src, dst)
+        helper(dst)
+        return dst
+    return attack
+
+
+def _flip_header(src: Path, dst: Path) -> Path:
+    data = bytearray(src.read_bytes())
+    data[data.index(b"\n%") + 2] ^= 0x01
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def _append(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes() + b"\n% appended after signing: 1 0 obj (Da huy) endobj\n")
+    return dst
+
+
+def _info(key: str, value: str):
+    return _copy_then(lambda p: change_metadata_incrementally(p, info={key: value}))
+
+
+def _xmp_identifier(src: Path, dst: Path) -> Path:
+    shutil.copyfile(src, dst)
+    change_metadata_incrementally(dst, xmp=(f'dc:identifier="{CODE}"'.encode(), f'dc:identifier="{OTHER_CODE}"'.encode()))
+    return dst
+
+
+ATTACKS = {
+    "byte-flip-header": _flip_header,
+    "byte-flip-dss": flip_in_dss,
+    "appended-bytes": _append,
+    "annotation": _copy_then(add_annotation_incrementally),
+    "form-field": _apply(add_form_field),
+    "page": _apply(add_page),
+    "info-title": _info("/Title", OTHER_CODE),
+    "info-keywords": _info("/Keywords", f"document_code={OTHER_CODE}"),
+    "xmp-dc-identifier": _xmp_identifier,
+    "shadow-hide": _apply(shadow_hide),
+    "shadow-replace": _apply(shadow_replace),
+    "shadow-hide-and-replace": _apply(shadow_hide_and_replace),
+    "rollback": cut_back_to_signed_revision,
+    "dss-stripped": _copy_then(strip_dss_incrementally),
+}
+
+
+# --- independent judges ------------------------------------------------------------------------
+
+
+def structural_level(path: Path) -> str:
+    """The PAdES baseline level a file's structure shows, read with pikepdf and asn1crypto only.
+
+    B-B: one ETSI.CAdES.detached signature; B-T: its CMS carries a signature timestamp token; B-LT: the
+    document has a DSS with certificates and OCSP responses or CRLs; B-LTA: a document timestamp
+    (ETSI.RFC3161) signs a revision that already held that DSS. (pyHanko then adds the newest timestamp's
+    own validation data in a DSS update after it, which the next renewal covers.)
+    """
+    data = path.read_bytes()
+    with pikepdf.open(path) as pdf:
+        values = [f.V for f in pdf.Root.AcroForm.Fields if f.get("/FT") == "/Sig" and "/V" in f]
+        regular = [v for v in values if v.get("/SubFilter") == "/ETSI.CAdES.detached"]
+        archive = [v for v in values if v.get("/SubFilter") == "/ETSI.RFC3161"]
+        if len(regular) != 1:
+            return f"{len(regular)} PAdES signatures"
+        signer_info = cms.ContentInfo.load(bytes(regular[0].Contents))["content"]["signer_infos"][0]
+        unsigned = signer_info["unsigned_attrs"].native or []
+        if not any(a["type"] == "signature_time_stamp_token" for a in unsigned):
+            return "B-B"
+        if not _dss_holds_validation_data(pdf):
+            return "B-T"
+    if not archive:
+        return "B-LT"
+    ranges = sorted([int(x) for x in v.ByteRange] for v in archive)
+    first_end = ranges[0][2] + ranges[0][3]
+    with pikepdf.open(io.BytesIO(data[:first_end])) as timestamped:
+        if not _dss_holds_validation_data(timestamped):
+            return "B-LT (the document timestamp does not cover a DSS)"
+    return "B-LTA"
+
+
+def _dss_holds_validation_data(pdf: pikepdf.Pdf) -> bool:
+    dss = pdf.Root.get("/DSS")
+    if dss is None:
+        return False
+    return len(dss.get("/Certs", [])) > 0 and len(dss.get("/OCSPs", [])) + len(dss.get("/CRLs", [])) > 0
+
+
+def _pyhanko(*args: str) -> subprocess.CompletedProcess:
+    if not PYHANKO.is_file():
+        pytest.skip("pyHanko's own CLI is not installed (pip install pyhanko-cli)")
+    return subprocess.run([str(PYHANKO), *args], capture_output=True, text=True, timeout=300)
+
+
+def _pdfsig(*args: str) -> subprocess.CompletedProcess:
+    if shutil.which("pdfsig") is None:
+        pytest.skip("poppler's pdfsig is not installed (apt-get install poppler-utils)")
+    return subprocess.run(["pdfsig", *args], capture_output=True, text=True, timeout=120)
+
+
+#: Apache PDFBox Preflight (Debian: libpdfbox2-java, libactivation-java, libjaxb-api-java), PDF/A-1b only.
+PREFLIGHT_JARS = ("preflight", "pdfbox2", "fontbox2", "xmpbox", "commons-logging", "javax.activation", "jaxb-api")
+#: What Preflight reports on a good PDF/A-2b file because it checks PDF/A-1b rules: cross-reference streams
+#: (allowed since PDF/A-2), pdfaid:part 2, a CIDSet (optional in PDF/A-2), a widget without an appearance
+#: (PDF/A-2 exempts a zero-size one: checked below), and xmpbox failing to read a dc property whose namespace
+#: is declared on the property rather than on rdf:Description (valid RDF/XML; pyHanko writes it so).
+PDFA1_ONLY = (
+    re.compile(r"^1\.4 : Trailer Syntax error, /XRef cross reference streams are not allowed$"),
+    re.compile(r"^7\.11\.2 : Error on MetaData, part must be 1$"),
+    re.compile(r"^3\.1\.11 : Invalid Font definition, \w+\+LiberationSerif: The CIDSet entry is missing"),
+    re.compile(r"^5\.3\.1 : Invalid field value in an annotation definition, widget annotation lacks an appearance"),
+    re.compile(r"^7\.3 : Error on MetaData, Schema is not set in this document : http://purl\.org/dc/elements/1\.1/$"),
+)
+
+
+def _preflight(pdf: Path) -> list[str]:
+    """Preflight's error lines for ``pdf`` (empty when it is valid PDF/A-1b)."""
+    jars = [Path("/usr/share/java") / f"{name}.jar" for name in PREFLIGHT_JARS]
+    if shutil.which("java") is None or not all(jar.is_file() for jar in jars):
+        pytest.skip("needs Java and PDFBox Preflight (apt-get install libpdfbox2-java libactivation-java "
+                    "libjaxb-api-java openjdk-17-jre-headless)")
+    done = subprocess.run(["java", "-cp", ":".join(map(str, jars)), "org.apache.pdfbox.preflight.Validator_A1b",
+                           str(pdf)], capture_output=True, text=True, timeout=180)
+    assert "is a valid PDF/A-1b" in done.stdout or "not a valid PDF/A-1b" in done.stdout, done.stdout + done.stderr
+    return [line.strip() for line in done.stdout.splitlines() if re.match(r"^\s*\d+(\.\d+)+ : ", line)]
+
+
+def _widgets_without_appearance_have_no_area(pdf_path: Path) -> bool:
+    with pikepdf.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            for annot in page.get("/Annots", []):
+                if "/AP" not in annot:
+                    x0, y0, x1, y1 = (float(v) for v in annot.Rect)
+                    if x1 != x0 and y1 != y0:
+                        return False
+    return True
+
+
+def _assert_pdfa_2b_by_preflight(pdf: Path) -> None:
+    errors = _preflight(pdf)
+    unexplained = [e for e in errors if not any(rule.match(e) for rule in PDFA1_ONLY)]
+    assert not unexplained, f"{pdf.name}: Preflight finds more than the PDF/A-1-only rules: {unexplained}"
+    assert _widgets_without_appearance_have_no_area(pdf)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_pyhanko_cli_judges_each_level_valid_against_the_test_root(signed, pki, level):
+    checked = _pyhanko("sign", "validate", "--pretty-print", "--trust", str(pki.root_pem), "--trust-replace",
+                       str(signed[level]))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "The signature is judged VALID." in checked.stdout
+    assert "The signer's certificate is trusted." in checked.stdout
+    if level != "B-B":
+        assert "The TSA certificate is trusted." in checked.stdout
+
+
+@pytest.mark.parametrize("level", ("B-LT", "B-LTA"))
+def test_pyhanko_cli_ades_validation_judges_the_long_term_levels_valid(signed, pki, level):
+    checked = _pyhanko("sign", "adesverify", "--pretty-print", "--trust", str(pki.root_pem), "--trust-replace",
+                       str(signed[level]))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "The signature is judged VALID." in checked.stdout
+
+
+def test_pyhanko_cli_judges_a_flipped_byte_invalid(signed, pki, folder):
+    broken = _flip_header(signed["B-LTA"], folder / "flipped-for-pyhanko.pdf")
+    checked = _pyhanko("sign", "validate", "--pretty-print", "--trust", str(pki.root_pem), "--trust-replace",
+                       str(broken))
+    assert checked.returncode != 0 and "judged INVALID" in checked.stdout, checked.stdout
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_pdfsig_finds_the_signature_intact_and_what_it_covers(signed, level):
+    checked = _pdfsig("-nocert", str(signed[level]))
+    assert checked.returncode == 0, checked.stderr
+    first = checked.stdout.split("Signature #2")[0]
+    assert "Signature Type: ETSI.CAdES.detached" in first and "Signature Validation: Signature is Valid." in first
+    assert "Signer Certificate Common Name: UBND xã Phước Lộc" in first
+    if level in ("B-B", "B-T"):
+        assert "Total document signed" in first and "Not total document signed" not in first
+    else:  # validation data and document timestamps follow the signature's revision
+        assert "Not total document signed" in first
+    if level == "B-LTA":
+        assert "Signer Certificate Common Name: Test Time Stamping Authority" in checked.stdout.split("Signature #2")[1]
+
+
+def test_pdfsig_finds_a_flipped_byte(signed, folder):
+    broken = _flip_header(signed["B-B"], folder / "flipped-for-pdfsig.pdf")
+    checked = _pdfsig("-nocert", str(broken))
+    assert "Signature is Valid" not in checked.stdout, checked.stdout
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_structure_shows_the_level_asked_for(signed, level):
+    assert structural_level(signed[level]) == level
+
+
+@pytest.mark.parametrize(("attack", "shown"), [("rollback", "B-T"), ("dss-stripped", "B-T")])
+def test_structure_check_sees_a_b_lta_cut_down(signed, folder, attack, shown):
+    damaged = ATTACKS[attack](signed["B-LTA"], folder / f"structure-{attack}.pdf")
+    assert structural_level(damaged) == shown
+
+
+@pytest.mark.parametrize("level", ("B-B", "B-LTA"))
+def test_preflight_finds_nothing_but_pdfa_1_only_rules(signed, level):
+    _assert_pdfa_2b_by_preflight(signed[level])
+
+
+def test_preflight_check_here_catches_a_real_pdfa_fault(signed, folder):
+    broken = folder / "no-output-intent.pdf"
+    with pikepdf.open(signed["B-B"]) as pdf:
+        del pdf.Root["/OutputIntents"]
+        pdf.save(broken)
+    with pytest.raises(AssertionError, match="can.t be used without Color Profile"):
+        _assert_pdfa_2b_by_preflight(broken)
