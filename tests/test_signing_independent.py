@@ -454,3 +454,151 @@ def test_preflight_check_here_catches_a_real_pdfa_fault(signed, folder):
         pdf.save(broken)
     with pytest.raises(AssertionError, match="2.4.3 : Invalid Color space"):
         _assert_pdfa_2b_by_preflight(broken)
+
+
+# --- attacks against `digitize verify`, with the defaults, the level known from the manifest ------------
+
+
+@pytest.fixture(scope="module")
+def attacked(signed, folder, pki) -> dict[tuple[str, str], dict]:
+    """Every attack on the B-LT and B-LTA file, each as ``<CODE>.pdf`` with the manifest the archive
+    writes beside it, checked by one ``digitize verify --json`` (defaults: fetching on, hard-fail)."""
+    work = folder / "attacks"
+    work.mkdir()
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\n', encoding="utf-8")
+    cases = []
+    for level in ("B-LT", "B-LTA"):
+        for name, attack in ATTACKS.items():
+            if name == "byte-flip-dss" and level == "B-LT":
+                continue  # a B-LT's DSS is outside every signature: nothing to break but the data itself
+            case = work / f"{level}-{name}"
+            case.mkdir()
+            damaged = attack(signed[level], case / f"{CODE}.pdf")
+            (case / f"{CODE}.manifest.json").write_text(json.dumps({"document_code": CODE, "pades_level": level}),
+                                                       encoding="utf-8")
+            cases.append(((level, name), damaged))
+    result = _digitize("verify", "--json", *(str(p) for _, p in cases), cwd=work)
+    assert result.returncode == 10, result.stdout + result.stderr
+    reports = json.loads(result.stdout)
+    return {key: report for (key, _), report in zip(cases, reports, strict=True)}
+
+
+ATTACK_CASES = [(level, name) for level in ("B-LT", "B-LTA") for name in ATTACKS
+                if not (name == "byte-flip-dss" and level == "B-LT")]
+#: checks that only judge the file against what the archive recorded
+RECORD_CHECKS = {"pades_level", "identity", "archive_sha256"}
+
+
+@pytest.mark.parametrize(("level", "attack"), ATTACK_CASES, ids=[f"{lv}-{a}" for lv, a in ATTACK_CASES])
+def test_each_attack_fails_verify_with_the_defaults(attacked, level, attack):
+    report = attacked[(level, attack)]
+    failed = {c["name"] for c in report["checks"] if not c["ok"]}
+    assert report["outcome"] == "invalid", report
+    if attack in ("rollback", "dss-stripped"):
+        # a cut-down file is a valid lower level: only the level recorded for it shows what it lost
+        assert "pades_level" in failed
+    else:  # caught by the file's own signatures, whatever the archive recorded
+        assert failed - RECORD_CHECKS, report
+
+
+def test_the_untouched_files_pass_the_same_verify(signed, folder, pki):
+    work = folder / "untouched"
+    work.mkdir()
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\n', encoding="utf-8")
+    paths = []
+    for level in ("B-LT", "B-LTA"):
+        (work / level).mkdir()
+        paths.append(shutil.copyfile(signed[level], work / level / f"{CODE}.pdf"))
+        (work / level / f"{CODE}.manifest.json").write_text(
+            json.dumps({"document_code": CODE, "pades_level": level}), encoding="utf-8")
+    result = _digitize("verify", *map(str, paths), cwd=work)
+    assert result.returncode == 0, result.stdout
+
+
+def test_bytes_appended_after_the_last_revision_fail_every_level(signed, folder, pki):
+    """pyHanko reads up to the last %%EOF and ignores the rest; an archive file holds nothing after it."""
+    work = folder / "appended"
+    work.mkdir()
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\n', encoding="utf-8")
+    paths = [_append(signed[level], work / f"{level}.pdf") for level in LEVELS]
+    trailing_eol = shutil.copyfile(signed["B-B"], work / "eol.pdf")
+    trailing_eol.write_bytes(trailing_eol.read_bytes() + b"\r\n")
+    result = _digitize("verify", "--json", *map(str, paths), str(trailing_eol), cwd=work)
+    reports = json.loads(result.stdout)
+    for report in reports[:-1]:
+        coverage = next(c for c in report["checks"] if c["name"] == "coverage")
+        assert report["outcome"] == "invalid" and "appended after signing" in coverage["detail"], report
+    assert reports[-1]["outcome"] == "valid", reports[-1]  # an end-of-line after %%EOF is not content
+
+
+# --- signers that must not sign -------------------------------------------------------------------
+
+
+def _self_signed_p12(path: Path, name: str) -> Path:
+    """A PKCS#12 whose certificate is its own issuer, claiming ``name`` (an impostor's key)."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                         x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))
+            .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+            .sign(key, hashes.SHA256()))
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"self", key, cert, None, serialization.BestAvailableEncryption(PASSWORD.encode())))
+    return path
+
+
+@pytest.mark.parametrize(("who", "says"), [
+    ("expired", "expired on 2022-01-01"),
+    ("revoked", "is revoked"),
+    ("self-signed", "cannot be validated"),
+    ("another-agency", "is not the agency of the signing key"),
+])
+def test_a_key_not_in_good_standing_is_refused_when_opened(pki, signed, folder, who, says):
+    work = folder / f"refused-{who}"
+    work.mkdir()
+    if who in ("expired", "revoked"):
+        p12 = pki.write_p12(who, PASSWORD.encode())
+    elif who == "self-signed":
+        p12 = _self_signed_p12(work / "self.p12", AGENCY)
+    else:
+        p12 = pki.write_p12("agency", PASSWORD.encode())
+    _write_config(work, pki, p12, **({"agency_name": '"UBND xã Nhơn Bình"'} if who == "another-agency" else {}))
+    result = _digitize("sign", str(signed["B-B"].with_name("scan.pdf")), "-o", "out.pdf", "--level", "B-T", cwd=work)
+    assert result.returncode == 9, result.stdout + result.stderr
+    assert says in result.stderr and PASSWORD not in result.stderr
+    assert not (work / "out.pdf").exists()
+
+
+def test_a_self_signed_impostor_signature_is_not_valid_for_verify_or_pyhanko(pki, signed, folder):
+    """Signed outside digitize (pyHanko directly) with a self-signed key naming the agency."""
+    from pyhanko.sign import fields, signers
+
+    work = folder / "impostor"
+    work.mkdir()
+    p12 = _self_signed_p12(work / "self.p12", AGENCY)
+    signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=PASSWORD.encode())
+    forged = work / f"{CODE}.pdf"
+    with signed["B-B"].with_name("scan.pdf").open("rb") as src, forged.open("wb") as out:
+        writer = IncrementalPdfFileWriter(src)
+        signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="Signature1",
+                                                              subfilter=fields.SigSeedSubFilter.PADES),
+                         signer=signer, output=out)
+    (work / "digitize.toml").write_text(f'[signing]\ntrust_roots = ["{pki.root_pem}"]\n', encoding="utf-8")
+    result = _digitize("verify", "--json", str(forged), cwd=work)
+    assert result.returncode == 10, result.stdout
+    failed = {c["name"] for c in json.loads(result.stdout)[0]["checks"] if not c["ok"]}
+    assert "trust" in failed
+    judged = _pyhanko("sign", "validate", "--trust", str(pki.root_pem), "--trust-replace", str(forged))
+    assert judged.returncode != 0
