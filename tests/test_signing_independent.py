@@ -602,3 +602,89 @@ def test_a_self_signed_impostor_signature_is_not_valid_for_verify_or_pyhanko(pki
     assert "trust" in failed
     judged = _pyhanko("sign", "validate", "--trust", str(pki.root_pem), "--trust-replace", str(forged))
     assert judged.returncode != 0
+
+
+# --- `digitize run` over the samples: the archived files judged the same way ---------------------
+
+#: at 150 dpi, grey: ink is darker than 128 in a blob of at least 4 pixels (a scanner speck is one or two)
+INK_DPI, INK_LEVEL, INK_MIN_BLOB = 150, 128, 4
+
+
+def ink_blobs_under(pdf_path: Path, rect: tuple[float, float, float, float]) -> int:
+    """Blobs of ink on page 1 (drawn by pdftoppm without annotations) inside ``rect`` (PDF points)."""
+    import cv2
+    from PIL import Image
+
+    with pikepdf.open(pdf_path) as pdf:
+        page = pdf.pages[0]
+        left, _, _, top = (float(v) for v in page.get("/CropBox", page.MediaBox))
+    prefix = pdf_path.with_name(pdf_path.stem + "-ink")
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", str(INK_DPI), "-gray", "-hide-annotations",
+                    str(pdf_path), str(prefix)], check=True, timeout=120)
+    (rendered,) = pdf_path.parent.glob(prefix.name + "*.pgm")
+    pixels = np.asarray(Image.open(rendered))
+    rendered.unlink()
+    scale = INK_DPI / 72
+    x0, y0, x1, y1 = rect
+    region = pixels[int((top - y1) * scale):int((top - y0) * scale), int((x0 - left) * scale):int((x1 - left) * scale)]
+    count, _, stats, _ = cv2.connectedComponentsWithStats((region < INK_LEVEL).astype(np.uint8), connectivity=8)
+    return int(sum(1 for area in stats[1:, cv2.CC_STAT_AREA] if area >= INK_MIN_BLOB))
+
+
+def _stamp_rect(pdf_path: Path) -> tuple[float, float, float, float]:
+    """The visible signature widget's rectangle on page 1, read with pikepdf."""
+    with pikepdf.open(pdf_path) as pdf:
+        (rect,) = [tuple(float(v) for v in a.Rect) for a in pdf.pages[0].get("/Annots", [])
+                   if a.get("/FT") == "/Sig" and float(a.Rect[2]) > float(a.Rect[0])]
+    return rect
+
+
+@pytest.fixture(scope="module")
+def run_outputs(folder, pki) -> list[Path]:
+    """The sample inbox through `digitize run` signing B-LTA with the test PKI; the archived PDFs."""
+    from tests.conftest import SAMPLES
+
+    if shutil.which("tesseract") is None or shutil.which("pdftoppm") is None:
+        pytest.skip("needs tesseract and poppler")
+    work = folder / "run"
+    shutil.copytree(SAMPLES / "inbox", work / "var" / "inbox")
+    _write_config(work, pki, pki.write_p12("agency", PASSWORD.encode()), pades_level='"B-LTA"')
+    with (work / "digitize.toml").open("a", encoding="utf-8") as f:
+        f.write("[intake]\nsettle_seconds = 0\n[ocr]\nworkers = 1\n")
+    env = {"PREFECT_HOME": str(work / "prefect"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | env
+    result = subprocess.run([sys.executable, "-m", "digitize", "run"], cwd=work, capture_output=True, text=True,
+                            timeout=1200, env=env | {"DIGITIZE_SIGNING__PKCS12_PASSWORD": PASSWORD})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    archived = sorted((work / "var" / "archive").rglob("*.pdf"))
+    assert len(archived) == len([p for p in (SAMPLES / "inbox").rglob("*") if p.suffix in (".pdf", ".tif")]) + 1
+    return archived
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+def test_run_outputs_pass_every_independent_judge(run_outputs, pki, folder):
+    for path in run_outputs:
+        assert structural_level(path) == "B-LTA", path.name
+        for command in ("validate", "adesverify"):
+            judged = _pyhanko("sign", command, "--pretty-print", "--trust", str(pki.root_pem), "--trust-replace",
+                              str(path))
+            assert judged.returncode == 0 and "judged VALID" in judged.stdout, (path.name, command, judged.stdout)
+        sig = _pdfsig("-nocert", str(path))
+        assert "Signature Validation: Signature is Valid." in sig.stdout.split("Signature #2")[0], sig.stdout
+        _assert_pdfa_2b_by_preflight(path)
+    verified = _digitize("verify", *map(str, run_outputs), cwd=folder / "run")
+    assert verified.returncode == 0, verified.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+def test_run_outputs_stamp_covers_no_ink_measured_independently(run_outputs):
+    for path in run_outputs:
+        rect = _stamp_rect(path)
+        assert ink_blobs_under(path, rect) == 0, path.name
+        x0, y0, x1, y1 = rect
+        width, height = x1 - x0, y1 - y0
+        # the measure sees ink: the page's text a stamp-height or two below holds some
+        below = [ink_blobs_under(path, (x0 - width / 2, y0 - k * height, x1, y1 - k * height)) for k in (1, 2, 3)]
+        assert max(below) > 0, (path.name, below)
