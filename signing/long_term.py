@@ -250,6 +250,30 @@ class _Embedded:
     ocsps: list
 
 
+def dss_damage(reader: PdfFileReader) -> str | None:
+    """What in the file's DSS is not a certificate, CRL or OCSP response it claims to be; None if all parse.
+
+    Anyone can append DSS entries (the diff policy must allow validation data after signing); one that
+    cannot be parsed is damage, not missing data, and fetching online would not repair it.
+    """
+    if "/DSS" not in reader.root:
+        return None
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except (SignatureValidationError, ValueError, KeyError, TypeError, NotImplementedError) as e:
+        return f"the DSS cannot be read ({type(e).__name__}: {e})"
+    kinds = (("/Certs", dss.certs.values(), DecodePurpose.CERTIFICATE, x509.Certificate),
+             ("/CRLs", dss.crls, DecodePurpose.CRL, crl.CertificateList),
+             ("/OCSPs", dss.ocsps, DecodePurpose.OCSP_RESPONSE, ocsp.OCSPResponse))
+    for name, refs, purpose, spec in kinds:
+        for index, ref in enumerate(refs):
+            try:
+                spec.load(ref.get_object().read_data(purpose)).native  # noqa: B018 - parse it all
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                return f"entry {index + 1} of the DSS's {name} is not valid DER ({type(e).__name__}: {e})"
+    return None
+
+
 def _embedded(reader: PdfFileReader) -> _Embedded | None:
     """The DSS's certificates, CRLs and OCSP responses, parsed (None when the file has no DSS)."""
     try:

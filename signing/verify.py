@@ -49,7 +49,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 
 from digitize.errors import ConfigError, VerificationError
 from signing.diff_policy import STRICT_DIFF_POLICY
-from signing.long_term import long_term_verdict, longevity, quiet_pyhanko_logs
+from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.stamp_check import check_stamp, check_stamp_clear
 
@@ -328,7 +328,7 @@ def _checks_for(
         revocation_check,
         Check("timestamps", True, ""),  # replaced by the file-wide check
         _pades_level(sig, status, reader, min_level),
-        _modifications(status, allowed),
+        _modifications(status, allowed, dss_damage(reader)),
         _coverage(status, allowed, _appended_bytes(reader, data)),
     ]
     covered = _has_document_timestamps(reader)
@@ -596,7 +596,10 @@ def _appended_bytes(reader: PdfFileReader, data: bytes) -> str | None:
             "they were appended after signing and belong to no signed revision")
 
 
-def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]) -> Check:
+def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...],
+                   damaged_dss: str | None = None) -> Check:
+    if damaged_dss is not None:
+        return Check("modifications", False, f"the validation data (DSS) in the file is damaged: {damaged_dss}")
     diff = status.diff_result
     if diff is not None and not isinstance(diff, DiffResult):
         return Check("modifications", False, f"the file was changed after signing: {_reason(diff)}")

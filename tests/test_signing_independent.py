@@ -16,7 +16,7 @@ the archive knows the file.
 | signature intact, B-B/B-T cover the whole file | `pdfsig -nocert` | "Signature is Valid" | as expected; pdfsig cannot validate document timestamps ("Unimplemented") nor, via NSS, this PKI's chain |
 | level reached: B-T has a signature timestamp, B-LT a DSS with certs + OCSP/CRL, B-LTA a document timestamp covering the DSS | pikepdf + asn1crypto, here | each its level | each its level |
 | PDF/A | PDFBox Preflight (PDF/A-1b only) | only PDF/A-1-only rules fail | only those (xref streams, part 2, CIDSet, zero-size timestamp widget without /AP, xmpbox's dc namespace parse) |
-| byte flip (header, DSS), appended bytes, annotation, form field, page, Info Title, Info Keywords, XMP dc:identifier, shadow hide / replace / hide-and-replace, rollback to B-T, DSS stripped (B-LT and B-LTA) | `digitize verify`, level from the manifest | NOT VALID, exit 10 | see the tests |
+| byte flip (header, DSS), appended bytes, annotation, form field, page, Info Title, Info Keywords, XMP dc:identifier, shadow hide / replace / hide-and-replace, rollback to B-T, DSS stripped, junk certificate / CRL added to the DSS (B-LT and B-LTA) | `digitize verify`, level from the manifest | NOT VALID, exit 10 | see the tests |
 | expired, revoked, self-signed signer; agency not the certificate's | `digitize sign` / `verify` | refused (exit 9) / NOT VALID | see the tests |
 | stamp covers no ink on page 1 | pdftoppm `-hide-annotations`, measured here | no ink blob under the stamp | none (single-pixel scanner specks only) |
 """
@@ -220,6 +220,22 @@ def shadow_hide_and_replace(writer) -> None:
     writer.update_root()
 
 
+def _junk_in_dss(key: str):
+    def change(writer) -> None:
+        """An entry that is not DER appended to the DSS's ``key`` (validation data the policy lets through)."""
+        dss_ref = writer.root.raw_get("/DSS")
+        dss = dss_ref.get_object()
+        entries = dss.raw_get(key)
+        junk = _stream(writer, b"\x30\x82\x01\x00 not a certificate, a CRL nor an OCSP response")
+        if isinstance(entries, generic.IndirectObject):
+            entries.get_object().append(junk)
+            writer.mark_update(entries)
+        else:
+            entries.append(junk)
+            writer.mark_update(dss_ref) if isinstance(dss_ref, generic.IndirectObject) else writer.update_root()
+    return change
+
+
 def flip_in_dss(src: Path, dst: Path) -> Path:
     """Copy ``src`` with one byte flipped inside a stream of the DSS revision (covered by the archive timestamp)."""
     data = bytearray(src.read_bytes())
@@ -283,6 +299,8 @@ ATTACKS = {
     "shadow-hide-and-replace": _apply(shadow_hide_and_replace),
     "rollback": cut_back_to_signed_revision,
     "dss-stripped": _copy_then(strip_dss_incrementally),
+    "dss-junk-certificate": _apply(_junk_in_dss("/Certs")),
+    "dss-junk-crl": _apply(_junk_in_dss("/CRLs")),
 }
 
 
