@@ -16,7 +16,7 @@ the archive knows the file.
 | signature intact, B-B/B-T cover the whole file | `pdfsig -nocert` | "Signature is Valid" | as expected; pdfsig cannot validate document timestamps ("Unimplemented") nor, via NSS, this PKI's chain |
 | level reached: B-T has a signature timestamp, B-LT a DSS with certs + OCSP/CRL, B-LTA a document timestamp covering the DSS | pikepdf + asn1crypto, here | each its level | each its level |
 | PDF/A | PDFBox Preflight (PDF/A-1b only) | only PDF/A-1-only rules fail | only those (xref streams, part 2, CIDSet, zero-size timestamp widget without /AP, xmpbox's dc namespace parse) |
-| byte flip (header, DSS), appended bytes, annotation, form field, page, Info Title, Info Keywords, XMP dc:identifier, shadow hide / replace / hide-and-replace, rollback to B-T, DSS stripped, junk certificate / CRL added to the DSS (B-LT and B-LTA) | `digitize verify`, level from the manifest | NOT VALID, exit 10 | see the tests |
+| byte flip (header, DSS), appended bytes, annotation, form field, page, Info Title, Info Keywords, XMP dc:identifier, shadow hide / replace / hide-and-replace, rollback to B-T, DSS stripped, junk certificate / CRL added to the DSS, stamp redrawn in place, an /OpenAction script, a document timestamp from an untrusted TSA (B-LT and B-LTA) | `digitize verify`, level from the manifest | NOT VALID, exit 10 | see the tests |
 | expired, revoked, self-signed signer; agency not the certificate's | `digitize sign` / `verify` | refused (exit 9) / NOT VALID | see the tests |
 | stamp covers no ink on page 1 | pdftoppm `-hide-annotations`, measured here | no ink blob under the stamp | none (single-pixel scanner specks only) |
 """
@@ -236,6 +236,57 @@ def _junk_in_dss(key: str):
     return change
 
 
+def restamp(writer) -> None:
+    """The visible stamp's appearance stream given other drawing under the same object number."""
+    page = _page_ref(writer).get_object()
+    (widget,) = [a.get_object() for a in page["/Annots"]
+                 if a.get_object().get("/FT") == "/Sig" and float(a.get_object()["/Rect"][2]) > 0]
+    ref = widget["/AP"].raw_get("/N")
+    old = ref.get_object()
+    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(dict(old.items()),
+                                                                       stream_data=b"q 0 g 0 0 50 20 re f Q")
+
+
+def open_action(writer) -> None:
+    """A script run when the file is opened."""
+    script = writer.add_object(generic.DictionaryObject({
+        generic.NameObject("/S"): generic.NameObject("/JavaScript"),
+        generic.NameObject("/JS"): generic.TextStringObject("app.alert('Bản này đã bị hủy')"),
+    }))
+    writer.root["/OpenAction"] = script
+    writer.update_root()
+
+
+def _untrusted_document_timestamp(src: Path, dst: Path) -> Path:
+    """A document timestamp from a TSA of the attacker's own (self-signed, far-off expiry), appended."""
+    from datetime import datetime, timedelta, timezone
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from pyhanko.sign import signers
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's dummy TSA signs RSA only
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dịch vụ cấp dấu thời gian giả")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=9000))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+            .sign(key, hashes.SHA256()))
+    tsa = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())))
+    with src.open("rb") as f, dst.open("wb") as out:
+        signers.PdfTimeStamper(tsa).timestamp_pdf(IncrementalPdfFileWriter(f), "sha256", output=out)
+    return dst
+
+
 def flip_in_dss(src: Path, dst: Path) -> Path:
     """Copy ``src`` with one byte flipped inside a stream of the DSS revision (covered by the archive timestamp)."""
     data = bytearray(src.read_bytes())
@@ -301,6 +352,9 @@ ATTACKS = {
     "dss-stripped": _copy_then(strip_dss_incrementally),
     "dss-junk-certificate": _apply(_junk_in_dss("/Certs")),
     "dss-junk-crl": _apply(_junk_in_dss("/CRLs")),
+    "stamp-redrawn": _apply(restamp),
+    "open-action-script": _apply(open_action),
+    "untrusted-document-timestamp": _untrusted_document_timestamp,
 }
 
 
