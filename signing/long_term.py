@@ -177,19 +177,34 @@ def _open_reason(result, reader: PdfFileReader, roots: Sequence, now: datetime) 
 
 
 def longevity(reader: PdfFileReader, roots: Sequence) -> Longevity | None:
-    """How long the newest document (else signature) timestamp keeps the file provable; None without one."""
-    newest = _newest_token(reader)
-    if newest is None:
+    """How long the newest document (else signature) timestamp keeps the file provable; None without one.
+
+    The newest timestamp whose TSA chains to ``roots`` counts: one from a TSA nobody trusts (anyone can
+    append a document timestamp) proves nothing and moves no date. When none chains, the newest is read.
+    """
+    tokens = _tokens_newest_first(reader)
+    if not tokens:
         return None
-    kind, token, when = newest
     dss = _embedded(reader)
-    pool = list(roots) + [c.chosen for c in (token["certificates"] or ()) if c.name == "certificate"]
-    if dss is not None:
-        pool += dss.certs
-    signer = _token_signer(token, pool)
-    if signer is None:
-        return None
-    chain = _chain(signer, pool)
+    root_digests = {r.sha256 for r in roots}
+    first = None
+    for kind, token, when in tokens:
+        pool = list(roots) + [c.chosen for c in (token["certificates"] or ()) if c.name == "certificate"]
+        if dss is not None:
+            pool += dss.certs
+        signer = _token_signer(token, pool)
+        if signer is None:
+            continue
+        chain = _chain(signer, pool)
+        found = (kind, token, when, signer, chain)
+        first = first or found
+        if chain[-1].sha256 in root_digests:
+            return _longevity_of(*found, dss)
+    return _longevity_of(*first, dss) if first is not None else None
+
+
+def _longevity_of(kind: str, token: cms.SignedData, when: datetime, signer: x509.Certificate,
+                  chain: list[x509.Certificate], dss: _Embedded | None) -> Longevity:
     expiring = min(chain, key=lambda c: c["tbs_certificate"]["validity"]["not_after"].native)
     info = token["signer_infos"][0]
     return Longevity(
@@ -201,21 +216,19 @@ def longevity(reader: PdfFileReader, roots: Sequence) -> Longevity | None:
     )
 
 
-def _newest_token(reader: PdfFileReader) -> tuple[str, cms.SignedData, datetime] | None:
+def _tokens_newest_first(reader: PdfFileReader) -> list[tuple[str, cms.SignedData, datetime]]:
+    """The document timestamps, newest first; without any, the signatures' timestamps, newest first."""
     stamps = reader.embedded_timestamp_signatures
     if stamps:
-        token = stamps[-1].signed_data
-        return "archive timestamp", token, _tst_time(token)
-    found = None
+        return [("archive timestamp", s.signed_data, _tst_time(s.signed_data)) for s in reversed(stamps)]
+    found = []
     for sig in reader.embedded_regular_signatures:
         attrs = sig.signer_info["unsigned_attrs"]
         for attr in attrs if attrs.native is not None else ():
             if attr["type"].native == "signature_time_stamp_token":
                 token = attr["values"][0]["content"]
-                when = _tst_time(token)
-                if found is None or when > found[2]:
-                    found = ("signature timestamp", token, when)
-    return found
+                found.append(("signature timestamp", token, _tst_time(token)))
+    return sorted(found, key=lambda t: t[2], reverse=True)
 
 
 def _tst_time(token: cms.SignedData) -> datetime:

@@ -760,3 +760,18 @@ def test_run_outputs_stamp_covers_no_ink_measured_independently(run_outputs):
         # the measure sees ink: the page's text a stamp-height or two below holds some
         below = [ink_blobs_under(path, (x0 - width / 2, y0 - k * height, x1, y1 - k * height)) for k in (1, 2, 3)]
         assert max(below) > 0, (path.name, below)
+
+
+def test_a_timestamp_from_an_untrusted_tsa_moves_no_renewal_date(attacked, signed, pki):
+    """Anyone may append a document timestamp; one whose TSA chains to no trusted root proves nothing."""
+    from pyhanko.keys import load_cert_from_pemder
+
+    from signing.renew import renewal_need
+
+    report = attacked[("B-LTA", "untrusted-document-timestamp")]
+    renewal = next(c for c in report["checks"] if c["name"] == "renewal")
+    assert "Test Time Stamping Authority," in renewal["detail"] and "giả" not in renewal["detail"], renewal
+    assert "2040-01-01" in renewal["detail"]
+    forged = Path(report["path"])
+    need = renewal_need(forged.read_bytes(), [load_cert_from_pemder(str(pki.root_pem))])
+    assert need.provable_until is not None and need.provable_until.year == 2040
