@@ -177,19 +177,34 @@ def _open_reason(result, reader: PdfFileReader, roots: Sequence, now: datetime) 
 
 
 def longevity(reader: PdfFileReader, roots: Sequence) -> Longevity | None:
-    """How long the newest document (else signature) timestamp keeps the file provable; None without one."""
-    newest = _newest_token(reader)
-    if newest is None:
+    """How long the newest document (else signature) timestamp keeps the file provable; None without one.
+
+    The newest timestamp whose TSA chains to ``roots`` counts: one from a TSA nobody trusts (anyone can
+    append a document timestamp) proves nothing and moves no date. When none chains, the newest is read.
+    """
+    tokens = _tokens_newest_first(reader)
+    if not tokens:
         return None
-    kind, token, when = newest
     dss = _embedded(reader)
-    pool = list(roots) + [c.chosen for c in (token["certificates"] or ()) if c.name == "certificate"]
-    if dss is not None:
-        pool += dss.certs
-    signer = _token_signer(token, pool)
-    if signer is None:
-        return None
-    chain = _chain(signer, pool)
+    root_digests = {r.sha256 for r in roots}
+    first = None
+    for kind, token, when in tokens:
+        pool = list(roots) + [c.chosen for c in (token["certificates"] or ()) if c.name == "certificate"]
+        if dss is not None:
+            pool += dss.certs
+        signer = _token_signer(token, pool)
+        if signer is None:
+            continue
+        chain = _chain(signer, pool)
+        found = (kind, token, when, signer, chain)
+        first = first or found
+        if chain[-1].sha256 in root_digests:
+            return _longevity_of(*found, dss)
+    return _longevity_of(*first, dss) if first is not None else None
+
+
+def _longevity_of(kind: str, token: cms.SignedData, when: datetime, signer: x509.Certificate,
+                  chain: list[x509.Certificate], dss: _Embedded | None) -> Longevity:
     expiring = min(chain, key=lambda c: c["tbs_certificate"]["validity"]["not_after"].native)
     info = token["signer_infos"][0]
     return Longevity(
@@ -201,21 +216,19 @@ def longevity(reader: PdfFileReader, roots: Sequence) -> Longevity | None:
     )
 
 
-def _newest_token(reader: PdfFileReader) -> tuple[str, cms.SignedData, datetime] | None:
+def _tokens_newest_first(reader: PdfFileReader) -> list[tuple[str, cms.SignedData, datetime]]:
+    """The document timestamps, newest first; without any, the signatures' timestamps, newest first."""
     stamps = reader.embedded_timestamp_signatures
     if stamps:
-        token = stamps[-1].signed_data
-        return "archive timestamp", token, _tst_time(token)
-    found = None
+        return [("archive timestamp", s.signed_data, _tst_time(s.signed_data)) for s in reversed(stamps)]
+    found = []
     for sig in reader.embedded_regular_signatures:
         attrs = sig.signer_info["unsigned_attrs"]
         for attr in attrs if attrs.native is not None else ():
             if attr["type"].native == "signature_time_stamp_token":
                 token = attr["values"][0]["content"]
-                when = _tst_time(token)
-                if found is None or when > found[2]:
-                    found = ("signature timestamp", token, when)
-    return found
+                found.append(("signature timestamp", token, _tst_time(token)))
+    return sorted(found, key=lambda t: t[2], reverse=True)
 
 
 def _tst_time(token: cms.SignedData) -> datetime:
@@ -248,6 +261,30 @@ class _Embedded:
     certs: list
     crls: list
     ocsps: list
+
+
+def dss_damage(reader: PdfFileReader) -> str | None:
+    """What in the file's DSS is not a certificate, CRL or OCSP response it claims to be; None if all parse.
+
+    Anyone can append DSS entries (the diff policy must allow validation data after signing); one that
+    cannot be parsed is damage, not missing data, and fetching online would not repair it.
+    """
+    if "/DSS" not in reader.root:
+        return None
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except (SignatureValidationError, ValueError, KeyError, TypeError, NotImplementedError) as e:
+        return f"the DSS cannot be read ({type(e).__name__}: {e})"
+    kinds = (("/Certs", dss.certs.values(), DecodePurpose.CERTIFICATE, x509.Certificate),
+             ("/CRLs", dss.crls, DecodePurpose.CRL, crl.CertificateList),
+             ("/OCSPs", dss.ocsps, DecodePurpose.OCSP_RESPONSE, ocsp.OCSPResponse))
+    for name, refs, purpose, spec in kinds:
+        for index, ref in enumerate(refs):
+            try:
+                spec.load(ref.get_object().read_data(purpose)).native  # noqa: B018 - parse it all
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                return f"entry {index + 1} of the DSS's {name} is not valid DER ({type(e).__name__}: {e})"
+    return None
 
 
 def _embedded(reader: PdfFileReader) -> _Embedded | None:

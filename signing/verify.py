@@ -14,7 +14,7 @@ reported as its own check, and the report is ok only when all of them are:
 ``timestamps``            every signature and document timestamp is intact and valid, the newest trusted now
 ``pades_level``           the PAdES baseline level reached, against the level required
 ``modifications``         nothing but validation data and timestamps was added after signing
-``coverage``              the signature covers the whole file (or its revision plus those)
+``coverage``              the signature covers the whole file (or its revision plus those); nothing after the last revision
 ``renewal``               until when the newest timestamp keeps the file provable (fails once past)
 ``stamp``                 the Decree 30/2020 visible form (:mod:`signing.stamp_check`)
 ``pdfa``                  the file is still PDF/A-2b (:mod:`signing.pdfa_check`)
@@ -49,7 +49,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 
 from digitize.errors import ConfigError, VerificationError
 from signing.diff_policy import STRICT_DIFF_POLICY
-from signing.long_term import long_term_verdict, longevity, quiet_pyhanko_logs
+from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.stamp_check import check_stamp, check_stamp_clear
 
@@ -328,8 +328,8 @@ def _checks_for(
         revocation_check,
         Check("timestamps", True, ""),  # replaced by the file-wide check
         _pades_level(sig, status, reader, min_level),
-        _modifications(status, allowed),
-        _coverage(status, allowed),
+        _modifications(status, allowed, dss_damage(reader)),
+        _coverage(status, allowed, _appended_bytes(reader, data)),
     ]
     covered = _has_document_timestamps(reader)
     return _Outcome(checks, [_signature_timestamp(sig.field_name, status, covered)])
@@ -567,7 +567,9 @@ def _has_validation_updates(reader: PdfFileReader) -> bool:
     return "/DSS" in reader.root or bool(reader.embedded_timestamp_signatures)
 
 
-def _coverage(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]) -> Check:
+def _coverage(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...], appended: str | None) -> Check:
+    if appended is not None:
+        return Check("coverage", False, appended)
     coverage = status.coverage
     if coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return Check("coverage", True, "the signature covers the whole file")
@@ -577,7 +579,27 @@ def _coverage(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]
     return Check("coverage", False, f"the signature does not cover the whole file (coverage {name})")
 
 
-def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]) -> Check:
+def _appended_bytes(reader: PdfFileReader, data: bytes) -> str | None:
+    """What follows the end of the file's last revision, when it is more than white space, else None.
+
+    A PDF reader takes the last ``%%EOF`` it finds and ignores what comes after it, so bytes appended
+    there belong to no revision: pyHanko calls the last signature's coverage "entire revision" and finds
+    no modification to analyse. An archived file holds nothing outside its revisions.
+    """
+    end = data.find(b"%%EOF", reader.last_startxref)
+    if end < 0:
+        return None  # pyHanko found its end differently; nothing to compare
+    tail = data[end + len(b"%%EOF"):]
+    if not tail.strip(b" \t\r\n\x00\x0c"):
+        return None
+    return (f"{len(tail)} bytes follow the end of the file's last revision (%%EOF at byte {end}): "
+            "they were appended after signing and belong to no signed revision")
+
+
+def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...],
+                   damaged_dss: str | None = None) -> Check:
+    if damaged_dss is not None:
+        return Check("modifications", False, f"the validation data (DSS) in the file is damaged: {damaged_dss}")
     diff = status.diff_result
     if diff is not None and not isinstance(diff, DiffResult):
         return Check("modifications", False, f"the file was changed after signing: {_reason(diff)}")
