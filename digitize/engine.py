@@ -24,17 +24,19 @@ Workers return small values (paths and numbers), never images.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import os
 import shutil
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 
 from digitize import cleanup, files, lifetime, ocr, pages, pdfa, tools
-from digitize.errors import BadInputError, ConfigError, DigitizeError, ToolError, ToolTimeoutError
+from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
 
@@ -211,6 +213,8 @@ class PagePool:
         self._pool = context.Pool(workers, initializer=lifetime.page_worker_start, maxtasksperchild=20)
         self._groups: set[int] = set()
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._progress = time.monotonic()  # when a page last came back from any worker
         self._note_workers()
 
     def __enter__(self) -> PagePool:
@@ -223,20 +227,34 @@ class PagePool:
             self.terminate()
 
     def run(self, todo: tuple[pages.SourcePage, ...], work_dir: Path, settings: OcrSettings) -> list[_PageDone]:
-        """Every page of ``todo`` through the pool, in page order; the first page error is raised."""
+        """Every page of ``todo`` through the pool, in page order; the first page error is raised.
+
+        Pages may wait behind other documents' pages: only a pool that returns no page at all for
+        longer than a page's limit (plus a grace) is taken as stuck and torn down. Once the pool is
+        stopped (:meth:`terminate`), a waiting document stops with :class:`StoppedError` (transient).
+        """
+        if self._stopped.is_set():
+            raise StoppedError("the run was stopped before this document's pages were read")
         pending = [self._pool.apply_async(_process_page_safely, (page, work_dir, settings)) for page in todo]
-        results = []
-        for page, job in zip(todo, pending, strict=True):
+        return [_unwrap(self._wait(page, job, settings)) for page, job in zip(todo, pending, strict=True)]
+
+    def _wait(self, page: pages.SourcePage, job: multiprocessing.pool.AsyncResult, settings: OcrSettings) -> object:
+        silence = settings.page_timeout_seconds + PAGE_LIMIT_GRACE_SECONDS
+        while True:
+            if self._stopped.is_set():
+                raise StoppedError(f"{page.origin}: the run was stopped before this page was read")
             self._note_workers()
             try:
-                outcome = job.get(timeout=settings.page_timeout_seconds + PAGE_LIMIT_GRACE_SECONDS)
+                outcome = job.get(timeout=1.0)
             except multiprocessing.TimeoutError as e:
-                self.terminate()  # a worker stuck where its own alarm cannot reach it
-                raise ToolTimeoutError(
-                    f"{page.origin} did not finish within {settings.page_timeout_seconds:g} s"
-                ) from e
-            results.append(_unwrap(outcome))
-        return results
+                if time.monotonic() - self._progress > silence:
+                    self.terminate()  # a worker stuck where its own alarm cannot reach it
+                    raise ToolTimeoutError(
+                        f"{page.origin} did not finish within {settings.page_timeout_seconds:g} s"
+                    ) from e
+                continue
+            self._progress = time.monotonic()
+            return outcome
 
     def close(self) -> None:
         """Let the workers finish and stop."""
@@ -244,7 +262,9 @@ class PagePool:
         self._pool.join()
 
     def terminate(self) -> None:
-        """Stop every worker now, and whatever they started (a hung Tesseract)."""
+        """Stop every worker now, and whatever they started (a hung Tesseract); documents waiting on
+        the pool stop with :class:`StoppedError`."""
+        self._stopped.set()
         self._note_workers()
         self._pool.terminate()
         self._pool.join()

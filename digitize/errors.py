@@ -172,6 +172,14 @@ class BatchError(DigitizeError):
     exit_code = ExitCode.partial
 
 
+class StoppedError(DigitizeError):
+    """Work was cut short because the run itself is stopping (a signal): transient, the input goes
+    back to the scanner folder for the next run."""
+
+    exit_code = ExitCode.terminated
+    transient = True
+
+
 class Terminated(BaseException):
     """The process was asked to stop (SIGTERM): raised from the signal handler so that every
     ``finally`` runs (temporary folders removed, child processes stopped). Like

@@ -37,7 +37,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from digitize import engine, intake, pipeline, split
-from digitize.errors import BadInputError, BatchError, is_transient
+from digitize.errors import BadInputError, BatchError, StoppedError, is_transient
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings, load_settings
 from signing.session import SigningSession, open_signing_session
@@ -49,11 +49,11 @@ RETRY_DELAYS = [5, 30]
 
 
 def retry_if_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
-    """Retry a task only when its error says a retry may succeed."""
+    """Retry a task only when its error says a retry may succeed (not when the run itself is stopping)."""
     try:
         state.result()
     except Exception as e:  # noqa: BLE001 - inspected, not swallowed
-        return is_transient(e)
+        return is_transient(e) and not isinstance(e, StoppedError)
     return False
 
 
@@ -331,11 +331,20 @@ def _process(
         # Each document is its own child flow run, linked to this one through a copy of the run's context.
         futures = {threads.submit(contextvars.copy_context().run, _run_one, item, settings, config): n
                    for n, item in enumerate(ready)}
-        for done, future in enumerate(as_completed(futures), 1):
-            by_item[futures[future]] = summaries = future.result()
-            update_progress_artifact(progress, 100.0 * done / len(ready))
-            for listener in PROGRESS_LISTENERS:
-                listener(done, len(ready), summaries)
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                by_item[futures[future]] = summaries = future.result()
+                update_progress_artifact(progress, 100.0 * done / len(ready))
+                for listener in PROGRESS_LISTENERS:
+                    listener(done, len(ready), summaries)
+        except BaseException:
+            # Stopping (a signal, or a document's unexpected error): take nothing more, stop the pages in
+            # flight (their documents end as transient, their inputs go back to the scanner folder).
+            for future in futures:
+                future.cancel()
+            if _run_pool is not None:
+                _run_pool.terminate()
+            raise
     results = [summary for n in sorted(by_item) for summary in by_item[n]] + [_settling(i) for i in settling]
     _publish(results)
     return results
