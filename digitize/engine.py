@@ -129,8 +129,8 @@ def scan_to_pdfa(
     """
     tools.require("tesseract")
     tools.require("pdftoppm")
-    tools.require_languages(settings.languages)
-    tools.require_languages("osd")
+    tools.require_languages(settings.languages, settings.tessdata_dir)
+    tools.require_languages("osd", settings.tessdata_dir)
     plan = pages.plan_pages(
         source, default_dpi=default_dpi, existing_text=settings.existing_text, signed_input=settings.signed_input,
         max_pages=max_pages,
@@ -378,7 +378,8 @@ def _orient_and_read(
 
 
 def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int:
-    return ocr.detect_rotation(gray, page.dpi, stem.with_suffix(".osd.png"), timeout=settings.timeout_seconds)
+    return ocr.detect_rotation(gray, page.dpi, stem.with_suffix(".osd.png"), timeout=settings.timeout_seconds,
+                               tessdata_dir=settings.tessdata_dir)
 
 
 def _clean_and_read(
@@ -391,7 +392,7 @@ def _clean_and_read(
     height, width = clean.display.shape[:2]
     result = ocr.ocr_page(
         ocr_image, page.number, page.dpi, stem.with_suffix(".text"),
-        languages=settings.languages, timeout=settings.timeout_seconds,
+        languages=settings.languages, timeout=settings.timeout_seconds, tessdata_dir=settings.tessdata_dir,
     )
     ocr_image.unlink()  # kept only when OCR fails, to explain the failure
     layer = pdfa.PageLayer(display, result.text_pdf, width, height, page.dpi, gray)

@@ -9,6 +9,7 @@ grafted under the page image, and a TSV of words with their confidences.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -27,6 +28,22 @@ OSD_DPI = 150
 OSD_MIN_CONFIDENCE = 2.0
 
 
+#: SHA-256 of the integer "best" Vietnamese LSTM model (npm ``@tesseract.js-data/vie`` 1.0.0,
+#: ``4.0.0_best_int``) that ``run.sh setup`` installs into ``var/tessdata``.
+BEST_INT_VIE_SHA256 = "112f6fd1d04ab4cb0208cad9cada8de214ae33a1e4db3750ffcda69262aef0a8"
+
+
+def vie_model(tessdata_dir: str = "") -> str:
+    """Which Vietnamese model Tesseract reads: "best_int", "fast (OS package)", "other" or "missing"."""
+    folder = tools.tessdata_folder(tessdata_dir)
+    model = folder / "vie.traineddata" if folder else None
+    if model is None or not model.is_file():
+        return "missing"
+    if hashlib.sha256(model.read_bytes()).hexdigest() == BEST_INT_VIE_SHA256:
+        return "best_int"
+    return "other" if tessdata_dir else "fast (OS package)"
+
+
 @dataclass(frozen=True)
 class OcrPage:
     """What Tesseract found on one page."""
@@ -38,7 +55,7 @@ class OcrPage:
     words: int
 
 
-def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: float) -> int:
+def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: float, tessdata_dir: str = "") -> int:
     """Clockwise rotation (0, 90, 180, 270) that makes the page upright, by Tesseract OSD.
 
     Returns 0 when OSD is unsure or finds too little text to tell.
@@ -51,7 +68,8 @@ def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: f
     files.write_bytes(work_file, data.tobytes())
     try:
         proc = tools.run(
-            ["tesseract", str(work_file), "-", "--psm", "0", "-l", "osd", "--dpi", str(round(dpi * scale))],
+            ["tesseract", *tools.tessdata_args(tessdata_dir), str(work_file), "-", "--psm", "0", "-l", "osd",
+             "--dpi", str(round(dpi * scale))],
             timeout=timeout,
             env=tools.SINGLE_THREAD_ENV,
         )
@@ -74,11 +92,13 @@ def parse_osd(output: str) -> int:
 
 
 def ocr_page(
-    image_path: Path, number: int, dpi: float, out_base: Path, *, languages: str, timeout: float
+    image_path: Path, number: int, dpi: float, out_base: Path, *, languages: str, timeout: float,
+    tessdata_dir: str = "",
 ) -> OcrPage:
-    """OCR one cleaned page image into ``<out_base>.pdf`` (text only) and ``<out_base>.tsv``."""
+    """OCR one cleaned page image into ``<out_base>.pdf`` (text only) and ``<out_base>.tsv``,
+    with the models of ``tessdata_dir`` (empty: the OS default folder)."""
     tools.run(
-        ["tesseract", str(image_path), str(out_base), "-l", languages, "--dpi", str(round(dpi)),
+        ["tesseract", *tools.tessdata_args(tessdata_dir), str(image_path), str(out_base), "-l", languages, "--dpi", str(round(dpi)),
          "-c", "textonly_pdf=1", "pdf", "tsv"],
         timeout=timeout,
         env=tools.SINGLE_THREAD_ENV,

@@ -76,6 +76,9 @@ class OcrSettings:
     """Tesseract options."""
 
     languages: str = "vie"
+    #: Tesseract's model folder: "auto" (``<paths.var_dir>/tessdata`` when set-up installed the better
+    #: best_int Vietnamese model there, else the OS default), "" (the OS package's folder) or a folder.
+    tessdata_dir: str = "auto"
     timeout_seconds: float = 300.0
     min_confidence: float = 60.0
     jpeg_quality: int = 80
@@ -267,6 +270,8 @@ def _build(raw: Mapping[str, Mapping[str, object]], base: Path) -> Settings:
                 )
             kwargs[key] = _coerce(f"{name}.{key}", value, typing.get_type_hints(cls)[key])
         section = cls(**kwargs)
+        if name == "ocr" and section.tessdata_dir not in ("", "auto") and not Path(section.tessdata_dir).is_absolute():
+            section = dataclasses.replace(section, tessdata_dir=str(base / section.tessdata_dir))
         sections[name] = _resolve_paths(section, base)
     settings = _under_var_dir(Settings(**sections))
     _check(settings)
@@ -291,7 +296,17 @@ def _under_var_dir(settings: Settings) -> Settings:
         signing=dataclasses.replace(settings.signing, demo_dir=settings.signing.demo_dir or var / "keys"),
         archive=dataclasses.replace(settings.archive, root=settings.archive.root or var / "archive"),
         catalog=dataclasses.replace(settings.catalog, path=settings.catalog.path or var / "catalog.sqlite"),
+        ocr=dataclasses.replace(settings.ocr, tessdata_dir=_tessdata_dir(settings.ocr.tessdata_dir, var)),
     )
+
+
+def _tessdata_dir(value: str, var: Path) -> str:
+    """``ocr.tessdata_dir`` made concrete: "auto" is ``var/tessdata`` when set-up installed a Vietnamese
+    model there, else "" (the OS default folder)."""
+    if value != "auto":
+        return value
+    folder = var / "tessdata"
+    return str(folder) if (folder / "vie.traineddata").is_file() else ""
 
 
 def _coerce(name: str, value: object, hint: object) -> object:
