@@ -1,0 +1,45 @@
+"""Tone-mark correction (issue 14): only unsure words change, by context, in the case they were read."""
+
+from __future__ import annotations
+
+from digitize import tonemarks
+
+TEXTS = [
+    "Ủy ban nhân dân thành phố Quy Nhơn, thành phố Hà Nội, thành phố Huế.",
+    "Phó Chủ tịch Ủy ban nhân dân; phó chủ tịch hội đồng.",
+    "Tổ quốc Việt Nam. Hết hạn thì nộp lại.",
+]
+
+
+def model() -> tonemarks.ToneModel:
+    return tonemarks.ToneModel.from_texts(TEXTS)
+
+
+def test_skeleton_drops_every_mark_but_keeps_d_bar():
+    assert tonemarks.skeleton("Phố") == "pho"
+    assert tonemarks.skeleton("quốc") == tonemarks.skeleton("quôc") == "quoc"
+    assert tonemarks.skeleton("Đồng") == "đong"
+
+
+def test_an_unsure_syllable_gets_the_tone_its_neighbours_ask_for():
+    m = model()
+    assert tonemarks.correct(["thành", "phó", "Quy"], [96, 41, 95], m, below=70) == {1: "phố"}
+    # the same letters after "Ủy ban" ... "Phó Chủ tịch" stay "Phó"
+    assert tonemarks.correct(["Phó", "Chủ", "tịch"], [41, 95, 95], m, below=70) == {}
+    # capitals and punctuation are kept
+    assert tonemarks.correct(["THÀNH", "PHÓ,"], [96, 30], m, below=70) == {1: "PHỐ,"}
+    assert tonemarks.correct(["Tô", "quôc"], [40, 40], m, below=70) == {0: "Tổ", 1: "quốc"}
+
+
+def test_a_word_tesseract_is_sure_of_is_never_changed():
+    m = model()
+    assert tonemarks.correct(["thành", "phó", "Quy"], [96, 70, 95], m, below=70) == {}
+    assert tonemarks.correct(["thành", "phó", "Quy"], [96, 99, 95], m, below=100) == {1: "phố"}
+    # numbers, codes and words of other letters are not syllables
+    assert tonemarks.correct(["số", "412/QĐ-UBND", "Logistics"], [10, 10, 10], m, below=70) == {}
+
+
+def test_the_shipped_model_loads_and_knows_the_city():
+    shipped = tonemarks.load_model()
+    assert len(shipped.unigrams) > 500
+    assert tonemarks.correct(["thành", "phó", "Quy", "Nhơn"], [95, 40, 95, 95], shipped, below=70) == {1: "phố"}
