@@ -393,6 +393,7 @@ def _clean_and_read(
     result = ocr.ocr_page(
         ocr_image, page.number, page.dpi, stem.with_suffix(".text"),
         languages=settings.languages, timeout=settings.timeout_seconds, tessdata_dir=settings.tessdata_dir,
+        layout_order=settings.reading_order == "layout", tone_below=settings.tone_correction_below,
     )
     ocr_image.unlink()  # kept only when OCR fails, to explain the failure
     layer = pdfa.PageLayer(display, result.text_pdf, width, height, page.dpi, gray)

@@ -80,6 +80,12 @@ class OcrSettings:
     #: best_int Vietnamese model there, else the OS default), "" (the OS package's folder) or a folder.
     tessdata_dir: str = "auto"
     timeout_seconds: float = 300.0
+    #: Order of the text layer: "layout" (the Decree 30 blocks: header and closing columns read
+    #: left, then right) or "tesseract" (as Tesseract read it). Words keep their places either way.
+    reading_order: str = "layout"
+    #: Words Tesseract read with a confidence below this get the tone marks their context asks
+    #: for (digitize/tonemarks.py); 0: no correction. Words at or above it are never changed.
+    tone_correction_below: float = 0.0
     min_confidence: float = 60.0
     jpeg_quality: int = 80
     #: Processes that clean and OCR pages in parallel; 0: one per CPU core.
@@ -384,6 +390,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("ocr.timeout_seconds must be positive")
     if settings.ocr.page_timeout_seconds <= 0 or settings.ocr.workers < 0:
         raise ConfigError("ocr.page_timeout_seconds must be positive and ocr.workers >= 0")
+    if settings.ocr.reading_order not in ("layout", "tesseract"):
+        raise ConfigError(f"ocr.reading_order must be 'layout' or 'tesseract', not {settings.ocr.reading_order!r}")
+    if not 0 <= settings.ocr.tone_correction_below <= 100:
+        raise ConfigError("ocr.tone_correction_below must be between 0 (off) and 100")
     if settings.ocr.existing_text not in ("refuse", "redo", "skip"):
         raise ConfigError(f"ocr.existing_text must be 'refuse', 'redo' or 'skip', not {settings.ocr.existing_text!r}")
     if settings.ocr.signed_input not in ("refuse", "keep-original"):

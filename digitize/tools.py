@@ -112,9 +112,16 @@ def require(program: str) -> Probe:
     return found
 
 
+def model_folder(tessdata_dir: str = "") -> str:
+    """``ocr.tessdata_dir`` as Tesseract takes it: "" (the OS default) for "" and for an
+    unresolved "auto" (settings read by :func:`digitize.settings.load_settings` resolve it)."""
+    return "" if tessdata_dir == "auto" else tessdata_dir
+
+
 def tessdata_args(tessdata_dir: str = "") -> list[str]:
     """Tesseract's ``--tessdata-dir`` option for ``tessdata_dir`` (none for "": the OS default)."""
-    return ["--tessdata-dir", tessdata_dir] if tessdata_dir else []
+    folder = model_folder(tessdata_dir)
+    return ["--tessdata-dir", folder] if folder else []
 
 
 @functools.cache
@@ -145,6 +152,7 @@ def tessdata_folder(tessdata_dir: str = "") -> Path | None:
 def require_languages(languages: str, tessdata_dir: str = "") -> None:
     """Raise :class:`MissingToolError` unless every language of ``vie+eng`` is installed
     (in ``tessdata_dir`` when one is given)."""
+    tessdata_dir = model_folder(tessdata_dir)
     if tessdata_dir and not Path(tessdata_dir).is_dir():
         raise MissingToolError(
             f"the Tesseract model folder {tessdata_dir} (ocr.tessdata_dir) does not exist",
