@@ -45,7 +45,7 @@ python_env() {
   fi
 }
 
-# The integer "best" Vietnamese LSTM model (better than the OS package's "fast" one, bench/README.md),
+# The integer "best" Vietnamese LSTM model (opt-in: ocr.tessdata_dir = "auto"; see bench/README.md),
 # from the npm registry package that tesseract.js uses, pinned and checked. Tesseract takes one
 # tessdata folder: var/tessdata gets links to the OS package's files (eng, osd, configs, pdf.ttf)
 # plus this vie.traineddata. Without npm, set-up still succeeds and OCR uses the OS model.
@@ -60,7 +60,7 @@ best_model() {
     return 0
   fi
   if ! command -v npm >/dev/null; then
-    log "note: npm is not installed, so OCR uses the OS package's Vietnamese model (fast, fewer right tone marks); for the better model: apt-get install npm, then bash run.sh setup"
+    log "note: npm is not installed: the best_int Vietnamese model (ocr.tessdata_dir = \"auto\") is not installed; OCR uses the OS package model (apt-get install npm, then bash run.sh setup, to add it)"
     return 0
   fi
   local os_dir tmp

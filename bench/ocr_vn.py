@@ -43,8 +43,9 @@ from digitize.settings import OcrSettings
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = {"fast": "", "best": str(REPO / "var" / "tessdata")}
-#: Confidence thresholds of the tone-mark correction tried (the last is the default's candidate).
-TONE_BELOW = (50.0, 70.0, 85.0)
+#: Confidence thresholds of the tone-mark correction tried, and the one measured with the layout.
+TONE_BELOW = (50.0, 70.0, 80.0, 90.0)
+TONE_DEFAULT = 80.0
 
 
 def normalize(text: str) -> str:
@@ -141,7 +142,7 @@ VARIANTS = {"plain": _plain}
 for _below in TONE_BELOW:
     VARIANTS[f"tone<{_below:g}"] = _finished(False, _below)
 VARIANTS["layout"] = _finished(True, 0)
-VARIANTS[f"layout+tone<{TONE_BELOW[-1]:g}"] = _finished(True, TONE_BELOW[-1])
+VARIANTS[f"layout+tone<{TONE_DEFAULT:g}"] = _finished(True, TONE_DEFAULT)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -78,7 +78,8 @@ def model_note(tessdata_dir: str) -> str:
     where = tessdata_dir or "the OS package's folder"
     note = f"Vietnamese model {model} from {where}"
     if model != "best_int":
-        note += " (bash run.sh setup installs the better best_int model into var/tessdata when npm is there)"
+        note += (" (the best_int model: bash run.sh setup installs it into var/tessdata when npm is there; "
+                 "then set ocr.tessdata_dir = \"auto\")")
     return note
 
 

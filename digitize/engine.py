@@ -33,7 +33,7 @@ from pathlib import Path
 
 import cv2
 
-from digitize import cleanup, files, ocr, pages, pdfa, tools
+from digitize import cleanup, files, layout, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
@@ -394,6 +394,8 @@ def _clean_and_read(
         ocr_image, page.number, page.dpi, stem.with_suffix(".text"),
         languages=settings.languages, timeout=settings.timeout_seconds, tessdata_dir=settings.tessdata_dir,
         layout_order=settings.reading_order == "layout", tone_below=settings.tone_correction_below,
+        seals=tuple(layout.seal_boxes(clean.display, page.dpi)) if settings.seal_words_below > 0 else (),
+        seal_below=settings.seal_words_below,
     )
     ocr_image.unlink()  # kept only when OCR fails, to explain the failure
     layer = pdfa.PageLayer(display, result.text_pdf, width, height, page.dpi, gray)

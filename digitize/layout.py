@@ -14,6 +14,10 @@ segment are the header, those below the last one the closing blocks: in each,
 the left column is read top to bottom, then the right one. Everything between
 stays in Tesseract's order, so forms with fields side by side are still read
 row by row. Only the order changes; every word keeps its box.
+
+Red seals (:func:`seal_boxes`) are found on the colour page image; words read
+inside one with a low confidence (ring letters, the signature under the seal)
+are left out of the text layer by :func:`outside_seals`: the image keeps them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from statistics import median
 from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
 
 if TYPE_CHECKING:
     from digitize.ocr import Word
@@ -105,3 +112,62 @@ def _columns(parts: list[list[int]], sides: list[str], words: Sequence[Word]) ->
     left = sorted((p for p, s in zip(parts, sides) if s == "left"), key=top)
     right = sorted((p for p, s in zip(parts, sides) if s != "left"), key=top)
     return left + right
+
+
+#: Red ink: the red channel this much above green and blue (a seal's red, not cream paper).
+RED_OVER_GREEN, RED_OVER_BLUE = 60, 40
+#: A seal's red area is at least this wide and high (office seals are 30-42 mm across).
+SEAL_MIN_MM = 15.0
+#: Resolution the red mask is worked at (enough for a seal; cheap).
+SEAL_DPI = 50.0
+
+
+def seal_boxes(image_bgr: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
+    """Boxes (left, top, right, bottom, in the image's pixels) of red seals on a colour page image.
+
+    A seal is a connected area of red ink at least :data:`SEAL_MIN_MM` wide and
+    high, found on a copy scaled to :data:`SEAL_DPI`. A grey image has none."""
+    if image_bgr.ndim != 3 or dpi <= 0:
+        return []
+    scale = min(1.0, SEAL_DPI / dpi)
+    small = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image_bgr
+    b, g, r = (small[:, :, k].astype(np.int16) for k in range(3))
+    red = ((r - g > RED_OVER_GREEN) & (r - b > RED_OVER_BLUE)).astype(np.uint8)
+    side = max(1, round(2 * SEAL_DPI / 25.4 * (dpi * scale / SEAL_DPI)))  # about 2 mm: join a seal's ring and text
+    red = cv2.morphologyEx(red, cv2.MORPH_CLOSE, np.ones((side, side), np.uint8))
+    count, _labels, stats, _centres = cv2.connectedComponentsWithStats(red, connectivity=8)
+    least = SEAL_MIN_MM / 25.4 * dpi * scale
+    boxes = []
+    for k in range(1, count):
+        x, y, w, h = (int(v) for v in stats[k][:4])
+        if w >= least and h >= least:
+            boxes.append((round(x / scale), round(y / scale), round((x + w) / scale), round((y + h) / scale)))
+    return _merged(boxes)
+
+
+def _merged(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Overlapping boxes (a seal's inner and outer rings) as one."""
+    out: list[tuple[int, int, int, int]] = []
+    for box in sorted(boxes):
+        for k, have in enumerate(out):
+            if box[0] <= have[2] and have[0] <= box[2] and box[1] <= have[3] and have[1] <= box[3]:
+                out[k] = (min(box[0], have[0]), min(box[1], have[1]), max(box[2], have[2]), max(box[3], have[3]))
+                break
+        else:
+            out.append(box)
+    return out
+
+
+def outside_seals(words: Sequence[Word], order: list[list[int]], boxes: Sequence[tuple[int, int, int, int]],
+                  below: float) -> list[list[int]]:
+    """``order`` without the words read with a confidence under ``below`` whose centre lies in a seal box
+    (a seal's ring letters and a signature under it read as stray characters; the image keeps them)."""
+    if not boxes:
+        return order
+
+    def in_seal(word: Word) -> bool:
+        x, y = (word.left + word.right) / 2, (word.top + word.bottom) / 2
+        return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in boxes)
+
+    kept = [[i for i in line if not (words[i].conf < below and in_seal(words[i]))] for line in order]
+    return [line for line in kept if line]

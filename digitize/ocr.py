@@ -96,14 +96,16 @@ def parse_osd(output: str) -> int:
 def ocr_page(
     image_path: Path, number: int, dpi: float, out_base: Path, *, languages: str, timeout: float,
     tessdata_dir: str = "", layout_order: bool = False, tone_below: float = 0.0,
+    seals: tuple[tuple[int, int, int, int], ...] = (), seal_below: float = 0.0,
 ) -> OcrPage:
     """OCR one cleaned page image into ``<out_base>.pdf`` (text only) and ``<out_base>.tsv``,
     with the models of ``tessdata_dir`` (empty: the OS default folder).
 
     With ``layout_order`` the text layer is read in the blocks of the Decree 30 layout
     (:mod:`digitize.layout`); with ``tone_below`` > 0, words of a lower confidence get the
-    tone marks their context asks for (:mod:`digitize.tonemarks`). Both rewrite the text
-    layer in place: every word keeps its box."""
+    tone marks their context asks for (:mod:`digitize.tonemarks`); words of a confidence under
+    ``seal_below`` inside one of the ``seals`` boxes (pixels) are left out. These rewrite the text
+    layer in place: every word kept keeps its box."""
     tools.run(
         ["tesseract", *tools.tessdata_args(tessdata_dir), str(image_path), str(out_base), "-l", languages, "--dpi", str(round(dpi)),
          "-c", "textonly_pdf=1", "pdf", "tsv"],
@@ -115,12 +117,14 @@ def ocr_page(
         tools.check_output(written, "tesseract")
     tsv = Path(f"{out_base}.tsv").read_text(encoding="utf-8")
     text, confidence, words = read_tsv(tsv)
-    if layout_order or tone_below > 0:
-        text = finish_layer(Path(f"{out_base}.pdf"), tsv, layout_order=layout_order, tone_below=tone_below) or text
+    if layout_order or tone_below > 0 or (seals and seal_below > 0):
+        text = finish_layer(Path(f"{out_base}.pdf"), tsv, layout_order=layout_order, tone_below=tone_below,
+                            seals=seals, seal_below=seal_below) or text
     return OcrPage(number, Path(f"{out_base}.pdf"), text, confidence, words)
 
 
-def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: float) -> str | None:
+def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: float,
+                 seals: tuple[tuple[int, int, int, int], ...] = (), seal_below: float = 0.0) -> str | None:
     """Put the words of Tesseract's text-only page ``text_pdf`` in reading order and correct the
     tone marks of unsure ones (see :func:`ocr_page`); the page's text, or None when the layer
     could not be matched word for word with the TSV (then it is left as Tesseract wrote it)."""
@@ -130,6 +134,8 @@ def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: fl
     if not words:
         return None
     order = layout.reading_order(words, page_width(tsv)) if layout_order else tesseract_lines(words)
+    if seal_below > 0:
+        order = layout.outside_seals(words, order, seals, seal_below)
     changes: dict[int, str] = {}
     if tone_below > 0:
         flat = [i for line in order for i in line]

@@ -76,16 +76,20 @@ class OcrSettings:
     """Tesseract options."""
 
     languages: str = "vie"
-    #: Tesseract's model folder: "auto" (``<paths.var_dir>/tessdata`` when set-up installed the better
-    #: best_int Vietnamese model there, else the OS default), "" (the OS package's folder) or a folder.
-    tessdata_dir: str = "auto"
+    #: Tesseract's model folder: "" (the OS package's folder: the "fast" vie model), "auto"
+    #: (``<paths.var_dir>/tessdata`` when set-up installed the best_int vie model there, else the OS
+    #: folder) or a folder. best_int measured no better on vn-docs (bench/README.md): opt-in.
+    tessdata_dir: str = ""
     timeout_seconds: float = 300.0
     #: Order of the text layer: "layout" (the Decree 30 blocks: header and closing columns read
     #: left, then right) or "tesseract" (as Tesseract read it). Words keep their places either way.
     reading_order: str = "layout"
     #: Words Tesseract read with a confidence below this get the tone marks their context asks
     #: for (digitize/tonemarks.py); 0: no correction. Words at or above it are never changed.
-    tone_correction_below: float = 0.0
+    tone_correction_below: float = 80.0
+    #: Words read inside a red seal with a confidence below this stay out of the text layer
+    #: (the image keeps them); 0: keep every word.
+    seal_words_below: float = 50.0
     min_confidence: float = 60.0
     jpeg_quality: int = 80
     #: Processes that clean and OCR pages in parallel; 0: one per CPU core.
@@ -394,6 +398,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"ocr.reading_order must be 'layout' or 'tesseract', not {settings.ocr.reading_order!r}")
     if not 0 <= settings.ocr.tone_correction_below <= 100:
         raise ConfigError("ocr.tone_correction_below must be between 0 (off) and 100")
+    if not 0 <= settings.ocr.seal_words_below <= 100:
+        raise ConfigError("ocr.seal_words_below must be between 0 (off) and 100")
     if settings.ocr.existing_text not in ("refuse", "redo", "skip"):
         raise ConfigError(f"ocr.existing_text must be 'refuse', 'redo' or 'skip', not {settings.ocr.existing_text!r}")
     if settings.ocr.signed_input not in ("refuse", "keep-original"):

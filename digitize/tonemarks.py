@@ -10,7 +10,9 @@ of (confidence below a threshold), every syllable with the same letters
 
 with P(b | a) = (count(a b) + K * P(b)) / (count(a) + K) and P(b) an add-0.1
 unigram. The candidate replaces the word only when it beats Tesseract's reading
-by ``margin`` (natural log). A word Tesseract is sure of is never touched, nor
+by ``margin`` (natural log) **and** the context supports it: the candidate was
+seen beside one of the neighbours and Tesseract's reading never was (a rare
+word the model does not know is not turned into a common one). A word Tesseract is sure of is never touched, nor
 a word with letters other than Vietnamese ones (numbers, codes, abbreviations).
 
 The model (``digitize/data/vi_syllables.json.gz``: unigram and bigram counts of
@@ -106,6 +108,10 @@ class ToneModel:
             score += math.log(self.bigram(syllable, following)) - math.log(self.unigram(following))
         return score
 
+    def support(self, previous: str, syllable: str, following: str) -> int:
+        """How often ``syllable`` was seen after ``previous`` or before ``following``."""
+        return self.bigrams.get(f"{previous} {syllable}", 0) + self.bigrams.get(f"{syllable} {following}", 0)
+
     def candidates(self, syllable: str) -> tuple[str, ...]:
         return self.by_skeleton.get(skeleton(syllable), ())
 
@@ -142,7 +148,8 @@ def correct(words: Sequence[str], confidences: Sequence[float], model: ToneModel
                 score = model.score(previous, candidate, following)
                 if score > best_score:
                     best, best_score = candidate, score
-            if best != lower and best_score - original >= margin:
+            if (best != lower and best_score - original >= margin
+                    and model.support(previous, best, following) > 0 and model.support(previous, lower, following) == 0):
                 changes[i] = head + _same_case(core, best) + tail
     return changes
 

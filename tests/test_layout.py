@@ -101,3 +101,32 @@ def test_a_generated_two_column_page_reads_in_block_order_with_every_word_at_its
         positions = [position(text, line) for line in blocks]
         assert positions == sorted(positions), text
     assert _words_and_boxes(ordered.text_pdf) == _words_and_boxes(plain.text_pdf)
+
+
+def _sealed_page(dpi: int = 200) -> "np.ndarray":
+    """A white page (BGR) with black text lines and a red seal ring 36 mm across, as office seals are."""
+    import cv2
+    import numpy as np
+
+    page = np.full((round(8.27 * dpi), round(5.83 * dpi), 3), 250, np.uint8)
+    for y in range(200, 1400, 60):
+        cv2.line(page, (120, y), (1000, y), (20, 20, 20), 12)
+    radius = round(18 / 25.4 * dpi)
+    cv2.circle(page, (700, 1200), radius, (40, 40, 210), 8)  # BGR red
+    cv2.circle(page, (700, 1200), radius - 40, (40, 40, 210), 4)
+    cv2.circle(page, (300, 300), 6, (40, 40, 210), -1)  # a red dot of ink is no seal
+    return page
+
+
+def test_a_red_seal_is_found_and_only_unsure_words_inside_it_leave_the_text_layer():
+    page = _sealed_page()
+    boxes = layout.seal_boxes(page, 200)
+    assert len(boxes) == 1
+    x0, y0, x1, y1 = boxes[0]
+    assert abs((x0 + x1) / 2 - 700) < 10 and abs((y0 + y1) / 2 - 1200) < 10 and 250 < x1 - x0 < 320
+    assert layout.seal_boxes(page[:, :, :1].repeat(3, axis=2), 200) == []  # grey: no seal
+
+    words = [ocr.Word("CHỦ", 96.0, 600, 1100, 80, 30, (1, 1, 1)), ocr.Word("@;", 22.0, 690, 1190, 30, 30, (1, 1, 1)),
+             ocr.Word("tịch", 30.0, 100, 1190, 60, 30, (1, 1, 1))]
+    order = layout.outside_seals(words, [[0, 1, 2]], boxes, below=50)
+    assert order == [[0, 2]]  # the sure word in the seal and the unsure one outside it stay

@@ -14,10 +14,12 @@ from tests.engine_fixtures import text_page
 
 
 def test_auto_is_var_tessdata_once_set_up_put_a_model_there_else_the_os_folder(tmp_path):
-    assert load_settings(environ={}, base_dir=tmp_path).ocr.tessdata_dir == ""
+    auto = {"DIGITIZE_OCR__TESSDATA_DIR": "auto"}
+    assert load_settings(environ=auto, base_dir=tmp_path).ocr.tessdata_dir == ""
     (tmp_path / "var" / "tessdata").mkdir(parents=True)
     (tmp_path / "var" / "tessdata" / "vie.traineddata").write_bytes(b"model")
-    assert load_settings(environ={}, base_dir=tmp_path).ocr.tessdata_dir == str(tmp_path / "var" / "tessdata")
+    assert load_settings(environ=auto, base_dir=tmp_path).ocr.tessdata_dir == str(tmp_path / "var" / "tessdata")
+    assert load_settings(environ={}, base_dir=tmp_path).ocr.tessdata_dir == ""  # the default: the OS model
     # "" always means the OS folder; a relative folder is the configuration's
     assert load_settings(environ={"DIGITIZE_OCR__TESSDATA_DIR": ""}, base_dir=tmp_path).ocr.tessdata_dir == ""
     mine = load_settings(environ={"DIGITIZE_OCR__TESSDATA_DIR": "models"}, base_dir=tmp_path).ocr.tessdata_dir

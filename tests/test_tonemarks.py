@@ -8,6 +8,7 @@ TEXTS = [
     "Ủy ban nhân dân thành phố Quy Nhơn, thành phố Hà Nội, thành phố Huế.",
     "Phó Chủ tịch Ủy ban nhân dân; phó chủ tịch hội đồng.",
     "Tổ quốc Việt Nam. Hết hạn thì nộp lại.",
+    "Làm việc tại thành phố; làm đơn.",
 ]
 
 
@@ -28,7 +29,9 @@ def test_an_unsure_syllable_gets_the_tone_its_neighbours_ask_for():
     assert tonemarks.correct(["Phó", "Chủ", "tịch"], [41, 95, 95], m, below=70) == {}
     # capitals and punctuation are kept
     assert tonemarks.correct(["THÀNH", "PHÓ,"], [96, 30], m, below=70) == {1: "PHỐ,"}
-    assert tonemarks.correct(["Tô", "quôc"], [40, 40], m, below=70) == {0: "Tổ", 1: "quốc"}
+    assert tonemarks.correct(["Tô", "quôc", "Việt"], [40, 40, 95], m, below=70) == {0: "Tổ", 1: "quốc"}
+    # a word the model never saw beside these neighbours is left as read
+    assert tonemarks.correct(["mười", "lăm", "ngày"], [95, 40, 95], m, below=70) == {}
 
 
 def test_a_word_tesseract_is_sure_of_is_never_changed():
