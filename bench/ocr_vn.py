@@ -11,7 +11,8 @@ Split: documents are grouped by their source text (``synth_form_03_00`` ..
 out** when the first byte of the SHA-256 of its name is below 86 (about a
 third). Nothing is tuned on held-out groups: they are only scored.
 
-The engine keeps each page's Tesseract TSV; the text-only variants (reading
+The engine keeps each page's Tesseract TSV (one per orientation it read: the
+bench takes the one of the orientation the engine chose); the text-only variants (reading
 order, tone-mark correction) are computed from those TSVs by the same library
 functions the engine uses, so one OCR pass per model serves every variant.
 OCR is timed in wall seconds (two page workers); the text variants in CPU
@@ -76,9 +77,11 @@ def ocr_all(docs: list[Path], model: str, work: Path, pool: engine.PagePool) -> 
         out = work / model / doc.stem
         meta = DocumentMeta("000.00.00.H00-260101-0001", "KQ", 1, "xa", "bench")
         if not (out / "done").exists():
-            engine.scan_to_pdfa(doc, meta, out, settings, default_dpi=300, pool=pool)
+            result = engine.scan_to_pdfa(doc, meta, out, settings, default_dpi=300, pool=pool)
+            chosen = [f"page-{p.number:03d}-r{p.rotation}.text.tsv" for p in result.pages if not p.blank]
+            (out / "chosen.json").write_text(json.dumps(chosen))
             (out / "done").touch()
-        tsvs[doc.stem] = sorted(out.glob("page-*.text.tsv"))
+        tsvs[doc.stem] = [out / name for name in json.loads((out / "chosen.json").read_text())]
         print(f"\r{model}: {n}/{len(docs)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return tsvs, time.monotonic() - start
