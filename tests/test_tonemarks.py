@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import pytest
+
 from digitize import tonemarks
 
 TEXTS = [
@@ -46,3 +50,18 @@ def test_the_shipped_model_loads_and_knows_the_city():
     shipped = tonemarks.load_model()
     assert len(shipped.unigrams) > 500
     assert tonemarks.correct(["thành", "phó", "Quy", "Nhơn"], [95, 40, 95, 95], shipped, below=70) == {1: "phố"}
+
+
+@pytest.mark.tools
+def test_in_the_text_layer_every_word_read_surely_is_left_as_tesseract_read_it(tmp_path):
+    from digitize import ocr
+    from tests.engine_fixtures import text_page
+
+    page = text_page(dpi=200).save(tmp_path / "page.png")
+    read = ocr.ocr_page(page, 1, 200, tmp_path / "page", languages="vie", timeout=120, tone_below=80)
+    words = ocr.read_words((tmp_path / "page.tsv").read_text(encoding="utf-8"))
+    layer = subprocess.run(["pdftotext", "-raw", str(read.text_pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert len(layer) == len(words) > 50
+    assert all(shown == word.text for shown, word in zip(layer, words) if word.conf >= 80)
+    assert "Phước Lộc" in read.text
