@@ -323,6 +323,8 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
 #: as an OCR layer; 7: clip only).
 _SHOW_TEXT = frozenset({"Tj", "TJ", "'", '"'})
 _INVISIBLE_MODES = frozenset({3, 7})
+#: Operators of a text object that draws nothing (no text shown): left aside when looking for a lone scan.
+_EMPTY_TEXT_OBJECT = frozenset({"BT", "ET", "Tf", "TL", "Td", "TD", "Tm", "T*", "Tr", "Tc", "Tw", "Tz", "Ts"})
 _TEXT_OPERATORS = " ".join(["Tj", "TJ", "'", '"', "Tr", "q", "Q", "Do"])
 
 
@@ -624,8 +626,10 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
 
 def _single_full_page_image(page: pikepdf.Page) -> pikepdf.Stream | None:
     """The one JPEG image the page consists of (see :func:`_extract_scan`), or None."""
-    if int(page.obj.get("/Rotate", 0)) % 360 or page.resources.get("/Font") is not None or page.obj.get("/Annots"):
-        return None  # turned, or with text or annotations (stamps, notes) that rendering would draw
+    if int(page.obj.get("/Rotate", 0)) % 360 or page.obj.get("/Annots"):
+        return None  # turned, or with annotations (stamps, notes) that rendering would draw
+    if page.resources.get("/Font") is not None and drawn_text(page) != TEXT_NONE:
+        return None  # with text that rendering would draw (fonts alone and empty text objects draw nothing)
     xobjects = page.resources.get("/XObject")
     if not isinstance(xobjects, pikepdf.Dictionary) or len(xobjects.keys()) != 1:
         return None
@@ -635,7 +639,8 @@ def _single_full_page_image(page: pikepdf.Page) -> pikepdf.Stream | None:
             and image.get("/BitsPerComponent") == 8
             and not any(k in image for k in ("/SMask", "/Mask", "/Decode", "/ImageMask", "/DecodeParms"))):
         return None
-    operators = [(str(op), list(operands)) for operands, op in pikepdf.parse_content_stream(page)]
+    operators = [(str(op), list(operands)) for operands, op in pikepdf.parse_content_stream(page)
+                 if str(op) not in _EMPTY_TEXT_OBJECT]
     if [op for op, _ in operators] != ["q", "cm", "Do", "Q"] or str(operators[2][1][0]) != name:
         return None
     a, b, c, d, e, f = (float(x) for x in operators[1][1])

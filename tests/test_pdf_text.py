@@ -111,3 +111,15 @@ def test_digitize_ocr_reads_an_empty_text_object_pdf_and_still_refuses_a_born_di
     assert refused.returncode == ExitCode.bad_input, refused.stderr
     assert "born.pdf page 1 already has visible text" in refused.stderr
     assert not (tmp_path / "born-out.pdf").exists()
+
+
+def test_the_scanned_jpeg_under_an_empty_text_object_is_taken_out_as_it_is(tmp_path):
+    source = _scan_pdf(tmp_path / "portal.pdf", EMPTY_TEXT_OBJECT)
+    page = pages.plan_pages(source, default_dpi=300).pages[0]
+    taken = pages._extract_scan(page, tmp_path / "page-001.src.jpg")
+    with pikepdf.open(source) as pdf:
+        embedded = pdf.pages[0].Resources.XObject.Im0.read_raw_bytes()
+    assert taken is not None and taken.read_bytes() == embedded  # the scanner's JPEG, not a second compression
+
+    born = pages.plan_pages(_scan_pdf(tmp_path / "born.pdf", VISIBLE), default_dpi=300, existing_text="redo").pages[0]
+    assert pages._extract_scan(born, tmp_path / "born.src.jpg") is None  # rendering draws its text: not the JPEG
