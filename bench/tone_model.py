@@ -40,8 +40,9 @@ def main() -> int:
     parser.add_argument("-o", "--output", type=Path, default=tonemarks.MODEL_PATH)
     args = parser.parse_args()
     model = tonemarks.ToneModel.from_texts(texts(args.data))
-    with gzip.open(args.output, "wt", encoding="utf-8", compresslevel=9) as f:
-        json.dump(model.to_json(), f, ensure_ascii=False, separators=(",", ":"))
+    data = json.dumps(model.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    with open(args.output, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+        f.write(data)  # mtime 0: the same counts give the same bytes
     print(f"{len(model.unigrams)} syllables, {len(model.bigrams)} pairs, {model.total} tokens -> {args.output}")
     return 0
 

@@ -78,7 +78,7 @@ class OcrSettings:
     languages: str = "vie"
     #: Tesseract's model folder: "" (the OS package's folder: the "fast" vie model), "auto"
     #: (``<paths.var_dir>/tessdata`` when set-up installed the best_int vie model there, else the OS
-    #: folder) or a folder. best_int measured no better on vn-docs (bench/README.md): opt-in.
+    #: folder) or a folder. best_int measured about the same on vn-docs (bench/README.md): opt-in.
     tessdata_dir: str = ""
     timeout_seconds: float = 300.0
     #: Order of the text layer: "layout" (the Decree 30 blocks: header and closing columns read
