@@ -68,7 +68,7 @@ best_model() {
   os_dir=${os_dir%/}
   tmp=$(mktemp -d)
   log "installing the best_int Vietnamese Tesseract model into $TESSDATA_DIR"
-  if (cd "$tmp" && npm pack --silent "$BEST_VIE_PACKAGE" >/dev/null 2>&1) \
+  if (cd "$tmp" && timeout 180 npm pack --silent "$BEST_VIE_PACKAGE" >/dev/null 2>&1) \
      && tar -xzf "$tmp"/*.tgz -C "$tmp" "$BEST_VIE_FILE" \
      && gunzip -c "$tmp/$BEST_VIE_FILE" >"$tmp/vie.traineddata" \
      && echo "$BEST_VIE_SHA256  $tmp/vie.traineddata" | sha256sum -c --status \
