@@ -45,6 +45,48 @@ python_env() {
   fi
 }
 
+# The integer "best" Vietnamese LSTM model (opt-in: ocr.tessdata_dir = "auto"; see bench/README.md),
+# from the npm registry package that tesseract.js uses, pinned and checked. Tesseract takes one
+# tessdata folder: var/tessdata gets links to the OS package's files (eng, osd, configs, pdf.ttf)
+# plus this vie.traineddata. Without npm, set-up still succeeds and OCR uses the OS model.
+BEST_VIE_PACKAGE=@tesseract.js-data/vie@1.0.0
+BEST_VIE_FILE=package/4.0.0_best_int/vie.traineddata.gz
+BEST_VIE_SHA256=112f6fd1d04ab4cb0208cad9cada8de214ae33a1e4db3750ffcda69262aef0a8
+TESSDATA_DIR=${TESSDATA_DIR:-var/tessdata}
+
+best_model() {
+  if [ -f "$TESSDATA_DIR/vie.traineddata" ] \
+     && echo "$BEST_VIE_SHA256  $TESSDATA_DIR/vie.traineddata" | sha256sum -c --status; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    log "note: npm is not installed: the best_int Vietnamese model (ocr.tessdata_dir = \"auto\") is not installed; OCR uses the OS package model (apt-get install npm, then bash run.sh setup, to add it)"
+    return 0
+  fi
+  local os_dir tmp
+  os_dir=$(tesseract --list-langs 2>&1 | sed -n 's/.*in "\(.*\)".*/\1/p' | head -1)
+  os_dir=${os_dir%/}
+  tmp=$(mktemp -d)
+  log "installing the best_int Vietnamese Tesseract model into $TESSDATA_DIR"
+  if (cd "$tmp" && timeout 180 npm pack --silent "$BEST_VIE_PACKAGE" >/dev/null 2>&1) \
+     && tar -xzf "$tmp"/*.tgz -C "$tmp" "$BEST_VIE_FILE" \
+     && gunzip -c "$tmp/$BEST_VIE_FILE" >"$tmp/vie.traineddata" \
+     && echo "$BEST_VIE_SHA256  $tmp/vie.traineddata" | sha256sum -c --status \
+     && [ -d "$os_dir" ]; then
+    rm -rf "$TESSDATA_DIR.new"
+    mkdir -p "$TESSDATA_DIR.new"
+    for f in "$os_dir"/*; do
+      [ "$(basename "$f")" = vie.traineddata ] || ln -s "$f" "$TESSDATA_DIR.new/"
+    done
+    mv "$tmp/vie.traineddata" "$TESSDATA_DIR.new/vie.traineddata"
+    rm -rf "$TESSDATA_DIR"
+    mv "$TESSDATA_DIR.new" "$TESSDATA_DIR"
+  else
+    log "note: could not fetch $BEST_VIE_PACKAGE (or its checksum differs); OCR uses the OS package's Vietnamese model"
+  fi
+  rm -rf "$tmp"
+}
+
 # No internet on these machines: no telemetry, no analytics.
 export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 
@@ -74,8 +116,8 @@ tests() {
 cmd=${1:-}
 shift || true
 case "$cmd" in
-  demo) os_packages "${APT_PACKAGES[@]}"; python_env; prefect_database; demo ;;
-  test) os_packages "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"; python_env; tests "$@" ;;
-  setup) os_packages "${APT_PACKAGES[@]}"; python_env; prefect_database ;;
+  demo) os_packages "${APT_PACKAGES[@]}"; python_env; best_model; prefect_database; demo ;;
+  test) os_packages "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"; python_env; best_model; tests "$@" ;;
+  setup) os_packages "${APT_PACKAGES[@]}"; python_env; best_model; prefect_database ;;
   *) echo "usage: bash run.sh {demo|test|setup} [pytest args]" >&2; exit 2 ;;
 esac

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from digitize import tools
+from digitize import ocr, tools
 from digitize.errors import DigitizeError, ExitCode
 from digitize.settings import Settings
 
@@ -55,13 +56,31 @@ def check_languages(settings: Settings) -> DoctorCheck:
         return DoctorCheck("tesseract languages", False, "tesseract is missing", tools.install_hint("tesseract"),
                            ExitCode.missing_tool)
     wanted = sorted(set(settings.ocr.languages.split("+")) | {"vie", "eng", "osd"})
-    have = tools.tesseract_languages()
+    folder = settings.ocr.tessdata_dir
+    if folder and not Path(folder).is_dir():
+        return DoctorCheck("tesseract languages", False, f"model folder {folder} (ocr.tessdata_dir) does not exist",
+                           "bash run.sh setup (installs the best_int model there), or leave ocr.tessdata_dir empty",
+                           ExitCode.missing_tool)
+    have = tools.tesseract_languages(folder)
     missing = [lang for lang in wanted if lang not in have]
     if missing:
         packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
-        return DoctorCheck("tesseract languages", False, f"missing {', '.join(missing)}",
-                           f"apt-get install {packages}", ExitCode.missing_tool)
-    return DoctorCheck("tesseract languages", True, f"{', '.join(wanted)} installed; OCR uses {settings.ocr.languages}")
+        return DoctorCheck("tesseract languages", False, f"missing {', '.join(missing)}" + (f" in {folder}" if folder else ""),
+                           f"apt-get install {packages}" + (", then bash run.sh setup" if folder else ""),
+                           ExitCode.missing_tool)
+    return DoctorCheck("tesseract languages", True, f"{', '.join(wanted)} installed; OCR uses {settings.ocr.languages}; "
+                       f"{model_note(folder)}")
+
+
+def model_note(tessdata_dir: str) -> str:
+    """Which Vietnamese model OCR uses, and from where, for ``doctor``."""
+    model = ocr.vie_model(tessdata_dir)
+    where = tessdata_dir or "the OS package's folder"
+    note = f"Vietnamese model {model} from {where}"
+    if model != "best_int":
+        note += (" (the best_int model: bash run.sh setup installs it into var/tessdata when npm is there; "
+                 "then set ocr.tessdata_dir = \"auto\")")
+    return note
 
 
 def check_poppler(settings: Settings) -> DoctorCheck:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import cv2
 
-from digitize import cleanup, files, lifetime, ocr, pages, pdfa, tools
+from digitize import cleanup, files, layout, lifetime, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedError, ToolError, ToolTimeoutError
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
@@ -131,8 +131,8 @@ def scan_to_pdfa(
     """
     tools.require("tesseract")
     tools.require("pdftoppm")
-    tools.require_languages(settings.languages)
-    tools.require_languages("osd")
+    tools.require_languages(settings.languages, settings.tessdata_dir)
+    tools.require_languages("osd", settings.tessdata_dir)
     plan = pages.plan_pages(
         source, default_dpi=default_dpi, existing_text=settings.existing_text, signed_input=settings.signed_input,
         max_pages=max_pages,
@@ -398,7 +398,8 @@ def _orient_and_read(
 
 
 def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int:
-    return ocr.detect_rotation(gray, page.dpi, stem.with_suffix(".osd.png"), timeout=settings.timeout_seconds)
+    return ocr.detect_rotation(gray, page.dpi, stem.with_suffix(".osd.png"), timeout=settings.timeout_seconds,
+                               tessdata_dir=settings.tessdata_dir)
 
 
 def _clean_and_read(
@@ -411,7 +412,10 @@ def _clean_and_read(
     height, width = clean.display.shape[:2]
     result = ocr.ocr_page(
         ocr_image, page.number, page.dpi, stem.with_suffix(".text"),
-        languages=settings.languages, timeout=settings.timeout_seconds,
+        languages=settings.languages, timeout=settings.timeout_seconds, tessdata_dir=settings.tessdata_dir,
+        layout_order=settings.reading_order == "layout", tone_below=settings.tone_correction_below,
+        seals=tuple(layout.seal_boxes(clean.display, page.dpi)) if settings.seal_words_below > 0 else (),
+        seal_below=settings.seal_words_below,
     )
     ocr_image.unlink()  # kept only when OCR fails, to explain the failure
     layer = pdfa.PageLayer(display, result.text_pdf, width, height, page.dpi, gray)

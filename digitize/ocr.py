@@ -9,6 +9,8 @@ grafted under the page image, and a TSV of words with their confidences.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pikepdf
 
 from digitize import files, tools
 from digitize.errors import ToolError, ToolTimeoutError
@@ -25,6 +28,22 @@ from digitize.models import nfc
 OSD_DPI = 150
 #: Below this OSD confidence the page is left as it is.
 OSD_MIN_CONFIDENCE = 2.0
+
+
+#: SHA-256 of the integer "best" Vietnamese LSTM model (npm ``@tesseract.js-data/vie`` 1.0.0,
+#: ``4.0.0_best_int``) that ``run.sh setup`` installs into ``var/tessdata``.
+BEST_INT_VIE_SHA256 = "112f6fd1d04ab4cb0208cad9cada8de214ae33a1e4db3750ffcda69262aef0a8"
+
+
+def vie_model(tessdata_dir: str = "") -> str:
+    """Which Vietnamese model Tesseract reads: "best_int", "fast (OS package)", "other" or "missing"."""
+    folder = tools.tessdata_folder(tessdata_dir)
+    model = folder / "vie.traineddata" if folder else None
+    if model is None or not model.is_file():
+        return "missing"
+    if hashlib.sha256(model.read_bytes()).hexdigest() == BEST_INT_VIE_SHA256:
+        return "best_int"
+    return "other" if tessdata_dir else "fast (OS package)"
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,7 @@ class OcrPage:
     words: int
 
 
-def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: float) -> int:
+def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: float, tessdata_dir: str = "") -> int:
     """Clockwise rotation (0, 90, 180, 270) that makes the page upright, by Tesseract OSD.
 
     Returns 0 when OSD is unsure or finds too little text to tell.
@@ -51,7 +70,8 @@ def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: f
     files.write_bytes(work_file, data.tobytes())
     try:
         proc = tools.run(
-            ["tesseract", str(work_file), "-", "--psm", "0", "-l", "osd", "--dpi", str(round(dpi * scale))],
+            ["tesseract", *tools.tessdata_args(tessdata_dir), str(work_file), "-", "--psm", "0", "-l", "osd",
+             "--dpi", str(round(dpi * scale))],
             timeout=timeout,
             env=tools.SINGLE_THREAD_ENV,
         )
@@ -74,11 +94,20 @@ def parse_osd(output: str) -> int:
 
 
 def ocr_page(
-    image_path: Path, number: int, dpi: float, out_base: Path, *, languages: str, timeout: float
+    image_path: Path, number: int, dpi: float, out_base: Path, *, languages: str, timeout: float,
+    tessdata_dir: str = "", layout_order: bool = False, tone_below: float = 0.0,
+    seals: tuple[tuple[int, int, int, int], ...] = (), seal_below: float = 0.0,
 ) -> OcrPage:
-    """OCR one cleaned page image into ``<out_base>.pdf`` (text only) and ``<out_base>.tsv``."""
+    """OCR one cleaned page image into ``<out_base>.pdf`` (text only) and ``<out_base>.tsv``,
+    with the models of ``tessdata_dir`` (empty: the OS default folder).
+
+    With ``layout_order`` the text layer is read in the blocks of the Decree 30 layout
+    (:mod:`digitize.layout`); with ``tone_below`` > 0, words of a lower confidence get the
+    tone marks their context asks for (:mod:`digitize.tonemarks`); words of a confidence under
+    ``seal_below`` inside one of the ``seals`` boxes (pixels) are left out. These rewrite the text
+    layer in place: every word kept keeps its box."""
     tools.run(
-        ["tesseract", str(image_path), str(out_base), "-l", languages, "--dpi", str(round(dpi)),
+        ["tesseract", *tools.tessdata_args(tessdata_dir), str(image_path), str(out_base), "-l", languages, "--dpi", str(round(dpi)),
          "-c", "textonly_pdf=1", "pdf", "tsv"],
         timeout=timeout,
         env=tools.SINGLE_THREAD_ENV,
@@ -88,7 +117,51 @@ def ocr_page(
         tools.check_output(written, "tesseract")
     tsv = Path(f"{out_base}.tsv").read_text(encoding="utf-8")
     text, confidence, words = read_tsv(tsv)
+    if layout_order or tone_below > 0 or (seals and seal_below > 0):
+        text = finish_layer(Path(f"{out_base}.pdf"), tsv, layout_order=layout_order, tone_below=tone_below,
+                            seals=seals, seal_below=seal_below) or text
     return OcrPage(number, Path(f"{out_base}.pdf"), text, confidence, words)
+
+
+def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: float,
+                 seals: tuple[tuple[int, int, int, int], ...] = (), seal_below: float = 0.0) -> str | None:
+    """Put the words of Tesseract's text-only page ``text_pdf`` in reading order and correct the
+    tone marks of unsure ones (see :func:`ocr_page`); the page's text, or None when the layer
+    could not be matched word for word with the TSV (then it is left as Tesseract wrote it)."""
+    from digitize import layout, tonemarks
+
+    words = read_words(tsv)
+    if not words:
+        return None
+    order = layout.reading_order(words, page_width(tsv)) if layout_order else tesseract_lines(words)
+    if seal_below > 0:
+        order = layout.outside_seals(words, order, seals, seal_below)
+    changes: dict[int, str] = {}
+    if tone_below > 0:
+        flat = [i for line in order for i in line]
+        found = tonemarks.correct([words[i].text for i in flat], [words[i].conf for i in flat],
+                                  tonemarks.load_model(), below=tone_below)
+        changes = {flat[k]: text for k, text in found.items()}
+    if not rewrite_layer(text_pdf, words, order, changes):
+        return None
+    fixed = [dataclasses.replace(w, text=changes[i]) if i in changes else w for i, w in enumerate(words)]
+    return words_text(fixed, order)
+
+
+def tesseract_lines(words: list[Word]) -> list[list[int]]:
+    """The words' indexes line by line, in Tesseract's order."""
+    lines: dict[tuple[int, int, int], list[int]] = {}
+    for i, word in enumerate(words):
+        lines.setdefault(word.line, []).append(i)
+    return list(lines.values())
+
+
+def page_width(tsv: str) -> int:
+    """The page's width in pixels, from the TSV's page row (0 when it has none)."""
+    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+        if row.get("level") == "1":
+            return int(row["width"])
+    return 0
 
 
 def read_tsv(tsv: str) -> tuple[str, float, int]:
@@ -108,3 +181,106 @@ def read_tsv(tsv: str) -> tuple[str, float, int]:
     text = "\n".join(" ".join(words) for words in lines.values())
     mean = sum(confidences) / len(confidences) if confidences else 0.0
     return nfc(text), round(mean, 1), len(confidences)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of Tesseract's TSV: its text (NFC), confidence, box in pixels and line."""
+
+    text: str
+    conf: float
+    left: int
+    top: int
+    width: int
+    height: int
+    line: tuple[int, int, int]  # (block, paragraph, line) as Tesseract numbered them
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+
+def read_words(tsv: str) -> list[Word]:
+    """The words of Tesseract's TSV, in its order (empty entries left out)."""
+    words = []
+    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
+            continue
+        words.append(Word(nfc(text), float(row["conf"]), int(row["left"]), int(row["top"]), int(row["width"]),
+                          int(row["height"]), (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))))
+    return words
+
+
+def words_text(words: list[Word], order: list[list[int]]) -> str:
+    """Text of ``words`` read line by line: ``order`` lists each line's word indexes, in reading order."""
+    return nfc("\n".join(" ".join(words[i].text for i in line) for line in order if line))
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """One word as Tesseract's text-only PDF draws it: its own text matrix, font, scale and string."""
+
+    matrix: tuple[float, float, float, float, float, float]
+    font: str
+    size: float
+    scale: float
+    data: bytes  # UTF-16BE, as Tesseract writes it (a trailing space included)
+
+
+def _shown_words(content: bytes | pikepdf.Page) -> list[_Shown] | None:
+    """Each word drawn by a Tesseract text-only page, with its absolute text matrix; None when the
+    content holds an operator Tesseract does not write (then the layer is left as it is)."""
+    shown: list[_Shown] = []
+    line = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    font, size, scale = "", 0.0, 100.0
+    for operands, operator in pikepdf.parse_content_stream(content):
+        op = str(operator)
+        if op == "Tm":
+            line = tuple(float(x) for x in operands)  # type: ignore[assignment]
+        elif op == "Td":
+            tx, ty = float(operands[0]), float(operands[1])
+            a, b, c, d, e, f = line
+            line = (a, b, c, d, tx * a + ty * c + e, tx * b + ty * d + f)
+        elif op == "Tf":
+            font, size = str(operands[0]), float(operands[1])
+        elif op == "Tz":
+            scale = float(operands[0])
+        elif op == "TJ":
+            data = b"".join(bytes(x) for x in operands[0] if isinstance(x, pikepdf.String))
+            shown.append(_Shown(line, font, size, scale, data))
+        elif op == "Tj":
+            shown.append(_Shown(line, font, size, scale, bytes(operands[0])))
+        elif op not in ("q", "Q", "cm", "BT", "ET", "Tr"):
+            return None
+    return shown
+
+
+def rewrite_layer(text_pdf: Path, words: list[Word], order: list[list[int]], texts: dict[int, str]) -> bool:
+    """Write Tesseract's text-only page again: its words in ``order`` (lines of word indexes; a word
+    in no line is left out of the text layer), those in ``texts`` with a new text. Every word keeps
+    its place, size and scale on the page. False (nothing written) when the page's words do not
+    match ``words`` one to one."""
+    with pikepdf.open(text_pdf, allow_overwriting_input=True) as pdf:
+        page = pdf.pages[0]
+        shown = _shown_words(page)
+        if shown is None or len(shown) != len(words):
+            return False
+        out = [b"q 1 0 0 1 0 0 cm Q\n"]
+        for line in order:
+            for i in line:
+                word = shown[i]
+                data = word.data
+                if i in texts:
+                    trail = "\u0020" if data.endswith(b"\x00\x20") else ""
+                    data = (texts[i] + trail).encode("utf-16-be")
+                matrix = " ".join(f"{x:g}" for x in word.matrix)
+                out.append(f"BT 3 Tr {matrix} Tm {word.font} {word.size:g} Tf {word.scale:g} Tz [ <".encode()
+                           + data.hex().upper().encode() + b"> ] TJ ET\n")
+        page.Contents = pdf.make_stream(b"".join(out))
+        pdf.save(text_pdf)
+    return True

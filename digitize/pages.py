@@ -88,11 +88,21 @@ class InputPlan:
     signed_originals: tuple[Path, ...] = field(default=())
 
 
+#: What text a PDF page draws (:func:`drawn_text`): none (an image-only scan, even with font
+#: resources or empty text objects), only invisible text (render mode 3 or 7: an earlier OCR
+#: layer), or visible text (a born-digital page).
+TEXT_NONE, TEXT_INVISIBLE, TEXT_VISIBLE = "none", "invisible", "visible"
+
+
 @dataclass(frozen=True)
 class _PdfPage:
     dpi: float
     dpi_from: str
-    has_text: bool
+    text: str = TEXT_NONE  # TEXT_NONE, TEXT_INVISIBLE or TEXT_VISIBLE
+
+    @property
+    def has_text(self) -> bool:
+        return self.text != TEXT_NONE
 
 
 def input_files(path: Path) -> list[Path]:
@@ -216,14 +226,23 @@ def _pdf_plan(file: Path, infos: list[_PdfPage], first: int, existing_text: str,
         action = "ocr"
         if info.has_text and not redo:
             if existing_text == "refuse":
-                raise BadInputError(
-                    f"{file.name} page {index + 1} already has text (fonts); it is not an image-only scan "
-                    "(set ocr.existing_text = \"redo\" to OCR it again, or \"skip\" to keep such pages as they are)"
-                )
+                raise BadInputError(_has_text_message(file.name, index + 1, info.text))
             action = "keep" if existing_text == "skip" else "ocr"
         pages.append(SourcePage(first + index, file, index, "pdf", info.dpi, info.dpi_from,
                                 f"{file.name} page {index + 1}", action))
     return pages
+
+
+def _has_text_message(name: str, number: int, kind: str) -> str:
+    """Why a page with text is refused, in the clerk's words: an earlier OCR layer or born-digital text."""
+    what = (
+        "already has an invisible text layer from an earlier OCR (it may be a copy that was already "
+        "digitized); check it is not archived already"
+        if kind == TEXT_INVISIBLE else
+        "already has visible text (a born-digital page, not a scan); keep the electronic original as it is"
+    )
+    return (f"{name} page {number} {what}. To digitize it anyway, set ocr.existing_text = \"redo\" "
+            "(OCR the page again) or \"skip\" (keep such pages as they are)")
 
 
 def inspect_pdf(
@@ -284,7 +303,8 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
     A page with neither image nor text is refused unless ``vector_ok`` (a signed
     electronic original digitized under "keep-original": it is rendered at the default DPI).
     """
-    has_text = _has_fonts(page.resources)
+    text = drawn_text(page)
+    has_text = text != TEXT_NONE
     box = page.mediabox
     width_in, height_in = float(box[2] - box[0]) / 72, float(box[3] - box[1]) / 72
     if int(page.obj.get("/Rotate", 0)) % 180:
@@ -296,23 +316,77 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
         raise BadInputError(f"{file.name} page {number} holds no scanned image")
     dpi, dpi_from = (float(round(widest / width_in)), "file") if widest else (float(default_dpi), "default")
     _check_pixels(file.name + f" page {number}", width_in * dpi, height_in * dpi)
-    return _PdfPage(dpi, dpi_from, has_text)
+    return _PdfPage(dpi, dpi_from, text)
 
 
-def _has_fonts(resources: pikepdf.Object | None, depth: int = 0) -> bool:
-    """True when these resources, or those of a form they draw (a text layer is often one), hold a font."""
-    if not isinstance(resources, pikepdf.Dictionary) or depth > 4:
-        return False
-    fonts = resources.get("/Font")
-    if isinstance(fonts, pikepdf.Dictionary) and len(fonts.keys()) > 0:
-        return True
+#: Operators that show text, and the text render modes that draw nothing visible (3: invisible,
+#: as an OCR layer; 7: clip only).
+_SHOW_TEXT = frozenset({"Tj", "TJ", "'", '"'})
+_INVISIBLE_MODES = frozenset({3, 7})
+#: Operators of a text object that draws nothing (no text shown): left aside when looking for a lone scan.
+_EMPTY_TEXT_OBJECT = frozenset({"BT", "ET", "Tf", "TL", "Td", "TD", "Tm", "T*", "Tr", "Tc", "Tw", "Tz", "Ts"})
+_TEXT_OPERATORS = " ".join(["Tj", "TJ", "'", '"', "Tr", "q", "Q", "Do"])
+
+
+def drawn_text(page: pikepdf.Page) -> str:
+    """What text the page actually draws: :data:`TEXT_NONE`, :data:`TEXT_INVISIBLE` or :data:`TEXT_VISIBLE`.
+
+    Counts text-showing operators (``Tj``, ``TJ``, ``'``, ``"``) with a non-empty
+    string, in the page's content and the forms it draws, under the text render mode
+    then in force. A font resource or an empty text object (``BT /F1 12 Tf ET``, as
+    scanner and portal software write on image-only pages) is no text.
+    """
+    return _walk_text(page, page.resources, 0, 0)
+
+
+def _walk_text(content: pikepdf.Page | pikepdf.Stream, resources: object, mode: int, depth: int) -> str:
+    """The text kind drawn by one content stream, starting in render mode ``mode``."""
+    found = TEXT_NONE
+    stack: list[int] = []
+    try:
+        instructions = pikepdf.parse_content_stream(content, _TEXT_OPERATORS)
+    except pikepdf.PdfError:
+        return TEXT_NONE  # unreadable content: rendering will say what is wrong
+    for operands, operator in instructions:
+        op = str(operator)
+        if op == "q":
+            stack.append(mode)
+        elif op == "Q":
+            mode = stack.pop() if stack else mode
+        elif op == "Tr" and operands:
+            mode = int(operands[0])
+        elif op in _SHOW_TEXT and _shows_something(operands):
+            if mode not in _INVISIBLE_MODES:
+                return TEXT_VISIBLE
+            found = TEXT_INVISIBLE
+        elif op == "Do" and operands and depth < 8:
+            form = _form(resources, operands[0])
+            if form is not None:
+                inner = _walk_text(form, form.get("/Resources", resources), mode, depth + 1)
+                if inner == TEXT_VISIBLE:
+                    return TEXT_VISIBLE
+                if inner == TEXT_INVISIBLE:
+                    found = TEXT_INVISIBLE
+    return found
+
+
+def _shows_something(operands: list) -> bool:
+    """Whether a text-showing operator's operands hold a non-empty string (``TJ``: any in its array)."""
+    last = operands[-1] if operands else None
+    if isinstance(last, pikepdf.Array):
+        return any(isinstance(x, pikepdf.String) and len(bytes(x)) > 0 for x in last)
+    return isinstance(last, pikepdf.String) and len(bytes(last)) > 0
+
+
+def _form(resources: object, name: object) -> pikepdf.Stream | None:
+    """The form XObject ``name`` of ``resources``, or None (an image, or missing)."""
+    if not isinstance(resources, pikepdf.Dictionary):
+        return None
     xobjects = resources.get("/XObject")
     if not isinstance(xobjects, pikepdf.Dictionary):
-        return False
-    return any(
-        isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form" and _has_fonts(x.get("/Resources"), depth + 1)
-        for x in xobjects.values()
-    )
+        return None
+    x = xobjects.get(str(name))
+    return x if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form" else None
 
 
 def _check_pixels(what: str, width: float, height: float) -> None:
@@ -552,8 +626,10 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
 
 def _single_full_page_image(page: pikepdf.Page) -> pikepdf.Stream | None:
     """The one JPEG image the page consists of (see :func:`_extract_scan`), or None."""
-    if int(page.obj.get("/Rotate", 0)) % 360 or page.resources.get("/Font") is not None or page.obj.get("/Annots"):
-        return None  # turned, or with text or annotations (stamps, notes) that rendering would draw
+    if int(page.obj.get("/Rotate", 0)) % 360 or page.obj.get("/Annots"):
+        return None  # turned, or with annotations (stamps, notes) that rendering would draw
+    if page.resources.get("/Font") is not None and drawn_text(page) != TEXT_NONE:
+        return None  # with text that rendering would draw (fonts alone and empty text objects draw nothing)
     xobjects = page.resources.get("/XObject")
     if not isinstance(xobjects, pikepdf.Dictionary) or len(xobjects.keys()) != 1:
         return None
@@ -563,7 +639,8 @@ def _single_full_page_image(page: pikepdf.Page) -> pikepdf.Stream | None:
             and image.get("/BitsPerComponent") == 8
             and not any(k in image for k in ("/SMask", "/Mask", "/Decode", "/ImageMask", "/DecodeParms"))):
         return None
-    operators = [(str(op), list(operands)) for operands, op in pikepdf.parse_content_stream(page)]
+    operators = [(str(op), list(operands)) for operands, op in pikepdf.parse_content_stream(page)
+                 if str(op) not in _EMPTY_TEXT_OBJECT]
     if [op for op, _ in operators] != ["q", "cm", "Do", "Q"] or str(operators[2][1][0]) != name:
         return None
     a, b, c, d, e, f = (float(x) for x in operators[1][1])

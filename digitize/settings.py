@@ -91,7 +91,20 @@ class OcrSettings:
     """Tesseract options."""
 
     languages: str = "vie"
+    #: Tesseract's model folder: "" (the OS package's folder: the "fast" vie model), "auto"
+    #: (``<paths.var_dir>/tessdata`` when set-up installed the best_int vie model there, else the OS
+    #: folder) or a folder. best_int measured about the same on vn-docs (bench/README.md): opt-in.
+    tessdata_dir: str = ""
     timeout_seconds: float = 300.0
+    #: Order of the text layer: "layout" (the Decree 30 blocks: header and closing columns read
+    #: left, then right) or "tesseract" (as Tesseract read it). Words keep their places either way.
+    reading_order: str = "layout"
+    #: Words Tesseract read with a confidence below this get the tone marks their context asks
+    #: for (digitize/tonemarks.py); 0: no correction. Words at or above it are never changed.
+    tone_correction_below: float = 80.0
+    #: Words read inside a red seal with a confidence below this stay out of the text layer
+    #: (the image keeps them); 0: keep every word.
+    seal_words_below: float = 50.0
     min_confidence: float = 60.0
     jpeg_quality: int = 80
     #: Processes that clean and OCR pages in parallel; 0: one per CPU core.
@@ -229,6 +242,8 @@ NUMERIC_RANGES: dict[str, tuple[float, float]] = {
     "ocr.jpeg_quality": (1, 100),
     "ocr.workers": (0, 256),
     "ocr.documents_in_flight": (0, 256),
+    "ocr.tone_correction_below": (0, 100),
+    "ocr.seal_words_below": (0, 100),
     "ocr.page_timeout_seconds": (1, 86_400),
     "signing.tsa_timeout_seconds": (0.1, 600),
     "signing.tsa_retries": (0, 10),
@@ -337,6 +352,8 @@ def _build(raw: Mapping[str, Mapping[str, object]], base: Path, origins: Mapping
             kwargs["sources"] = tuple((key, origins[f"{name}.{key}"]) for key in values
                                       if f"{name}.{key}" in origins)
         section = cls(**kwargs)
+        if name == "ocr" and section.tessdata_dir not in ("", "auto") and not Path(section.tessdata_dir).is_absolute():
+            section = dataclasses.replace(section, tessdata_dir=str(base / section.tessdata_dir))
         sections[name] = _resolve_paths(section, base)
     settings = _under_var_dir(Settings(**sections))
     _check(settings)
@@ -361,7 +378,17 @@ def _under_var_dir(settings: Settings) -> Settings:
         signing=dataclasses.replace(settings.signing, demo_dir=settings.signing.demo_dir or var / "keys"),
         archive=dataclasses.replace(settings.archive, root=settings.archive.root or var / "archive"),
         catalog=dataclasses.replace(settings.catalog, path=settings.catalog.path or var / "catalog.sqlite"),
+        ocr=dataclasses.replace(settings.ocr, tessdata_dir=_tessdata_dir(settings.ocr.tessdata_dir, var)),
     )
+
+
+def _tessdata_dir(value: str, var: Path) -> str:
+    """``ocr.tessdata_dir`` made concrete: "auto" is ``var/tessdata`` when set-up installed a Vietnamese
+    model there, else "" (the OS default folder)."""
+    if value != "auto":
+        return value
+    folder = var / "tessdata"
+    return str(folder) if (folder / "vie.traineddata").is_file() else ""
 
 
 def _coerce(name: str, value: object, hint: object) -> object:
@@ -497,6 +524,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("ocr.timeout_seconds must be positive")
     if settings.ocr.page_timeout_seconds <= 0 or settings.ocr.workers < 0:
         raise ConfigError("ocr.page_timeout_seconds must be positive and ocr.workers >= 0")
+    if settings.ocr.reading_order not in ("layout", "tesseract"):
+        raise ConfigError(f"ocr.reading_order must be 'layout' or 'tesseract', not {settings.ocr.reading_order!r}")
+    if settings.ocr.require_colour not in ("warn", "refuse"):
+        raise ConfigError(f"ocr.require_colour must be 'warn' or 'refuse', not {settings.ocr.require_colour!r}")
     if settings.ocr.existing_text not in ("refuse", "redo", "skip"):
         raise ConfigError(f"ocr.existing_text must be 'refuse', 'redo' or 'skip', not {settings.ocr.existing_text!r}")
     if settings.ocr.signed_input not in ("refuse", "keep-original"):

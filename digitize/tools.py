@@ -112,24 +112,60 @@ def require(program: str) -> Probe:
     return found
 
 
+def model_folder(tessdata_dir: str = "") -> str:
+    """``ocr.tessdata_dir`` as Tesseract takes it: "" (the OS default) for "" and for an
+    unresolved "auto" (settings read by :func:`digitize.settings.load_settings` resolve it)."""
+    return "" if tessdata_dir == "auto" else tessdata_dir
+
+
+def tessdata_args(tessdata_dir: str = "") -> list[str]:
+    """Tesseract's ``--tessdata-dir`` option for ``tessdata_dir`` (none for "": the OS default)."""
+    folder = model_folder(tessdata_dir)
+    return ["--tessdata-dir", folder] if folder else []
+
+
 @functools.cache
-def tesseract_languages() -> frozenset[str]:
-    """The language data Tesseract has installed (e.g. ``vie``, ``eng``, ``osd``)."""
+def _list_langs(tessdata_dir: str = "") -> tuple[str, frozenset[str]]:
     require("tesseract")
-    proc = run(["tesseract", "--list-langs"], timeout=30)
-    lines = _text(proc.stdout).splitlines()
-    return frozenset(line.strip() for line in lines[1:] if line.strip())
+    proc = run(["tesseract", *tessdata_args(tessdata_dir), "--list-langs"], timeout=30)
+    lines = (_text(proc.stdout) + _text(proc.stderr)).splitlines()
+    header = next((i for i, line in enumerate(lines) if line.startswith("List of available languages")), None)
+    if header is None:
+        return "", frozenset()
+    folder = re.search(r'"(.*)"', lines[header])
+    return (folder.group(1).rstrip("/") if folder else ""), frozenset(
+        line.strip() for line in lines[header + 1:] if line.strip())
 
 
-def require_languages(languages: str) -> None:
-    """Raise :class:`MissingToolError` unless every language of ``vie+eng`` is installed."""
-    have = tesseract_languages()
+def tesseract_languages(tessdata_dir: str = "") -> frozenset[str]:
+    """The language data Tesseract has installed (e.g. ``vie``, ``eng``, ``osd``) in ``tessdata_dir``
+    (empty: the OS default folder)."""
+    return _list_langs(tessdata_dir)[1]
+
+
+def tessdata_folder(tessdata_dir: str = "") -> Path | None:
+    """The folder Tesseract reads its models from (``tessdata_dir``, or the OS default it reports)."""
+    folder = _list_langs(tessdata_dir)[0]
+    return Path(folder) if folder else None
+
+
+def require_languages(languages: str, tessdata_dir: str = "") -> None:
+    """Raise :class:`MissingToolError` unless every language of ``vie+eng`` is installed
+    (in ``tessdata_dir`` when one is given)."""
+    tessdata_dir = model_folder(tessdata_dir)
+    if tessdata_dir and not Path(tessdata_dir).is_dir():
+        raise MissingToolError(
+            f"the Tesseract model folder {tessdata_dir} (ocr.tessdata_dir) does not exist",
+            hint="run: bash run.sh setup (it installs the model there), or leave ocr.tessdata_dir empty",
+        )
+    have = tesseract_languages(tessdata_dir)
     missing = [lang for lang in languages.split("+") if lang not in have]
     if missing:
         packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        where = f" in {tessdata_dir} (ocr.tessdata_dir)" if tessdata_dir else ""
         raise MissingToolError(
-            f"Tesseract language data missing: {', '.join(missing)}",
-            hint=f"install it with: apt-get install {packages}",
+            f"Tesseract language data missing{where}: {', '.join(missing)}",
+            hint=f"install it with: apt-get install {packages}" + (", then bash run.sh setup" if tessdata_dir else ""),
         )
 
 

@@ -118,7 +118,7 @@ def test_each_bad_input_has_its_exit_code_and_message_and_leaves_nothing(tmp_pat
 def test_pdf_with_a_text_layer_is_refused_by_default_and_redone_or_kept_on_request(tmp_path, ocred_pdf):
     refused = digitize("ocr", str(ocred_pdf), "-o", "out.pdf", cwd=tmp_path)
     assert refused.returncode == ExitCode.bad_input
-    assert "already has text" in refused.stderr
+    assert "already has an invisible text layer from an earlier OCR" in refused.stderr
     assert _nothing_written(tmp_path)
 
     redone = digitize("ocr", str(ocred_pdf), "-o", "out.pdf", "--redo-ocr", cwd=tmp_path)
