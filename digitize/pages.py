@@ -54,6 +54,11 @@ INPUT_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
 #: Decompression-bomb guard: a page above this many pixels is refused (an A3
 #: page at 600 dpi is ~70 Mpx; OCRmyPDF's enormous.pdf test page is 81 Mpx).
 MAX_PIXELS = 100_000_000
+#: Fewer pixels than this on a side is not a page scan (a 1 x 1 px image, a thin strip): the
+#: cleanup steps work on images scaled down to about 1,000 px and need a few rows to work on.
+MIN_SIDE_PIXELS = 100
+#: A page longer than this many times its width (either way up) is a strip, not a page.
+MAX_ASPECT = 20
 #: Default limit of pages in one input (``intake.max_pages``): a larger one is refused before any work.
 MAX_PAGES = 500
 #: Paper sizes (inches, portrait) used to estimate a missing DPI.
@@ -316,6 +321,17 @@ def _has_fonts(resources: pikepdf.Object | None, depth: int = 0) -> bool:
 
 
 def _check_pixels(what: str, width: float, height: float) -> None:
+    short, long = sorted((width, height))
+    if short < MIN_SIDE_PIXELS:
+        raise BadInputError(
+            f"{what} is too small to be a page scan ({width:.0f} x {height:.0f} pixels; a page needs at "
+            f"least {MIN_SIDE_PIXELS} on each side): scan the page again"
+        )
+    if long > MAX_ASPECT * short:
+        raise BadInputError(
+            f"{what} is a strip, not a page ({width:.0f} x {height:.0f} pixels, more than {MAX_ASPECT} times "
+            f"longer than wide): scan each page on its own"
+        )
     if width * height > MAX_PIXELS:
         raise BadInputError(
             f"{what} is too large to be a page scan ({width:.0f} x {height:.0f} pixels, more than "

@@ -44,6 +44,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if not args.dry_run:
         check_signing_key(settings)  # a wrong password stops the run here: exit 9, nothing taken
+        check_catalog(settings)  # an unreachable or unusable catalog too: exit 12, nothing taken
     _quiet_prefect_defaults()
     with prefect_api(settings.paths.var_dir) as server:
         from flows.dossier import PROGRESS_LISTENERS, process_inbox
@@ -87,6 +88,19 @@ def check_signing_key(settings: Settings) -> None:
     from signing.session import open_signing_session
 
     with open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts"):
+        pass
+
+
+def check_catalog(settings: Settings) -> None:
+    """Open the catalog once before any input is taken.
+
+    A catalog that cannot be opened (a server down, a wrong password, a path
+    that is a folder) raises :class:`CatalogError` (exit 12) here, with every
+    input still in the inbox, instead of failing each document in turn.
+    """
+    from storage.catalog import open_catalog
+
+    with open_catalog(settings.catalog):
         pass
 
 

@@ -1,0 +1,187 @@
+"""Adversarial acceptance of issue 11: what fell short when ~150 fresh bad and odd inputs, faults and
+settings were tried through the real CLI, and the tests that pin the fixes.
+
+Each test makes its inputs itself. The cases tried (expected / got; "F" = failed/ with a reason
+a clerk can act on, "I" = left in the inbox, "D" = archived, input in done/):
+
+Group A, one ``digitize run`` over one inbox of odd items (settle 0):
+  A01 control PDF D/D · A02 NFD Vietnamese name F/F · A03 NFD folder name F/F · A04 ``CODE .pdf`` F/F
+  A05 ``CODE (1).pdf`` F/F · A06 upper-case ``.PDF`` D/D · A07 PNG bytes named .pdf F/F (not a readable PDF)
+  A08 zero-page PDF F/F · A09 0x0 MediaBox F/F · A10 1x1 px PNG F/**exit 1 OpenCV assertion** (fixed)
+  A11 60000x40 strip F/**exit 1 OpenCV assertion** (fixed) · A12 empty folder F/F · A13 folder with only
+  a .json F/F · A14 link deep in a nested folder F/F · A15 nested pages a/9, b/1 D/D · A16 hard link to a
+  file outside D/D (a regular file) · A17 same scan under 3 codes: 1 D, 2 F naming it / same · A18 one
+  dossier in two offices D+F naming the office / same · A19 QR cover with dossier ``...-XXXX`` D/D
+  (a valid code by the project's code rule) · A20 QR number=1e999 F/F · A21 QR batch, two identical
+  parts F naming the first / same · A22 QR batch, JSON payload D/D · A23-A35 sidecars (number, list,
+  null, unknown key, BOM + NFD title, array, bad UTF-8, object, control char, 200 KB of brackets,
+  true, UTF-16, empty) F or D as documented / same · A36 16-bit grey D/D · A37 CMYK JPEG D/D
+  A38 alpha stored black D/D (readable) · A39 truncated JPEG F/F · A40 0-byte F/F · A41 .txt F/F
+  A42 orphan sidecar I/I · A43 hidden file I/I · A44 KQ0 F/F · A45 HS10000 F/F · A46 144 Mpx TIFF F/F
+  A47 encrypted PDF F/F · A48 link to a folder F/F · A49 named pipe F/F · A50 newline in name F/F
+  A51 244-byte Vietnamese name F/**whole run crashed, exit 1, item stuck in .claimed** (fixed)
+  A52 palette PNG D/D · A53 BMP F/F · A54 lower-case kq1 F/F · A55 code name without extension F/F
+  A56 folder of a JPG and a PDF D/D · A57 PDF with text only F/F · A58 office sub-folder ``misc`` F/F
+  A59 white page D (blank)/D · A60 uniform 16-bit page D (blank)/D
+
+Group B, settings, secrets (``digitize run`` with one input; the input must stay in the inbox):
+  B01-B06 dpi 0, nan, inf, jpeg 1000, workers 2.7 / -1: exit 3 naming the key / same
+  B07-B10 password as list, table, int (demo key: unused), unterminated string: exit 3, not shown / same
+  B11 misspelt DIGITIZE_ key with a secret value: exit 3 / same · B12 catalog.url (with password) to a
+  PostgreSQL that is down: exit 12, I / **every input quarantined, exit 13** (fixed) · B13 mysql://
+  URL: exit 3 / same · B14 wrong PKCS#12 password: exit 9, I, source named / same · B15 password file
+  missing: exit 9 / same · B16 key path is a folder: exit 9 / same · B17-B20 settle -5, bool 1, max_file_mb 0,
+  max_pages abc: exit 3 / same · B21 ``levels = []``: exit 3 / exit 0, nothing taken (not fixed)
+  B22-B28 S3 down with AWS secret, TSA URL with password, unknown copy form, TOML with BOM, catalog
+  path a folder, wrong password in a file, doctor: secret never shown / same (B26 see C05)
+
+Group C, faults: TSA down, archive read-only, work or archive disk full, catalog a folder, SIGTERM
+and SIGKILL mid-run then run again, two runs without PREFECT_API_URL (see the report).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from digitize import intake, pages
+from digitize.errors import BadInputError, CatalogError, CatalogUnavailableError, ExitCode
+from digitize.settings import CatalogSettings
+from storage.catalog import open_catalog
+from tests.intake_fixtures import save_pdf, text_page
+
+OFFICE = ("xa", "phuoc-loc")
+LONG_NAME = "hồ sơ " + "ồ" * 78 + ".pdf"  # 244 bytes: the file system takes it, a name beside it must be cut
+
+
+def _office(root: Path) -> Path:
+    folder = root / "var" / "inbox" / OFFICE[0] / OFFICE[1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# --- a name near the file system's limit ---------------------------------------------------------------------
+
+
+def test_a_name_near_the_limit_is_claimed_put_back_and_quarantined_with_its_report(tmp_path):
+    assert 240 <= len(LONG_NAME.encode()) <= 255
+    folder = _office(tmp_path)
+    save_pdf([text_page()], folder / LONG_NAME)
+    ready, _ = intake.find_items(tmp_path / "var" / "inbox", [OFFICE[0]], settle_seconds=0)
+    item = intake.claim(ready[0], intake.Owner("here", 999_999_999, 0.0))  # an owner that is not alive
+    assert item is not None and item.name == LONG_NAME
+
+    back = intake.release_stale_claims(tmp_path / "var" / "inbox", [OFFICE[0]], host="here",
+                                       is_alive=lambda pid: False, timeout_seconds=3600, now=1.0)
+    assert [b.name for b in back] == [LONG_NAME]
+    assert not list((folder / intake.CLAIMED_DIR).iterdir())  # its owner file found and removed
+
+    item = intake.claim(back[0], intake.Owner("here", os.getpid(), 0.0))
+    with pytest.raises(BadInputError) as refused:
+        intake.read_meta(item)
+    report = intake.quarantine(item, tmp_path / "var" / "failed", refused.value, "intake")
+    failed = tmp_path / "var" / "failed" / OFFICE[0] / OFFICE[1]
+    assert (failed / LONG_NAME).is_file() and report.parent == failed
+    assert len(report.name.encode()) <= 255 and report.name.endswith(intake.ERROR_SUFFIX)
+    assert json.loads(report.read_text(encoding="utf-8"))["file"] == LONG_NAME
+    assert not list((folder / intake.CLAIMED_DIR).iterdir())
+
+
+# --- pages that are not page-shaped ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "said"), [((1, 1), "too small"), ((60_000, 40), "too small"),
+                                            ((20_000, 400), "a strip"), ((99, 2000), "too small")])
+def test_an_image_that_is_no_page_is_refused_before_any_cleanup(tmp_path, size, said):
+    file = tmp_path / "000.31.25.H08-261120-0001-KQ1.png"
+    Image.new("L", size, 255).save(file, dpi=(300, 300))
+    with pytest.raises(BadInputError, match=said) as refused:
+        pages.plan_pages(file, default_dpi=300)
+    assert refused.value.exit_code == ExitCode.bad_input and file.name in str(refused.value)
+
+
+def test_a_pdf_page_a_few_points_wide_is_refused_as_too_small(tmp_path):
+    file = tmp_path / "000.31.25.H08-261120-0001-KQ1.pdf"
+    Image.new("RGB", (20, 2000), "white").save(file, "PDF", resolution=300)
+    with pytest.raises(BadInputError, match="too small"):
+        pages.plan_pages(file, default_dpi=300)
+
+
+def test_a_normal_page_still_passes(tmp_path):
+    file = save_pdf([text_page()], tmp_path / "000.31.25.H08-261120-0001-KQ1.pdf")
+    assert len(pages.plan_pages(file, default_dpi=300).pages) == 1
+
+
+# --- the catalog, checked before anything is taken -------------------------------------------------------------
+
+
+def test_a_catalog_server_that_is_down_is_transient_and_its_password_not_shown():
+    with pytest.raises(CatalogUnavailableError) as down:
+        open_catalog(CatalogSettings(url="postgresql://clerk:S3cr3tPW@127.0.0.1:1/catalog"))
+    assert down.value.transient and down.value.exit_code == ExitCode.catalog
+    assert "S3cr3tPW" not in str(down.value) and "127.0.0.1" in str(down.value)
+
+
+def _cli(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API_URL"))}
+    env.update(DIGITIZE_INTAKE__SETTLE_SECONDS="0", PREFECT_HOME=str(cwd / "prefect-home"), **extra)
+    return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("catalog", ["folder", "server down"])
+def test_run_with_an_unusable_catalog_stops_at_once_and_takes_nothing(tmp_path, catalog):
+    folder = _office(tmp_path)
+    scan = save_pdf([text_page()], folder / "000.31.25.H08-261120-0001-KQ1.pdf")
+    if catalog == "folder":
+        (tmp_path / "var" / "catalog.sqlite").mkdir(parents=True)
+        result = _cli(["run"], tmp_path)
+    else:
+        result = _cli(["run"], tmp_path, DIGITIZE_CATALOG__URL="postgresql://u:S3cr3tPW@127.0.0.1:1/db")
+
+    assert result.returncode == ExitCode.catalog, result.stderr[-2000:]
+    assert "catalog" in result.stderr and "S3cr3tPW" not in result.stdout + result.stderr
+    assert scan.is_file() and not (folder / intake.CLAIMED_DIR).exists()
+    assert not (tmp_path / "var" / "failed").exists() and not (tmp_path / "var" / "work").exists()
+    assert not (tmp_path / "prefect-home").exists()  # stopped before any Prefect server was started
+
+
+# --- through the real CLI: the three crashes of the acceptance run --------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+def test_run_over_a_tiny_image_a_strip_and_a_long_name_quarantines_them_and_archives_the_rest(tmp_path):
+    folder = _office(tmp_path)
+    good = "000.31.25.H08-261120-0001-KQ1"
+    save_pdf([text_page("Hộ kinh doanh")], folder / f"{good}.pdf")
+    Image.new("RGB", (1, 1), "black").save(folder / "000.31.25.H08-261120-0002-KQ1.png")
+    Image.new("L", (60_000, 40), 255).save(folder / "000.31.25.H08-261120-0003-KQ1.png")
+    save_pdf([text_page()], folder / LONG_NAME)
+
+    result = _cli(["run"], tmp_path)
+
+    assert result.returncode == ExitCode.partial, result.stdout[-3000:] + result.stderr[-3000:]
+    var = tmp_path / "var"
+    failed = var / "failed" / OFFICE[0] / OFFICE[1]
+    assert sorted(p.name for p in (var / "done" / OFFICE[0] / OFFICE[1]).iterdir()) == [f"{good}.pdf"]
+    reasons = {json.loads(p.read_text(encoding="utf-8"))["file"]: json.loads(p.read_text(encoding="utf-8"))
+               for p in failed.glob("*" + intake.ERROR_SUFFIX)}
+    assert set(reasons) == {"000.31.25.H08-261120-0002-KQ1.png", "000.31.25.H08-261120-0003-KQ1.png", LONG_NAME}
+    for name, report in reasons.items():
+        assert (failed / name).is_file() and report["exit_code"] == ExitCode.bad_input, report
+        assert "var/work" not in report["reason"] and "unexpected" not in report["reason"], report
+    assert "too small to be a page" in reasons["000.31.25.H08-261120-0002-KQ1.png"]["reason"]
+    assert [p for p in folder.rglob("*")] == [folder / intake.CLAIMED_DIR]  # nothing left, nothing lost
+    with sqlite3.connect(var / "catalog.sqlite") as db:
+        rows = db.execute("SELECT document_code, status FROM documents").fetchall()
+    assert rows == [(good, "verified")]
+    archived = sorted(p.name for p in (var / "archive").rglob("*.pdf"))
+    assert archived == [f"{good}.pdf"]
