@@ -56,7 +56,7 @@ INPUT_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
 MAX_PIXELS = 100_000_000
 #: Fewer pixels than this on a side is not a page scan (a 1 x 1 px image, a thin strip): the
 #: cleanup steps work on images scaled down to about 1,000 px and need a few rows to work on.
-MIN_SIDE_PIXELS = 100
+MIN_SIDE_PIXELS = 32
 #: A page longer than this many times its width (either way up) is a strip, not a page.
 MAX_ASPECT = 20
 #: Default limit of pages in one input (``intake.max_pages``): a larger one is refused before any work.
