@@ -52,8 +52,8 @@ import pytest
 from PIL import Image
 
 from digitize import intake, pages
-from digitize.errors import BadInputError, CatalogError, CatalogUnavailableError, ExitCode
-from digitize.settings import CatalogSettings
+from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError, ExitCode
+from digitize.settings import CatalogSettings, load_settings
 from storage.catalog import open_catalog
 from tests.intake_fixtures import save_pdf, text_page
 
@@ -185,3 +185,26 @@ def test_run_over_a_tiny_image_a_strip_and_a_long_name_quarantines_them_and_arch
     assert rows == [(good, "verified")]
     archived = sorted(p.name for p in (var / "archive").rglob("*.pdf"))
     assert archived == [f"{good}.pdf"]
+
+
+# --- settings: a TOML file with a byte order mark, no levels ---------------------------------------------------
+
+
+def test_a_toml_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    config = tmp_path / "digitize.toml"
+    config.write_bytes("\ufeff[signing]\ncopy_form = \"SAO LỤC\"\n".encode("utf-8"))
+    assert load_settings(config, environ={}).signing.copy_form == "SAO LỤC"
+
+
+def test_a_toml_file_not_in_utf8_is_a_config_error_not_a_crash(tmp_path):
+    config = tmp_path / "digitize.toml"
+    config.write_bytes("[signing]\ncopy_form = \"SAO LỤC\"\n".encode("utf-16"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(config, environ={})
+
+
+def test_no_levels_at_all_is_a_config_error_not_a_run_that_takes_nothing(tmp_path):
+    config = tmp_path / "digitize.toml"
+    config.write_text("[intake]\nlevels = []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="intake.levels"):
+        load_settings(config, environ={})
