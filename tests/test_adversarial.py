@@ -52,6 +52,7 @@ import pytest
 from PIL import Image
 
 from digitize import intake, pages
+from digitize.commands.run import batch_outcome
 from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError, ExitCode
 from digitize.settings import CatalogSettings, load_settings
 from storage.catalog import open_catalog
@@ -208,3 +209,10 @@ def test_no_levels_at_all_is_a_config_error_not_a_run_that_takes_nothing(tmp_pat
     config.write_text("[intake]\nlevels = []\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="intake.levels"):
         load_settings(config, environ={})
+
+
+def test_a_run_with_items_left_for_later_does_not_send_the_clerk_to_failed(tmp_path):
+    said = batch_outcome(3, 0, 2, tmp_path / "failed")
+    assert "failed" not in said and "2 of 3" in said and "scanner folder" in said
+    said = batch_outcome(3, 1, 1, tmp_path / "failed")
+    assert f"1 of 3 item(s) failed; see {tmp_path / 'failed'}" in said and "next run" in said

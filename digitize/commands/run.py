@@ -72,10 +72,23 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Signed PDFs: {settings.archive.root}")
     print(f"Catalog:     {settings.catalog.path}")
     print(f"Summary:     {summary_path}")
-    failed = [r for r in results if r["status"] in ("failed", "retry-later")]
-    if failed:
-        raise BatchError(f"{len(failed)} of {len(results)} item(s) failed; see {settings.paths.failed}")
+    failed = [r for r in results if r["status"] == "failed"]
+    later = [r for r in results if r["status"] == "retry-later"]
+    if failed or later:
+        raise BatchError(batch_outcome(len(results), len(failed), len(later), settings.paths.failed))
     return 0
+
+
+def batch_outcome(total: int, failed: int, later: int, failed_dir: Path) -> str:
+    """What a run that did not finish everything says: failed items are in ``failed_dir``, items
+    that met a transient fault (a full disk, an unreachable archive or TSA) are still in the inbox."""
+    parts = []
+    if failed:
+        parts.append(f"{failed} of {total} item(s) failed; see {failed_dir}")
+    if later:
+        parts.append(f"{later} of {total} item(s) met a passing fault (see the reasons above) and stay in the "
+                     "scanner folder for the next run")
+    return "; ".join(parts)
 
 
 def check_signing_key(settings: Settings) -> None:
