@@ -59,6 +59,12 @@ MAX_PIXELS = 100_000_000
 MIN_SIDE_PIXELS = 32
 #: A page longer than this many times its width (either way up) is a strip, not a page.
 MAX_ASPECT = 20
+#: A stated resolution outside this range is a mistake in the file (no scanner makes a page at
+#: 100,000 dpi): it is not believed, and the DPI is estimated from the paper size instead.
+STATED_DPI = (50, 2400)
+#: A page less than this many inches (2.5 mm) on a side, at its resolution, is not a page, and PDF/A
+#: forbids a page under 3 points (1 mm) on a side.
+MIN_PAGE_INCHES = 0.1
 #: Default limit of pages in one input (``intake.max_pages``): a larger one is refused before any work.
 MAX_PAGES = 500
 #: Paper sizes (inches, portrait) used to estimate a missing DPI.
@@ -296,6 +302,7 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
         width_in, height_in = height_in, width_in
     if width_in <= 0 or height_in <= 0:
         raise BadInputError(f"{file.name} page {number} has an empty page box")
+    _check_page_size(f"{file.name} page {number}", width_in, height_in)
     widest = max((int(image.get("/Width", 0)) for image in page.get_images().values()), default=0)
     if not widest and not has_text and not vector_ok:
         raise BadInputError(f"{file.name} page {number} holds no scanned image")
@@ -318,6 +325,15 @@ def _has_fonts(resources: pikepdf.Object | None, depth: int = 0) -> bool:
         isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form" and _has_fonts(x.get("/Resources"), depth + 1)
         for x in xobjects.values()
     )
+
+
+def _check_page_size(what: str, width_in: float, height_in: float) -> None:
+    """Refuse a page smaller than :data:`MIN_PAGE_INCHES` on a side (its size in inches)."""
+    if min(width_in, height_in) < MIN_PAGE_INCHES:
+        raise BadInputError(
+            f"{what} is too small to be a page ({width_in * 25.4:.1f} x {height_in * 25.4:.1f} mm at the "
+            "resolution it states): scan the page again at its real size"
+        )
 
 
 def _check_pixels(what: str, width: float, height: float) -> None:
@@ -354,6 +370,7 @@ def _image_plan(file: Path, first: int, default_dpi: int, room: int) -> list[Sou
                 origin = file.name + (f" page {index + 1}" if frames > 1 else "")
                 _check_frame(origin, image)
                 dpi, dpi_from = _image_dpi(image, default_dpi)
+                _check_page_size(origin, image.size[0] / dpi, image.size[1] / dpi)
                 pages.append(SourcePage(first + index, file, index, "image", dpi, dpi_from, origin))
             return pages
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as e:
@@ -656,7 +673,7 @@ def _check_frame(origin: str, image: Image.Image) -> None:
 
 def _image_dpi(image: Image.Image, default_dpi: int) -> tuple[float, str]:
     dpi = image.info.get("dpi")
-    if dpi and dpi[0] and float(dpi[0]) >= 50:
+    if dpi and dpi[0] and STATED_DPI[0] <= float(dpi[0]) <= STATED_DPI[1]:
         return float(round(float(dpi[0]))), "file"
     estimated = estimate_dpi(*image.size)
     if estimated is not None:

@@ -216,3 +216,17 @@ def test_a_run_with_items_left_for_later_does_not_send_the_clerk_to_failed(tmp_p
     assert "failed" not in said and "2 of 3" in said and "scanner folder" in said
     said = batch_outcome(3, 1, 1, tmp_path / "failed")
     assert f"1 of 3 item(s) failed; see {tmp_path / 'failed'}" in said and "next run" in said
+
+
+def test_an_image_stating_an_impossible_resolution_gets_its_dpi_from_the_paper_size(tmp_path):
+    file = tmp_path / "000.31.25.H08-261120-0001-KQ1.png"
+    text_page().save(file, dpi=(100_000, 100_000))  # A5 at 200 dpi, saying 100,000 dpi (a 0.3 mm page)
+    page = pages.plan_pages(file, default_dpi=300).pages[0]
+    assert (page.dpi, page.dpi_from) == (200.0, "estimated")
+
+
+def test_a_pdf_page_smaller_than_a_few_millimetres_is_refused_before_it_fails_pdfa(tmp_path):
+    file = tmp_path / "000.31.25.H08-261120-0001-KQ1.pdf"
+    text_page().save(file, "PDF", resolution=20_000)  # a 1.5 x 2.1 mm page box
+    with pytest.raises(BadInputError, match=r"too small to be a page \(1\.5 x 2\.1 mm"):
+        pages.plan_pages(file, default_dpi=300)
