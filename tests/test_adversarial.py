@@ -230,3 +230,24 @@ def test_a_pdf_page_smaller_than_a_few_millimetres_is_refused_before_it_fails_pd
     text_page().save(file, "PDF", resolution=20_000)  # a 1.5 x 2.1 mm page box
     with pytest.raises(BadInputError, match=r"too small to be a page \(1\.5 x 2\.1 mm"):
         pages.plan_pages(file, default_dpi=300)
+
+
+# --- digitize ocr: the output never replaces an input -------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["same", "inside", "unwritable"])
+def test_ocr_refuses_an_output_that_would_replace_its_input_or_cannot_be_written(tmp_path, output):
+    scan = save_pdf([text_page()], tmp_path / "hồ sơ.pdf")
+    folder = tmp_path / "trang"
+    folder.mkdir()
+    text_page().save(folder / "1.png", dpi=(200, 200))
+    before = scan.read_bytes()
+    target, source = {"same": (scan, scan), "inside": (folder / "out.pdf", folder),
+                      "unwritable": (Path("/proc/hồ-sơ.pdf"), scan)}[output]
+
+    result = _cli(["ocr", str(source), "-o", str(target)], tmp_path)
+
+    assert result.returncode == ExitCode.usage, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "-o" in result.stderr
+    assert scan.read_bytes() == before and not (folder / "out.pdf").exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["1.png"]
