@@ -307,6 +307,11 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
     if not widest and not has_text and not vector_ok:
         raise BadInputError(f"{file.name} page {number} holds no scanned image")
     dpi, dpi_from = (float(round(widest / width_in)), "file") if widest else (float(default_dpi), "default")
+    if dpi_from == "file" and dpi < STATED_DPI[0]:
+        raise BadInputError(
+            f"{file.name} page {number}: its scan is only {dpi:.0f} dpi for a page of {width_in * 25.4:.0f} x "
+            f"{height_in * 25.4:.0f} mm, too coarse to read; scan it again (at least 200 dpi, Decree 30)"
+        )
     _check_pixels(file.name + f" page {number}", width_in * dpi, height_in * dpi)
     return _PdfPage(dpi, dpi_from, has_text)
 

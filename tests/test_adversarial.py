@@ -48,6 +48,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pikepdf
 import pytest
 from PIL import Image
 
@@ -251,3 +252,13 @@ def test_ocr_refuses_an_output_that_would_replace_its_input_or_cannot_be_written
     assert "Traceback" not in result.stderr and "-o" in result.stderr
     assert scan.read_bytes() == before and not (folder / "out.pdf").exists()
     assert sorted(p.name for p in folder.iterdir()) == ["1.png"]
+
+
+def test_a_pdf_scan_stretched_over_a_huge_page_box_is_refused_not_archived_unreadable(tmp_path):
+    file = tmp_path / "000.31.25.H08-261120-0001-KQ1.pdf"
+    save_pdf([text_page()], file)
+    with pikepdf.open(file, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].MediaBox = pikepdf.Array([0, 0, 14400, 14400])  # a 5 m page: the scan at 6 dpi
+        pdf.save(file)
+    with pytest.raises(BadInputError, match=r"only 6 dpi for a page of 5080 x 5080 mm"):
+        pages.plan_pages(file, default_dpi=300)
