@@ -53,7 +53,7 @@ def open_postgres_catalog(url: str) -> Catalog:
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as e:  # server down, unreachable, refusing connections
-        raise CatalogUnavailableError(f"cannot reach the catalog {shown}: {e}") from e
+        raise CatalogUnavailableError(f"cannot open the catalog {shown}: {e}") from e
     except psycopg.Error as e:
         raise CatalogError(f"cannot open the catalog {shown}: {e}") from e
     catalog = Catalog(PostgresConnection(raw), shown)
