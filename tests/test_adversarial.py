@@ -262,3 +262,21 @@ def test_a_pdf_scan_stretched_over_a_huge_page_box_is_refused_not_archived_unrea
         pdf.save(file)
     with pytest.raises(BadInputError, match=r"only 6 dpi for a page of 5080 x 5080 mm"):
         pages.plan_pages(file, default_dpi=300)
+
+
+# --- digitize run: a mistyped --inbox or --work-list is said, not a run that quietly takes nothing ---------------
+
+
+def test_run_with_an_inbox_that_does_not_exist_is_a_usage_error(tmp_path):
+    result = _cli(["run", "--inbox", str(tmp_path / "hộp thư")], tmp_path)
+    assert result.returncode == ExitCode.usage and "is not a folder" in result.stderr
+    assert not (tmp_path / "prefect-home").exists()
+
+
+def test_a_work_list_that_holds_no_document_codes_is_refused_naming_the_entry(tmp_path):
+    junk = tmp_path / "danh sách.txt"
+    junk.write_text("000.31.25.H08-261120-0001-KQ1\nhồ sơ số 2\n", encoding="utf-8")
+    result = _cli(["run", "--work-list", str(junk)], tmp_path)
+    assert result.returncode == ExitCode.bad_input, result.stderr[-2000:]
+    assert "entry 2 is not a document code" in result.stderr
+    assert not (tmp_path / "prefect-home").exists()

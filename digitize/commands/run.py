@@ -20,7 +20,8 @@ from pathlib import Path
 
 from digitize.commands import whole_number
 from digitize.commands.prefect_server import prefect_api
-from digitize.errors import BadInputError, BatchError, ConfigError
+from digitize.errors import BadInputError, BatchError, ConfigError, UsageError
+from digitize.models import parse_document_code
 from digitize.settings import Settings, mask_secrets, secret_values
 
 
@@ -42,6 +43,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}"
         )
+    if args.inbox is not None and not args.inbox.is_dir():
+        raise UsageError(f"--inbox {args.inbox} is not a folder; name the scanner folder holding <level>/<office>/")
+    only = read_work_list(args.work_list) if args.work_list else None
     if not args.dry_run:
         check_signing_key(settings)  # a wrong password stops the run here: exit 9, nothing taken
         check_catalog(settings)  # an unreachable or unusable catalog too: exit 12, nothing taken
@@ -57,7 +61,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 results = process_inbox(
                     level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
                     limit=args.limit, config=config, dry_run=args.dry_run,
-                    only=read_work_list(args.work_list) if args.work_list else None,
+                    only=only,
                 )
             finally:
                 PROGRESS_LISTENERS.remove(listener)
@@ -125,8 +129,15 @@ def read_work_list(path: Path) -> list[str]:
         raise BadInputError(f"--work-list {path}: {e}") from e
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if lines and "document" in next(csv.reader([lines[0]])):
-        return [row["document"].strip() for row in csv.DictReader(lines) if row.get("document")]
-    return lines
+        codes = [row["document"].strip() for row in csv.DictReader(lines) if row.get("document")]
+    else:
+        codes = lines
+    for number, code in enumerate(codes, 1):
+        try:
+            parse_document_code(code)
+        except BadInputError as e:
+            raise BadInputError(f"--work-list {path}: entry {number} is not a document code: {e.message}") from e
+    return codes
 
 
 def _quiet_prefect_defaults() -> None:
