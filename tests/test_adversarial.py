@@ -58,6 +58,7 @@ from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError,
 from digitize.settings import CatalogSettings, load_settings
 from storage.catalog import open_catalog
 from tests.intake_fixtures import save_pdf, text_page
+from tests.test_storage_full import fill, tiny_fs  # noqa: F401 - a fixture
 
 OFFICE = ("xa", "phuoc-loc")
 LONG_NAME = "hồ sơ " + "ồ" * 78 + ".pdf"  # 244 bytes: the file system takes it, a name beside it must be cut
@@ -280,3 +281,19 @@ def test_a_work_list_that_holds_no_document_codes_is_refused_naming_the_entry(tm
     assert result.returncode == ExitCode.bad_input, result.stderr[-2000:]
     assert "entry 2 is not a document code" in result.stderr
     assert not (tmp_path / "prefect-home").exists()
+
+
+# --- a full disk under the catalog ------------------------------------------------------------------------------
+
+
+def test_run_with_its_catalog_on_a_full_disk_stops_at_once_as_full_storage_and_takes_nothing(tmp_path, tiny_fs):
+    folder = _office(tmp_path)
+    scan = save_pdf([text_page()], folder / "000.31.25.H08-261120-0001-KQ1.pdf")
+    fill(tiny_fs)
+
+    result = _cli(["run"], tmp_path, DIGITIZE_CATALOG__PATH=str(tiny_fs / "catalog.sqlite"))
+
+    assert result.returncode == ExitCode.storage_full, result.stderr[-2000:]
+    assert "no space left for the catalog" in result.stderr and str(tiny_fs) in result.stderr
+    assert scan.is_file() and not (folder / intake.CLAIMED_DIR).exists()
+    assert not (tmp_path / "var" / "failed").exists()
