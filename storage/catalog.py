@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -915,7 +916,7 @@ class Catalog:
         try:
             yield
         except self._db_errors as e:
-            if _disk_full(e):
+            if _disk_full(e, self.path):
                 raise StorageFullError(f"no space left for the catalog {self.path} (could not {action})",
                                        hint="free space on that disk and run again; the inputs stay in the "
                                             "scanner folders") from e
@@ -927,9 +928,21 @@ _SQLITE_FULL = 13
 _PG_DISK_FULL = "53100"
 
 
-def _disk_full(error: Exception) -> bool:
-    """Whether a database error says the disk (or quota) under the catalog is full."""
-    return getattr(error, "sqlite_errorcode", None) == _SQLITE_FULL or getattr(error, "sqlstate", None) == _PG_DISK_FULL
+_SQLITE_IOERR = 10
+
+
+def _disk_full(error: Exception, path: Path | str) -> bool:
+    """Whether a database error comes from a full disk (or quota) under the catalog: SQLite says so, or
+    (in WAL mode) reports an I/O error while the catalog's disk has no free block left."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF == _SQLITE_FULL or getattr(error, "sqlstate", None) == _PG_DISK_FULL:
+        return True
+    if code is None or code & 0xFF != _SQLITE_IOERR or not isinstance(path, Path):
+        return False
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
 
 
 def _dollar_quoted_statements(script: str) -> Iterator[str]:

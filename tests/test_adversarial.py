@@ -286,9 +286,13 @@ def test_a_work_list_that_holds_no_document_codes_is_refused_naming_the_entry(tm
 # --- a full disk under the catalog ------------------------------------------------------------------------------
 
 
-def test_run_with_its_catalog_on_a_full_disk_stops_at_once_as_full_storage_and_takes_nothing(tmp_path, tiny_fs):
+@pytest.mark.parametrize("catalog", ["new", "existing"])
+def test_run_with_its_catalog_on_a_full_disk_stops_at_once_as_full_storage_and_takes_nothing(tmp_path, tiny_fs,
+                                                                                          catalog):
     folder = _office(tmp_path)
     scan = save_pdf([text_page()], folder / "000.31.25.H08-261120-0001-KQ1.pdf")
+    if catalog == "existing":  # made before the disk filled up: SQLite (WAL) then says "disk I/O error"
+        open_catalog(CatalogSettings(path=tiny_fs / "catalog.sqlite")).close()
     fill(tiny_fs)
 
     result = _cli(["run"], tmp_path, DIGITIZE_CATALOG__PATH=str(tiny_fs / "catalog.sqlite"))
