@@ -271,7 +271,11 @@ def claim(item: InboxItem, owner: Owner) -> InboxItem | None:
     taken = InboxItem(target, item.level, item.office)
     _move_sidecar(sidecar, taken.sidecar)
     owner_file = beside(claimed_dir, item.name, OWNER_SUFFIX)
-    write_atomically(owner_file, json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}).encode("utf-8"))
+    try:
+        write_atomically(owner_file, json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}).encode("utf-8"))
+    except BaseException:
+        unclaim(taken)  # a claim that cannot say whose it is (a full disk) is not made: the item goes back
+        raise
     return taken
 
 

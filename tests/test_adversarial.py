@@ -41,6 +41,7 @@ and SIGKILL mid-run then run again, two runs without PREFECT_API_URL (see the re
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -54,14 +55,26 @@ from PIL import Image
 
 from digitize import intake, pages
 from digitize.commands.run import batch_outcome
-from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError, ExitCode
+from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError, ExitCode, StorageFullError
 from digitize.settings import CatalogSettings, load_settings
 from storage.catalog import open_catalog
 from tests.intake_fixtures import save_pdf, text_page
-from tests.test_storage_full import fill, tiny_fs  # noqa: F401 - a fixture
+from tests.test_storage_full import tiny_fs  # noqa: F401 - a fixture
 
 OFFICE = ("xa", "phuoc-loc")
 LONG_NAME = "hồ sơ " + "ồ" * 78 + ".pdf"  # 244 bytes: the file system takes it, a name beside it must be cut
+
+
+def fill(folder: Path) -> None:
+    """Fill the file system holding ``folder`` to the last byte (unbuffered: nothing left to flush)."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
 
 
 def _office(root: Path) -> Path:
@@ -301,3 +314,18 @@ def test_run_with_its_catalog_on_a_full_disk_stops_at_once_as_full_storage_and_t
     assert "no space left for the catalog" in result.stderr and str(tiny_fs) in result.stderr
     assert scan.is_file() and not (folder / intake.CLAIMED_DIR).exists()
     assert not (tmp_path / "var" / "failed").exists()
+
+
+def test_a_claim_on_a_full_disk_is_undone_so_the_item_stays_in_the_scanner_folder(tmp_path, tiny_fs):
+    folder = tiny_fs / "inbox" / OFFICE[0] / OFFICE[1]
+    (folder / intake.CLAIMED_DIR).mkdir(parents=True)
+    scan = save_pdf([text_page()], folder / "000.31.25.H08-261120-0001-KQ1.pdf")
+    (folder / "000.31.25.H08-261120-0001-KQ1.json").write_text('{"title": "Giấy chứng nhận"}', encoding="utf-8")
+    ready, _ = intake.find_items(tiny_fs / "inbox", [OFFICE[0]], settle_seconds=0)
+    fill(tiny_fs)
+
+    with pytest.raises(StorageFullError):
+        intake.claim(ready[0], intake.Owner("here", os.getpid(), 0.0))
+
+    assert scan.is_file() and (folder / "000.31.25.H08-261120-0001-KQ1.json").is_file()
+    assert list((folder / intake.CLAIMED_DIR).iterdir()) == []
