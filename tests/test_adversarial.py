@@ -54,7 +54,7 @@ import pytest
 from PIL import Image
 
 from digitize import intake, pages
-from digitize.commands.run import batch_outcome
+from digitize.commands.run import batch_outcome, write_summary
 from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError, ExitCode, StorageFullError
 from digitize.settings import CatalogSettings, load_settings
 from storage.catalog import open_catalog
@@ -329,3 +329,11 @@ def test_a_claim_on_a_full_disk_is_undone_so_the_item_stays_in_the_scanner_folde
 
     assert scan.is_file() and (folder / "000.31.25.H08-261120-0001-KQ1.json").is_file()
     assert list((folder / intake.CLAIMED_DIR).iterdir()) == []
+
+
+def test_a_run_summary_that_cannot_be_written_is_said_and_the_run_still_ends_with_its_own_outcome(tmp_path, tiny_fs):
+    settings = load_settings(environ={"DIGITIZE_PATHS__VAR_DIR": str(tiny_fs / "var")}, base_dir=tmp_path)
+    fill(tiny_fs)
+    said = write_summary([{"document": "000.31.25.H08-261120-0001-KQ1.pdf", "status": "archived"}], settings)
+    assert isinstance(said, str) and said.startswith("not written") and "run-" in said
+    assert not list((tiny_fs / "var" / "reports").glob("*.part"))

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from digitize.commands import whole_number
 from digitize.commands.prefect_server import prefect_api
-from digitize.errors import BadInputError, BatchError, ConfigError, UsageError
+from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
+from digitize.files import write_atomically
 from digitize.models import parse_document_code
 from digitize.settings import Settings, mask_secrets, secret_values
 
@@ -191,12 +192,20 @@ def print_totals(results: list[dict], elapsed: float, server_seconds: float = 0.
             print(f"  no colour in {r['document']} page(s) {pages_} (Decree 30/2020 asks for a colour scan)")
 
 
-def write_summary(results: list[dict], settings: Settings) -> Path:
+def write_summary(results: list[dict], settings: Settings) -> Path | str:
+    """Write the run's summary to ``var/reports/run-<time>.json`` (secrets masked) and return its path.
+
+    The documents are done by now: a summary that cannot be written (a full disk) is said in place
+    of its path, and the run's outcome stands.
+    """
     reports = settings.paths.var_dir / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
     path = reports / f"run-{datetime.now().strftime('%Y%m%dT%H%M%S')}.json"
     text = json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n"
-    path.write_text(mask_secrets(text, secret_values(settings)), encoding="utf-8")
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, mask_secrets(text, secret_values(settings)).encode("utf-8"))
+    except (OSError, StorageFullError) as e:
+        return f"not written ({path}: {e.strerror if isinstance(e, OSError) else e.message})"
     return path
 
 
