@@ -359,6 +359,9 @@ def read_meta(item: InboxItem) -> DocumentMeta:
     """
     check_item(item)
     if not _is_real_dir(item.path) and item.path.suffix.lower() not in INPUT_SUFFIXES:
+        if not re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", item.path.suffix):  # '.H08-261120-0001-KQ1'
+            raise BadInputError(f"{item.name}: the name does not end with a file type (.pdf, .tif, .jpg or .png); "
+                                "add the one the scanner saved it as")
         raise BadInputError(
             f"{item.name}: unsupported file type '{item.path.suffix}'; scan to PDF, TIFF, JPEG or PNG"
         )

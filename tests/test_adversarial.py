@@ -337,3 +337,12 @@ def test_a_run_summary_that_cannot_be_written_is_said_and_the_run_still_ends_wit
     said = write_summary([{"document": "000.31.25.H08-261120-0001-KQ1.pdf", "status": "archived"}], settings)
     assert isinstance(said, str) and said.startswith("not written") and "run-" in said
     assert not list((tiny_fs / "var" / "reports").glob("*.part"))
+
+
+def test_a_scan_dropped_without_an_extension_is_told_so_not_called_an_odd_file_type(tmp_path):
+    folder = _office(tmp_path)
+    save_pdf([text_page()], folder / "000.31.25.H08-261120-0001-KQ1")
+    ready, _ = intake.find_items(tmp_path / "var" / "inbox", [OFFICE[0]], settle_seconds=0)
+    with pytest.raises(BadInputError) as refused:
+        intake.read_meta(ready[0])
+    assert "does not end with a file type" in str(refused.value) and "H08-261120" not in str(refused.value)[40:]
