@@ -35,8 +35,40 @@ Group B, settings, secrets (``digitize run`` with one input; the input must stay
   B22-B28 S3 down with AWS secret, TSA URL with password, unknown copy form, TOML with BOM, catalog
   path a folder, wrong password in a file, doctor: secret never shown / same (B26 see C05)
 
-Group C, faults: TSA down, archive read-only, work or archive disk full, catalog a folder, SIGTERM
-and SIGKILL mid-run then run again, two runs without PREFECT_API_URL (see the report).
+  B29 TOML in UTF-16: exit 3 / **exit 1 UnicodeDecodeError** (fixed) · B30 password file a folder: 9 / 9
+  B31 untrusted self-signed key: 9 / 9 · B32 DIGITIZE_CONFIG missing: 3 / 3 · B25 TOML with a BOM: read /
+  **"Invalid statement", exit 3** (fixed)
+
+Group C/D/H/J, faults (one input unless said; "I" = stays in the inbox):
+  TSA down: I, exit 13 / same, but the message said "failed; see var/failed" (fixed: "stay in the
+  scanner folder") · archive on a read-only mount: I / I · work disk full (3 MB tmpfs): I, "no space
+  ... var/work/..." / same · archive disk full: I / I · catalog.sqlite a folder: exit 12, I / same ·
+  catalog disk full (new or existing catalog): exit 14, I / **exit 12** (fixed) · inbox disk full at the
+  claim: I / **left in .claimed/ without owner** (fixed) · summary file on a full disk: outcome kept /
+  **exit 1 traceback** (fixed) · SIGTERM at 5 s (own Prefect server starting) and at 7/25 s: 143, no
+  process or work folder left, I or done / same · SIGKILL at 5-6 s: nothing left running, I; the next run
+  archives each exactly once / same · two runs without PREFECT_API_URL: server started and gone / same ·
+  two runs at once on 5 items: each archived once / same · a file still growing (settle 5 s): left,
+  taken once settled / same · a failed input renamed to a new code: archived with its own identifier,
+  verify VALID / same · same scan under a new code: F naming the first / same
+  ``archive get`` onto a link into the archive, into the archive, onto an existing file: exit 2, nothing
+  written / same · fixity with a stray object, a tampered one, a deleted one: 11 / 11 · verify tampered:
+  10 / 10 · ``ocr -o`` = its input: exit 2, input kept / **input replaced by the output** (fixed) · ``ocr
+  -o /proc/x.pdf``: exit 2 / **exit 1 traceback** (fixed) · ``ocr`` --metadata number "1", unknown field,
+  BOM: 4, 4, read / same · SIGTERM of ``ocr``: 143, temp folder gone / same · ``run --inbox`` missing:
+  exit 2 / **exit 0, nothing** (fixed) · ``--work-list`` of junk: exit 4 / **exit 0, nothing** (fixed)
+
+Group E/G, more odd items in one run: QR batch with a truncated page in part 2 (13, part 1 archived,
+batch in failed/), sidecar a link to /etc/passwd (F, never read), NFD page names, .JPG/.TIFF/.Tif/.PNG,
+HS1 and KQ1 of one dossier, one code as .pdf and .jpg, or as file and folder (one archived, one F),
+1,000-character NFD title, 1,001 characters (F), unknown level folder (left), office ``Phước-Lộc``
+(F), an office folder that is a link (archived once), a file in the level folder (left), EXIF-rotated
+JPEG, signed PDF (F 7), future mtime (left), 3-page LZW TIFF, GIF (F), WebP named .png: all as
+expected; PNG stating 100,000 dpi: archived, dpi estimated / **exit 15 PDF/A MediaBox error** (fixed);
+scan in a 5 m page box: F / **archived with no text read** (fixed); 249-byte folder name, 230-character
+code: F / F.
+
+Every archived file was checked with ``digitize verify`` (VALID, identity = its code) and pdftotext.
 """
 
 from __future__ import annotations
