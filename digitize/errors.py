@@ -156,6 +156,12 @@ class CatalogError(DigitizeError):
     exit_code = ExitCode.catalog
 
 
+class CatalogUnavailableError(CatalogError):
+    """The catalog server could not be reached; may succeed later (the input stays in the inbox)."""
+
+    transient = True
+
+
 class StorageFullError(DigitizeError):
     """A disk (or quota) the pipeline writes to is full; may succeed once space is freed.
 

@@ -56,6 +56,9 @@ SIDECAR_FIELDS = ("procedure_code", "title")
 #: A sidecar holds two short fields: a bigger file is not one.
 MAX_SIDECAR_BYTES = 64 * 1024
 MB = 1024 * 1024
+#: The longest name (in bytes) a file written beside an item may have: file systems allow 255,
+#: and an atomic write adds a dot, a random part and ``.part``.
+MAX_BESIDE_NAME_BYTES = 235
 
 
 @dataclass(frozen=True)
@@ -267,8 +270,12 @@ def claim(item: InboxItem, owner: Owner) -> InboxItem | None:
         return None
     taken = InboxItem(target, item.level, item.office)
     _move_sidecar(sidecar, taken.sidecar)
-    owner_file = claimed_dir / (item.name + OWNER_SUFFIX)
-    write_atomically(owner_file, json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}).encode("utf-8"))
+    owner_file = beside(claimed_dir, item.name, OWNER_SUFFIX)
+    try:
+        write_atomically(owner_file, json.dumps({"host": owner.host, "pid": owner.pid, "at": owner.at}).encode("utf-8"))
+    except BaseException:
+        unclaim(taken)  # a claim that cannot say whose it is (a full disk) is not made: the item goes back
+        raise
     return taken
 
 
@@ -288,7 +295,7 @@ def release_stale_claims(
             for path in sorted(claimed_dir.iterdir()):
                 if not _is_item(path):
                     continue
-                owner_file = claimed_dir / (path.name + OWNER_SUFFIX)
+                owner_file = beside(claimed_dir, path.name, OWNER_SUFFIX)
                 if not _stale(owner_file, host=host, is_alive=is_alive, timeout_seconds=timeout_seconds, now=now,
                               claimed_at=os.lstat(path).st_ctime):
                     continue
@@ -341,7 +348,7 @@ def unclaim(item: InboxItem) -> InboxItem:
 def release(item: InboxItem) -> None:
     """Forget the owner of a claimed item that has been set aside."""
     if item.claimed:
-        (item.path.parent / (item.name + OWNER_SUFFIX)).unlink(missing_ok=True)
+        beside(item.path.parent, item.name, OWNER_SUFFIX).unlink(missing_ok=True)
 
 
 def read_meta(item: InboxItem) -> DocumentMeta:
@@ -352,6 +359,9 @@ def read_meta(item: InboxItem) -> DocumentMeta:
     """
     check_item(item)
     if not _is_real_dir(item.path) and item.path.suffix.lower() not in INPUT_SUFFIXES:
+        if not re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", item.path.suffix):  # '.H08-261120-0001-KQ1'
+            raise BadInputError(f"{item.name}: the name does not end with a file type (.pdf, .tif, .jpg or .png); "
+                                "add the one the scanner saved it as")
         raise BadInputError(
             f"{item.name}: unsupported file type '{item.path.suffix}'; scan to PDF, TIFF, JPEG or PNG"
         )
@@ -521,7 +531,7 @@ def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: 
         "transient": getattr(error, "transient", False),
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    error_file = target.with_name(target.name + ERROR_SUFFIX)
+    error_file = beside(target.parent, target.name, ERROR_SUFFIX)
     error_file.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return error_file
 
@@ -533,6 +543,22 @@ _INTERNAL_PATH = re.compile(
     r"[^\s'\"()\[\]]*?(?:\b[0-9a-f]{64}|\b[0-9a-f]{32}|-[0-9a-f]{20})/(?:input/|split/)?"
     r"|[^\s'\"()\[\]]*\.claimed/"
 )
+
+
+def beside(folder: Path, name: str, suffix: str) -> Path:
+    """``folder/<name><suffix>``, the file kept beside the item ``name`` (its owner, its error report).
+
+    A name too long for that (a clerk's file name near the file system's limit of 255 bytes) is
+    cut, on a character boundary, and told apart by a hash of the whole name, so the file can be
+    written and still found from the item's name.
+    """
+    whole = os.fsencode(name + suffix)
+    if len(whole) <= MAX_BESIDE_NAME_BYTES:
+        return folder / (name + suffix)
+    tag = "~" + hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    room = MAX_BESIDE_NAME_BYTES - len(os.fsencode(tag + suffix))
+    cut = os.fsencode(name)[:room].decode("utf-8", "ignore")
+    return folder / (cut + tag + suffix)
 
 
 def displayable(text: str) -> str:

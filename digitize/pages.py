@@ -54,6 +54,17 @@ INPUT_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES
 #: Decompression-bomb guard: a page above this many pixels is refused (an A3
 #: page at 600 dpi is ~70 Mpx; OCRmyPDF's enormous.pdf test page is 81 Mpx).
 MAX_PIXELS = 100_000_000
+#: Fewer pixels than this on a side is not a page scan (a 1 x 1 px image, a thin strip): the
+#: cleanup steps work on images scaled down to about 1,000 px and need a few rows to work on.
+MIN_SIDE_PIXELS = 32
+#: A page longer than this many times its width (either way up) is a strip, not a page.
+MAX_ASPECT = 20
+#: A stated resolution outside this range is a mistake in the file (no scanner makes a page at
+#: 100,000 dpi): it is not believed, and the DPI is estimated from the paper size instead.
+STATED_DPI = (50, 2400)
+#: A page less than this many inches (2.5 mm) on a side, at its resolution, is not a page, and PDF/A
+#: forbids a page under 3 points (1 mm) on a side.
+MIN_PAGE_INCHES = 0.1
 #: Default limit of pages in one input (``intake.max_pages``): a larger one is refused before any work.
 MAX_PAGES = 500
 #: Paper sizes (inches, portrait) used to estimate a missing DPI.
@@ -311,10 +322,16 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
         width_in, height_in = height_in, width_in
     if width_in <= 0 or height_in <= 0:
         raise BadInputError(f"{file.name} page {number} has an empty page box")
+    _check_page_size(f"{file.name} page {number}", width_in, height_in)
     widest = max((int(image.get("/Width", 0)) for image in page.get_images().values()), default=0)
     if not widest and not has_text and not vector_ok:
         raise BadInputError(f"{file.name} page {number} holds no scanned image")
     dpi, dpi_from = (float(round(widest / width_in)), "file") if widest else (float(default_dpi), "default")
+    if dpi_from == "file" and dpi < STATED_DPI[0]:
+        raise BadInputError(
+            f"{file.name} page {number}: its scan is only {dpi:.0f} dpi for a page of {width_in * 25.4:.0f} x "
+            f"{height_in * 25.4:.0f} mm, too coarse to read; scan it again (at least 200 dpi, Decree 30)"
+        )
     _check_pixels(file.name + f" page {number}", width_in * dpi, height_in * dpi)
     return _PdfPage(dpi, dpi_from, text)
 
@@ -389,7 +406,27 @@ def _form(resources: object, name: object) -> pikepdf.Stream | None:
     return x if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form" else None
 
 
+def _check_page_size(what: str, width_in: float, height_in: float) -> None:
+    """Refuse a page smaller than :data:`MIN_PAGE_INCHES` on a side (its size in inches)."""
+    if min(width_in, height_in) < MIN_PAGE_INCHES:
+        raise BadInputError(
+            f"{what} is too small to be a page ({width_in * 25.4:.1f} x {height_in * 25.4:.1f} mm at the "
+            "resolution it states): scan the page again at its real size"
+        )
+
+
 def _check_pixels(what: str, width: float, height: float) -> None:
+    short, long = sorted((width, height))
+    if short < MIN_SIDE_PIXELS:
+        raise BadInputError(
+            f"{what} is too small to be a page scan ({width:.0f} x {height:.0f} pixels; a page needs at "
+            f"least {MIN_SIDE_PIXELS} on each side): scan the page again"
+        )
+    if long > MAX_ASPECT * short:
+        raise BadInputError(
+            f"{what} is a strip, not a page ({width:.0f} x {height:.0f} pixels, more than {MAX_ASPECT} times "
+            f"longer than wide): scan each page on its own"
+        )
     if width * height > MAX_PIXELS:
         raise BadInputError(
             f"{what} is too large to be a page scan ({width:.0f} x {height:.0f} pixels, more than "
@@ -412,6 +449,7 @@ def _image_plan(file: Path, first: int, default_dpi: int, room: int) -> list[Sou
                 origin = file.name + (f" page {index + 1}" if frames > 1 else "")
                 _check_frame(origin, image)
                 dpi, dpi_from = _image_dpi(image, default_dpi)
+                _check_page_size(origin, image.size[0] / dpi, image.size[1] / dpi)
                 pages.append(SourcePage(first + index, file, index, "image", dpi, dpi_from, origin))
             return pages
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as e:
@@ -717,7 +755,7 @@ def _check_frame(origin: str, image: Image.Image) -> None:
 
 def _image_dpi(image: Image.Image, default_dpi: int) -> tuple[float, str]:
     dpi = image.info.get("dpi")
-    if dpi and dpi[0] and float(dpi[0]) >= 50:
+    if dpi and dpi[0] and STATED_DPI[0] <= float(dpi[0]) <= STATED_DPI[1]:
         return float(round(float(dpi[0]))), "file"
     estimated = estimate_dpi(*image.size)
     if estimated is not None:

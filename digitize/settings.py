@@ -307,8 +307,10 @@ def load_settings(
 
 def _read_toml(path: Path) -> dict[str, dict[str, object]]:
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
+        # A byte order mark (Windows Notepad writes one) is not TOML, but it is not a mistake either.
+        data = tomllib.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from e
     for section, values in data.items():
@@ -500,6 +502,8 @@ def _resolve_paths(section: object, base: Path) -> object:
 
 
 def _check(settings: Settings) -> None:
+    if not settings.intake.levels:
+        raise ConfigError("intake.levels is empty: name at least one level of office, e.g. [\"xa\"]")
     for level in settings.intake.levels:
         if not _SLUG.fullmatch(level):
             raise ConfigError(f"intake.levels: {level!r} is not a level code (lower-case letters, digits, '-')")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from digitize.errors import BadInputError, CatalogError, DocumentConflictError
+from digitize.errors import BadInputError, CatalogError, DocumentConflictError, StorageFullError
 from digitize.models import DocumentMeta, check_office, nfc
 from digitize.settings import CatalogSettings
 from storage.hashing import check_sha256
@@ -714,7 +715,7 @@ class Catalog:
     # --- internals -----------------------------------------------------------
 
     def _configure(self) -> None:
-        with self._errors(f"configure the catalog {self.path}"):
+        with self._errors("set up its tables"):
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
@@ -915,7 +916,33 @@ class Catalog:
         try:
             yield
         except self._db_errors as e:
+            if _disk_full(e, self.path):
+                raise StorageFullError(f"no space left for the catalog {self.path} (could not {action})",
+                                       hint="free space on that disk and run again; the inputs stay in the "
+                                            "scanner folders") from e
             raise CatalogError(f"could not {action} in the catalog {self.path}: {e}") from e
+
+
+#: SQLite's "database or disk is full" and PostgreSQL's disk_full (SQLSTATE 53100).
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+_SQLITE_IOERR = 10
+
+
+def _disk_full(error: Exception, path: Path | str) -> bool:
+    """Whether a database error comes from a full disk (or quota) under the catalog: SQLite says so, or
+    (in WAL mode) reports an I/O error while the catalog's disk has no free block left."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF == _SQLITE_FULL or getattr(error, "sqlstate", None) == _PG_DISK_FULL:
+        return True
+    if code is None or code & 0xFF != _SQLITE_IOERR or not isinstance(path, Path):
+        return False
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
 
 
 def _dollar_quoted_statements(script: str) -> Iterator[str]:

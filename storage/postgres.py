@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from digitize.errors import CatalogError, ConfigError
+from digitize.errors import CatalogError, CatalogUnavailableError, ConfigError
 from storage.catalog import POSTGRESQL, Catalog
 
 MIGRATION_LOCK = 45_2020  # advisory lock key: Decree 45/2020
@@ -52,6 +52,8 @@ def open_postgres_catalog(url: str) -> Catalog:
     shown = redact(url)
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as e:  # server down, unreachable, refusing connections
+        raise CatalogUnavailableError(f"cannot open the catalog {shown}: {e}") from e
     except psycopg.Error as e:
         raise CatalogError(f"cannot open the catalog {shown}: {e}") from e
     catalog = Catalog(PostgresConnection(raw), shown)

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from digitize.commands import whole_number
 from digitize.commands.prefect_server import prefect_api
-from digitize.errors import BadInputError, BatchError, ConfigError
+from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
+from digitize.files import write_atomically
+from digitize.models import parse_document_code
 from digitize.settings import Settings, mask_secrets, secret_values
 
 
@@ -42,8 +44,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}"
         )
+    if args.inbox is not None and not args.inbox.is_dir():
+        raise UsageError(f"--inbox {args.inbox} is not a folder; name the scanner folder holding <level>/<office>/")
+    only = read_work_list(args.work_list) if args.work_list else None
     if not args.dry_run:
         check_signing_key(settings)  # a wrong password stops the run here: exit 9, nothing taken
+        check_catalog(settings)  # an unreachable or unusable catalog too: exit 12, nothing taken
     _quiet_prefect_defaults()
     with prefect_api(settings.paths.var_dir) as server:
         from flows.dossier import PROGRESS_LISTENERS, process_inbox
@@ -56,7 +62,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 results = process_inbox(
                     level=args.level, office=args.office, inbox=str(args.inbox) if args.inbox else None,
                     limit=args.limit, config=config, dry_run=args.dry_run,
-                    only=read_work_list(args.work_list) if args.work_list else None,
+                    only=only,
                 )
             finally:
                 PROGRESS_LISTENERS.remove(listener)
@@ -71,10 +77,23 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Signed PDFs: {settings.archive.root}")
     print(f"Catalog:     {settings.catalog.path}")
     print(f"Summary:     {summary_path}")
-    failed = [r for r in results if r["status"] in ("failed", "retry-later")]
-    if failed:
-        raise BatchError(f"{len(failed)} of {len(results)} item(s) failed; see {settings.paths.failed}")
+    failed = [r for r in results if r["status"] == "failed"]
+    later = [r for r in results if r["status"] == "retry-later"]
+    if failed or later:
+        raise BatchError(batch_outcome(len(results), len(failed), len(later), settings.paths.failed))
     return 0
+
+
+def batch_outcome(total: int, failed: int, later: int, failed_dir: Path) -> str:
+    """What a run that did not finish everything says: failed items are in ``failed_dir``, items
+    that met a transient fault (a full disk, an unreachable archive or TSA) are still in the inbox."""
+    parts = []
+    if failed:
+        parts.append(f"{failed} of {total} item(s) failed; see {failed_dir}")
+    if later:
+        parts.append(f"{later} of {total} item(s) met a passing fault (see the reasons above) and stay in the "
+                     "scanner folder for the next run")
+    return "; ".join(parts)
 
 
 def check_signing_key(settings: Settings) -> None:
@@ -90,6 +109,19 @@ def check_signing_key(settings: Settings) -> None:
         pass
 
 
+def check_catalog(settings: Settings) -> None:
+    """Open the catalog once before any input is taken.
+
+    A catalog that cannot be opened (a server down, a wrong password, a path
+    that is a folder) raises :class:`CatalogError` (exit 12) here, with every
+    input still in the inbox, instead of failing each document in turn.
+    """
+    from storage.catalog import open_catalog
+
+    with open_catalog(settings.catalog):
+        pass
+
+
 def read_work_list(path: Path) -> list[str]:
     """Document codes from a backlog CSV (its 'document' column) or a plain list, one per line."""
     try:
@@ -98,8 +130,15 @@ def read_work_list(path: Path) -> list[str]:
         raise BadInputError(f"--work-list {path}: {e}") from e
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if lines and "document" in next(csv.reader([lines[0]])):
-        return [row["document"].strip() for row in csv.DictReader(lines) if row.get("document")]
-    return lines
+        codes = [row["document"].strip() for row in csv.DictReader(lines) if row.get("document")]
+    else:
+        codes = lines
+    for number, code in enumerate(codes, 1):
+        try:
+            parse_document_code(code)
+        except BadInputError as e:
+            raise BadInputError(f"--work-list {path}: entry {number} is not a document code: {e.message}") from e
+    return codes
 
 
 def _quiet_prefect_defaults() -> None:
@@ -153,12 +192,20 @@ def print_totals(results: list[dict], elapsed: float, server_seconds: float = 0.
             print(f"  no colour in {r['document']} page(s) {pages_} (Decree 30/2020 asks for a colour scan)")
 
 
-def write_summary(results: list[dict], settings: Settings) -> Path:
+def write_summary(results: list[dict], settings: Settings) -> Path | str:
+    """Write the run's summary to ``var/reports/run-<time>.json`` (secrets masked) and return its path.
+
+    The documents are done by now: a summary that cannot be written (a full disk) is said in place
+    of its path, and the run's outcome stands.
+    """
     reports = settings.paths.var_dir / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
     path = reports / f"run-{datetime.now().strftime('%Y%m%dT%H%M%S')}.json"
     text = json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n"
-    path.write_text(mask_secrets(text, secret_values(settings)), encoding="utf-8")
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, mask_secrets(text, secret_values(settings)).encode("utf-8"))
+    except (OSError, StorageFullError) as e:
+        return f"not written ({path}: {e.strerror if isinstance(e, OSError) else e.message})"
     return path
 
 

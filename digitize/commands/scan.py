@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 from pathlib import Path
 
 from digitize.commands import whole_number
-from digitize.errors import BadInputError, DigitizeError, ExitCode
+from digitize.errors import BadInputError, DigitizeError, ExitCode, StorageFullError, UsageError
 from digitize.models import DocumentMeta
 from digitize.settings import Settings
 
@@ -43,13 +45,19 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
                  "signed_input": args.signed_input, "workers": args.jobs}
     ocr_settings = dataclasses.replace(settings.ocr, **{k: v for k, v in overrides.items() if v is not None})
     meta = _metadata(args.metadata, args.output)
+    check_output(args.output, args.inputs)
     with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
         result = scan_to_pdfa(args.inputs, meta, Path(tmp), ocr_settings, default_dpi=settings.intake.default_dpi,
                               max_pages=settings.intake.max_pages)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
         partial = args.output.with_name(args.output.name + ".part")
-        shutil.copyfile(result.pdf, partial)
-        partial.replace(args.output)
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result.pdf, partial)
+            partial.replace(args.output)
+        except OSError as e:
+            if partial.parent.is_dir():
+                partial.unlink(missing_ok=True)
+            raise _unwritable(args.output, e) from e
     for original in keep_signed_originals(result, args.output):
         print(f"kept the signed original untouched: {original}")
     for page in result.pages:
@@ -67,6 +75,28 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
         print(f"pages for human review (confidence < {settings.ocr.min_confidence:g}): {review}")
     print(f"wrote {args.output} ({result.page_count} pages, PDF/A-2b)")
     return 0
+
+
+def check_output(output: Path, inputs: list[Path]) -> None:
+    """Refuse, before any page is read, an output that is one of the inputs or inside an input folder
+    (the scan would be replaced by its copy) or that cannot be written (exit 2)."""
+    target = output.resolve()
+    for source in inputs:
+        source = source.resolve()
+        if target == source or source in target.parents:
+            raise UsageError(f"-o {output} would overwrite the input {source.name}; write the PDF/A elsewhere")
+    folder = next((p for p in target.parents if p.exists()), None)
+    if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) \
+            or (target.parent.exists() and not os.access(target.parent, os.W_OK | os.X_OK)):
+        raise UsageError(f"-o {output}: cannot write in {target.parent}; choose a folder you may write to")
+    if target.is_dir():
+        raise UsageError(f"-o {output} is a folder; name the PDF/A file to write")
+
+
+def _unwritable(output: Path, error: OSError) -> DigitizeError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFullError(f"no space left to write {output}", hint="free space on that disk and run again")
+    return UsageError(f"cannot write -o {output}: {error.strerror or error}")
 
 
 def _metadata(path: Path | None, output: Path) -> DocumentMeta:
