@@ -982,7 +982,8 @@ def _held_conflict(
     if other_code == meta.document_code:
         return DocumentConflictError(
             f"another scan named {meta.document_code} is being digitized (from {level}/{office})",
-            hint="a new version of a paper needs a new document number; try again after that run")
+            hint="two scans carry this name: keep the one that is right; a new version of a paper needs a new "
+                 "document number")
     return _office_conflict(meta, level, office)
 
 
