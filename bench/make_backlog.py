@@ -6,10 +6,11 @@ drawn again at 300 dpi with its own randomness, names and numbers changed, so
 no two pages (and no two inputs) are the same bytes. What a duplex scanner at a
 commune's one-stop unit writes for a catch-up of old results:
 
-- dossiers of 1-3 pages of text; about a quarter also carry a **blank back
-  page** (paper tone, grain and dust specks, nothing written): 1-4 pages;
-- each page skewed uniformly within **+-4 degrees**; about **15 %** of the text
-  pages **upside down** (fed the wrong way round);
+- dossiers of 1-3 pages of text; a quarter of them (chosen at random) also
+  carry a **blank back page** (paper tone, grain and dust specks, nothing
+  written): 1-4 pages;
+- each page skewed uniformly within **+-4 degrees**; **15 %** of all pages
+  (text pages picked at random) **upside down** (fed the wrong way round);
 - pages are JPEG (q75, 300 dpi in the file); most dossiers are image-only PDFs
   holding those very JPEG bytes (as scanners write them), some single pages
   are bare ``.jpg`` files and some dossiers multi-page JPEG-in-TIFF.
@@ -22,7 +23,8 @@ Layout (under ``--out``, default ``var/bench/backlog-<pages>-s<seed>``)::
     backlog.json                   per document: file, office, and per page: image, skew, rotation, blank
 
 The same ``--seed`` and ``--pages`` give the same set (with the same Pillow,
-libjpeg and fonts). The set is made once: an existing complete set is kept.
+libjpeg and fonts). The set is made once: a complete set made from the same
+plan is kept (``backlog.json`` is written last).
 Never commit it (``var/`` is ignored).
 
     .venv/bin/python bench/make_backlog.py [--pages 100] [--seed 13] [--out DIR] [--jobs 2]
@@ -57,8 +59,7 @@ from render import render_page, scan  # noqa: E402
 DPI = 300
 JPEG_QUALITY = 75
 BLANK_BACK_SHARE = 0.25
-#: Of the text pages: about 15 % of all pages once blank backs are counted.
-UPSIDE_DOWN_SHARE = 0.17
+UPSIDE_DOWN_SHARE = 0.15  # of all pages (text pages chosen at random)
 MAX_SKEW_DEG = 4.0
 #: Commune offices of the set and their dossier-code prefixes (invented, as in samples/).
 OFFICES = (("phuoc-loc", "000.31.25.H08"), ("nhon-binh", "000.31.26.H08"), ("phuoc-thanh", "000.31.27.H08"))
@@ -105,30 +106,33 @@ class DocumentPlan:
 
 
 def plan_backlog(pages: int, seed: int) -> list[DocumentPlan]:
-    """Dossiers until ``pages`` pages are reached; the same seed gives the same plan."""
+    """Dossiers until ``pages`` pages are reached; the same seed gives the same plan.
+
+    A quarter of the dossiers (rounded, chosen at random) end with a blank back; 15 % of all pages
+    (rounded, text pages chosen at random) are upside down."""
     rng = np.random.default_rng(seed)
-    plans: list[DocumentPlan] = []
-    total = 0
-    while total < pages:
-        n = len(plans) + 1
+    drafts: list[tuple[str, str, list[str | None]]] = []
+    while sum(len(t) for *_, t in drafts) + round(BLANK_BACK_SHARE * len(drafts)) < pages:
+        n = len(drafts) + 1
         office, prefix = OFFICES[n % len(OFFICES)]
         day = 240101 + int(rng.integers(0, 12)) * 100 + int(rng.integers(0, 28))
-        document = f"{prefix}-{day}-{n:04d}-KQ1"
-        text_pages = int(rng.integers(1, 4))
-        blank_back = bool(rng.random() < BLANK_BACK_SHARE)
-        chosen = rng.choice(len(TEMPLATES), size=text_pages, replace=False)
-        page_plans = [
-            PagePlan(document, i + 1, TEMPLATES[t], round(float(rng.uniform(-MAX_SKEW_DEG, MAX_SKEW_DEG)), 2),
-                     180 if rng.random() < UPSIDE_DOWN_SHARE else 0)
-            for i, t in enumerate(chosen)
-        ]
-        if blank_back:
-            page_plans.append(PagePlan(document, text_pages + 1, None,
-                                       round(float(rng.uniform(-MAX_SKEW_DEG, MAX_SKEW_DEG)), 2), 0))
+        chosen = rng.choice(len(TEMPLATES), size=int(rng.integers(1, 4)), replace=False)
+        drafts.append((f"{prefix}-{day}-{n:04d}-KQ1", office, [TEMPLATES[t] for t in chosen]))
+    for d in rng.choice(len(drafts), size=round(BLANK_BACK_SHARE * len(drafts)), replace=False):
+        drafts[d][2].append(None)
+    total = sum(len(t) for *_, t in drafts)
+    text = [(d, i) for d, (*_, t) in enumerate(drafts) for i, template in enumerate(t) if template is not None]
+    upside_down = {text[k] for k in rng.choice(len(text), size=round(UPSIDE_DOWN_SHARE * total), replace=False)}
+    plans = []
+    for d, (document, office, templates) in enumerate(drafts):
+        page_plans = tuple(
+            PagePlan(document, i + 1, template, round(float(rng.uniform(-MAX_SKEW_DEG, MAX_SKEW_DEG)), 2),
+                     180 if (d, i) in upside_down else 0)
+            for i, template in enumerate(templates))
         form = rng.random()
-        container = "jpg" if len(page_plans) == 1 and form < 0.5 else "tif" if len(page_plans) > 1 and form < 0.15 else "pdf"
-        plans.append(DocumentPlan(document, office, container, tuple(page_plans)))
-        total += len(page_plans)
+        container = ("jpg" if len(page_plans) == 1 and form < 0.5
+                     else "tif" if len(page_plans) > 1 and form < 0.15 else "pdf")
+        plans.append(DocumentPlan(document, office, container, page_plans))
     return plans
 
 
@@ -201,7 +205,9 @@ def make_backlog(out: Path, pages: int, seed: int, jobs: int) -> list[DocumentPl
     """Write the set under ``out`` (kept when already complete); returns its plan."""
     plans = plan_backlog(pages, seed)
     index = out / "backlog.json"
-    if index.is_file() and json.loads(index.read_text(encoding="utf-8"))["seed"] == seed:
+    documents = [{**dataclasses.asdict(d), "file": d.file} for d in plans]
+    if index.is_file() and json.loads(index.read_text(encoding="utf-8"))["documents"] == json.loads(
+            json.dumps(documents)):  # made already, from this very plan
         return plans
     shutil.rmtree(out, ignore_errors=True)
     (out / "pages").mkdir(parents=True)
@@ -212,7 +218,7 @@ def make_backlog(out: Path, pages: int, seed: int, jobs: int) -> list[DocumentPl
         write_input(out, plan)
     index.write_text(json.dumps({
         "seed": seed, "pages": sum(len(d.pages) for d in plans), "dpi": DPI,
-        "documents": [{**dataclasses.asdict(d), "file": d.file} for d in plans],
+        "documents": documents,
     }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return plans
 
