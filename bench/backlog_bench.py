@@ -66,18 +66,38 @@ TIMEOUT = 3600
 ALL = "floor,run,ocr,ocr-parallel,ocrmypdf,steps,two-workers"
 
 
-def measure(command: Callable[[], None]) -> tuple[float, float, float, float]:
+#: Process kinds for the CPU breakdown: the first pattern found in a process's command line names it.
+KINDS = (("tesseract", "tesseract"), ("pdftoppm", "pdftoppm"), ("prefect server", "uvicorn"),
+         ("prefect server", "prefect server"), ("page workers", "forkserver"), ("page workers", "multiprocessing"),
+         ("ocrmypdf", "ocrmypdf"), ("digitize", "digitize"))
+
+
+def kind_of(cmdline: list[str]) -> str:
+    line = " ".join(cmdline)
+    return next((kind for kind, pattern in KINDS if pattern in line), Path(cmdline[0]).name if cmdline else "?")
+
+
+def measure(command: Callable[[], None]) -> tuple[float, float, float, float, dict[str, float]]:
     """Run ``command`` (which starts subprocesses); return (wall seconds, CPU seconds of all descendants,
-    peak RSS and peak PSS in MB, each summed over the descendants alive at once, sampled every 50 ms).
+    peak RSS and peak PSS in MB, each summed over the descendants alive at once, sampled every 50 ms,
+    and CPU seconds by kind of process).
 
     RSS counts the pages forked workers share once per process (an upper bound); PSS splits shared
     pages between the processes sharing them (what the tree really holds). CPU seconds are the last
-    sampled own CPU time of every descendant seen (a lower bound)."""
+    sampled own CPU time of every descendant seen (a lower bound: a process that lived less than one
+    period, e.g. a short tool call, may be missed), less what those already running had used before."""
     import psutil
 
     me = psutil.Process()
     peak_rss = peak_pss = 0
-    seen: dict[int, float] = {}
+    seen: dict[int, tuple[str, float]] = {}
+    before: dict[int, float] = {}  # processes already running (a server started earlier): their CPU until now
+    for child in me.children(recursive=True):
+        try:
+            times = child.cpu_times()
+            before[child.pid] = times.user + times.system
+        except psutil.Error:
+            pass
     with ThreadPoolExecutor(1) as pool:
         start = time.perf_counter()
         job = pool.submit(command)
@@ -88,14 +108,18 @@ def measure(command: Callable[[], None]) -> tuple[float, float, float, float]:
                     rss += child.memory_info().rss
                     pss += _pss(child.pid)
                     times = child.cpu_times()
-                    seen[child.pid] = times.user + times.system
+                    kind = seen[child.pid][0] if child.pid in seen else kind_of(child.cmdline())
+                    seen[child.pid] = (kind, times.user + times.system - before.get(child.pid, 0.0))
                 except psutil.Error:
                     pass
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             time.sleep(0.05)
         job.result()
         seconds = time.perf_counter() - start
-    return seconds, sum(seen.values()), peak_rss / 1e6, peak_pss / 1e6
+    by_kind: dict[str, float] = {}
+    for kind, cpu in seen.values():
+        by_kind[kind] = round(by_kind.get(kind, 0.0) + cpu, 1)
+    return seconds, sum(cpu for _, cpu in seen.values()), peak_rss / 1e6, peak_pss / 1e6, by_kind
 
 
 def _pss(pid: int) -> int:
@@ -178,9 +202,10 @@ def timed(name: str, command: str, cwd: Path, env: dict[str, str], pages: int) -
     """Run ``command`` in ``cwd`` and measure it; returns the outcome (no CER yet) and its output."""
     out: list[subprocess.CompletedProcess[str]] = []
     load = os.getloadavg()[0]
-    seconds, cpu, rss, pss = measure(lambda: out.append(sh(command, cwd, env)))
+    seconds, cpu, rss, pss, by_kind = measure(lambda: out.append(sh(command, cwd, env)))
     outcome = Outcome(name, command, pages, round(seconds, 1), round(cpu, 1), round(pages * 60 / seconds, 1),
-                      round(rss), round(pss), None, round(load, 2), round(os.getloadavg()[0], 2))
+                      round(rss), round(pss), None, round(load, 2), round(os.getloadavg()[0], 2),
+                      {"cpu_by_process": dict(sorted(by_kind.items(), key=lambda kv: -kv[1]))})
     return outcome, out[0].stdout + out[0].stderr
 
 
@@ -259,7 +284,7 @@ def run(backlog: Backlog, results: Path) -> Outcome:
     outcome, output = timed("run", "digitize run --level xa", run_dir, env, backlog.pages)
     outcome.cer = cer_of(backlog, archived_texts(run_dir / "var"))
     totals = [line for line in output.splitlines() if line.startswith("processed ")]
-    outcome.notes = {"totals": totals[-1] if totals else output[-500:], "stages": stage_times(run_dir / "prefect")}
+    outcome.notes |= {"totals": totals[-1] if totals else output[-500:], "stages": stage_times(run_dir / "prefect")}
     return outcome
 
 
@@ -417,7 +442,7 @@ def two_workers(backlog: Backlog, results: Path) -> list[Outcome]:
             commands = [f"PREFECT_HOME=home{i} digitize run --level xa > run{i}.log 2>&1" for i in range(1, runs + 1)]
             # every run waited for; any run that failed fails the whole
             command = commands[0] if runs == 1 else (
-                " & ".join(commands) + " & wait %1; a=$?; wait %2; b=$?; test $a = 0 -a $b = 0")
+                f"{commands[0]} & p1=$!; {commands[1]} & p2=$!; wait $p1; a=$?; wait $p2; b=$?; test $a = 0 -a $b = 0")
             outcome, _ = timed(f"two-workers: {name}", command, run_dir, clean_env(PREFECT_API_URL=url, **extra),
                                backlog.pages)
             var = run_dir / "var"
@@ -429,7 +454,7 @@ def two_workers(backlog: Backlog, results: Path) -> list[Outcome]:
                 log = (run_dir / f"run{i}.log").read_text(encoding="utf-8", errors="replace")
                 per_run.append(sum(f"{d['document']} " in line and " archived " in line
                                    for d in backlog.documents for line in log.splitlines()))
-            outcome.notes = {"server_start_s": round(startup, 1), "catalog_rows": len(codes),
+            outcome.notes |= {"server_start_s": round(startup, 1), "catalog_rows": len(codes),
                              "distinct": len(set(codes)), "documents": len(backlog.documents),
                              "archived_pdfs": sum(1 for p in (var / "archive").rglob("*-KQ1.pdf")),
                              "archived_by_each_run": per_run}
