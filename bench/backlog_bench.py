@@ -64,6 +64,8 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 VENV_BIN = Path(sys.executable).parent
 TIMEOUT = 3600
 ALL = "floor,run,ocr,ocr-parallel,ocrmypdf,steps,two-workers"
+#: DIGITIZE_* settings for the runs of ``digitize run`` (``--set ocr.documents_in_flight=6``); none by default.
+RUN_SETTINGS: dict[str, str] = {}
 
 
 #: Process kinds for the CPU breakdown: the first pattern found in a process's command line names it.
@@ -244,29 +246,71 @@ def archived_texts(var: Path) -> dict[str, str]:
             for p in (var / "archive").rglob("*.pdf") if ".signed-original" not in p.name}
 
 
-def stage_times(prefect_home: Path) -> dict[str, dict[str, float]]:
-    """Per task name (scan, sign, verify, archive, catalog) and for the document flow runs: count, median,
-    p95 and total seconds, from the Prefect database (what the server stored of the run)."""
+def stage_times(prefect_home: Path, started: float) -> dict[str, object]:
+    """What the Prefect database of a run tells (what the server stored of it).
+
+    Per task name (scan, sign, verify, archive, catalog; ``digitize-document`` is a document's whole child
+    flow run): count, median, p95, max and total seconds. ``first_flow_run_s``: from the command's start
+    (``started``, epoch seconds) to the creation of the ``process-inbox`` run (imports and the server
+    start). ``scan_busy``: the share of the time from the first scan's start to the last one's end during
+    which some scan task ran (below 1: the page workers had nothing to do). ``waits``: median seconds from
+    one stage's end to the next one's start in a document (the orchestration between tasks);
+    ``pending_to_running``: per task, seconds from its PENDING state to RUNNING (for a tagged task the
+    client first acquires a slot of the tag's concurrency limit from the server)."""
     db = prefect_home / "prefect.db"
     if not db.is_file():
         return {}
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT name, total_run_time FROM task_run WHERE state_type = 'COMPLETED'").fetchall()
+        tasks = conn.execute("SELECT flow_run_id, name, start_time, end_time FROM task_run "
+                             "WHERE state_type = 'COMPLETED' AND start_time IS NOT NULL").fetchall()
+        first = conn.execute("SELECT min(created) FROM flow_run").fetchone()[0]
+        states = conn.execute("SELECT t.name, s.type, s.timestamp FROM task_run_state s "
+                              "JOIN task_run t ON t.id = s.task_run_id WHERE s.type IN ('PENDING', 'RUNNING') "
+                              "ORDER BY s.timestamp").fetchall()
+    pending_since: dict[str, float] = {}
+    pending: dict[str, list[float]] = {}
+    for name, kind, stamp in states:
+        if kind == "PENDING":
+            pending_since.setdefault(name, _epoch(stamp))
+        elif name in pending_since:
+            pending.setdefault(re.sub(r"-(?:[0-9a-f]{3}|\d+)$", "", name), []).append(
+                _epoch(stamp) - pending_since.pop(name))
     by_stage: dict[str, list[float]] = {}
-    for name, seconds in rows:  # task runs are named <task>-<3 hex digits>; a child flow run's task, as the flow
-        by_stage.setdefault(re.sub(r"-(?:[0-9a-f]{3}|\d+)$", "", name), []).append(_seconds(seconds))
-    return {stage: summary(values) for stage, values in sorted(by_stage.items())}
+    by_flow: dict[str, list[tuple[float, float, str]]] = {}
+    for flow_run, name, start, end in tasks:  # named <task>-<3 hex digits>; a child flow run's task, as the flow
+        stage = re.sub(r"-(?:[0-9a-f]{3}|\d+)$", "", name)
+        begin, finish = _epoch(start), _epoch(end)
+        by_stage.setdefault(stage, []).append(finish - begin)
+        by_flow.setdefault(flow_run, []).append((begin, finish, stage))
+    scans = sorted((b, f) for runs in by_flow.values() for b, f, stage in runs if stage == "scan")
+    busy, reach = 0.0, None
+    for begin, finish in scans:  # the union of the scan intervals
+        if reach is None or begin > reach:
+            busy += finish - begin
+            reach = finish
+        elif finish > reach:
+            busy += finish - reach
+            reach = finish
+    waits: dict[str, list[float]] = {}
+    for runs in by_flow.values():
+        ordered = sorted(runs)
+        for (_, end_a, a), (begin_b, _, b) in zip(ordered, ordered[1:]):
+            waits.setdefault(f"{a} -> {b}", []).append(begin_b - end_a)
+    return {
+        "first_flow_run_s": round(_epoch(first) - started, 1) if first else None,
+        "scan_busy": round(busy / (max(f for _, f in scans) - scans[0][0]), 2) if scans else None,
+        "waits": {k: round(statistics.median(v), 2) for k, v in waits.items() if "digitize-document" not in k},
+        "pending_to_running": {k: summary(v) for k, v in sorted(pending.items())},
+        "stages": {stage: summary(values) for stage, values in sorted(by_stage.items())},
+    }
 
 
-def _seconds(value: object) -> float:
-    """Prefect stores intervals in SQLite as a datetime after the epoch (1970-01-01 00:00:12.5)."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value)
-    m = re.match(r"1970-01-0(\d) (\d+):(\d+):([\d.]+)", text)
-    if m:
-        return (int(m[1]) - 1) * 86400 + int(m[2]) * 3600 + int(m[3]) * 60 + float(m[4])
-    return float(text)
+def _epoch(text: str) -> float:
+    """A Prefect time stamp (ISO 8601, UTC) as epoch seconds."""
+    from datetime import datetime, timezone
+
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -280,11 +324,13 @@ def run(backlog: Backlog, results: Path) -> Outcome:
     run_dir = fresh(results / "run")
     copy_inbox(backlog, run_dir)
     # Prefect's temporary server must answer within 20 s by default: on a loaded 2-core box it may not.
-    env = clean_env(PREFECT_HOME=str(run_dir / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    env = clean_env(PREFECT_HOME=str(run_dir / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+                    **RUN_SETTINGS)
+    started = time.time()
     outcome, output = timed("run", "digitize run --level xa", run_dir, env, backlog.pages)
     outcome.cer = cer_of(backlog, archived_texts(run_dir / "var"))
     totals = [line for line in output.splitlines() if line.startswith("processed ")]
-    outcome.notes |= {"totals": totals[-1] if totals else output[-500:], "stages": stage_times(run_dir / "prefect")}
+    outcome.notes |= {"totals": totals[-1] if totals else output[-500:], **stage_times(run_dir / "prefect", started)}
     return outcome
 
 
@@ -443,7 +489,7 @@ def two_workers(backlog: Backlog, results: Path) -> list[Outcome]:
             # every run waited for; any run that failed fails the whole
             command = commands[0] if runs == 1 else (
                 f"{commands[0]} & p1=$!; {commands[1]} & p2=$!; wait $p1; a=$?; wait $p2; b=$?; test $a = 0 -a $b = 0")
-            outcome, _ = timed(f"two-workers: {name}", command, run_dir, clean_env(PREFECT_API_URL=url, **extra),
+            outcome, _ = timed(f"two-workers: {name}", command, run_dir, clean_env(PREFECT_API_URL=url, **{**RUN_SETTINGS, **extra}),
                                backlog.pages)
             var = run_dir / "var"
             outcome.cer = cer_of(backlog, archived_texts(var))
@@ -487,7 +533,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--only", default=ALL, help=f"contenders, comma-separated (default {ALL})")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a setting for every digitize run (as DIGITIZE_SECTION__KEY), e.g. "
+                             "ocr.documents_in_flight=6")
     args = parser.parse_args()
+    for assignment in args.set:
+        key, _, value = assignment.partition("=")
+        section, _, name = key.partition(".")
+        RUN_SETTINGS[f"DIGITIZE_{section.upper()}__{name.upper()}"] = value
     root = REPO / "var" / "bench" / f"backlog-{args.pages}-s{args.seed}"
     make_backlog(root, args.pages, args.seed, jobs=2)
     index = json.loads((root / "backlog.json").read_text(encoding="utf-8"))
