@@ -7,9 +7,10 @@ whole commands from outside, all Tesseracts with one thread (``OMP_THREAD_LIMIT=
 
 - ``floor``: ``tesseract page.jpg out -l vie --dpi 300 pdf`` on every page JPEG of the set, two at a time
   (``xargs -P 2``): what any tool built on Tesseract pays. It does not turn or deskew: a floor for time only;
-- ``run``: ``digitize run --level xa`` as a user runs it: the inbox copied (mtimes kept) into a fresh folder,
-  a fresh ``PREFECT_HOME``, no ``PREFECT_API_URL`` (so the server start is in the time), every stage on the
-  embedded defaults (demo key B-B, local archive, SQLite catalog);
+- ``run``: ``digitize run --level xa`` as a user runs it: the inbox copied (mtimes kept) into a fresh
+  folder, a fresh ``PREFECT_HOME``, no ``PREFECT_API_URL`` (so the server start is in the time), every
+  stage on the embedded defaults (demo key B-B, local archive, SQLite catalog); ``run:SECTION.KEY=VALUE``
+  (e.g. ``run:ocr.documents_in_flight=8``) the same with a setting;
 - ``ocr``: ``digitize ocr IN -o OUT --jobs 2``, one command per dossier, one after the other (the command
   takes several inputs only to make one document of them);
 - ``ocr-parallel``: the same, two commands at a time with ``--jobs 1`` (``xargs -P 2``);
@@ -320,14 +321,25 @@ def summary(values: list[float]) -> dict[str, float]:
             "max": round(ordered[-1], 3), "total": round(sum(ordered), 1)}
 
 
-def run(backlog: Backlog, results: Path) -> Outcome:
-    run_dir = fresh(results / "run")
+def settings_env(assignments: list[str]) -> dict[str, str]:
+    """``section.key=value`` settings as ``DIGITIZE_SECTION__KEY`` variables."""
+    env = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        section, _, name = key.partition(".")
+        env[f"DIGITIZE_{section.upper()}__{name.upper()}"] = value
+    return env
+
+
+def run(backlog: Backlog, results: Path, name: str = "run") -> Outcome:
+    """``digitize run`` as a user runs it; ``name`` ``run:ocr.documents_in_flight=6`` adds settings."""
+    run_dir = fresh(results / name.replace(":", "-"))
     copy_inbox(backlog, run_dir)
     # Prefect's temporary server must answer within 20 s by default: on a loaded 2-core box it may not.
     env = clean_env(PREFECT_HOME=str(run_dir / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
-                    **RUN_SETTINGS)
+                    **RUN_SETTINGS, **settings_env(name.split(":")[1:]))
     started = time.time()
-    outcome, output = timed("run", "digitize run --level xa", run_dir, env, backlog.pages)
+    outcome, output = timed(name, "digitize run --level xa", run_dir, env, backlog.pages)
     outcome.cer = cer_of(backlog, archived_texts(run_dir / "var"))
     totals = [line for line in output.splitlines() if line.startswith("processed ")]
     outcome.notes |= {"totals": totals[-1] if totals else output[-500:], **stage_times(run_dir / "prefect", started)}
@@ -537,10 +549,7 @@ def main() -> int:
                         help="a setting for every digitize run (as DIGITIZE_SECTION__KEY), e.g. "
                              "ocr.documents_in_flight=6")
     args = parser.parse_args()
-    for assignment in args.set:
-        key, _, value = assignment.partition("=")
-        section, _, name = key.partition(".")
-        RUN_SETTINGS[f"DIGITIZE_{section.upper()}__{name.upper()}"] = value
+    RUN_SETTINGS.update(settings_env(args.set))
     root = REPO / "var" / "bench" / f"backlog-{args.pages}-s{args.seed}"
     make_backlog(root, args.pages, args.seed, jobs=2)
     index = json.loads((root / "backlog.json").read_text(encoding="utf-8"))
@@ -551,8 +560,8 @@ def main() -> int:
     for name in args.only.split(","):
         if name == "floor":
             found = [floor(backlog, results_dir)]
-        elif name == "run":
-            found = [run(backlog, results_dir)]
+        elif name.split(":")[0] == "run":
+            found = [run(backlog, results_dir, name)]
         elif name in ("ocr", "ocr-parallel"):
             found = [ocr(backlog, results_dir, parallel=name == "ocr-parallel")]
         elif name in ("ocrmypdf", "ocrmypdf-parallel"):
