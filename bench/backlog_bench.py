@@ -238,13 +238,26 @@ def floor(backlog: Backlog, results: Path) -> Outcome:
 
 
 #: The visible signature's three lines (copy form, agency, signing time): drawn by signing, not scanned text.
-STAMP = re.compile(r"^[ \t]*SAO Y[ \t]*\n.*\n[ \t]*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d[ \t]*$", re.MULTILINE)
+STAMP = re.compile(r"^[ \t]*(SAO Y)[ \t]*\n[ \t]*(.*?)[ \t]*\n[ \t]*(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d)[ \t]*$",
+                   re.MULTILINE)
+STAMP_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 
 
 def archived_texts(var: Path) -> dict[str, str]:
-    """The text of each archived PDF under ``var/archive``, by document code, without the signature's stamp."""
-    return {p.stem: STAMP.sub("", pdf_text(p), count=1)
-            for p in (var / "archive").rglob("*.pdf") if ".signed-original" not in p.name}
+    """The text of each archived PDF under ``var/archive``, by document code, without the signature's stamp
+    (its three lines; where pdftotext mixes them into the page's own lines, the copy form, the agency and
+    the time wherever they are)."""
+    texts = {p.stem: pdf_text(p) for p in (var / "archive").rglob("*.pdf") if ".signed-original" not in p.name}
+    agencies = {m.group(2) for text in texts.values() for m in STAMP.finditer(text) if m.group(2)}
+    out = {}
+    for code, text in texts.items():
+        text = STAMP.sub("", text, count=1)
+        if STAMP_TIME.search(text):  # the stamp's lines not in a block of their own
+            for agency in agencies:
+                text = text.replace(agency, "", 1)
+            text = STAMP_TIME.sub("", text.replace("SAO Y", "", 1), count=1)
+        out[code] = text
+    return out
 
 
 def stage_times(prefect_home: Path, started: float) -> dict[str, object]:
