@@ -44,7 +44,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import img2pdf
 import numpy as np
 from PIL import Image
 
@@ -188,6 +187,8 @@ def _draw_job(job: tuple[PagePlan, int, str]) -> None:
 
 def write_input(root: Path, plan: DocumentPlan) -> None:
     """The document as the scanner leaves it in the inbox, from its page JPEGs."""
+    import img2pdf  # the bench extra; the plan alone (tests) needs none of it
+
     jpegs = [root / "pages" / f"{p.document}-{p.number:03d}.jpg" for p in plan.pages]
     target = root / plan.file
     target.parent.mkdir(parents=True, exist_ok=True)
