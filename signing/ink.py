@@ -85,7 +85,9 @@ def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations:
 def ink_mask(image: np.ndarray, *, dust_pixels: int) -> np.ndarray:
     """True where ``image`` (BGR or grey) has ink: see the module's description.
     Lone dark spots of at most ``dust_pixels`` pixels are dust."""
-    darkest = image.min(axis=2) if image.ndim == 3 else image
+    # The darkest channel, taken pairwise: numpy's min over the interleaved channel axis is ~100x slower
+    # (0.05-0.25 s a page, twice per document: signing places the stamp, verify checks under it).
+    darkest = np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2]) if image.ndim == 3 else image
     paper = int(np.median(darkest))
     ink = (darkest.astype(np.int16) < paper - INK_CONTRAST).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
