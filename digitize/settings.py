@@ -109,7 +109,7 @@ class OcrSettings:
     jpeg_quality: int = 80
     #: Processes that clean and OCR pages in parallel; 0: one per CPU core.
     workers: int = 0
-    #: Documents of a run in flight at once, their pages sharing the run's workers; 0: workers + 1.
+    #: Documents of a run in flight at once, their pages sharing the run's workers; 0: 4 x workers.
     documents_in_flight: int = 0
     #: Limit for one whole page (render, clean, OCR) in a worker.
     page_timeout_seconds: float = 600.0

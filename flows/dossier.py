@@ -77,13 +77,13 @@ _run_pool: engine.PagePool | None = None
 _signing = threading.Lock()
 
 
-@task(name="scan", tags=["ocr"], retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="scan", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> pipeline.ScanSummary:
     """Clean, OCR and assemble the PDF/A (:func:`digitize.pipeline.scan`)."""
     return pipeline.scan(Path(source), meta, pipeline.WorkFolder(Path(work_dir)), load_settings(config), _run_pool)
 
 
-@task(name="sign", tags=["tsa"], retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="sign", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def sign(scanned: pipeline.ScanSummary, work_dir: str, config: str | None) -> SignResult:
     """Sign the PDF/A, PAdES (:func:`digitize.pipeline.sign`)."""
     with _signing:
@@ -96,7 +96,7 @@ def verify(signed: SignResult, meta: DocumentMeta, config: str | None) -> None:
     pipeline.verify(signed, meta, _session(config))
 
 
-@task(name="archive", tags=["s3"], retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
+@task(name="archive", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def archive(
     meta: DocumentMeta, signed: SignResult, scanned: pipeline.ScanSummary, input_sha256: str, config: str | None
 ) -> ArchiveReceipt:
@@ -325,7 +325,7 @@ def _process(
     progress = create_progress_artifact(0.0, key="digitize-progress", description="Items of this run done")
     by_item: dict[int, list[dict[str, Any]]] = {}
     workers = engine.worker_count(settings.ocr, 1 << 16)
-    in_flight = settings.ocr.documents_in_flight or workers + 1
+    in_flight = settings.ocr.documents_in_flight or 4 * workers
     pool = _page_pool(workers) if ready else contextlib.nullcontext()
     with pool, ThreadPoolExecutor(in_flight, thread_name_prefix="document") as threads:
         # Each document is its own child flow run, linked to this one through a copy of the run's context.

@@ -49,7 +49,7 @@ def fixity_check(sample: int | None = None, config: str | None = None) -> dict[s
     return {"checked": report.checked, "problems": 0}
 
 
-@task(name="renew", tags=["tsa", "s3"], retries=2, retry_delay_seconds=RETRY_DELAYS,
+@task(name="renew", retries=2, retry_delay_seconds=RETRY_DELAYS,
       retry_condition_fn=retry_if_transient)
 def renew_document(document_code: str, config: str | None, within_days: int | None = None) -> dict[str, Any]:
     """Renew one document's archive timestamp if it is due, and archive the renewed copy.
