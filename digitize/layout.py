@@ -57,7 +57,7 @@ def _cut_lines(words: Sequence[Word]) -> list[list[list[int]]]:
         height = median(words[i].height for i in line)
         gap = max(GAP_HEIGHTS * height, MIN_GAP_FRACTION * page_width)
         parts, current = [], [line[0]]
-        for before, after in zip(line, line[1:]):
+        for before, after in zip(line, line[1:], strict=False):
             if words[after].left - words[before].right > gap:
                 parts.append(current)
                 current = []
@@ -109,8 +109,8 @@ def _columns(parts: list[list[int]], sides: list[str], words: Sequence[Word]) ->
     def top(part: list[int]) -> int:
         return min(words[i].top for i in part)
 
-    left = sorted((p for p, s in zip(parts, sides) if s == "left"), key=top)
-    right = sorted((p for p, s in zip(parts, sides) if s != "left"), key=top)
+    left = sorted((p for p, s in zip(parts, sides, strict=False) if s == "left"), key=top)
+    right = sorted((p for p, s in zip(parts, sides, strict=False) if s != "left"), key=top)
     return left + right
 
 

@@ -23,13 +23,12 @@ and kept for diagnosis on failure until it is older than the age limit.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
 import stat
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -187,8 +186,8 @@ class WorkFolder:
     def finish(self, stage: str, data: dict[str, Any]) -> None:
         """Record ``stage`` as finished with ``data``; every file written so far becomes private."""
         files.write_atomically(self.root / f"{stage}.json",
-                         json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
-                         mode=FILE_MODE)
+                               json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
+                               mode=FILE_MODE)
         self.make_private()
 
     def make_private(self) -> None:
@@ -213,10 +212,10 @@ def make_private_folder(path: Path) -> None:
 def _walk(root: Path) -> Iterator[Path]:
     if not root.is_dir():
         return
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, names in os.walk(root):
         base = Path(folder)
         yield base
-        for name in files:
+        for name in names:
             path = base / name
             if not path.is_symlink():
                 yield path
@@ -329,12 +328,13 @@ def archive(
         signed_originals=[(item.key, item.sha256) for item in originals],
         grey_pages=scanned.grey_pages,
     )
+    document = ArchiveItem(key, signed.sha256, path=signed.path)
     receipts = store.put_many([
-        ArchiveItem(key, signed.sha256, path=signed.path),
+        document,
         *originals,
         ArchiveItem(manifest_key(meta, year), sha256_bytes(manifest), data=manifest),
     ])
-    for item in (ArchiveItem(key, signed.sha256, path=signed.path), *originals):
+    for item in (document, *originals):
         if not store.verify(item.key, item.sha256):
             raise VerificationError(f"the archived copy under {item.key} does not match what was signed")
     return receipts[0]

@@ -85,7 +85,7 @@ class ToneModel:
         for text in texts:
             sequence = syllables(text)
             unigrams.update(s for s in sequence if s)
-            bigrams.update(f"{a} {b}" for a, b in zip(sequence, sequence[1:]) if a and b)
+            bigrams.update(f"{a} {b}" for a, b in zip(sequence, sequence[1:], strict=False) if a and b)
         return cls.from_counts(dict(unigrams), dict(bigrams))
 
     def to_json(self) -> dict[str, object]:
