@@ -209,7 +209,6 @@ class PagePool:
     def __init__(self, workers: int) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["digitize.lifetime", "digitize.engine"])
-        self.workers = workers
         self._pool = context.Pool(workers, initializer=lifetime.page_worker_start, maxtasksperchild=20)
         self._groups: set[int] = set()
         self._lock = threading.Lock()

@@ -124,7 +124,7 @@ def record_fixity_events(catalog: Catalog, report: FixityReport) -> None:
 
 
 def unrecorded_objects(
-    archive: Archive, documents: Iterable[ArchivedDocument], in_flight: set[str] = frozenset()  # type: ignore[assignment]
+    archive: Archive, documents: Iterable[ArchivedDocument], in_flight: frozenset[str] | set[str] = frozenset()
 ) -> list[FixityProblem]:
     """Stored objects that belong to no recorded document, in its folder (nor to one held in flight)."""
     folders = {(d.document_code, posixpath.dirname(d.key)) for d in documents}
