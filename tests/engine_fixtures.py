@@ -115,3 +115,19 @@ def with_dark_border(page: Page, width_px: int = 40) -> Page:
     pixels[:, :width_px] = 15
     pixels[-width_px:, :] = 15
     return Page(pixels, page.dpi, page.words)
+
+
+def tesseract_double(bin_dir: Path, *, passthrough: str, then: str) -> Path:
+    """A fault double for Tesseract in ``bin_dir`` (with poppler's tools beside it, so PATH can be just it and
+    the system's): calls whose arguments match the shell pattern ``passthrough`` go to the real Tesseract,
+    any other runs the shell lines ``then``. Returns ``bin_dir``."""
+    import os
+    import shutil
+
+    bin_dir.mkdir()
+    for tool in ("pdftoppm", "pdftotext"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    fake = bin_dir / "tesseract"
+    fake.write_text(f'#!/bin/sh\ncase "$*" in {passthrough}) exec {shutil.which("tesseract")} "$@";; esac\n{then}\n')
+    fake.chmod(0o755)
+    return bin_dir

@@ -8,7 +8,6 @@ page number, a seal or a signature is not.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from digitize import cleanup, engine, pdfa
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
-from tests.engine_fixtures import font_file, text_page
+from tests.engine_fixtures import font_file, tesseract_double, text_page
 
 DPI = 300
 META = DocumentMeta("000.31.25.H08-261120-0001", "KQ", 1, "xa", "phuoc-loc")
@@ -84,17 +83,7 @@ def test_a_page_with_one_mark_is_not_blank(what, draw):
 def _fault_tesseract(bin_dir: Path, log: Path) -> dict[str, str]:
     """A tesseract double on PATH: answers the version and language probes with the real one, and
     fails (logging the call) if anything is read."""
-    bin_dir.mkdir()
-    for tool in ("pdftoppm", "pdftotext"):
-        os.symlink(shutil.which(tool), bin_dir / tool)
-    real = shutil.which("tesseract")
-    (bin_dir / "tesseract").write_text(
-        "#!/bin/sh\n"
-        f'case "$*" in --version*|--list-langs*) exec {real} "$@";; esac\n'
-        f'echo "$*" >> {log}\n'
-        "exit 1\n"
-    )
-    (bin_dir / "tesseract").chmod(0o755)
+    tesseract_double(bin_dir, passthrough="--version*|--list-langs*", then=f'echo "$*" >> {log}\nexit 1')
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
     env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
     return env

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from digitize.errors import ExitCode
-from tests.engine_fixtures import text_page
+from tests.engine_fixtures import tesseract_double, text_page
 
 pytestmark = pytest.mark.tools
 
@@ -159,20 +159,8 @@ def test_signed_pdf_is_refused_or_digitized_with_the_original_kept_untouched(tmp
 
 
 def test_page_past_its_timeout_stops_the_document_with_exit_8_and_nothing_written(tmp_path):
-    import shutil
-
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("pdftoppm", "pdftotext"):
-        os.symlink(shutil.which(tool), bin_dir / tool)
-    real = shutil.which("tesseract")
     # A fault double: answers the probes and orientation detection, hangs on recognition.
-    (bin_dir / "tesseract").write_text(
-        "#!/bin/sh\n"
-        f'case "$*" in --version*|--list-langs*|*osd*) exec {real} "$@";; esac\n'
-        "sleep 60\n"
-    )
-    (bin_dir / "tesseract").chmod(0o755)
+    bin_dir = tesseract_double(tmp_path / "bin", passthrough="--version*|--list-langs*|*osd*", then="sleep 60")
     page = text_page(dpi=200)
     frames = [Image.fromarray(page.pixels)] * 2
     frames[0].save(tmp_path / "two.tif", save_all=True, append_images=frames[1:], dpi=(200, 200))
