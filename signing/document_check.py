@@ -23,6 +23,11 @@ def check_document_identity(path: Path, document_code: str) -> Check:
         stated = _stated_codes(path)
     except (pikepdf.PdfError, OSError) as e:
         return Check(IDENTITY, False, f"the file's metadata cannot be read: {e}")
+    return identity_check(stated, document_code)
+
+
+def identity_check(stated: dict[str, str], document_code: str) -> Check:
+    """The ``identity`` check on the codes a file states (:func:`stated_codes`)."""
     if not stated:
         return Check(IDENTITY, False, "the file states no document code (no dc:identifier)")
     wrong = {where: code for where, code in stated.items() if code != document_code}

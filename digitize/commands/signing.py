@@ -160,7 +160,7 @@ def _document_codes(path: Path) -> list[str]:
         identifier = ""
     if identifier:
         codes.append(identifier)
-    stem = path.name.removesuffix(".pdf").split(".renewed-")[0]
+    stem = _archive_stem(path)
     if stem not in codes:
         codes.append(stem)
     return codes
@@ -198,6 +198,11 @@ def _with_record_checks(report, record: _Record | None, path: Path):
     return dataclasses.replace(report, checks=tuple(checks))
 
 
+def _archive_stem(path: Path) -> str:
+    """The document code an archived file's name gives (``<code>.pdf``, ``<code>.renewed-<date>.pdf``)."""
+    return path.name.removesuffix(".pdf").split(".renewed-")[0]
+
+
 def _with_identity_check(report, record: _Record | None, path: Path):
     """Add the ``identity`` check when the file states a document code and is known as a document: by
     its archive name (``<document code>.pdf``), its catalog row or its manifest. The code the file states
@@ -205,18 +210,19 @@ def _with_identity_check(report, record: _Record | None, path: Path):
     no archived document of this pipeline: nothing to compare.)"""
     from digitize.errors import BadInputError
     from digitize.models import parse_document_code
-    from signing.document_check import IDENTITY, check_document_identity, stated_codes
+    from signing.document_check import IDENTITY, identity_check, stated_codes
     from signing.verify import Check
 
-    stem = path.name.removesuffix(".pdf").split(".renewed-")[0]
+    stem = _archive_stem(path)
     try:
         parse_document_code(stem)
         expected = stem
     except BadInputError:
         expected = record.document_code if record is not None else None
-    if expected is None or not path.is_file() or not stated_codes(path):
+    stated = stated_codes(path) if expected is not None and path.is_file() else {}
+    if not stated:
         return report
-    check = check_document_identity(path, expected)
+    check = identity_check(stated, expected)
     manifest = _manifest_record(path)
     if check.ok and manifest is not None and manifest.document_code != expected:
         check = Check(IDENTITY, False, f"filed as {expected}, but {manifest.source} names {manifest.document_code}")
