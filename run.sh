@@ -11,8 +11,9 @@ APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils fonts-liberation2 softhsm2 postgresql
 )
-# Only for the tests: Apache PDFBox Preflight, an independent PDF/A-1b checker; libfaketime, to move the clock.
-TEST_APT_PACKAGES=(openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java faketime)
+# Only for the tests: Apache PDFBox Preflight, an independent PDF/A-1b checker; libfaketime, to move the clock;
+# Chromium (headless), to look at the HTML report as a person would.
+TEST_APT_PACKAGES=(openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java faketime chromium)
 VENV=${VENV:-.venv}
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -109,6 +110,20 @@ demo() {
   DIGITIZE_INTAKE__SETTLE_SECONDS=0 "$VENV/bin/digitize" run
 }
 
+# The message catalogs (digitize/i18n.py): extract the marked messages into the template, bring the
+# Vietnamese catalog up to date with it (new messages empty, gone ones dropped), compile it. A developer's
+# step after changing messages; the compiled catalog is kept in the repository, tests/test_i18n.py checks it.
+LOCALE=digitize/locale
+catalogs() {
+  python_env
+  local babel=("$VENV/bin/pybabel")
+  "${babel[@]}" extract -F "$LOCALE/babel.cfg" --no-default-keywords -k _ -k N_ -k ngettext:1,2 \
+    --no-location --sort-output --omit-header --no-wrap -o "$LOCALE/digitize.pot" digitize signing storage flows
+  "${babel[@]}" update -i "$LOCALE/digitize.pot" -d "$LOCALE" -D digitize -l vi \
+    --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --no-wrap --init-missing
+  "${babel[@]}" compile -d "$LOCALE" -D digitize -l vi --statistics
+}
+
 tests() {
   "$VENV/bin/python" -m pytest "$@"
 }
@@ -118,6 +133,7 @@ shift || true
 case "$cmd" in
   demo) os_packages "${APT_PACKAGES[@]}"; python_env; best_model; prefect_database; demo ;;
   test) os_packages "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"; python_env; best_model; tests "$@" ;;
+  i18n) catalogs ;;
   setup) os_packages "${APT_PACKAGES[@]}"; python_env; best_model; prefect_database ;;
-  *) echo "usage: bash run.sh {demo|test|setup} [pytest args]" >&2; exit 2 ;;
+  *) echo "usage: bash run.sh {demo|test|setup|i18n} [pytest args]" >&2; exit 2 ;;
 esac

@@ -28,7 +28,8 @@ from typing import Any, TextIO
 from digitize import __version__
 from digitize.commands import archive, doctor, rates, run, scan, signing
 from digitize.errors import DigitizeError, Terminated, exit_code_for
-from digitize.settings import Settings, load_settings, mask_secrets, secret_values
+from digitize.i18n import _, set_language
+from digitize.settings import Settings, UiSettings, load_settings, mask_secrets, secret_values
 
 COMMAND_GROUPS = (doctor, run, scan, signing, archive, rates)
 #: Secrets that are not settings but reach the libraries through their own standard chains.
@@ -42,19 +43,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets: tuple[str, ...] = ()
     try:
         with terminate_raises():
+            set_language(UiSettings().language)  # until the settings are read, the default
             settings = load_settings(args.config)
+            set_language(settings.ui.language)
             secrets = _secrets_to_mask(settings)
             with masked_output(secrets):
                 return int(args.func(args, settings) or 0)
     except DigitizeError as e:
-        print(mask_secrets(f"digitize: error: {e}", secrets), file=sys.stderr)
+        print(mask_secrets(_("digitize: error: {error}", error=e), secrets), file=sys.stderr)
         return exit_code_for(e)
     except KeyboardInterrupt as e:
-        print("digitize: interrupted", file=sys.stderr)
+        print(_("digitize: interrupted"), file=sys.stderr)
         return exit_code_for(e)
     except Terminated as e:
-        print(f"digitize: stopped by signal {e.signum}; temporary files and child processes removed",
-              file=sys.stderr)
+        print(_("digitize: stopped by signal {signum}; temporary files and child processes removed",
+                signum=e.signum), file=sys.stderr)
         return exit_code_for(e)
 
 

@@ -35,6 +35,8 @@ ENV_PREFIX = "DIGITIZE_"
 CONFIG_ENV = "DIGITIZE_CONFIG"
 DEFAULT_CONFIG_NAME = "digitize.toml"
 LEVELS = ("tinh", "huyen", "xa")
+#: Languages of the user interface (``ui.language``); messages are written in English and translated.
+LANGUAGES = ("vi", "en")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -217,6 +219,15 @@ class CatalogSettings:
 
 
 @dataclass(frozen=True)
+class UiSettings:
+    """What the people who read the messages read them in."""
+
+    #: Language of every message a clerk or operator reads (``vi`` or ``en``); JSON keys, CSV headers,
+    #: exit codes and developers' log records are the same in both.
+    language: str = "vi"
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings; sections are passed separately to the parts that use them."""
 
@@ -226,6 +237,7 @@ class Settings:
     signing: SigningSettings = field(default_factory=SigningSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
     source: str = "defaults"
 
 
@@ -522,6 +534,8 @@ def _check(settings: Settings) -> None:
     if settings.signing.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
         raise ConfigError(f"signing.copy_form must be 'SAO Y', 'SAO LỤC' or 'TRÍCH SAO', not {settings.signing.copy_form!r}")
     _check_archive(settings.archive)
+    if settings.ui.language not in LANGUAGES:
+        raise ConfigError(f"ui.language must be one of {', '.join(LANGUAGES)}, not {settings.ui.language!r}")
     if settings.catalog.url and not settings.catalog.url.startswith(("postgresql://", "postgres://")):
         raise ConfigError("catalog.url must be a postgresql:// URL (leave it empty for the SQLite file catalog.path)")
     if settings.ocr.timeout_seconds <= 0:

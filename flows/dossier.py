@@ -39,7 +39,8 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from digitize import engine, intake, pipeline, split
 from digitize.errors import BadInputError, BatchError, StoppedError, is_transient
 from digitize.models import DocumentMeta, parse_document_code
-from digitize.settings import Settings, load_settings
+from digitize.settings import Settings
+from flows import flow_settings
 from signing.session import SigningSession, open_signing_session
 from signing.sign import SignResult
 from storage.archive import ArchiveReceipt, open_archive
@@ -64,7 +65,7 @@ def _session(config: str | None) -> SigningSession:
     Kept for every document of the batch the process runs; a token's session
     is logged out when the process exits.
     """
-    settings = load_settings(config)
+    settings = flow_settings(config)
     session = open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts")
     atexit.register(session.close)
     return session
@@ -80,7 +81,7 @@ _signing = threading.Lock()
 @task(name="scan", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> pipeline.ScanSummary:
     """Clean, OCR and assemble the PDF/A (:func:`digitize.pipeline.scan`)."""
-    return pipeline.scan(Path(source), meta, pipeline.WorkFolder(Path(work_dir)), load_settings(config), _run_pool)
+    return pipeline.scan(Path(source), meta, pipeline.WorkFolder(Path(work_dir)), flow_settings(config), _run_pool)
 
 
 @task(name="sign", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
@@ -101,7 +102,7 @@ def archive(
     meta: DocumentMeta, signed: SignResult, scanned: pipeline.ScanSummary, input_sha256: str, config: str | None
 ) -> ArchiveReceipt:
     """Store the signed bytes, the signed originals and the manifest, and check them back."""
-    receipt = pipeline.archive(meta, signed, scanned, input_sha256, open_archive(load_settings(config).archive))
+    receipt = pipeline.archive(meta, signed, scanned, input_sha256, open_archive(flow_settings(config).archive))
     for original in scanned.signed_originals:
         get_run_logger().info("%s: the signed original %s is kept untouched beside it", meta.document_code,
                               original.path.name)
@@ -114,7 +115,7 @@ def record(
     input_sha256: str, config: str | None,
 ) -> None:
     """Add the document to the catalog (idempotent on the input's SHA-256)."""
-    with open_catalog(load_settings(config).catalog) as catalog:
+    with open_catalog(flow_settings(config).catalog) as catalog:
         pipeline.record(catalog, meta, receipt, signed, scanned, input_sha256)
 
 
@@ -136,7 +137,7 @@ def digitize_document(path: str, level: str, office: str, config: str | None = N
     the stage and the exit code and gives up the document codes it held,
     except a transient failure, which leaves it (and its work) for the next run.
     """
-    settings = load_settings(config)
+    settings = flow_settings(config)
     item = intake.InboxItem(Path(path), level, office)
     held: list[_Held] = []
     stage = "intake"
@@ -278,7 +279,7 @@ def process_inbox(
     ``only``, a work list of document codes (e.g. the rates report's backlog),
     restricts the run to the items named so.
     """
-    settings = load_settings(config)
+    settings = flow_settings(config)
     root = Path(inbox) if inbox else settings.paths.inbox
     return _process(root, level, office, limit, settings, config, dry_run, only)
 
@@ -288,7 +289,7 @@ def catch_up(
     level: str, office: str | None = None, limit: int | None = None, config: str | None = None
 ) -> list[dict[str, Any]]:
     """The backlog of one level from ``paths.backlog`` (laid out like the inbox)."""
-    settings = load_settings(config)
+    settings = flow_settings(config)
     return _process(settings.paths.backlog, level, office, limit, settings, config, dry_run=False)
 
 

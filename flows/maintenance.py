@@ -21,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from digitize.errors import ArchiveError, VerificationError
 from digitize.models import VIETNAM
-from digitize.settings import load_settings
+from flows import flow_settings
 from flows.dossier import RETRY_DELAYS, _session, retry_if_transient
 from signing.identity import resolve_identity
 from signing.renew import parse_sunsets, renew_timestamp, renewal_blockers, renewal_need
@@ -35,7 +35,7 @@ from storage.hashing import sha256_bytes
 @flow(name="fixity-check", log_prints=True)
 def fixity_check(sample: int | None = None, config: str | None = None) -> dict[str, Any]:
     """Re-read archived objects (all, or a random ``sample``) and compare hashes; fails on any problem."""
-    settings = load_settings(config)
+    settings = flow_settings(config)
     with open_catalog(settings.catalog) as catalog:
         report = check_fixity(open_archive(settings.archive), catalog, sample=sample)
         record_fixity_events(catalog, report)
@@ -56,7 +56,7 @@ def renew_document(document_code: str, config: str | None, within_days: int | No
 
     Returns ``renewed`` (False when not due, with the reason) and the new key.
     """
-    settings = load_settings(config)
+    settings = flow_settings(config)
     store = open_archive(settings.archive)
     with open_catalog(settings.catalog) as catalog:
         row = catalog.find_document(document_code)
@@ -118,7 +118,7 @@ def renew_timestamps(level: str | None = None, config: str | None = None,
     (default ``signing.renew_within_days``) or uses an algorithm past its
     sunset. Returns the renewed ones; the artifact also lists why others were not.
     """
-    settings = load_settings(config)
+    settings = flow_settings(config)
     with open_catalog(settings.catalog) as catalog:
         codes = [d.document_code for d in catalog.documents(level=level)
                  if d.pades_level == "B-LTA" and d.status == "verified"]

@@ -16,8 +16,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from digitize.models import VIETNAM
 from digitize.rates import RatesReport, percent, period_end, report_tables
-from digitize.settings import load_settings
 from digitize.targets import load_schedule
+from flows import flow_settings
 from storage.catalog import open_catalog
 from storage.inventory import rates_report
 
@@ -32,7 +32,7 @@ def report_rates(
     config: str | None = None,
 ) -> dict[str, Any]:
     """Compute the rates at the period end and publish them as artifacts; returns the level figures."""
-    settings = load_settings(config)
+    settings = flow_settings(config)
     today = datetime.now(VIETNAM).date()
     end = date.fromisoformat(as_of) if as_of else period_end(year or today.year, today)
     with open_catalog(settings.catalog) as catalog:

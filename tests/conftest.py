@@ -29,6 +29,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _messages_in_english_unless_a_test_chooses():
+    """Library code reads English until an edge (the CLI, a flow) sets ``ui.language``; the CLI and
+    flows set it process-wide, so each test starts and ends in English, whatever the last one chose."""
+    from digitize import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One Prefect test server for the whole session (it costs ~17 s to start)."""
