@@ -10,6 +10,7 @@ in the code; the files are UTF-8 NFC and their relative links resolve.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import inspect
 import io
@@ -39,6 +40,9 @@ GUIDES = (CLERK, OPERATOR, REPORT, INDEX)
 ALL_MARKDOWN = (*GUIDES, DOCS / "thuat-ngu.md", ROOT / "README.md")
 #: Errors no input of a scanner folder can end with: command-line, settings and CSV-import errors.
 NOT_FOR_CLERKS = {"UsageError", "ConfigError", "CsvImportError"}
+#: The modules that judge an input: every refusal they write has its row in the clerks' guide.
+INPUT_MODULES = ("digitize/intake.py", "digitize/models.py", "digitize/pages.py", "digitize/split.py",
+                 "digitize/engine.py", "digitize/pdfa.py")
 #: Where the reasons a clerk reads are written.
 REASON_SOURCES = ("digitize", "signing", "storage", "flows")
 
@@ -204,6 +208,27 @@ def phrases_not_in(source: str, phrases: list[str]) -> list[str]:
     return [phrase for phrase in phrases if phrase not in source]
 
 
+def reason_sites(source: str, where: str, classes: set[str]) -> list[tuple[str, str]]:
+    """``(place, text)`` of every ``raise X(...)`` / ``return X(...)`` of a class in ``classes`` in
+    ``source``: the text is the call's string literals (message and hint), joined by NUL. A call whose
+    literals hold fewer than three words only wraps a message made elsewhere (``f"{name}: {e.message}"``)
+    and is left out: the message it wraps has its own site."""
+    sites = []
+    for node in ast.walk(ast.parse(source)):
+        call = node.exc if isinstance(node, ast.Raise) else node.value if isinstance(node, ast.Return) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in classes):
+            continue
+        text = "\0".join(n.value for n in ast.walk(call) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        if len(re.findall(r"[A-Za-z]+", text)) >= 3:
+            sites.append((node.lineno, f"{where}:{node.lineno} {call.func.id}", text))
+    return [(place, text) for _line, place, text in sorted(sites)]
+
+
+def undocumented_reasons(sites: list[tuple[str, str]], phrases: list[str]) -> list[str]:
+    """The sites whose text holds none of ``phrases``."""
+    return [place for place, text in sites if not any(phrase in text for phrase in phrases)]
+
+
 # --- links and encoding -----------------------------------------------------------------------------
 
 def broken_links(path: Path, text: str) -> list[str]:
@@ -273,6 +298,17 @@ def test_the_reasons_quoted_in_the_clerks_guide_are_still_in_the_code():
     phrases = quoted_phrases(read(CLERK))
     assert len(phrases) >= 60  # one or more per reason of the tables
     assert phrases_not_in(reason_source(), phrases) == []
+
+
+def test_every_reason_an_input_is_refused_with_is_in_the_clerks_guide():
+    """Each refusal written in the modules that judge an input (its name, sidecar, pages, cover
+    sheets, colour) and each document conflict of the catalog has a row whose phrase it holds."""
+    input_errors = {name for name, cls in clerk_classes().items() if issubclass(cls, errors.BadInputError)}
+    sites = [site for module in INPUT_MODULES
+             for site in reason_sites(read(ROOT / module), module, input_errors | {"DigitizeError", "ToolTimeoutError"})]
+    sites += reason_sites(read(ROOT / "storage/catalog.py"), "storage/catalog.py", {"DocumentConflictError"})
+    assert len(sites) >= 50
+    assert undocumented_reasons(sites, quoted_phrases(read(CLERK))) == []
 
 
 @pytest.mark.parametrize("path", ALL_MARKDOWN, ids=lambda p: p.name)
@@ -351,3 +387,17 @@ def test_the_phrase_check_finds_a_phrase_the_code_no_longer_has():
 
 def test_the_link_check_finds_a_broken_link():
     assert broken_links(DOCS / "x.md", WRONG_GUIDE) == ["khong-co.md"]
+
+
+def test_the_reason_check_finds_a_refusal_the_guide_does_not_explain():
+    source = (
+        'def f(name, e):\n'
+        '    if e:\n'
+        '        raise BadInputError(f"{name}: {e.message}")\n'  # wraps a message made elsewhere
+        '    if name:\n'
+        '        raise BadInputError(f"{name} is encrypted (password protected); save it without a password")\n'
+        '    raise BadInputError(_("{name} is a new kind of fault", name=name))\n'
+    )
+    sites = reason_sites(source, "x.py", {"BadInputError"})
+    assert [place for place, _text in sites] == ["x.py:5 BadInputError", "x.py:6 BadInputError"]
+    assert undocumented_reasons(sites, ["is encrypted (password protected)"]) == ["x.py:6 BadInputError"]
