@@ -6,7 +6,7 @@ One document goes::
 
 Each step takes what it needs and returns a typed result: :class:`ScanSummary`
 (scan), :class:`signing.sign.SignResult` (sign), :class:`signing.report.VerifyReport`
-(verify), :class:`storage.archive.ArchiveReceipt` (archive), and the whole run of
+(verify), :class:`storage.backend.ArchiveReceipt` (archive), and the whole run of
 one document ends as a :class:`DocumentOutcome`. The flows in ``flows/`` wrap
 these steps as Prefect tasks; they hold no library work of their own.
 
@@ -41,7 +41,7 @@ from signing.document_check import check_document_identity
 from signing.session import SigningSession
 from signing.sign import SignResult
 from signing.report import VerifyReport
-from storage.archive import Archive, ArchiveItem, ArchiveReceipt
+from storage.backend import Archive, ArchiveItem, ArchiveReceipt
 from storage.catalog import Catalog, DocumentRow
 from storage.hashing import sha256_bytes, sha256_file
 from storage.keys import archive_key, manifest_key, signed_original_keys

@@ -43,7 +43,8 @@ from digitize.settings import Settings
 from flows import flow_settings
 from signing.session import SigningSession, open_signing_session
 from signing.sign import SignResult
-from storage.archive import ArchiveReceipt, open_archive
+from storage.archive import open_archive
+from storage.backend import ArchiveReceipt
 from storage.catalog import open_catalog
 
 RETRY_DELAYS = [5, 30]
