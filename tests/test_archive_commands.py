@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digitize.cli import main
+from cli.main import main
 from digitize.errors import ExitCode
 from digitize.models import DocumentMeta
 from digitize.settings import ArchiveSettings, CatalogSettings

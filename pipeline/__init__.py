@@ -10,6 +10,11 @@ Each step takes what it needs and returns a typed result: :class:`ScanSummary`
 one document ends as a :class:`DocumentOutcome`. The flows in ``flows/`` wrap
 these steps as Prefect tasks; they hold no library work of their own.
 
+This package is the one library that joins the others: it sits above
+``signing`` and ``storage`` (which it calls) and below the edges, ``flows`` and
+``cli`` (which call it); the ``digitize`` kernel and scan engine, which it also
+calls, import none of them.
+
 A document's work happens in a :class:`WorkFolder` named for its identity: the
 document code, the SHA-256 of its input and a fingerprint of the settings that
 change its output (OCR and signing). A re-run after a crash reuses the folder's
