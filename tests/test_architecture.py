@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grimp
 import pytest
 from importlinter import configuration
 from importlinter.adapters.building import GraphBuilder
@@ -49,7 +48,7 @@ class _GraphWithOneMoreImport(GraphBuilder):
     def __init__(self, importer: str, imported: str) -> None:
         self.importer, self.imported = importer, imported
 
-    def build(self, *args, **kwargs) -> grimp.ImportGraph:
+    def build(self, *args, **kwargs):
         graph = super().build(*args, **kwargs)
         graph.add_import(importer=self.importer, imported=self.imported)
         return graph
