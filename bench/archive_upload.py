@@ -55,7 +55,7 @@ import boto3  # noqa: E402
 from boto3.s3.transfer import TransferConfig  # noqa: E402
 
 from digitize.settings import ArchiveSettings  # noqa: E402
-from storage.archive import ArchiveItem  # noqa: E402
+from storage.backend import ArchiveItem  # noqa: E402
 from storage.hashing import sha256_bytes  # noqa: E402
 from storage.s3 import S3Archive  # noqa: E402
 

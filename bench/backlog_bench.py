@@ -17,7 +17,7 @@ whole commands from outside, all Tesseracts with one thread (``OMP_THREAD_LIMIT=
 - ``ocrmypdf``: ``ocrmypdf -l vie --output-type pdfa --deskew --rotate-pages -j 2`` per dossier, one after
   the other (a multi-page TIFF is given to it as a PDF made with img2pdf, untimed: it reads one-frame images);
 - ``ocrmypdf-parallel``: the same, two at a time with ``-j 1``;
-- ``steps``: :func:`digitize.pipeline.reserve`, ``sign``, ``verify``, ``archive``, ``record`` called directly
+- ``steps``: :func:`pipeline.reserve`, ``sign``, ``verify``, ``archive``, ``record`` called directly
   on the PDF/As the ``ocr`` contender wrote (made if missing), one document at a time, embedded defaults;
   per-document times (p50, p95, max);
 - ``two-workers``: one ``prefect server start`` (its start reported, not counted), then the set drained by
@@ -402,10 +402,10 @@ def ocrmypdf(backlog: Backlog, results: Path, parallel: bool) -> Outcome:
 
 
 def steps(backlog: Backlog, results: Path) -> Outcome:
-    """Sign, verify, archive and catalog each scanned PDF/A, timing each step of digitize.pipeline."""
+    """Sign, verify, archive and catalog each scanned PDF/A, timing each step of the pipeline package."""
     import pikepdf
 
-    from digitize import pipeline
+    import pipeline
     from digitize.models import DocumentMeta, parse_document_code
     from digitize.settings import load_settings
     from signing.session import open_signing_session

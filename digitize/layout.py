@@ -24,13 +24,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-if TYPE_CHECKING:
-    from digitize.ocr import Word
+
+class Word(Protocol):
+    """What the layout needs of a word Tesseract read (:class:`digitize.ocr.Word` is one): its box
+    in pixels, its confidence and its (block, paragraph, line) as Tesseract numbered them."""
+
+    @property
+    def conf(self) -> float: ...
+    @property
+    def left(self) -> int: ...
+    @property
+    def top(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def line(self) -> tuple[int, int, int]: ...
+    @property
+    def right(self) -> int: ...
+    @property
+    def bottom(self) -> int: ...
 
 #: A gap between two words of a line wider than this many word heights (and than
 #: :data:`MIN_GAP_FRACTION` of the page) separates two columns.

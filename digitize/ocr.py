@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pikepdf
 
-from digitize import files, tools
+from digitize import files, layout, tonemarks, tools
 from digitize.errors import ToolError, ToolTimeoutError
 from digitize.models import nfc
 
@@ -128,8 +128,6 @@ def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: fl
     """Put the words of Tesseract's text-only page ``text_pdf`` in reading order and correct the
     tone marks of unsure ones (see :func:`ocr_page`); the page's text, or None when the layer
     could not be matched word for word with the TSV (then it is left as Tesseract wrote it)."""
-    from digitize import layout, tonemarks
-
     words = read_words(tsv)
     if not words:
         return None

@@ -4,7 +4,7 @@
 levels asked for and runs ``digitize_document`` on each, one child flow run
 per document (named ``<level>/<office>/<document>``), tasks per stage.
 
-The work is done by :mod:`digitize.pipeline` (one function per step, typed
+The work is done by :mod:`pipeline` (one function per step, typed
 results); each task here wraps one step. Each stage checkpoints into the
 document's work folder (named for its code, its input's SHA-256 and the
 settings that change its output), so a re-run after a crash picks up where it
@@ -36,14 +36,16 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from digitize import engine, intake, pipeline, split
+import pipeline
+from digitize import engine, intake, split
 from digitize.errors import BadInputError, BatchError, StoppedError, is_transient
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings
 from flows import flow_settings
 from signing.session import SigningSession, open_signing_session
 from signing.sign import SignResult
-from storage.archive import ArchiveReceipt, open_archive
+from storage.archive import open_archive
+from storage.backend import ArchiveReceipt
 from storage.catalog import open_catalog
 
 RETRY_DELAYS = [5, 30]
@@ -80,13 +82,13 @@ _signing = threading.Lock()
 
 @task(name="scan", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> pipeline.ScanSummary:
-    """Clean, OCR and assemble the PDF/A (:func:`digitize.pipeline.scan`)."""
+    """Clean, OCR and assemble the PDF/A (:func:`pipeline.scan`)."""
     return pipeline.scan(Path(source), meta, pipeline.WorkFolder(Path(work_dir)), flow_settings(config), _run_pool)
 
 
 @task(name="sign", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
 def sign(scanned: pipeline.ScanSummary, work_dir: str, config: str | None) -> SignResult:
-    """Sign the PDF/A, PAdES (:func:`digitize.pipeline.sign`)."""
+    """Sign the PDF/A, PAdES (:func:`pipeline.sign`)."""
     with _signing:
         return pipeline.sign(scanned, pipeline.WorkFolder(Path(work_dir)), _session(config))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pikepdf
 
-from signing.verify import Check
+from signing.report import Check
 
 IDENTITY = "identity"
 

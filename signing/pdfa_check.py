@@ -32,6 +32,8 @@ import pikepdf
 import pikepdf.pdfa
 from fontTools.ttLib import TTFont, TTLibError
 
+from signing.report import Check
+
 FLAVOUR = "2b"
 _EOF = re.compile(rb"%%EOF[ \t]*(\r\n|\r|\n)?")
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)")
@@ -39,10 +41,8 @@ _PRINT, _HIDDEN, _INVISIBLE, _NOVIEW = 4, 2, 1, 32
 _WIDTH_TOLERANCE = 1.0  # 1/1000 em: rounding
 
 
-def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR):
-    """The ``pdfa`` check of a signed (or unsigned) file (a :class:`signing.verify.Check`)."""
-    from signing.verify import Check
-
+def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR) -> Check:
+    """The ``pdfa`` check of a signed (or unsigned) file."""
     base = unsigned_revision(data)
     report = pikepdf.pdfa.validate_written(BytesIO(base), flavour)
     if report.violations:

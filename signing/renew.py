@@ -37,7 +37,8 @@ from digitize.files import write_atomically
 from digitize.settings import SigningSettings
 from signing.identity import resolve_identity
 from signing.long_term import Longevity, longevity
-from signing.verify import Check, VerifyReport, _load_roots
+from signing.report import Check, VerifyReport
+from signing.verify import _load_roots
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 from digitize.errors import ConfigError, SigningError, TimestampUnavailableError
 from digitize.settings import SigningSettings
 from signing.identity import LoadedSigner, SigningIdentity, load_signer, resolve_agency, resolve_identity
+from signing.report import VerifyReport
 from signing.sign import SignResult, resolve_level, sign_pdf
-from signing.verify import VerifyReport, verify_pdf
+from signing.verify import verify_pdf
 
 #: a validation context older than this is rebuilt (its cached OCSP answers go stale)
 CONTEXT_MAX_AGE_SECONDS = 600.0

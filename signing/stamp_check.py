@@ -28,6 +28,7 @@ from digitize.models import nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
 from signing.identity import certificate_names, same_agency
 from signing.ink import render_ink
+from signing.report import Check
 
 COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 _ISO_VIETNAM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00")
@@ -49,15 +50,13 @@ class StampText:
     signer_names: tuple[str, ...] = ()  # the signing certificate's O and CN (empty: unreadable)
 
 
-def check_stamp(data: bytes, *, agency_name: str | None = None):
-    """The ``stamp`` check of a signed file (a :class:`signing.verify.Check`).
+def check_stamp(data: bytes, *, agency_name: str | None = None) -> Check:
+    """The ``stamp`` check of a signed file.
 
     The stamp must name ``agency_name`` when it is given (a signing session's
     agency, bound to its key when it was opened), else the agency of the
     certificate that made the signature (its O or CN).
     """
-    from signing.verify import Check
-
     try:
         stamp = read_stamp(data)
     except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
@@ -70,14 +69,12 @@ def check_stamp(data: bytes, *, agency_name: str | None = None):
     return Check("stamp", True, "Decree 30/2020 form at the top right of page 1: " + " / ".join(stamp.lines))
 
 
-def check_stamp_clear(data: bytes, *, timeout: float = 60.0):
-    """The ``stamp_clear`` check: the stamp's rectangle covers no ink of page 1 (a :class:`signing.verify.Check`).
+def check_stamp_clear(data: bytes, *, timeout: float = 60.0) -> Check:
+    """The ``stamp_clear`` check: the stamp's rectangle covers no ink of page 1.
 
     Page 1 is drawn by pdftoppm without annotations (so without the stamp), and
     the ink (:func:`signing.ink.ink_mask`) inside the stamp's rectangle is counted.
     """
-    from signing.verify import Check
-
     try:
         stamp = read_stamp(data)
         box = _visible_box(data)

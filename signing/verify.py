@@ -51,6 +51,7 @@ from digitize.errors import ConfigError, VerificationError
 from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
+from signing.report import Check, VerifyReport
 from signing.stamp_check import check_stamp, check_stamp_clear
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
@@ -69,61 +70,6 @@ _LTA_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _VALIDATION_ERRORS = (SignatureValidationError, PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 ContextFactory = Callable[[], ValidationContext]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One named verdict with a readable reason."""
-
-    name: str
-    ok: bool
-    detail: str
-    #: a failed check whose verdict is open (not enough data now), not a proof that something is wrong
-    indeterminate: bool = False
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """All checks made on one file; ``ok`` only when every check passed."""
-
-    path: Path
-    checks: tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        """True when every check passed."""
-        return bool(self.checks) and all(c.ok for c in self.checks)
-
-    @property
-    def outcome(self) -> str:
-        """``valid``; ``indeterminate`` when every failed check is open for want of data; else ``invalid``."""
-        failed = self.failed()
-        if self.ok:
-            return "valid"
-        if failed and all(c.indeterminate for c in failed):
-            return "indeterminate"
-        return "invalid"
-
-    def check(self, name: str) -> Check:
-        """The check called ``name`` (KeyError if it was not made)."""
-        for c in self.checks:
-            if c.name == name:
-                return c
-        raise KeyError(name)
-
-    def failed(self) -> tuple[Check, ...]:
-        """The checks that did not pass."""
-        return tuple(c for c in self.checks if not c.ok)
-
-    def to_dict(self) -> dict[str, object]:
-        """A JSON-ready form: path, ok, and the checks in order."""
-        return {
-            "path": str(self.path),
-            "ok": self.ok,
-            "outcome": self.outcome,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "indeterminate": c.indeterminate}
-                       for c in self.checks],
-        }
 
 
 def stricter_level(*levels: str | None) -> str:

@@ -2,7 +2,8 @@
 
 Imports only the ``digitize`` kernel (boto3 and psycopg only when used). Public entry points::
 
-    from storage.archive import ArchiveReceipt, open_archive      # LocalArchive or S3Archive
+    from storage.archive import open_archive                      # LocalArchive or S3Archive
+    from storage.backend import Archive, ArchiveItem, ArchiveReceipt
     from storage.catalog import Catalog, open_catalog             # SQLite file or PostgreSQL URL
     from storage.fixity import check_fixity, FixityReport
     from storage.keys import archive_key, manifest_key

@@ -1,8 +1,10 @@
 """Archive backends: where the exact signed bytes are kept, never rewritten.
 
-:class:`Archive` is the interface the pipeline uses; :class:`LocalArchive` is the
-embedded default, a folder laid out exactly like the bucket (the key is the
-relative path); :class:`storage.s3.S3Archive` keeps the same protocol in a bucket.
+:class:`storage.backend.Archive` is the interface the pipeline uses (with its
+items and receipts); :class:`LocalArchive` is the embedded default, a folder
+laid out exactly like the bucket (the key is the relative path);
+:class:`storage.s3.S3Archive` keeps the same protocol in a bucket;
+:func:`open_archive` opens the one the settings name.
 
 Rules every backend keeps:
 
@@ -21,9 +23,8 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO
 
 from digitize.errors import (
     ArchiveError,
@@ -32,8 +33,10 @@ from digitize.errors import (
     ConfigError,
 )
 from digitize.settings import ArchiveSettings
+from storage.backend import Archive, ArchiveItem, ArchiveReceipt, check_digest
 from storage.hashing import CHUNK_SIZE, check_sha256, sha256_stream
 from storage.keys import check_key, check_prefix
+from storage.s3 import S3Archive
 
 READ_ONLY = 0o444
 _NOT_THERE = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
@@ -41,78 +44,11 @@ _NOT_THERE = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK}
 
 
-@dataclass(frozen=True)
-class ArchiveReceipt:
-    """What the archive holds under ``key``; ``created`` is False when it was already there."""
-
-    key: str
-    sha256: str
-    size: int
-    uri: str
-    created: bool
-
-
-@dataclass(frozen=True)
-class ArchiveItem:
-    """One object for :meth:`Archive.put_many`: ``data``, or the file at ``path``, stored under ``key``."""
-
-    key: str
-    sha256: str
-    data: bytes | None = None
-    path: Path | None = None
-
-    def __post_init__(self) -> None:
-        if (self.data is None) == (self.path is None):
-            raise ValueError(f"the archive item {self.key} needs exactly one of data and path")
-
-
-@runtime_checkable
-class Archive(Protocol):
-    """A write-once store of objects addressed by key (local folder, S3 bucket)."""
-
-    def put_file(self, key: str, path: Path, sha256: str) -> ArchiveReceipt:
-        """Store the file at ``path`` under ``key``; its SHA-256 must be ``sha256``."""
-        ...
-
-    def put_bytes(self, key: str, data: bytes, sha256: str) -> ArchiveReceipt:
-        """Store ``data`` under ``key``; its SHA-256 must be ``sha256``."""
-        ...
-
-    def put_many(self, items: Iterable[ArchiveItem]) -> list[ArchiveReceipt]:
-        """Store several objects (e.g. a document and its manifest), each checked as by ``put_file``/``put_bytes``.
-
-        The receipts, in order, come back only when every object is stored and
-        checked. Once a failure is known no further object is sent, and the
-        first error is raised; objects stored before it stay (on S3 one may
-        already be on its way while an earlier object's check-back runs), so a
-        re-run is a no-op for them.
-        """
-        ...
-
-    def get_bytes(self, key: str) -> bytes:
-        """The bytes stored under ``key``; :class:`ArchiveError` if there are none."""
-        ...
-
-    def head(self, key: str) -> ArchiveReceipt | None:
-        """What is stored under ``key``, or None."""
-        ...
-
-    def verify(self, key: str, sha256: str) -> bool:
-        """True when the object under ``key`` exists and re-reads with SHA-256 ``sha256``."""
-        ...
-
-    def iter_keys(self, prefix: str = "") -> Iterator[str]:
-        """Every stored key starting with ``prefix``."""
-        ...
-
-
 def open_archive(settings: ArchiveSettings) -> Archive:
     """The archive backend named by ``settings.backend``: ``local`` (a folder) or ``s3`` (a bucket)."""
     if settings.backend == "local":
         return LocalArchive(settings.root)
     if settings.backend == "s3":
-        from storage.s3 import S3Archive  # boto3 is imported only when a bucket is used
-
         return S3Archive(settings)
     raise ConfigError(f"archive backend {settings.backend!r} is not supported; use 'local' or 's3'")
 
@@ -254,15 +190,6 @@ class LocalArchive:
                 hint="archived files are never rewritten; file the new version under a new document number",
             )
         return ArchiveReceipt(key=key, sha256=stored, size=size, uri=target.as_uri(), created=False)
-
-
-def check_digest(key: str, actual: str, expected: str) -> None:
-    """Refuse bytes whose SHA-256 ``actual`` is not the ``expected`` one, before anything is archived."""
-    if actual != expected:
-        raise ArchiveError(
-            f"the bytes given for {key} have SHA-256 {actual}, not the expected {expected}; "
-            "nothing was archived"
-        )
 
 
 def _write_temp(key: str, target: Path, source: BinaryIO, expected: str) -> tuple[Path, int]:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from digitize.errors import BadInputError
-from storage.archive import Archive
+from storage.backend import Archive
 from storage.catalog import DIGITIZED_STATUSES, Catalog
 from storage.hashing import check_sha256
 from storage.keys import MANIFEST_SUFFIX, check_key

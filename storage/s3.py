@@ -45,7 +45,7 @@ from typing import Any, BinaryIO
 
 from digitize.errors import ArchiveError, ArchiveUnavailableError, ConfigError
 from digitize.settings import ArchiveSettings
-from storage.archive import ArchiveItem, ArchiveReceipt, check_digest
+from storage.backend import ArchiveItem, ArchiveReceipt, check_digest
 from storage.hashing import CHUNK_SIZE, check_sha256, sha256_stream
 from storage.keys import check_key, check_prefix
 

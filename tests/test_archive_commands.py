@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from digitize.cli import main
+from cli.main import main
 from digitize.errors import ExitCode
 from digitize.models import DocumentMeta
 from digitize.settings import ArchiveSettings, CatalogSettings
-from storage.archive import Archive, LocalArchive
+from storage.archive import LocalArchive
+from storage.backend import Archive
 from storage.catalog import Catalog, open_catalog
 from storage.fixity import check_fixity
 from storage.hashing import sha256_bytes

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from digitize.errors import ArchiveError, is_transient
-from storage.archive import ArchiveItem, LocalArchive
+from storage.archive import LocalArchive
+from storage.backend import ArchiveItem
 from storage.hashing import sha256_bytes
 from storage.s3 import S3Archive
 from tests import storage_fixtures

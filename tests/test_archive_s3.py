@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from digitize.errors import ArchiveError, ArchiveUnavailableError, BadInputError, is_transient
-from storage.archive import Archive, open_archive
+from storage.archive import open_archive
+from storage.backend import Archive
 from storage.catalog import Catalog
 from storage.fixity import check_fixity
 from storage.hashing import sha256_bytes

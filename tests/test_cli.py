@@ -205,7 +205,7 @@ def test_run_with_one_bad_item_exits_13_and_keeps_going(tmp_path):
 
 
 def test_work_list_is_read_from_a_backlog_csv_or_a_plain_list(tmp_path):
-    from digitize.commands.run import read_work_list
+    from cli.commands.run import read_work_list
 
     csv_file = tmp_path / "backlog.csv"
     csv_file.write_text("document,level,office\n000.31.25.H08-261120-0001-KQ1,xa,phuoc-loc\n", encoding="utf-8")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from digitize.commands.prefect_server import prefect_home, wait_until_healthy
-from digitize.commands.run import print_totals
+from cli.prefect_server import prefect_home, wait_until_healthy
+from cli.commands.run import print_totals
 from digitize.errors import ToolError, ToolTimeoutError
 
 
@@ -84,7 +84,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_no_digitize_variable_reaches_the_server(monkeypatch, tmp_path):
-    from digitize.commands.prefect_server import _server_env
+    from cli.prefect_server import _server_env
 
     monkeypatch.setenv("DIGITIZE_SIGNING__PKCS12_PASSWORD", "Bí-mật")
     monkeypatch.setenv("PREFECT_API_URL", "http://elsewhere/api")
@@ -102,7 +102,7 @@ def test_no_digitize_variable_reaches_the_server(monkeypatch, tmp_path):
      ["archive", "fixity", "--sample", "0"]],
 )
 def test_numbers_out_of_range_on_the_command_line_are_usage_errors(argv, capsys):
-    from digitize.cli import main
+    from cli.main import main
 
     with pytest.raises(SystemExit) as caught:
         main(argv)
@@ -111,7 +111,7 @@ def test_numbers_out_of_range_on_the_command_line_are_usage_errors(argv, capsys)
 
 
 def test_the_run_summary_file_never_holds_a_secret(tmp_path):
-    from digitize.commands.run import write_summary
+    from cli.commands.run import write_summary
     from digitize.settings import load_settings
 
     settings = load_settings(environ={"DIGITIZE_CATALOG__URL": "postgresql://thu-ky:Bí-mật-9@db/catalog",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from digitize.cli import main
+from cli.main import main
 from digitize.errors import CsvImportError, ExitCode
 from storage.catalog import Catalog
 from storage.inventory import import_inventory, import_offices

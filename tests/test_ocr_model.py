@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digitize import doctor, ocr, tools
+from cli import doctor
+from digitize import ocr, tools
 from digitize.errors import MissingToolError
 from digitize.settings import load_settings
 from tests.engine_fixtures import text_page

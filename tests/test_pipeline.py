@@ -15,8 +15,8 @@ import pytest
 
 from digitize.errors import DocumentConflictError, SigningError
 from digitize.models import DocumentMeta
-from digitize.pipeline import FILE_MODE, FOLDER_MODE, WorkFolder, prune_work, settings_fingerprint
 from digitize.settings import CatalogSettings, Settings, load_settings
+from pipeline import FILE_MODE, FOLDER_MODE, WorkFolder, prune_work, settings_fingerprint
 from signing.document_check import check_document_identity
 from storage.archive import LocalArchive
 from storage.catalog import Catalog, open_catalog

@@ -399,7 +399,7 @@ def test_one_flipped_byte_anywhere_in_the_file_fails_verify(signed, workdir, dem
 
 def test_renewal_is_not_blocked_by_checks_fixed_at_signing():
     from signing.renew import renewal_blockers
-    from signing.verify import Check, VerifyReport
+    from signing.report import Check, VerifyReport
 
     report = VerifyReport(Path("x.pdf"), (Check("integrity", True, ""), Check("stamp_clear", False, "over ink"),
                                            Check("stamp", False, "another agency")))

@@ -25,7 +25,8 @@ from digitize.errors import (
 )
 from digitize.models import DocumentMeta
 from digitize.settings import ArchiveSettings
-from storage.archive import Archive, LocalArchive, open_archive
+from storage.archive import LocalArchive, open_archive
+from storage.backend import Archive
 from storage.catalog import MIGRATIONS, Catalog
 from storage.hashing import sha256_bytes, sha256_file
 from storage.keys import archive_key, check_key, manifest_key

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from digitize.commands import whole_number
+from cli.commands import whole_number
 from digitize.errors import ArchiveError, BadInputError, ExitCode, UsageError, VerificationError
 from digitize.files import write_atomically
 from digitize.settings import Settings

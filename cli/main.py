@@ -1,11 +1,11 @@
 """The ``digitize`` command: the edge where settings are read and errors become exit codes.
 
-Each group of sub-commands lives in :mod:`digitize.commands` and registers
+Each group of sub-commands lives in :mod:`cli.commands` and registers
 itself here. Sub-commands import the packages they need when they run, so
 ``digitize doctor`` works (and says what is missing) even when a heavy
-dependency is broken, and Prefect is imported only by ``run``. This module
-and the command modules are the edge: they may import ``signing``,
-``storage`` and ``flows``; the rest of ``digitize`` may not.
+dependency is broken, and Prefect is imported only by ``run``. This package
+is the edge: it may import ``flows``, ``pipeline``, ``signing``, ``storage``
+and the ``digitize`` kernel; none of them may import it.
 
 Secrets of the settings (passwords, PINs, URL passwords) are masked in
 everything the command writes: its output, its error messages and its log
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from digitize import __version__
-from digitize.commands import archive, doctor, rates, run, scan, signing
+from cli.commands import archive, doctor, rates, run, scan, signing
 from digitize.errors import DigitizeError, Terminated, exit_code_for
 from digitize.i18n import _, set_language
 from digitize.settings import Settings, UiSettings, load_settings, mask_secrets, secret_values

@@ -7,7 +7,7 @@ import errno
 import os
 from pathlib import Path
 
-from digitize.commands import whole_number
+from cli.commands import whole_number
 from digitize.errors import BadInputError, DigitizeError, ExitCode, StorageFullError, UsageError
 from digitize.models import DocumentMeta
 from digitize.settings import Settings

@@ -2,7 +2,8 @@
 
 Checks are plain functions returning :class:`DoctorCheck`; they never raise for
 a problem they are looking for. The signing, archive and catalog checks import
-their packages when they run, from the CLI edge.
+their packages when they run, so that a broken one is reported by its check
+instead of stopping ``digitize doctor`` before it starts.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from digitize.doctor import run_checks
+    from cli.doctor import run_checks
 
     checks = run_checks(settings)
     for check in checks:

@@ -211,7 +211,7 @@ def _with_identity_check(report, record: _Record | None, path: Path):
     from digitize.errors import BadInputError
     from digitize.models import parse_document_code
     from signing.document_check import IDENTITY, identity_check, stated_codes
-    from signing.verify import Check
+    from signing.report import Check
 
     stem = _archive_stem(path)
     try:

@@ -3,7 +3,7 @@
 The signing key is opened and checked first (a wrong password stops the run
 before any input is taken); then, unless ``PREFECT_API_URL`` points at a
 server, a Prefect server is started for the run (see
-:mod:`digitize.commands.prefect_server`) and stopped at its end.
+:mod:`cli.prefect_server`) and stopped at its end.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from digitize.commands import whole_number
-from digitize.commands.prefect_server import prefect_api
+from cli.commands import whole_number
+from cli.prefect_server import prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
 from digitize.files import write_atomically
 from digitize.models import parse_document_code

@@ -5,10 +5,15 @@ One document goes::
     reserve -> scan -> sign -> verify -> archive -> record -> (input set aside)
 
 Each step takes what it needs and returns a typed result: :class:`ScanSummary`
-(scan), :class:`signing.sign.SignResult` (sign), :class:`signing.verify.VerifyReport`
-(verify), :class:`storage.archive.ArchiveReceipt` (archive), and the whole run of
+(scan), :class:`signing.sign.SignResult` (sign), :class:`signing.report.VerifyReport`
+(verify), :class:`storage.backend.ArchiveReceipt` (archive), and the whole run of
 one document ends as a :class:`DocumentOutcome`. The flows in ``flows/`` wrap
 these steps as Prefect tasks; they hold no library work of their own.
+
+This package is the one library that joins the others: it sits above
+``signing`` and ``storage`` (which it calls) and below the edges, ``flows`` and
+``cli`` (which call it); the ``digitize`` kernel and scan engine, which it also
+calls, import none of them.
 
 A document's work happens in a :class:`WorkFolder` named for its identity: the
 document code, the SHA-256 of its input and a fingerprint of the settings that
@@ -40,8 +45,8 @@ from digitize.settings import Settings
 from signing.document_check import check_document_identity
 from signing.session import SigningSession
 from signing.sign import SignResult
-from signing.verify import VerifyReport
-from storage.archive import Archive, ArchiveItem, ArchiveReceipt
+from signing.report import VerifyReport
+from storage.backend import Archive, ArchiveItem, ArchiveReceipt
 from storage.catalog import Catalog, DocumentRow
 from storage.hashing import sha256_bytes, sha256_file
 from storage.keys import archive_key, manifest_key, signed_original_keys
