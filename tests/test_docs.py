@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from digitize import errors
-from digitize.cli import build_parser
+from cli.main import build_parser
 from digitize.errors import DigitizeError, ExitCode
 from digitize.settings import Settings
 
@@ -44,7 +44,7 @@ NOT_FOR_CLERKS = {"UsageError", "ConfigError", "CsvImportError"}
 INPUT_MODULES = ("digitize/intake.py", "digitize/models.py", "digitize/pages.py", "digitize/split.py",
                  "digitize/engine.py", "digitize/pdfa.py")
 #: Where the reasons a clerk reads are written.
-REASON_SOURCES = ("digitize", "signing", "storage", "flows")
+REASON_SOURCES = ("digitize", "signing", "storage", "pipeline", "flows", "cli")
 
 FENCE = re.compile(r"^```([\w-]*)\n(.*?)^```", re.M | re.S)
 SPAN = re.compile(r"`([^`\n]+)`")
