@@ -15,11 +15,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from digitize.models import VIETNAM
-from digitize.rates import RatesReport, percent, period_end, report_tables
-from digitize.targets import load_schedule
+from digitize.rates.model import RatesReport, percent, period_end, report_tables
+from digitize.rates.targets import load_schedule
 from flows import flow_settings
 from storage.catalog import open_catalog
-from storage.inventory import rates_report
+from digitize.rates.queries import rates_report
 
 
 @flow(name="report-rates", log_prints=True)

@@ -9,7 +9,7 @@ import pytest
 from digitize.cli import main
 from digitize.errors import CsvImportError, ExitCode
 from storage.catalog import Catalog
-from storage.inventory import import_inventory, import_offices
+from digitize.rates.inventory import import_inventory, import_offices
 from tests.conftest import SAMPLES
 from tests.rates_fixtures import INVENTORY_CSV, LEVELS, OFFICES_CSV
 

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from digitize import rates
+from digitize.rates import model as rates
 from digitize.errors import ConfigError
-from digitize.report_html import render_html
-from digitize.targets import load_schedule, parse_schedule
-from storage.inventory import orphans, rates_report, result_counts
+from digitize.rates.html import render_html
+from digitize.rates.targets import load_schedule, parse_schedule
+from digitize.rates.queries import orphans, rates_report, result_counts
 from tests.rates_fixtures import LEVELS, build_catalog
 
 END = date(2025, 6, 30)

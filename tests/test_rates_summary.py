@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from digitize.rates import BacklogItem, OfficeTally, OrphanDocument, build_report, checkpoints, pace_start
-from digitize.targets import load_schedule
+from digitize.rates.model import BacklogItem, OfficeTally, OrphanDocument, build_report, checkpoints, pace_start
+from digitize.rates.targets import load_schedule
+from digitize.rates.summary import recount
 from storage.catalog import MIGRATIONS, Catalog
-from storage.inventory import import_inventory, import_offices, offices, rates_report
+from digitize.rates.inventory import import_inventory, import_offices
+from digitize.rates.queries import offices, rates_report
 
 LEVELS = ("tinh", "huyen", "xa")
 OFFICES = (("t-1", "tinh"), ("h-1", "huyen"), ("h-2", "huyen"), ("x-1", "xa"), ("x-2", "xa"), ("x-3", "xa"))
@@ -188,13 +190,13 @@ def reference_report(catalog: Catalog, end: date, level: str | None, office: str
 
 
 def _intake(catalog: Catalog, end: date) -> set[str]:
-    from storage.inventory import intake_offices
+    from digitize.rates.queries import intake_offices
 
     return intake_offices(catalog, end)
 
 
 def check_reports_match_the_reference(catalog: Catalog) -> None:
-    assert catalog.recount_rates_summary() == 0, "the triggers let the summary drift from a full recount"
+    assert recount(catalog) == 0, "the triggers let the summary drift from a full recount"
     for end in ENDS:
         for level, office, limit in ((None, None, 100), (None, None, 3), ("xa", None, 100), ("huyen", None, 5),
                                      (None, "x-2", 100), ("xa", "x-1", None)):
@@ -215,8 +217,8 @@ def test_recount_finds_and_repairs_a_summary_written_around_the_triggers(tmp_pat
         with catalog.transaction("tamper"):
             catalog.execute("UPDATE result_months SET n = n + 1 WHERE measure = 'resolved'")
         changed = catalog.query("SELECT COUNT(*) FROM result_months WHERE measure = 'resolved' AND n <> 0")[0][0]
-        assert catalog.recount_rates_summary() == changed
-        assert catalog.recount_rates_summary() == 0
+        assert recount(catalog) == changed
+        assert recount(catalog) == 0
         check_reports_match_the_reference(catalog)
 
 
@@ -243,10 +245,3 @@ def _summary(catalog: Catalog) -> list[list[tuple]]:
     return [catalog.query("SELECT * FROM result_days WHERE n <> 0 ORDER BY 1, 2, 3, 4"),
             catalog.query("SELECT * FROM result_months WHERE n <> 0 ORDER BY 1, 2, 3, 4"),
             catalog.query("SELECT * FROM orphan_documents ORDER BY 1")]
-
-
-def test_the_summary_counts_the_pace_window_of_the_report():
-    import digitize.rates
-    import storage.catalog
-
-    assert storage.catalog.PACE_DAYS == digitize.rates.PACE_DAYS

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import an inventory or office CSV into the catalog."""
     from storage.catalog import open_catalog
-    from storage.inventory import import_inventory, import_offices
+    from digitize.rates.inventory import import_inventory, import_offices
 
     run = import_inventory if args.group == "inventory" else import_offices
     with open_catalog(settings.catalog) as catalog:
@@ -61,10 +61,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_recount(args: argparse.Namespace, settings: Settings) -> int:
     """Recount ``result_months`` (kept by triggers) from the inventory and documents."""
+    from digitize.rates.summary import recount
     from storage.catalog import open_catalog
 
     with open_catalog(settings.catalog) as catalog:
-        drifted = catalog.recount_rates_summary()
+        drifted = recount(catalog)
     print("the result summary matched a full recount" if drifted == 0 else
           f"{drifted} count(s) of the result summary had drifted from a full recount; recounted")
     return 0
@@ -72,10 +73,10 @@ def cmd_recount(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Compute the report and write it in the format asked for."""
-    from digitize.rates import period_end, report_tables
-    from digitize.targets import load_schedule
+    from digitize.rates.model import period_end, report_tables
+    from digitize.rates.targets import load_schedule
     from storage.catalog import open_catalog
-    from storage.inventory import rates_report
+    from digitize.rates.queries import rates_report
 
     if args.level and args.level not in settings.intake.levels:
         raise ConfigError(f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}")
@@ -112,7 +113,7 @@ def _period_end(args: argparse.Namespace, period_end) -> date:  # noqa: ANN001
 def render(report, tables, fmt: str) -> str:  # noqa: ANN001
     """The report in ``fmt``: table (text), csv (the first table), json (everything) or html."""
     if fmt == "html":
-        from digitize.report_html import render_html
+        from digitize.rates.html import render_html
 
         return render_html(report)
     if fmt == "json":

@@ -2,14 +2,14 @@
 
 Charts: each level's rate against its target at each month end, and the
 offices ranked by how many results they still need to digitize to meet the
-target. The tables below them are those of :func:`digitize.rates.report_tables`.
+target. The tables below them are those of :func:`digitize.rates.model.report_tables`.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from digitize.rates import RateRow, RatesReport, TrendPoint, report_tables
+from digitize.rates.model import RateRow, RatesReport, TrendPoint, report_tables
 
 CSS = """
 body { font-family: "Liberation Sans", Arial, sans-serif; margin: 2em; color: #222; }
