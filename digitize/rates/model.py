@@ -40,6 +40,8 @@ from datetime import date, timedelta
 from digitize.models import Office
 from digitize.rates.targets import Schedule
 
+#: The name shown for an office with results but no row in the office registry.
+UNREGISTERED = "(not in the office registry)"
 #: The pace window of the forecast, in days. The summary (schema version 2) counts it in its
 #: ``digitized_early`` measures: a change needs a migration that counts them again.
 PACE_DAYS = 30
@@ -97,6 +99,7 @@ class RateRow:
     digitized: int
     target: int | None
     intake: str = ""
+    merged_into: str | None = None
 
     @property
     def rate(self) -> float | None:
@@ -145,7 +148,18 @@ class Forecast:
     recent: int
     per_day: float
     reaches_target: date | None
-    note: str
+    reason: str
+    """``pace`` (``reaches_target`` from the pace), ``target met``, ``no recent`` (nothing digitized in the
+    window), ``no target`` or ``no results``."""
+
+    @property
+    def note(self) -> str:
+        """The reason in words (English: CSV, JSON; :mod:`digitize.rates.tables` translates it)."""
+        if self.reason == "pace":
+            return f"{self.needed} more at {self.per_day:.2f} a day"
+        if self.reason == "no recent":
+            return f"no result digitized in the last {PACE_DAYS} days"
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -189,6 +203,8 @@ class RatesReport:
     orphans: tuple[OrphanDocument, ...] = ()
     orphans_total: int = 0
     filters: dict[str, str] = field(default_factory=dict)
+    span: tuple[TrendPoint, ...] = ()
+    """Each level's figures at the end of every year of the plan (from its first year), the last at the period end."""
 
     @property
     def year(self) -> int:
@@ -213,6 +229,11 @@ def checkpoints(end: date, months: int = TREND_MONTHS) -> tuple[date, ...]:
     return (*reversed(points), end)
 
 
+def span_points(end: date, first_year: int) -> tuple[date, ...]:
+    """31 December of each year from ``first_year`` to the year before ``end``'s, then ``end`` itself."""
+    return (*(date(year, 12, 31) for year in range(first_year, end.year)), end)
+
+
 def pace_start(end: date) -> date:
     """The first day of the pace window: the :data:`PACE_DAYS` days ending on ``end``."""
     return end - timedelta(days=PACE_DAYS - 1)
@@ -231,14 +252,16 @@ def build_report(
     orphans: Sequence[OrphanDocument] = (),
     orphans_total: int | None = None,
     filters: dict[str, str] | None = None,
+    span: tuple[Sequence[date], Iterable[OfficeTally]] | None = None,
 ) -> RatesReport:
-    """Add the ``tallies`` up into the report at ``end`` (``points``: the checkpoints they were counted at)."""
+    """Add the ``tallies`` up into the report at ``end`` (``points``: the checkpoints they were counted at).
+
+    ``span``: the checkpoints of :func:`span_points` and the tallies counted
+    at them, for the plan's whole span per level (none: no span).
+    """
     points = tuple(points or checkpoints(end))
-    if points[-1] != end:
-        raise ValueError("the last checkpoint must be the period end")
-    tallies = list(tallies)
-    if any(len(t.in_force) != len(points) or len(t.digitized) != len(points) for t in tallies):
-        raise ValueError("every tally must have one count per checkpoint")
+    tallies = _checked(end, points, tallies)
+    span_points_, span_tallies = (span[0], _checked(end, tuple(span[0]), span[1])) if span else ((), [])
     office_rows = _office_rows(end, tallies, offices, schedule, set(intake_offices))
     level_rows = tuple(_sum_row("level", level, [r for r in office_rows if r.level == level],
                                 schedule.digitization_target(level, end.year)) for level in levels)
@@ -256,7 +279,17 @@ def build_report(
         orphans=tuple(orphans),
         orphans_total=len(orphans) if orphans_total is None else orphans_total,
         filters=dict(filters or {}),
+        span=tuple(_trend(span_tallies, span_points_, levels, schedule)) if span else (),
     )
+
+
+def _checked(end: date, points: tuple[date, ...], tallies: Iterable[OfficeTally]) -> list[OfficeTally]:
+    if points[-1] != end:
+        raise ValueError("the last checkpoint must be the period end")
+    tallies = list(tallies)
+    if any(len(t.in_force) != len(points) or len(t.digitized) != len(points) for t in tallies):
+        raise ValueError("every tally must have one count per checkpoint")
+    return tallies
 
 
 def _office_rows(
@@ -272,11 +305,11 @@ def _office_rows(
     keys = set(counts) | {(o.level, o.code) for o in offices}
     rows = []
     for level, code in keys:
-        office = registry.get(code, Office(code, "(not in the office registry)", level))
+        office = registry.get(code, Office(code, UNREGISTERED, level))
         in_force, digitized = counts.get((level, code), (0, 0))
         rows.append(RateRow("office", level, code, office.name, _office_status(office), in_force, digitized,
                             schedule.digitization_target(level, end.year),
-                            _intake_mark(office, intake_offices, schedule)))
+                            _intake_mark(office, intake_offices, schedule), office.merged_into))
     return rows
 
 
@@ -324,10 +357,9 @@ def _forecast(row: RateRow, tallies: list[OfficeTally], end: date) -> Forecast:
     if row.needed == 0:
         return Forecast(row.level, 0, recent, per_day, end, "target met")
     if recent == 0:
-        return Forecast(row.level, row.needed, 0, 0.0, None, f"no result digitized in the last {PACE_DAYS} days")
-    days = math.ceil(row.needed / per_day)
-    return Forecast(row.level, row.needed, recent, per_day, end + timedelta(days=days),
-                    f"{row.needed} more at {per_day:.2f} a day")
+        return Forecast(row.level, row.needed, 0, 0.0, None, "no recent")
+    days = -(-row.needed * PACE_DAYS // recent)  # ceil(needed / per_day), in whole numbers (floats miss by one)
+    return Forecast(row.level, row.needed, recent, per_day, end + timedelta(days=days), "pace")
 
 
 def _intake(

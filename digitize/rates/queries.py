@@ -15,6 +15,7 @@ planner cannot pick an index that would fetch a third of a table row by row
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -28,6 +29,7 @@ from digitize.rates.model import (
     RatesReport,
     build_report,
     checkpoints,
+    span_points,
 )
 from digitize.rates.summary_sql import RESULT_MEASURES
 from digitize.rates.targets import Schedule
@@ -63,38 +65,45 @@ class ResultCounts:
 
 
 def result_counts(
-    catalog: Catalog, end: date, *, level: str | None = None, office: str | None = None
+    catalog: Catalog, end: date, *, level: str | None = None, office: str | None = None,
+    points: Sequence[date] | None = None,
 ) -> ResultCounts:
-    """Every office's results in force and digitized at each checkpoint of ``end``, and the orphan count at ``end``.
+    """Every office's results in force and digitized at each checkpoint, and the orphan count at ``end``.
 
-    Reads the summary only: ``result_months`` up to the month before
-    ``end``'s, then ``result_months`` for ``end``'s month when ``end`` is its
-    last day, else ``result_days`` from its first day to ``end`` (see
-    :mod:`storage.catalog` for the measures); orphans from ``orphan_documents``.
+    ``points``: month ends, then ``end`` (default: :func:`checkpoints`, the
+    last twelve months). Reads the summary only: ``result_months`` up to the
+    month before ``end``'s, then ``result_months`` for ``end``'s month when
+    ``end`` is its last day, else ``result_days`` from its first day to
+    ``end`` (see :mod:`digitize.rates.summary_sql` for the measures); orphans
+    from ``orphan_documents``.
     """
-    points = checkpoints(end)
+    points = tuple(points or checkpoints(end))
     k = len(points)
-    months = [p.isoformat()[:7] for p in points]
-    # A month's count at index j counts at every checkpoint from j on; months before the first at index 0.
-    index = {"": 0, **{m: j for j, m in enumerate(months[:-1])}}
+    month_ends = [p.isoformat()[:7] for p in points[:-1]]
+    last_month, whole_month = end.isoformat()[:7], (end + timedelta(days=1)).day == 1
     where, args = _where(level, office, prefix="r")
+    # Months before the first checkpoint's come as one row ('').
     rows = catalog.query(
         "SELECT r.level, r.office_code, r.measure, CASE WHEN r.month < ? THEN '' ELSE r.month END, SUM(r.n) "
-        f"FROM result_months r WHERE r.n <> 0{where} GROUP BY 1, 2, 3, 4", [months[0], *args])
-    if (end + timedelta(days=1)).day == 1:
-        index[months[-1]] = k - 1
-    else:  # end's month up to end, by day ("end" is no month)
-        index["end"] = k - 1
+        f"FROM result_months r WHERE r.n <> 0{where} GROUP BY 1, 2, 3, 4", [points[0].isoformat()[:7], *args])
+    if not whole_month:  # end's month up to end, by day ("end" sorts after every month)
         rows += [(lv, code, measure, "end", n) for lv, code, measure, n in catalog.query(
             "SELECT r.level, r.office_code, r.measure, SUM(r.n) FROM result_days r "
             f"WHERE r.day >= ? AND r.day <= ?{where} GROUP BY 1, 2, 3",
             [end.replace(day=1).isoformat(), end.isoformat(), *args])]
+
+    def index(month: str) -> int | None:
+        """The first checkpoint a month's count counts at (it counts at every one after), None: after the end."""
+        if month == "end" or month < last_month or (month == last_month and whole_month):
+            return min(bisect_left(month_ends, month), k - 1) if month != "end" else k - 1
+        return None
+
     steps: dict[tuple[str, str], dict[str, list[int]]] = {}
     results: dict[tuple[str, str], int] = {}  # every result counts once as resolved: the offices to show
     for lv, code, measure, month, n in rows:
         if measure == "resolved":
             results[lv, code] = results.get((lv, code), 0) + n
-        j = index.get(month)
+        j = index(month)
         if j is not None:
             steps.setdefault((lv, code), {}).setdefault(measure, [0] * k)[j] += n
     # At the checkpoints: in force = resolved - ended, digitized = digitized - digitized_ended; the pace
@@ -245,6 +254,8 @@ def rates_report(
     registry = [o for o in offices(catalog)
                 if (level is None or o.level == level) and (office is None or o.code == office)]
     counts = result_counts(catalog, end, level=level, office=office)
+    span = span_points(end, schedule.digitization.first_year)
+    span_counts = result_counts(catalog, end, level=level, office=office, points=span)
     missing = sum(t.in_force[-1] - t.digitized[-1] for t in counts.tallies)
     found = orphan_list(catalog, end, level, office, list_limit) if counts.orphans else []
     return build_report(
@@ -259,4 +270,5 @@ def rates_report(
         orphans=found,
         orphans_total=counts.orphans,
         filters={k: v for k, v in (("level", level), ("office", office)) if v},
+        span=(span, span_counts.tallies),
     )
