@@ -143,7 +143,7 @@ def test_report_for_one_office_only(tmp_path):
 
 def test_html_report_is_self_contained_with_charts(report):
     html = render_html(report)
-    assert html.count("<svg") == 4  # three levels and the gap ranking
+    assert html.count("<svg") == 7  # per level the plan's span and the last 12 months, then the gap ranking
     assert "<script" not in html and "http" not in html and "src=" not in html
     assert "UBND xã A" in html and "Trung tâm Phục vụ hành chính công tỉnh" in html
 

@@ -1,135 +1,200 @@
-"""The rates report as one self-contained HTML file: inline CSS and SVG, no script, no network.
+"""The rates report as one printable HTML page: a Jinja2 template, inline CSS and SVG, no script, no network.
 
-Charts: each level's rate against its target at each month end, and the
-offices ranked by how many results they still need to digitize to meet the
-target. The tables below them are those of :func:`digitize.rates.model.report_tables`.
+What the province office prints and presents: for each level, target
+against actual at the end of every year of the plan (2022 to the report
+year), the rate at each of the last twelve month ends, the offices ranked by
+how many results they still need, then the tables of
+:func:`digitize.rates.tables.human_tables`. Every word goes through
+:mod:`digitize.i18n` (``<html lang>`` is the current language), dates and
+numbers as the language writes them. The page is laid out for A4 (print CSS:
+page size, margins, tables that fit the width and repeat their header, no
+chart cut by a page break).
+
+The charts' geometry is computed here (plain numbers); the template only
+draws it.
 """
 
 from __future__ import annotations
 
-from html import escape
+from dataclasses import dataclass
 
-from digitize.rates.model import RateRow, RatesReport, TrendPoint, report_tables
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-CSS = """
-body { font-family: "Liberation Sans", Arial, sans-serif; margin: 2em; color: #222; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
-table { border-collapse: collapse; margin: .5em 0; font-size: .9em; }
-th, td { border: 1px solid #ccc; padding: .2em .5em; text-align: left; }
-th { background: #f0f0f0; } td.behind { color: #b00020; font-weight: bold; } td.met { color: #1b7f3b; }
-.charts { display: flex; flex-wrap: wrap; gap: 1.5em; } figure { margin: 0; }
-figcaption { font-size: .9em; margin-bottom: .3em; } .note { color: #555; font-size: .85em; }
-"""
+from digitize.i18n import _, format_date, format_percent, language
+from digitize.rates.model import RateRow, RatesReport, TrendPoint
+from digitize.rates.tables import Human, Table, human_tables, report_tables
 
-WIDTH, HEIGHT, PAD = 360, 200, 34
+#: Chart sizes in SVG user units (the page scales them to its width).
+WIDTH, HEIGHT, PAD = 340, 190, 34
+GAP_WIDTH, GAP_ROW = 680, 18
 MAX_RANKED = 20
+
+_ENV = Environment(loader=PackageLoader("digitize.rates", "templates"), autoescape=select_autoescape(default=True),
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A rectangle of a chart, with the label drawn above or beside it."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class SpanChart:
+    """Target against actual at the end of each year of the plan, for one level."""
+
+    caption: str
+    grid: tuple[tuple[float, str], ...]
+    years: tuple[tuple[float, str], ...]
+    targets: tuple[Bar, ...]
+    actuals: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """The rate and the target at each of the last twelve month ends, for one level."""
+
+    caption: str
+    grid: tuple[tuple[float, str], ...]
+    months: tuple[tuple[float, str], ...]
+    rate: str
+    target: str
+
+
+@dataclass(frozen=True)
+class GapChart:
+    """The offices with the most results still needed, as horizontal bars."""
+
+    height: int
+    label_x: int
+    bars: tuple[Bar, ...]
+    more: int
 
 
 def render_html(report: RatesReport) -> str:
-    """The whole report as an HTML document (UTF-8 text)."""
-    title = f"Số hóa kết quả giải quyết TTHC: digitization rates at {report.period_end.isoformat()}"
-    scope = ", ".join(f"{k} {v}" for k, v in report.filters.items()) or "all levels and offices"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="vi"><head><meta charset="utf-8">',
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="note">Plan 4521/QĐ-UBND targets for {report.year}; {escape(scope)}. '
-        "A result counts when its signed document &lt;dossier code&gt;-KQ&lt;n&gt; is archived and verified; "
-        "the denominator is the results in force at the period end.</p>",
-        "<h2>Rate against target per level</h2>",
-        '<div class="charts">',
-        *(_trend_chart(level.level, [t for t in report.trend if t.level == level.level]) for level in report.levels),
-        "</div>",
-        "<h2>Offices ranked by gap</h2>",
-        _gap_chart([r for r in report.offices if r.needed > 0]),
-    ]
-    parts += [_table(t.title, t.columns, t.rows) for t in report_tables(report)]
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    """The whole report as an HTML document (UTF-8 text) in the current language."""
+    levels = [row.level for row in report.levels]
+    human = Human()
+    context = {
+        "lang": language(),
+        "title": _("Digitization of administrative procedure results: rates at {end}",
+                   end=format_date(report.period_end)),
+        "intro": _("Targets of plan 4521/QĐ-UBND for {year}; {scope}. A result counts when its signed document "
+                   "<dossier code>-KQ<n> is archived and verified; the denominator is the results in force at the "
+                   "period end.", year=str(report.year), scope=_scope(report, human)),
+        "labels": {
+            "span": _("Target against actual per level"),
+            "trend": _("Rate at each month end, last 12 months"),
+            "gap": _("Offices ranked by results still needed"),
+            "tables": _("Tables"),
+            "target": _("target"), "actual": _("actual"), "rate": _("rate"),
+            "none_behind": _("Every office meets its target."),
+            "none": _("(none)"),
+            "more": _("{n} more office(s) behind: see the table.", n=0),
+        },
+        "span": [_span_chart(level, [p for p in report.span if p.level == level], human) for level in levels],
+        "trend": [_trend_chart(level, [t for t in report.trend if t.level == level], human) for level in levels],
+        "gap": _gap_chart([r for r in report.offices if r.needed > 0], human),
+        "tables": _table_views(human_tables(report), report_tables(report)),
+        "width": WIDTH, "height": HEIGHT, "pad": PAD, "gap_width": GAP_WIDTH,
+    }
+    more = context["gap"].more
+    context["labels"]["more"] = _("{n} more office(s) behind: see the table.", n=more) if more else ""
+    return _ENV.get_template("report.html.j2").render(**context)
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A table as the page draws it: each cell with its CSS class (``met``, ``behind`` or none)."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[tuple[str, str], ...], ...]
+
+
+def _table_views(human: tuple[Table, ...], stable: tuple[Table, ...]) -> list[TableView]:
+    """The human tables, a status cell classed by the stable table's word (the same rows, in the same order)."""
+    views = []
+    for shown, plain in zip(human, stable, strict=True):
+        status = plain.columns.index("status") if "status" in plain.columns else -1
+        rows = tuple(tuple((cell, plain_row[j] if j == status and plain_row[j] in ("met", "behind") else "")
+                           for j, cell in enumerate(row)) for row, plain_row in zip(shown.rows, plain.rows, strict=True))
+        views.append(TableView(shown.name, shown.title, shown.columns, rows))
+    return views
+
+
+def _scope(report: RatesReport, human: Human) -> str:
+    parts = []
+    if "level" in report.filters:
+        parts.append(_("{level} level", level=human.level(report.filters["level"])))
+    if "office" in report.filters:
+        parts.append(_("office {office}", office=report.filters["office"]))
+    return ", ".join(parts) or _("all levels and offices")
 
 
 def _y(percent: float) -> float:
-    return PAD + (HEIGHT - 2 * PAD) * (1 - percent / 100)
+    return round(PAD + (HEIGHT - 2 * PAD) * (1 - min(percent, 100) / 100), 1)
 
 
 def _x(index: int, count: int) -> float:
-    return PAD + (WIDTH - 2 * PAD) * (index / max(count - 1, 1))
+    return round(PAD + (WIDTH - 2 * PAD) * (index / max(count - 1, 1)), 1)
 
 
-def _trend_chart(level: str, points: list[TrendPoint]) -> str:
+def _grid() -> tuple[tuple[float, str], ...]:
+    return tuple((_y(p), format_percent(p, 0)) for p in (0, 25, 50, 75, 100))
+
+
+def _caption(level: str, last: TrendPoint | None, human: Human) -> str:
+    name = _("{level} level", level=human.level(level))
+    if last is None:
+        return _("{level}: no data", level=name)
+    return _("{level}: {rate} of {in_force} results in force, target {target}", level=name,
+             rate=human.rate(last.rate), in_force=human.value(last.in_force), target=human.target(last.target))
+
+
+def _span_chart(level: str, points: list[TrendPoint], human: Human) -> SpanChart:
+    """Two bars a year: the target (light) and the rate reached (dark), 0-100%."""
+    slot = (WIDTH - 2 * PAD) / max(len(points), 1)
+    bar = min(slot * 0.36, 26)
+    targets, actuals, years = [], [], []
+    for i, p in enumerate(points):
+        left = PAD + slot * i + (slot - 2 * bar) / 2
+        years.append((round(PAD + slot * (i + 0.5), 1), str(p.at.year) if p.at.month == 12 and p.at.day == 31
+                      else format_date(p.at)))
+        target = float(p.target or 0)
+        targets.append(Bar(round(left, 1), _y(target), round(bar, 1), round(_y(0) - _y(target), 1),
+                           human.target(p.target)))
+        rate = p.rate or 0.0
+        actuals.append(Bar(round(left + bar, 1), _y(rate), round(bar, 1), round(_y(0) - _y(rate), 1),
+                           human.rate(p.rate)))
+    return SpanChart(_caption(level, points[-1] if points else None, human), _grid(), tuple(years), tuple(targets),
+                     tuple(actuals))
+
+
+def _trend_chart(level: str, points: list[TrendPoint], human: Human) -> TrendChart:
     """A line chart: the level's rate (solid) and target (dashed) at each checkpoint, 0-100%."""
     n = len(points)
-    grid = "".join(
-        f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{_y(p):.1f}" y2="{_y(p):.1f}" stroke="#ddd"/>'
-        f'<text x="{PAD - 4}" y="{_y(p) + 4:.1f}" font-size="10" text-anchor="end">{p}%</text>'
-        for p in (0, 25, 50, 75, 100)
-    )
-    labels = "".join(
-        f'<text x="{_x(i, n):.1f}" y="{HEIGHT - PAD + 14}" font-size="9" text-anchor="middle">'
-        f"{t.at.strftime('%m/%y')}</text>"
-        for i, t in enumerate(points) if i % 2 == (n - 1) % 2
-    )
-    rate = _polyline([(i, t.rate) for i, t in enumerate(points)], n, "#1f5fa8", "")
-    target = _polyline([(i, None if t.target is None else float(t.target)) for i, t in enumerate(points)], n,
-                       "#b00020", ' stroke-dasharray="5 3"')
-    last = points[-1] if points else None
-    caption = f"{level}: " + ("no data" if last is None else
-                              f"{_pct(last.rate)} of {last.in_force} in force, target {_pct(last.target)}")
-    return (
-        f"<figure><figcaption>{escape(caption)}</figcaption>"
-        f'<svg width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{escape(caption)}">{grid}{labels}{target}{rate}'
-        f'<text x="{WIDTH - PAD}" y="14" font-size="10" text-anchor="end" fill="#1f5fa8">rate</text>'
-        f'<text x="{WIDTH - PAD}" y="26" font-size="10" text-anchor="end" fill="#b00020">target</text>'
-        "</svg></figure>"
-    )
+    months = tuple((_x(i, n), t.at.strftime("%m/%y")) for i, t in enumerate(points) if i % 2 == (n - 1) % 2)
+    rate = " ".join(f"{_x(i, n)},{_y(t.rate)}" for i, t in enumerate(points) if t.rate is not None)
+    target = " ".join(f"{_x(i, n)},{_y(t.target)}" for i, t in enumerate(points) if t.target is not None)
+    return TrendChart(_caption(level, points[-1] if points else None, human), _grid(), months, rate, target)
 
 
-def _polyline(values: list[tuple[int, float | None]], count: int, colour: str, extra: str) -> str:
-    points = " ".join(f"{_x(i, count):.1f},{_y(v):.1f}" for i, v in values if v is not None)
-    if not points:
-        return ""
-    return f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{extra}/>'
-
-
-def _gap_chart(rows: list[RateRow]) -> str:
+def _gap_chart(rows: list[RateRow], human: Human) -> GapChart:
     """Horizontal bars: the offices with the most results still needed to meet the target."""
-    if not rows:
-        return "<p>Every office meets its target.</p>"
     shown = rows[:MAX_RANKED]
-    top = max(r.needed for r in shown)
-    bar_area, row_height, label_width = 300, 18, 260
-    height = row_height * len(shown) + 10
-    bars = []
-    for i, r in enumerate(shown):
-        y = 5 + i * row_height
-        length = bar_area * r.needed / top
-        label = f"{r.office_name} ({r.level})"
-        bars.append(
-            f'<text x="{label_width - 6}" y="{y + 12}" font-size="11" text-anchor="end">{escape(label)}</text>'
-            f'<rect x="{label_width}" y="{y + 2}" width="{length:.1f}" height="{row_height - 5}" fill="#d9822b"/>'
-            f'<text x="{label_width + length + 4:.1f}" y="{y + 12}" font-size="10">{r.needed} needed · '
-            f"{_pct(r.rate)} of {_pct(r.target)}</text>"
-        )
-    more = f'<p class="note">{len(rows) - len(shown)} more office(s) behind: see the table.</p>' \
-        if len(rows) > len(shown) else ""
-    return (f'<svg width="{label_width + bar_area + 170}" height="{height}" '
-            f'role="img" aria-label="offices ranked by gap">{"".join(bars)}</svg>{more}')
-
-
-def _pct(value: float | int | None) -> str:
-    return "-" if value is None else f"{value:.0f}%" if isinstance(value, int) else f"{value:.1f}%"
-
-
-def _table(title: str, columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    status = columns.index("status") if "status" in columns else -1
-    body = "".join(
-        "<tr>" + "".join(
-            f'<td class="{escape(cell)}">{escape(cell)}</td>' if j == status else f"<td>{escape(cell)}</td>"
-            for j, cell in enumerate(row)
-        ) + "</tr>"
-        for row in rows
-    )
-    return f"<h2>{escape(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    label_x, area = 250, GAP_WIDTH - 250 - 150
+    top = max((r.needed for r in shown), default=1)
+    bars = tuple(
+        Bar(label_x, 5 + i * GAP_ROW, round(area * r.needed / top, 1), GAP_ROW - 5,
+            _("{office} ({level})", office=r.office_name, level=human.level(r.level))
+            + "\t" + _("{needed} needed, {rate} of {target}", needed=human.value(r.needed), rate=human.rate(r.rate),
+                       target=human.target(r.target)))
+        for i, r in enumerate(shown))
+    return GapChart(GAP_ROW * len(shown) + 10, label_x, bars, len(rows) - len(shown))

@@ -138,6 +138,15 @@ class TrendPoint:
         """Digitized share in percent, None when nothing is in force."""
         return None if self.in_force == 0 else 100.0 * self.digitized / self.in_force
 
+    @property
+    def status(self) -> str:
+        """``met``, ``behind``, ``no results`` (nothing in force) or ``no target``, as for a :class:`RateRow`."""
+        if self.target is None:
+            return "no target"
+        if self.in_force == 0:
+            return "no results"
+        return "met" if self.digitized * 100 >= self.target * self.in_force else "behind"
+
 
 @dataclass(frozen=True)
 class Forecast:
@@ -370,65 +379,3 @@ def _intake(
     eligible = [o for o in of_level if o not in exempt and o.status == "active"]
     covered = [o for o in eligible if o.code in intake_offices]
     return IntakeCoverage(level, len(eligible), len(covered), len(exempt), schedule.intake_target(level, year))
-
-
-@dataclass(frozen=True)
-class Table:
-    """A titled table of text cells: what the CLI prints, the CSV holds and the flow publishes."""
-
-    name: str
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-    def records(self) -> list[dict[str, str]]:
-        """The rows as dictionaries keyed by column (Prefect table artifacts, JSON)."""
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-def percent(value: float | None) -> str:
-    """``37.5%``, or ``-`` when there is nothing to divide."""
-    return "-" if value is None else f"{value:.1f}%"
-
-
-def report_tables(report: RatesReport) -> tuple[Table, ...]:
-    """The report as plain tables: rates, trend, forecast, intake coverage, backlog, orphan documents."""
-    end = report.period_end.isoformat()
-    rate_columns = ("scope", "level", "office", "name", "office status", "in force", "digitized", "rate",
-                    "target", "status", "needed", "intake")
-    rate_rows = tuple(_rate_cells(r) for r in (*report.levels, report.total, *report.offices))
-    return (
-        Table("rates", f"Results in force at {end}: digitized against the {report.year} target", rate_columns,
-              rate_rows),
-        Table("trend", "Rate per level at each month end", ("level", "at", "in force", "digitized", "rate", "target"),
-              tuple((t.level, t.at.isoformat(), str(t.in_force), str(t.digitized), percent(t.rate),
-                     _target(t.target)) for t in report.trend)),
-        Table("forecast", f"Forecast at the pace of the {PACE_DAYS} days ending {end}",
-              ("level", "needed", f"digitized in last {PACE_DAYS} days", "per day", "target reached", "note"),
-              tuple((f.level, str(f.needed), str(f.recent), f"{f.per_day:.2f}",
-                     f.reaches_target.isoformat() if f.reaches_target else "-", f.note) for f in report.forecasts)),
-        Table("intake", f"Offices digitizing at intake in {report.year} (exempt area types not counted)",
-              ("level", "eligible", "covered", "exempt", "rate", "target", "status"),
-              tuple((i.level, str(i.eligible), str(i.covered), str(i.exempt), percent(i.rate), _target(i.target),
-                     i.status) for i in report.intake)),
-        Table("backlog", f"Backlog: results in force not digitized, oldest first "
-                         f"({len(report.backlog)} of {report.backlog_total} shown)",
-              ("document", "level", "office", "procedure", "resolved", "valid until"),
-              tuple((b.document_code, b.level, b.office_code, b.procedure_code or "", b.resolved_date,
-                     b.valid_until or "") for b in report.backlog)),
-        Table("orphans", f"Digitized results with no inventory row ({len(report.orphans)} of "
-                         f"{report.orphans_total} shown): a missing export?",
-              ("document", "level", "office", "archived at"),
-              tuple((o.document_code, o.level, o.office_code, o.archived_at) for o in report.orphans)),
-    )
-
-
-def _target(target: int | None) -> str:
-    return "-" if target is None else f"{target}%"
-
-
-def _rate_cells(row: RateRow) -> tuple[str, ...]:
-    total = row.scope == "total"
-    return (row.scope, row.level, row.office_code, row.office_name, row.office_status, str(row.in_force),
-            str(row.digitized), percent(row.rate), _target(row.target), "" if total else row.status,
-            "" if total else str(row.needed), row.intake)
