@@ -102,7 +102,7 @@ def test_cli_imports_the_samples_and_writes_every_format(settings_env, tmp_path,
     assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
     assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
     assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
-    assert "0 new, 0 changed, 42 unchanged" in capsys.readouterr().out
+    assert "inventory.csv: 42 dòng: 0 mới, 0 thay đổi, 42 không đổi" in capsys.readouterr().out  # ui.language vi
     assert main(["report", "--as-of", "2026-11-28", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     levels = {r["level"]: r for r in data["rates"] if r["scope"] == "level"}
@@ -120,7 +120,7 @@ def test_cli_recount_says_whether_the_summary_drifted(settings_env, capsys):
     assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
     capsys.readouterr()
     assert main(["inventory", "recount"]) == 0
-    assert "matched a full recount" in capsys.readouterr().out
+    assert "khớp với kết quả đếm lại toàn bộ" in capsys.readouterr().out
 
 
 def test_cli_bad_inventory_exits_4_with_line_numbers(settings_env, tmp_path, capsys):
