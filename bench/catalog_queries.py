@@ -116,7 +116,7 @@ def queries(catalog: Catalog) -> dict[str, Callable[[], object]]:
     }
     try:
         from digitize.rates.targets import load_schedule
-        from storage import inventory
+        from digitize.rates import queries as inventory
     except ImportError as e:
         print(f"(digitize.rates.queries not importable: {e}; timing the archive's own counts only)")
         return named

@@ -95,7 +95,6 @@ def render_html(report: RatesReport) -> str:
             "target": _("target"), "actual": _("actual"), "rate": _("rate"),
             "none_behind": _("Every office meets its target."),
             "none": _("(none)"),
-            "more": _("{n} more office(s) behind: see the table.", n=0),
         },
         "span": [_span_chart(level, [p for p in report.span if p.level == level], human) for level in levels],
         "trend": [_trend_chart(level, [t for t in report.trend if t.level == level], human) for level in levels],
@@ -104,7 +103,7 @@ def render_html(report: RatesReport) -> str:
         "width": WIDTH, "height": HEIGHT, "pad": PAD, "gap_width": GAP_WIDTH,
     }
     more = context["gap"].more
-    context["labels"]["more"] = _("{n} more office(s) behind: see the table.", n=more) if more else ""
+    context["labels"]["more"] = _("{n} more office(s) behind: see the table.", n=human.value(more)) if more else ""
     return _ENV.get_template("report.html.j2").render(**context)
 
 
