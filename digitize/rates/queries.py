@@ -71,31 +71,64 @@ def result_counts(
     """Every office's results in force and digitized at each checkpoint, and the orphan count at ``end``.
 
     ``points``: month ends, then ``end`` (default: :func:`checkpoints`, the
-    last twelve months). Reads the summary only: ``result_months`` up to the
-    month before ``end``'s, then ``result_months`` for ``end``'s month when
-    ``end`` is its last day, else ``result_days`` from its first day to
-    ``end`` (see :mod:`digitize.rates.summary_sql` for the measures); orphans
-    from ``orphan_documents``.
+    last twelve months). See :func:`result_counts_at`.
     """
-    points = tuple(points or checkpoints(end))
-    k = len(points)
-    month_ends = [p.isoformat()[:7] for p in points[:-1]]
-    last_month, whole_month = end.isoformat()[:7], (end + timedelta(days=1)).day == 1
+    return result_counts_at(catalog, end, [points or checkpoints(end)], level=level, office=office)[0]
+
+
+def result_counts_at(
+    catalog: Catalog, end: date, point_sets: Sequence[Sequence[date]], *, level: str | None = None,
+    office: str | None = None,
+) -> list[ResultCounts]:
+    """:class:`ResultCounts` at each set of checkpoints (month ends, then ``end``), from one read of the summary.
+
+    Reads the summary only: ``result_months`` up to the month before
+    ``end``'s, then ``result_months`` for ``end``'s month when ``end`` is its
+    last day, else ``result_days`` from its first day to ``end`` (see
+    :mod:`digitize.rates.summary_sql` for the measures); orphans from
+    ``orphan_documents``.
+    """
+    sets = [tuple(points) for points in point_sets]
+    if any(not points or points[-1] != end for points in sets):
+        raise ValueError("every set of checkpoints must end at the period end")
+    whole_month = (end + timedelta(days=1)).day == 1
     where, args = _where(level, office, prefix="r")
-    # Months before the first checkpoint's come as one row ('').
     rows = catalog.query(
-        "SELECT r.level, r.office_code, r.measure, CASE WHEN r.month < ? THEN '' ELSE r.month END, SUM(r.n) "
-        f"FROM result_months r WHERE r.n <> 0{where} GROUP BY 1, 2, 3, 4", [points[0].isoformat()[:7], *args])
+        "SELECT r.level, r.office_code, r.measure, CASE WHEN r.month < ? THEN substr(r.month, 1, 4) || '-00' "
+        f"ELSE r.month END, SUM(r.n) FROM result_months r WHERE r.n <> 0{where} GROUP BY 1, 2, 3, 4",
+        [_by_year_before(sets), *args])
     if not whole_month:  # end's month up to end, by day ("end" sorts after every month)
         rows += [(lv, code, measure, "end", n) for lv, code, measure, n in catalog.query(
             "SELECT r.level, r.office_code, r.measure, SUM(r.n) FROM result_days r "
             f"WHERE r.day >= ? AND r.day <= ?{where} GROUP BY 1, 2, 3",
             [end.replace(day=1).isoformat(), end.isoformat(), *args])]
+    where, args = _where(level, office, prefix="o")
+    orphans_total = catalog.query(f"SELECT COUNT(*) FROM orphan_documents o WHERE o.archived_at < ?{where}",
+                                  [end_of_day_utc(end), *args])[0][0]
+    return [ResultCounts(_tallies(rows, points, whole_month), orphans_total) for points in sets]
+
+
+def _by_year_before(sets: list[tuple[date, ...]]) -> str:
+    """The month before which the summary may be read a year at a time ('YYYY-00'): every checkpoint before it
+    is a 31 December (the plan's span), and no set's first checkpoint is after it (the last twelve months)."""
+    cut = max(points[0] for points in sets)
+    if all(p.month == 12 and p.day == 31 for points in sets for p in points[:-1] if p < cut):
+        return cut.isoformat()[:7]
+    return min(points[0] for points in sets).isoformat()[:7]
+
+
+def _tallies(rows: list[tuple], points: tuple[date, ...], whole_month: bool) -> list[OfficeTally]:
+    """The tallies at ``points`` of the summary ``rows`` (level, office, measure, month, n); the month is
+    'YYYY-MM', 'YYYY-00' (a whole year, sorting before its months) or 'end' (end's month up to end)."""
+    k, end = len(points), points[-1]
+    month_ends, last_month = [p.isoformat()[:7] for p in points[:-1]], end.isoformat()[:7]
 
     def index(month: str) -> int | None:
         """The first checkpoint a month's count counts at (it counts at every one after), None: after the end."""
-        if month == "end" or month < last_month or (month == last_month and whole_month):
-            return min(bisect_left(month_ends, month), k - 1) if month != "end" else k - 1
+        if month == "end":
+            return k - 1
+        if month < last_month or (month == last_month and whole_month):
+            return min(bisect_left(month_ends, month), k - 1)
         return None
 
     steps: dict[tuple[str, str], dict[str, list[int]]] = {}
@@ -119,10 +152,7 @@ def result_counts(
             digitized=tuple(digitized),
             recent=digitized[-1] - early,
         ))
-    where, args = _where(level, office, prefix="o")
-    orphans_total = catalog.query(f"SELECT COUNT(*) FROM orphan_documents o WHERE o.archived_at < ?{where}",
-                                  [end_of_day_utc(end), *args])[0][0]
-    return ResultCounts(tallies, orphans_total)
+    return tallies
 
 
 def backlog(
@@ -253,9 +283,8 @@ def rates_report(
     """
     registry = [o for o in offices(catalog)
                 if (level is None or o.level == level) and (office is None or o.code == office)]
-    counts = result_counts(catalog, end, level=level, office=office)
     span = span_points(end, schedule.digitization.first_year)
-    span_counts = result_counts(catalog, end, level=level, office=office, points=span)
+    counts, span_counts = result_counts_at(catalog, end, [checkpoints(end), span], level=level, office=office)
     missing = sum(t.in_force[-1] - t.digitized[-1] for t in counts.tallies)
     found = orphan_list(catalog, end, level, office, list_limit) if counts.orphans else []
     return build_report(
