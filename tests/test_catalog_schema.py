@@ -67,3 +67,13 @@ def test_a_catalog_of_every_schema_version_opens_and_reads_its_rows(tmp_path, ve
         import_offices(catalog, tmp_path / "offices.csv", LEVELS)
         import_inventory(catalog, tmp_path / "inventory.csv", LEVELS)
         assert recount(catalog) == 0
+
+
+def test_the_postgresql_adapter_does_not_import_the_catalog():
+    """storage.postgres gives the catalog a connection and a dialect; it never reaches into the catalog (no cycle)."""
+    import subprocess
+    import sys
+
+    code = "import sys, storage.postgres; print('storage.catalog' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert result.stdout.strip() == "False"

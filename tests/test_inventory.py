@@ -146,12 +146,18 @@ def test_report_rates_flow_publishes_the_tables_as_artifacts(prefect_harness, se
     levels = report_rates(as_of="2026-11-28", config=str(settings_env))
     assert levels["xa"] == {"in_force": 21, "digitized": 0, "target": 100, "status": "behind", "needed": 21}
 
-    async def keys():
+    async def artifacts():
         async with get_client() as client:
             found = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="rates-")))
-            return {a.key for a in found}
+            return {a.key: a for a in found}
 
     import asyncio
 
-    assert {"rates-rates", "rates-trend", "rates-forecast", "rates-backlog", "rates-summary"} <= asyncio.run(keys())
+    found = asyncio.run(artifacts())
+    assert {"rates-rates", "rates-span", "rates-trend", "rates-forecast", "rates-backlog", "rates-summary"} <= set(found)
+    # In ui.language (Vietnamese by default): the summary, and the tables' titles and columns.
+    assert "# Tỷ lệ số hóa đến ngày 28/11/2026" in found["rates-summary"].data
+    assert found["rates-rates"].description.startswith("Kết quả còn hiệu lực đến ngày 28/11/2026")
+    rows = json.loads(found["rates-rates"].data)
+    assert "còn hiệu lực" in rows[0] and "in force" not in rows[0]
