@@ -28,6 +28,7 @@ from digitize.rates.tables import Human, Table, human_tables, report_tables
 WIDTH, HEIGHT, PAD = 340, 190, 34
 GAP_WIDTH, GAP_ROW = 680, 18
 MAX_RANKED = 20
+MAX_LABEL = 36  # characters of an office's name beside its bar (the table has it whole)
 
 _ENV = Environment(loader=PackageLoader("digitize.rates", "templates"), autoescape=select_autoescape(default=True),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -35,13 +36,14 @@ _ENV = Environment(loader=PackageLoader("digitize.rates", "templates"), autoesca
 
 @dataclass(frozen=True)
 class Bar:
-    """A rectangle of a chart, with the label drawn above or beside it."""
+    """A rectangle of a chart, with its label (above it, or before it) and a note (after it)."""
 
     x: float
     y: float
     width: float
     height: float
     label: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def render_html(report: RatesReport) -> str:
     """The whole report as an HTML document (UTF-8 text) in the current language."""
     levels = [row.level for row in report.levels]
     human = Human()
+    gap = _gap_chart([r for r in report.offices if r.needed > 0], human)
     context = {
         "lang": language(),
         "title": _("Digitization of administrative procedure results: rates at {end}",
@@ -95,15 +98,14 @@ def render_html(report: RatesReport) -> str:
             "target": _("target"), "actual": _("actual"), "rate": _("rate"),
             "none_behind": _("Every office meets its target."),
             "none": _("(none)"),
+            "more": _("{n} more office(s) behind: see the table.", n=human.value(gap.more)) if gap.more else "",
         },
         "span": [_span_chart(level, [p for p in report.span if p.level == level], human) for level in levels],
         "trend": [_trend_chart(level, [t for t in report.trend if t.level == level], human) for level in levels],
-        "gap": _gap_chart([r for r in report.offices if r.needed > 0], human),
+        "gap": gap,
         "tables": _table_views(human_tables(report), report_tables(report)),
         "width": WIDTH, "height": HEIGHT, "pad": PAD, "gap_width": GAP_WIDTH,
     }
-    more = context["gap"].more
-    context["labels"]["more"] = _("{n} more office(s) behind: see the table.", n=human.value(more)) if more else ""
     return _ENV.get_template("report.html.j2").render(**context)
 
 
@@ -188,12 +190,17 @@ def _trend_chart(level: str, points: list[TrendPoint], human: Human) -> TrendCha
 def _gap_chart(rows: list[RateRow], human: Human) -> GapChart:
     """Horizontal bars: the offices with the most results still needed to meet the target."""
     shown = rows[:MAX_RANKED]
-    label_x, area = 250, GAP_WIDTH - 250 - 150
+    label_x, area = 270, GAP_WIDTH - 270 - 170
     top = max((r.needed for r in shown), default=1)
     bars = tuple(
         Bar(label_x, 5 + i * GAP_ROW, round(area * r.needed / top, 1), GAP_ROW - 5,
-            _("{office} ({level})", office=r.office_name, level=human.level(r.level))
-            + "\t" + _("{needed} needed, {rate} of {target}", needed=human.value(r.needed), rate=human.rate(r.rate),
-                       target=human.target(r.target)))
+            _("{office} ({level})", office=_shorten(r.office_name, MAX_LABEL), level=human.level(r.level)),
+            _("{needed} needed, {rate} of {target}", needed=human.value(r.needed), rate=human.rate(r.rate),
+              target=human.target(r.target)))
         for i, r in enumerate(shown))
     return GapChart(GAP_ROW * len(shown) + 10, label_x, bars, len(rows) - len(shown))
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
