@@ -249,7 +249,7 @@ def render_text(tables: tuple[Table, ...], max_width: int = 240) -> str:
     Lines are as wide as the widest table needs (cells fold only past ``max_width`` characters).
     """
     out = io.StringIO()
-    console = Console(file=out, width=min(max(80, *map(_natural_width, tables)), max_width), color_system=None,
+    console = Console(file=out, width=min(max([80, *map(_natural_width, tables)]), max_width), color_system=None,
                       force_terminal=False, legacy_windows=False)
     for table in tables:
         drawn = RichTable(title=table.title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
