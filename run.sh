@@ -118,7 +118,7 @@ catalogs() {
   python_env
   local babel=("$VENV/bin/pybabel")
   "${babel[@]}" extract -F "$LOCALE/babel.cfg" --no-default-keywords -k _ -k N_ -k ngettext:1,2 \
-    --no-location --sort-output --omit-header --no-wrap -o "$LOCALE/digitize.pot" digitize signing storage pipeline flows cli
+    --no-location --sort-output --omit-header --no-wrap -o "$LOCALE/digitize.pot" digitize signing storage pipeline rates flows cli
   "${babel[@]}" update -i "$LOCALE/digitize.pot" -d "$LOCALE" -D digitize -l vi \
     --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --no-wrap --init-missing
   "${babel[@]}" compile -d "$LOCALE" -D digitize -l vi --statistics

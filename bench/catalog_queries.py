@@ -7,7 +7,7 @@ digitized; archive times spread over 2025-01 .. 2026-11. Then times, cold
 (first run after opening) and warm (best of ``--repeat``):
 
 - the archive's own counts: documents per level / office / status / month;
-- ``storage.inventory``'s report queries (result_counts: the figures at 12
+- ``rates.queries``'s report queries (result_counts: the figures at 12
   checkpoints from ``result_months`` plus the end's month and the pace window;
   backlog, orphans, intake_offices, offices), when that module is present.
 
@@ -115,10 +115,10 @@ def queries(catalog: Catalog) -> dict[str, Callable[[], object]]:
         "ls --office xa-007 --year 2026": lambda: catalog.documents(office="xa-007", year=2026),
     }
     try:
-        from digitize.targets import load_schedule
-        from storage import inventory
+        from rates.targets import load_schedule
+        from rates import queries as inventory
     except ImportError as e:
-        print(f"(storage.inventory not importable: {e}; timing the archive's own counts only)")
+        print(f"(rates.queries not importable: {e}; timing the archive's own counts only)")
         return named
     named.update({
         "inventory.result_counts (12 checkpoints)": lambda: inventory.result_counts(catalog, END),

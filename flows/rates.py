@@ -1,8 +1,10 @@
 """The ``report_rates`` flow: the rates report of plan 4521/QĐ-UBND as Prefect artifacts.
 
-A thin wrapper: it reads the settings, runs the same queries and tables as
-``digitize report`` and publishes each table as a table artifact, with a
-markdown summary (per level: rate, target, status, forecast).
+A thin wrapper: it reads the settings (and with them the reader's language,
+:func:`flows.flow_settings`), runs the same queries and tables as ``digitize
+report`` and publishes each table as a table artifact in that language, with
+a markdown summary (per level: rate, target, status, forecast). It returns
+the level figures in the stable form (English keys, numbers).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from digitize.i18n import _, format_date
 from digitize.models import VIETNAM
-from digitize.rates import RatesReport, percent, period_end, report_tables
-from digitize.targets import load_schedule
+from rates.model import RatesReport, period_end
+from rates.queries import rates_report
+from rates.tables import Human, forecast_note, human_tables
+from rates.targets import load_schedule
 from flows import flow_settings
 from storage.catalog import open_catalog
-from storage.inventory import rates_report
 
 
 @flow(name="report-rates", log_prints=True)
@@ -38,27 +42,30 @@ def report_rates(
     with open_catalog(settings.catalog) as catalog:
         report = rates_report(catalog, end, load_schedule(Path(targets) if targets else None),
                               settings.intake.levels, level=level, office=office)
-    for table in report_tables(report):
+    for table in human_tables(report):
         create_table_artifact(key=f"rates-{table.name}", table=table.records(), description=table.title)
     create_markdown_artifact(key="rates-summary", markdown=summary_markdown(report),
-                             description=f"Digitization rates at {end.isoformat()}")
+                             description=_("Digitization rates at {end}", end=format_date(end)))
     get_run_logger().info("rates at %s: %s", end, ", ".join(
-        f"{r.level} {percent(r.rate)} ({r.status})" for r in report.levels))
+        f"{r.level} {r.digitized}/{r.in_force} ({r.status})" for r in report.levels))
     return {r.level: {"in_force": r.in_force, "digitized": r.digitized, "target": r.target, "status": r.status,
                       "needed": r.needed} for r in report.levels}
 
 
 def summary_markdown(report: RatesReport) -> str:
-    """One markdown table per level: rate, target, status, needed, forecast date."""
-    forecasts = {f.level: f for f in report.forecasts}
-    lines = [f"# Digitization rates at {report.period_end.isoformat()} (plan 4521/QĐ-UBND)", "",
-             "| level | in force | digitized | rate | target | status | needed | target reached |",
-             "|---|---|---|---|---|---|---|---|"]
+    """One markdown table per level, in the reader's language: rate, target, status, needed, forecast date."""
+    f = Human()
+    forecasts = {c.level: c for c in report.forecasts}
+    head = (_("level"), _("in force"), _("digitized"), _("rate"), _("target"), _("status"), _("needed"),
+            _("target reached"))
+    lines = [_("# Digitization rates at {end} (plan 4521/QĐ-UBND)", end=format_date(report.period_end)), "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report.levels:
-        f = forecasts[r.level]
-        reached = f.reaches_target.isoformat() if f.reaches_target else f.note
-        lines.append(f"| {r.level} | {r.in_force} | {r.digitized} | {percent(r.rate)} | "
-                     f"{'-' if r.target is None else f'{r.target}%'} | {r.status} | {r.needed} | {reached} |")
-    lines += ["", f"Backlog: {report.backlog_total} result(s) in force not digitized; "
-                  f"orphan documents: {report.orphans_total}."]
+        c = forecasts[r.level]
+        reached = f.value(c.reaches_target) if c.reaches_target else forecast_note(c, f)
+        cells = (f.level(r.level), f.value(r.in_force), f.value(r.digitized), f.rate(r.rate), f.target(r.target),
+                 f.word(r.status), f.value(r.needed), reached)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", _("Backlog: {backlog} result(s) in force not digitized; orphan documents: {orphans}.",
+                    backlog=f.value(report.backlog_total), orphans=f.value(report.orphans_total))]
     return "\n".join(lines) + "\n"

@@ -1,17 +1,14 @@
-"""The catalog: what was digitized, signed and archived, in SQLite (stdlib ``sqlite3``).
+"""The catalog: what was digitized, signed and archived: documents, dossiers, offices and events.
 
-One SQLite file in WAL mode is the embedded default; PostgreSQL (a
-``postgresql://`` ``catalog.url``, see :mod:`storage.postgres`) runs the same
-plain SQL, translated where the two differ, so keep the SQL plain. The schema
-is versioned: :data:`MIGRATIONS` is a list of SQL scripts applied in order, each in its own transaction, the version kept in
-``PRAGMA user_version`` and logged in ``schema_migrations``; a script with
-triggers is written apart for each dialect (:class:`Migration`). Append new
-migrations; never edit one that has shipped (nor the helpers that write version 2).
-
-Version 2 adds the rates report's summary: ``result_days`` and
-``result_months`` (per-office counts by day and by month) and
-``orphan_documents``, kept exact by triggers on ``inventory`` and
-``documents`` (see :data:`_SUMMARY` and :mod:`storage.inventory`).
+One SQLite file in WAL mode (stdlib ``sqlite3``) is the embedded default;
+PostgreSQL (a ``postgresql://`` ``catalog.url``, see :mod:`storage.postgres`)
+is the other. The catalog takes its :class:`~storage.dialect.Dialect` in its
+constructor; its statements are written where the two agree, and what differs
+is the dialect's (never rewritten SQL). The schema is versioned: the
+migrations of :mod:`storage.schema` are applied in order, each in its own
+transaction, and logged in ``schema_migrations``. The rates feature
+(:mod:`rates`) keeps its own tables (the inventory, the summary of
+version 2) through :meth:`Catalog.query` and :meth:`Catalog.transaction`.
 
 Times are stored as ISO 8601 UTC text (``2025-11-28T10:15:00Z``). Every
 ``sqlite3`` error is wrapped as :class:`CatalogError`.
@@ -21,366 +18,28 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from digitize.errors import BadInputError, CatalogError, DocumentConflictError, StorageFullError
-from digitize.models import DocumentMeta, check_office, nfc
+from digitize.models import DocumentMeta, nfc
+from digitize.offices import Office
 from digitize.settings import CatalogSettings
+from storage.dialect import BUSY_TIMEOUT_SECONDS, SQLITE, Dialect
 from storage.hashing import check_sha256
 from storage.keys import check_key
+from storage.schema import MIGRATIONS, Migration
 from storage.times import from_utc_text, to_utc_text, utc_now_text
 
-BUSY_TIMEOUT_SECONDS = 30
-AREA_TYPES = ("urban", "rural", "remote")
-OFFICE_STATUSES = ("active", "merged")
 DOCUMENT_STATUSES = ("archived", "verified", "failed")
 # Statuses that count as digitized in rates: the signed file is in the archive.
 DIGITIZED_STATUSES = ("archived", "verified")
 #: A document code held for an input this long without being recorded may be taken by another input.
 RESERVATION_STALE_SECONDS = 24 * 3600
-
-_V1 = """
-CREATE TABLE schema_migrations (
-    version     INTEGER PRIMARY KEY,
-    applied_at  TEXT NOT NULL
-);
-
-CREATE TABLE offices (
-    code        TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    level       TEXT NOT NULL,
-    area_type   TEXT NOT NULL DEFAULT 'urban' CHECK (area_type IN ('urban', 'rural', 'remote')),
-    status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'merged')),
-    merged_into TEXT NULL REFERENCES offices (code),
-    CHECK (merged_into IS NULL OR (status = 'merged' AND merged_into <> code))
-);
-CREATE INDEX offices_level ON offices (level);
-
-CREATE TABLE dossiers (
-    dossier_code   TEXT PRIMARY KEY,
-    procedure_code TEXT NULL,
-    level          TEXT NOT NULL,
-    office_code    TEXT NOT NULL,
-    first_seen     TEXT NOT NULL
-);
-CREATE INDEX dossiers_level_office ON dossiers (level, office_code);
-CREATE INDEX dossiers_office ON dossiers (office_code);
-
-CREATE TABLE documents (
-    id             INTEGER PRIMARY KEY,
-    document_code  TEXT NOT NULL UNIQUE,
-    dossier_code   TEXT NOT NULL REFERENCES dossiers (dossier_code),
-    kind           TEXT NOT NULL CHECK (kind IN ('KQ', 'HS')),
-    number         INTEGER NOT NULL CHECK (number BETWEEN 1 AND 9999),
-    level          TEXT NOT NULL,
-    office_code    TEXT NOT NULL,
-    input_sha256   TEXT NOT NULL UNIQUE,
-    output_sha256  TEXT NULL,
-    archive_key    TEXT NULL,
-    page_count     INTEGER NULL,
-    ocr_confidence REAL NULL,
-    pades_level    TEXT NULL,
-    signer         TEXT NULL,
-    status         TEXT NOT NULL CHECK (status IN ('archived', 'verified', 'failed')),
-    digitized_at   TEXT NOT NULL,
-    signed_at      TEXT NULL,
-    archived_at    TEXT NULL,
-    title          TEXT NULL,
-    CHECK (document_code = dossier_code || '-' || kind || number)
-);
-CREATE INDEX documents_dossier ON documents (dossier_code);
-CREATE INDEX documents_level_status ON documents (level, status, archived_at);
-CREATE INDEX documents_office_status ON documents (office_code, status, archived_at);
-CREATE INDEX documents_archived_at ON documents (archived_at);
-
-CREATE TABLE inventory (
-    id             INTEGER PRIMARY KEY,
-    dossier_code   TEXT NOT NULL,
-    procedure_code TEXT NULL,
-    office_code    TEXT NOT NULL,
-    level          TEXT NOT NULL,
-    received_date  TEXT NULL,
-    resolved_date  TEXT NULL,
-    result_no      TEXT NOT NULL,
-    valid_until    TEXT NULL,
-    UNIQUE (dossier_code, result_no)
-);
-CREATE INDEX inventory_level_resolved ON inventory (level, resolved_date);
-CREATE INDEX inventory_office_resolved ON inventory (office_code, resolved_date);
-CREATE INDEX inventory_valid_until ON inventory (valid_until);
-
-CREATE TABLE events (
-    id            INTEGER PRIMARY KEY,
-    at            TEXT NOT NULL,
-    document_code TEXT NULL,
-    kind          TEXT NOT NULL,
-    detail        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
-);
-CREATE INDEX events_document ON events (document_code, at);
-CREATE INDEX events_kind_at ON events (kind, at);
-"""
-
-# --- schema version 2: the rates report's summary, kept exact by triggers ----------------------
-
-SUMMARY_LOCK = 45_2021
-"""PostgreSQL advisory lock key the writers of the rates summary take in turn (transaction-scoped)."""
-NEVER = "9999-12-01"
-"""The day under which a result with no resolved date counts as ``resolved``: after every real day."""
-PACE_DAYS = 30
-"""digitize.rates.PACE_DAYS when version 2 was written (the ``digitized_early`` measures depend on it)."""
-RESULT_MEASURES = ("resolved", "ended", "digitized", "digitized_ended", "digitized_early", "digitized_early_ended")
-"""The measures of ``result_days`` and ``result_months`` (see the comment under :data:`_SUMMARY`)."""
-
-_SUMMARY = """
-CREATE TABLE result_months (
-    level       TEXT NOT NULL,
-    office_code TEXT NOT NULL,
-    measure     TEXT NOT NULL,
-    month       TEXT NOT NULL,
-    n           INTEGER NOT NULL,
-    PRIMARY KEY (level, office_code, measure, month)
-){without_rowid};
-CREATE TABLE result_days (
-    day         TEXT NOT NULL,
-    level       TEXT NOT NULL,
-    office_code TEXT NOT NULL,
-    measure     TEXT NOT NULL,
-    n           INTEGER NOT NULL,
-    PRIMARY KEY (day, level, office_code, measure)
-){without_rowid};
-CREATE TABLE orphan_documents (
-    document_code TEXT PRIMARY KEY,
-    level         TEXT NOT NULL,
-    office_code   TEXT NOT NULL,
-    archived_at   TEXT NOT NULL
-){without_rowid};
-"""
-# result_days: per (Vietnam day, level, office, measure), how many inventory results have the measure's day on
-# that day; result_months: the same per month ('YYYY-MM'). For a result with resolved date R, first day out of
-# force E = valid_until + 1 (none: in force indefinitely), D the day its verified KQ document was archived
-# (none: not digitized) and W = D + PACE_DAYS, the measures' days are: resolved R, ended max(R, E), digitized
-# max(R, D), digitized_ended max(R, D, E), digitized_early max(R, W), digitized_early_ended max(R, W, E); none
-# when any part is none (not counted); a result with no R counts as resolved on NEVER, so that its office still
-# shows. So at a day p: in force = #(resolved <= p) - #(ended <= p); digitized (and in
-# force) = #(digitized <= p) - #(digitized_ended <= p); digitized before the pace window ending on p (and in
-# force) = #(digitized_early <= p) - #(digitized_early_ended <= p). Rows may reach 0 and stay.
-# orphan_documents: the verified KQ documents with no inventory row (the rates report's orphans).
-
-
-@dataclass(frozen=True)
-class _Dialect:
-    """How one database spells the day arithmetic the summary needs."""
-
-    name: str
-    latest: str  # latest(a, b[, c]) of ISO days, none when any is none
-    plus_days: str  # the ISO day {n} days after the ISO day {day}
-    vietnam_day: str  # the Vietnam (UTC+7) ISO day of the UTC text {}
-    functions: str = ""  # definitions, when the database lacks them
-
-    def max(self, *days: str) -> str:
-        return f"{self.latest}({', '.join(days)})"
-
-    def after(self, day: str, n: int) -> str:
-        return self.plus_days.format(day=day, n=n)
-
-
-SQLITE = _Dialect("sqlite", "max", "date({day}, '+{n} days')", "date({}, '+7 hours')")
-POSTGRESQL = _Dialect("postgresql", "result_latest", "result_plus_days({day}, {n})", "result_vietnam_day({})", """
-CREATE FUNCTION result_latest(a TEXT, b TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE STRICT
-AS $$ SELECT GREATEST(a COLLATE "C", b COLLATE "C") $$;
-CREATE FUNCTION result_latest(a TEXT, b TEXT, c TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE STRICT
-AS $$ SELECT GREATEST(a COLLATE "C", b COLLATE "C", c COLLATE "C") $$;
-CREATE FUNCTION result_plus_days(d TEXT, n INTEGER) RETURNS TEXT LANGUAGE sql IMMUTABLE STRICT
-AS $$ SELECT to_char(d::date + n, 'YYYY-MM-DD') $$;
-CREATE FUNCTION result_vietnam_day(moment TEXT) RETURNS TEXT LANGUAGE sql STABLE STRICT
-AS $$ SELECT to_char((moment::timestamptz AT TIME ZONE 'UTC') + interval '7 hours', 'YYYY-MM-DD') $$;
-""")
-# A result document counts in this state (see digitize.rates); ``{row}`` is NEW, OLD or a table alias.
-_VERIFIED = ("{row}.kind = 'KQ' AND {row}.status = 'verified' AND {row}.signed_at IS NOT NULL "
-             "AND {row}.archived_at IS NOT NULL")
-_DIGITIZED_MEASURES = RESULT_MEASURES[2:]  # the ones that depend on D
-
-
-def _measures(names: tuple[str, ...]) -> str:
-    return f"CROSS JOIN (VALUES {', '.join(f'({name!r})' for name in names)}) m"
-
-
-def _measure_day(db: _Dialect, r: str, e: str, v: str) -> str:
-    """The day of measure ``m.column1`` of a result with days R ``r``, E ``e`` and D ``v``."""
-    w = db.after(v, PACE_DAYS)
-    return (f"CASE m.column1 WHEN 'resolved' THEN COALESCE({r}, '{NEVER}') WHEN 'ended' THEN {db.max(r, e)} "
-            f"WHEN 'digitized' THEN {db.max(r, v)} WHEN 'digitized_ended' THEN {db.max(r, v, e)} "
-            f"WHEN 'digitized_early' THEN {db.max(r, w)} ELSE {db.max(r, w, e)} END")
-
-
-def _bump(rows: str, n: int) -> str:
-    """Statements adding ``n`` to the day and the month of each (level, office_code, measure, day) of ``rows``."""
-    return f"""INSERT INTO result_days (day, level, office_code, measure, n)
-SELECT s.day, s.level, s.office_code, s.measure, {n} FROM ({rows}) s WHERE s.day IS NOT NULL
-ON CONFLICT (day, level, office_code, measure) DO UPDATE SET n = result_days.n + excluded.n;
-INSERT INTO result_months (level, office_code, measure, month, n)
-SELECT s.level, s.office_code, s.measure, substr(s.day, 1, 7), {n} FROM ({rows}) s WHERE s.day IS NOT NULL
-ON CONFLICT (level, office_code, measure, month) DO UPDATE SET n = result_months.n + excluded.n;"""
-
-
-def _inventory_rows(row: str, sign: int, db: _Dialect) -> str:
-    """Statements adding (``sign`` 1) or taking away (-1) the counts of the inventory row ``row``.
-
-    Its verified document, if any, stops (or starts again) being an orphan.
-    """
-    code = f"{row}.dossier_code || '-KQ' || {row}.result_no"
-    document = f"d.document_code = {code} AND {_VERIFIED.format(row='d')}"
-    result = (f"SELECT {row}.level AS level, {row}.office_code AS office_code, m.column1 AS measure, "
-              f"{_measure_day(db, 'x.r', 'x.e', 'x.v')} AS day "
-              f"FROM (SELECT {row}.resolved_date AS r, {db.after(row + '.valid_until', 1)} AS e, "
-              f"(SELECT {db.vietnam_day.format('d.archived_at')} FROM documents d WHERE {document}) AS v) x "
-              + _measures(RESULT_MEASURES))
-    orphan = (f"DELETE FROM orphan_documents WHERE document_code = {code};" if sign > 0 else
-              "INSERT INTO orphan_documents (document_code, level, office_code, archived_at) "
-              f"SELECT d.document_code, d.level, d.office_code, d.archived_at FROM documents d WHERE {document} "
-              "ON CONFLICT (document_code) DO NOTHING;")
-    return _bump(result, sign) + "\n" + orphan
-
-
-def _document_rows(row: str, sign: int, db: _Dialect) -> str:
-    """Statements adding (1) or taking away (-1) the counts of ``row``, when it is a verified KQ document."""
-    verified = _VERIFIED.format(row=row)
-    matches = f"i.dossier_code = {row}.dossier_code AND i.result_no = CAST({row}.number AS TEXT)"
-    day = db.vietnam_day.format(f"{row}.archived_at")
-    result = (f"SELECT i.level AS level, i.office_code AS office_code, m.column1 AS measure, "
-              f"{_measure_day(db, 'i.resolved_date', db.after('i.valid_until', 1), 'x.v')} AS day "
-              f"FROM inventory i CROSS JOIN (SELECT {day} AS v) x {_measures(_DIGITIZED_MEASURES)} "
-              f"WHERE {matches} AND {verified}")
-    orphan = ("INSERT INTO orphan_documents (document_code, level, office_code, archived_at) "
-              f"SELECT {row}.document_code, {row}.level, {row}.office_code, {row}.archived_at "
-              f"WHERE {verified} AND NOT EXISTS (SELECT 1 FROM inventory i WHERE {matches}) "
-              "ON CONFLICT (document_code) DO NOTHING;" if sign > 0 else
-              f"DELETE FROM orphan_documents WHERE document_code = {row}.document_code;")
-    return _bump(result, sign) + "\n" + orphan
-
-
-def result_days_count(db: _Dialect, rows: str = "inventory i") -> str:
-    """A SELECT of the ``result_days`` rows of the inventory rows ``rows`` (``i``), counted from scratch."""
-    verified = _VERIFIED.format(row="d")
-    return f"""SELECT s.day AS day, s.level AS level, s.office_code AS office_code, s.measure AS measure, COUNT(*) AS n
-FROM (
-  SELECT x.level AS level, x.office_code AS office_code, m.column1 AS measure,
-         {_measure_day(db, 'x.r', 'x.e', 'x.v')} AS day
-  FROM (SELECT i.level AS level, i.office_code AS office_code, i.resolved_date AS r,
-               {db.after('i.valid_until', 1)} AS e, {db.vietnam_day.format('d.archived_at')} AS v
-        FROM {rows} LEFT JOIN documents d
-          ON d.document_code = i.dossier_code || '-KQ' || i.result_no AND {verified}) x
-  {_measures(RESULT_MEASURES)}
-) s WHERE s.day IS NOT NULL GROUP BY s.day, s.level, s.office_code, s.measure"""
-
-
-_COUNT_SUMMARY = """INSERT INTO result_days (day, level, office_code, measure, n)
-{days};
-INSERT INTO result_months (level, office_code, measure, month, n)
-SELECT level, office_code, measure, substr(day, 1, 7), SUM(n) FROM result_days
-GROUP BY level, office_code, measure, substr(day, 1, 7);
-INSERT INTO orphan_documents (document_code, level, office_code, archived_at)
-SELECT d.document_code, d.level, d.office_code, d.archived_at FROM documents d
-WHERE {verified} AND NOT EXISTS (SELECT 1 FROM inventory i
-                                 WHERE i.dossier_code = d.dossier_code AND i.result_no = CAST(d.number AS TEXT));
-"""
-_COUNTED_INVENTORY = ("dossier_code", "result_no", "level", "office_code", "resolved_date", "valid_until")
-_COUNTED_DOCUMENT = ("document_code", "dossier_code", "kind", "number", "level", "office_code", "status",
-                     "signed_at", "archived_at")
-
-
-def _count_summary(db: _Dialect) -> str:
-    return _COUNT_SUMMARY.format(days=result_days_count(db), verified=_VERIFIED.format(row="d"))
-
-
-def _changed(columns: tuple[str, ...]) -> str:
-    return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
-
-
-def _triggers(db: _Dialect) -> list[tuple[str, str, str, str]]:
-    """(name, event, condition or "", body) of the triggers keeping the summary exact."""
-    inventory_update = f"UPDATE OF {', '.join(_COUNTED_INVENTORY)} ON inventory"
-    document_update = f"UPDATE OF {', '.join(_COUNTED_DOCUMENT)} ON documents"
-    old, new = _VERIFIED.format(row="OLD"), _VERIFIED.format(row="NEW")
-    # An update counts as the old row taken away, then the new one added (in this order: one trigger).
-    return [
-        ("inventory_counted", "INSERT ON inventory", "", _inventory_rows("NEW", 1, db)),
-        ("inventory_uncounted", "DELETE ON inventory", "", _inventory_rows("OLD", -1, db)),
-        ("inventory_recounted", inventory_update, _changed(_COUNTED_INVENTORY),
-         _inventory_rows("OLD", -1, db) + "\n" + _inventory_rows("NEW", 1, db)),
-        ("documents_counted", "INSERT ON documents", new, _document_rows("NEW", 1, db)),
-        ("documents_uncounted", "DELETE ON documents", old, _document_rows("OLD", -1, db)),
-        ("documents_recounted", document_update, f"({old} OR {new}) AND ({_changed(_COUNTED_DOCUMENT)})",
-         _document_rows("OLD", -1, db) + "\n" + _document_rows("NEW", 1, db)),
-    ]
-
-
-def _create_trigger(db: _Dialect, name: str, event: str, condition: str, body: str) -> list[str]:
-    if db is SQLITE:
-        when = f" WHEN {condition}" if condition else ""
-        return [f"CREATE TRIGGER {name} AFTER {event} FOR EACH ROW{when} BEGIN\n{body}\nEND;"]
-    when = f" WHEN ({condition})" if condition else ""
-    # Under READ COMMITTED a trigger on one table would miss the other table's row written by a concurrent
-    # transaction (an inventory row and its document, both uncommitted): the summary's writers take turns, as
-    # SQLite's writers do. Each statement after the lock sees what the transaction before it committed.
-    lock = f"PERFORM pg_advisory_xact_lock({SUMMARY_LOCK});"
-    return [f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{lock}\n{body}\n"
-            "RETURN NULL;\nEND\n$$;",
-            f"CREATE TRIGGER {name} AFTER {event} FOR EACH ROW{when} EXECUTE FUNCTION {name}();"]
-
-
-def _v2(db: _Dialect) -> str:
-    """Schema version 2 in ``db``'s dialect: the summary tables, their triggers, and their rows counted."""
-    script = [db.functions, _SUMMARY.format(without_rowid=" WITHOUT ROWID" if db is SQLITE else "")]
-    for trigger in _triggers(db):
-        script += _create_trigger(db, *trigger)
-    script.append(_count_summary(db))
-    return "\n".join(script)
-
-
-@dataclass(frozen=True)
-class Migration:
-    """A migration written apart for each dialect (triggers: SQLite's ``BEGIN ... END``, PostgreSQL's plpgsql)."""
-
-    sqlite: str
-    postgresql: str
-
-
-# --- schema version 3: a document code held for its input before anything is archived under it ----
-
-_V3 = """
-CREATE TABLE reservations (
-    document_code TEXT PRIMARY KEY,
-    dossier_code  TEXT NOT NULL,
-    level         TEXT NOT NULL,
-    office_code   TEXT NOT NULL,
-    input_sha256  TEXT NOT NULL UNIQUE,
-    reserved_at   TEXT NOT NULL
-);
-CREATE INDEX reservations_dossier ON reservations (dossier_code);
-"""
-
-MIGRATIONS: tuple[str | Migration, ...] = (_V1, Migration(_v2(SQLITE), _v2(POSTGRESQL)), _V3)
-"""Schema migrations in order; ``MIGRATIONS[n - 1]`` brings the schema to version ``n``."""
-
-
-@dataclass(frozen=True)
-class OfficeRow:
-    """One row of ``offices``."""
-
-    code: str
-    name: str
-    level: str
-    area_type: str
-    status: str
-    merged_into: str | None
-
 
 @dataclass(frozen=True)
 class DocumentRow:
@@ -419,25 +78,28 @@ class EventRow:
 
 
 _DOCUMENT_COLUMNS = ", ".join(DocumentRow.__dataclass_fields__)
-_OFFICE_COLUMNS = ", ".join(OfficeRow.__dataclass_fields__)
+_OFFICE_COLUMNS = ", ".join(Office.__dataclass_fields__)
 
 
 class Catalog:
     """The catalog database. Open with :func:`open_catalog` (or :meth:`Catalog.open`); use as a context manager.
 
     ``connection`` is a ``sqlite3`` connection, or the PostgreSQL adapter of
-    :mod:`storage.postgres` (same ``execute`` interface, with its own errors).
+    :mod:`storage.postgres` (the same ``execute`` interface); ``dialect`` says
+    which, and ``migrations`` are the schema versions it knows (a test may give
+    fewer, to make an old catalog). :meth:`prepare` configures the session and
+    brings the schema up to date.
     """
 
-    _db_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
-    dialect: _Dialect = SQLITE
-
-    def __init__(self, connection: Any, path: Path | str) -> None:
+    def __init__(self, connection: Any, path: Path | str, dialect: Dialect = SQLITE,
+                 migrations: Sequence[Migration] = MIGRATIONS) -> None:
         self._db = connection
         self.path = path
+        self.dialect = dialect
+        self.migrations = tuple(migrations)
 
     @classmethod
-    def open(cls, path: Path) -> Catalog:
+    def open(cls, path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> Catalog:
         """Open (creating if needed) the SQLite catalog at ``path`` and bring its schema up to date."""
         path = Path(path)
         try:
@@ -445,14 +107,18 @@ class Catalog:
             connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise CatalogError(f"cannot open the catalog {path}: {e}") from e
-        catalog = cls(connection, path)
+        return cls(connection, path, SQLITE, migrations).prepare()
+
+    def prepare(self) -> Catalog:
+        """Configure the session and apply the migrations the database lacks; closes the connection on failure."""
         try:
-            catalog._configure()
-            catalog._migrate()
+            with self._errors("set up its tables"):
+                self.dialect.configure(self._db, str(self.path))
+            self._migrate()
         except BaseException:
-            connection.close()
+            self._db.close()
             raise
-        return catalog
+        return self
 
     def close(self) -> None:
         """Close the database connection."""
@@ -467,9 +133,9 @@ class Catalog:
 
     @property
     def schema_version(self) -> int:
-        """The schema version of the open database (``PRAGMA user_version``)."""
+        """The schema version of the open database."""
         with self._errors("read the schema version"):
-            return self._db.execute("PRAGMA user_version").fetchone()[0]
+            return self.dialect.schema_version(self._db)
 
     # --- offices -------------------------------------------------------------
 
@@ -481,9 +147,9 @@ class Catalog:
         area_type: str = "urban",
         status: str = "active",
         merged_into: str | None = None,
-    ) -> OfficeRow:
+    ) -> Office:
         """Add the office ``code`` or update its name, level, area type and status."""
-        row = _office_row(code, name, level, area_type, status, merged_into)
+        row = Office(code, name, level, area_type, status, merged_into)
         with self._transaction("save office " + code):
             self._db.execute(
                 f"INSERT INTO offices ({_OFFICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
@@ -493,11 +159,11 @@ class Catalog:
             )
         return row
 
-    def find_office(self, code: str) -> OfficeRow | None:
+    def find_office(self, code: str) -> Office | None:
         """The office ``code``, or None."""
         with self._errors("read office " + code):
             found = self._db.execute(f"SELECT {_OFFICE_COLUMNS} FROM offices WHERE code = ?", (code,)).fetchone()
-        return None if found is None else OfficeRow(*found)
+        return None if found is None else Office(*found)
 
     # --- documents -----------------------------------------------------------
 
@@ -714,38 +380,28 @@ class Catalog:
 
     # --- internals -----------------------------------------------------------
 
-    def _configure(self) -> None:
-        with self._errors("set up its tables"):
-            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-        if str(mode).lower() != "wal":
-            raise CatalogError(f"the catalog {self.path} cannot use WAL mode (journal mode is {mode})")
-
     def _migrate(self) -> None:
         """Apply the migrations this database lacks, each in its own transaction."""
         self._refuse_newer_schema()
-        if self.schema_version == len(MIGRATIONS):
+        if self.schema_version == len(self.migrations):
             return
-        for version, migration in enumerate(MIGRATIONS, start=1):
+        for version, migration in enumerate(self.migrations, start=1):
             with self._transaction(f"migrate the catalog {self.path} to schema version {version}"):
                 # Read again under the write lock: another process may have migrated meanwhile.
-                if self._db.execute("PRAGMA user_version").fetchone()[0] >= version:
+                if self.dialect.schema_version(self._db) >= version:
                     continue
-                script = migration if isinstance(migration, str) else getattr(migration, self.dialect.name)
-                split = _statements if self.dialect is SQLITE else _dollar_quoted_statements
-                for statement in split(script):
+                for statement in self.dialect.statements(migration.script(self.dialect.name)):
                     self._db.execute(statement)
                 self._db.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, utc_now_text())
                 )
-                self._db.execute(f"PRAGMA user_version = {version:d}")
+                self.dialect.record_version(self._db, version)
 
     def _refuse_newer_schema(self) -> None:
-        if self.schema_version > len(MIGRATIONS):
+        if self.schema_version > len(self.migrations):
             raise CatalogError(
                 f"the catalog {self.path} has schema version {self.schema_version}, newer than "
-                f"this program knows ({len(MIGRATIONS)})",
+                f"this program knows ({len(self.migrations)})",
                 hint="upgrade digitize before using this catalog",
             )
 
@@ -795,88 +451,7 @@ class Catalog:
             ).fetchone()
         return None if row is None else _document_row(row)
 
-    # --- the rates summary ----------------------------------------------------
-
-    def recount_rates_summary(self) -> int:
-        """Count the rates summary (``result_days``, ``result_months``) again; returns how many counts had drifted.
-
-        The triggers keep it exact; this is the check (and the repair) for a
-        catalog written by something that went around them.
-        """
-        with self._transaction("recount the rates summary"):
-            kept = self._summary()
-            for table in ("result_days", "result_months", "orphan_documents"):
-                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names
-            for statement in _dollar_quoted_statements(_count_summary(self.dialect)):
-                self._db.execute(statement)
-            fresh = self._summary()
-        return sum(1 for key in kept.keys() | fresh.keys() if kept.get(key) != fresh.get(key))
-
-    @contextlib.contextmanager
-    def inventory_counted_in_bulk(self, rows: list[tuple[Any, ...]]) -> Iterator[None]:
-        """Inside :meth:`transaction`: a block writing many inventory rows, counted in the summary set by set.
-
-        ``rows`` are (dossier_code, result_no, level, office_code,
-        resolved_date, valid_until) as the block will leave them; the block
-        only inserts or updates those rows. Per-row triggers cost about 45 us a
-        row (a 300,000-row import 2.7 times slower); here the inventory's
-        triggers are off for the block (inside the transaction: a failure
-        rolls that back too), the counts of the rows that change are taken
-        away before it and added after it in a few statements, and the
-        triggers are back on before the commit.
-        """
-        db = self.dialect
-        if db is not SQLITE:  # first: what the block reads and counts must not move under it (see _create_trigger)
-            self._db.execute(f"SELECT pg_advisory_xact_lock({SUMMARY_LOCK})")
-        changed = " OR ".join(f"i.{c} IS NOT b.{c}" for c in _COUNTED_INVENTORY[2:])
-        staged = "bulk_changed c JOIN inventory i ON i.dossier_code = c.dossier_code AND i.result_no = c.result_no"
-        self._db.execute("CREATE TEMP TABLE bulk_rows (dossier_code TEXT, result_no TEXT, level TEXT, "
-                         "office_code TEXT, resolved_date TEXT, valid_until TEXT)")
-        self._db.executemany("INSERT INTO bulk_rows VALUES (?, ?, ?, ?, ?, ?)", rows)
-        self._db.execute(
-            "CREATE TEMP TABLE bulk_changed AS SELECT b.dossier_code, b.result_no FROM bulk_rows b "
-            "LEFT JOIN inventory i ON i.dossier_code = b.dossier_code AND i.result_no = b.result_no "
-            f"WHERE i.id IS NULL OR {changed}")
-        self._db.execute("CREATE TEMP TABLE bulk_delta (day TEXT, level TEXT, office_code TEXT, measure TEXT, "
-                         "n INTEGER)")
-        delta = "INSERT INTO bulk_delta SELECT q.day, q.level, q.office_code, q.measure, {sign}q.n FROM ({rows}) q"
-        self._db.execute(delta.format(sign="-", rows=result_days_count(db, staged)))
-        # SQLite: dropped and created again (its readers are not blocked); PostgreSQL: disabled, which blocks
-        # other writers of the inventory but not its readers (DROP TRIGGER would block them too).
-        triggers = [t for t in _triggers(db) if " ON inventory" in t[1]]
-        for name, *_ in triggers:
-            self._db.execute(f"DROP TRIGGER {name}" if db is SQLITE else
-                             f"ALTER TABLE inventory DISABLE TRIGGER {name}")
-        yield
-        for trigger in triggers:
-            for statement in (_create_trigger(db, *trigger) if db is SQLITE else
-                              [f"ALTER TABLE inventory ENABLE TRIGGER {trigger[0]}"]):
-                self._db.execute(statement)
-        self._db.execute(delta.format(sign="", rows=result_days_count(db, staged)))
-        self._db.execute(
-            "INSERT INTO result_days (day, level, office_code, measure, n) SELECT day, level, office_code, measure, "
-            "SUM(n) FROM bulk_delta GROUP BY day, level, office_code, measure HAVING SUM(n) <> 0 "
-            "ON CONFLICT (day, level, office_code, measure) DO UPDATE SET n = result_days.n + excluded.n")
-        self._db.execute(
-            "INSERT INTO result_months (level, office_code, measure, month, n) SELECT level, office_code, measure, "
-            "substr(day, 1, 7), SUM(n) FROM bulk_delta GROUP BY level, office_code, measure, substr(day, 1, 7) "
-            "HAVING SUM(n) <> 0 ON CONFLICT (level, office_code, measure, month) "
-            "DO UPDATE SET n = result_months.n + excluded.n")
-        # A new inventory row takes its document out of the orphans (a changed one had it already).
-        self._db.execute("DELETE FROM orphan_documents WHERE document_code IN "
-                         "(SELECT c.dossier_code || '-KQ' || c.result_no FROM bulk_changed c)")
-        for table in ("bulk_rows", "bulk_changed", "bulk_delta"):
-            self._db.execute(f"DROP TABLE {table}")
-
-    def _summary(self) -> dict[tuple[str, ...], int]:
-        days = self._db.execute("SELECT 'day', day, level, office_code, measure, n FROM result_days WHERE n <> 0")
-        months = self._db.execute(
-            "SELECT 'month', month, level, office_code, measure, n FROM result_months WHERE n <> 0")
-        orphans = self._db.execute(
-            "SELECT 'orphan', document_code, level, office_code, archived_at, 1 FROM orphan_documents")
-        return {tuple(row[:5]): row[5] for row in [*days.fetchall(), *months.fetchall(), *orphans.fetchall()]}
-
-    # --- plain SQL for other modules (rates, inventory) -------------------------
+    # --- plain SQL for other modules (the rates package) ----------------------
 
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only statement (``?`` placeholders)."""
@@ -888,6 +463,11 @@ class Catalog:
         """One write transaction; inside it use :meth:`execute` and :meth:`executemany`."""
         with self._transaction(action):
             yield self
+
+    def defer_foreign_keys(self) -> None:
+        """Inside :meth:`transaction`: check foreign keys at the commit (a row may name one written later)."""
+        with self._errors("defer foreign keys"):
+            self._db.execute(self.dialect.defer_foreign_keys)
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
         """Run one statement (``?`` placeholders); returns the number of rows changed."""
@@ -903,7 +483,7 @@ class Catalog:
     def _transaction(self, action: str) -> Iterator[None]:
         """One write transaction (taken at once, so concurrent writers queue on the busy timeout)."""
         with self._errors(action):
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(self.dialect.begin)
             try:
                 yield
             except BaseException:
@@ -915,58 +495,12 @@ class Catalog:
     def _errors(self, action: str) -> Iterator[None]:
         try:
             yield
-        except self._db_errors as e:
-            if _disk_full(e, self.path):
+        except self.dialect.errors as e:
+            if self.dialect.disk_full(e, self.path):
                 raise StorageFullError(f"no space left for the catalog {self.path} (could not {action})",
                                        hint="free space on that disk and run again; the inputs stay in the "
                                             "scanner folders") from e
             raise CatalogError(f"could not {action} in the catalog {self.path}: {e}") from e
-
-
-#: SQLite's "database or disk is full" and PostgreSQL's disk_full (SQLSTATE 53100).
-_SQLITE_FULL = 13
-_PG_DISK_FULL = "53100"
-
-
-_SQLITE_IOERR = 10
-
-
-def _disk_full(error: Exception, path: Path | str) -> bool:
-    """Whether a database error comes from a full disk (or quota) under the catalog: SQLite says so, or
-    (in WAL mode) reports an I/O error while the catalog's disk has no free block left."""
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None and code & 0xFF == _SQLITE_FULL or getattr(error, "sqlstate", None) == _PG_DISK_FULL:
-        return True
-    if code is None or code & 0xFF != _SQLITE_IOERR or not isinstance(path, Path):
-        return False
-    try:
-        return os.statvfs(path.parent).f_bavail == 0
-    except OSError:
-        return False
-
-
-def _dollar_quoted_statements(script: str) -> Iterator[str]:
-    """Split a PostgreSQL script into statements (each ends with ``;`` at the end of a line, outside ``$$``)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if line.rstrip().endswith(";") and pending.count("$$") % 2 == 0:
-            yield pending.strip()
-            pending = ""
-    if pending.strip():
-        raise CatalogError(f"migration script ends with an incomplete statement: {pending.strip()[:80]!r}")
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split a migration script into statements (each ends at the end of a line)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending.strip()
-            pending = ""
-    if pending.strip():
-        raise CatalogError(f"migration script ends with an incomplete statement: {pending.strip()[:80]!r}")
 
 
 def _held_conflict(
@@ -1018,22 +552,6 @@ def _check_status(status: str) -> str:
     return status
 
 
-def _office_row(
-    code: str, name: str, level: str, area_type: str, status: str, merged_into: str | None
-) -> OfficeRow:
-    check_office(code)
-    check_office(level)
-    if merged_into is not None:
-        check_office(merged_into)
-    if not isinstance(name, str) or not name.strip():
-        raise BadInputError(f"office {code} needs a name")
-    if area_type not in AREA_TYPES:
-        raise BadInputError(f"office {code}: area type {area_type!r} must be one of {', '.join(AREA_TYPES)}")
-    if status not in OFFICE_STATUSES:
-        raise BadInputError(f"office {code}: status {status!r} must be one of {', '.join(OFFICE_STATUSES)}")
-    return OfficeRow(code, nfc(name.strip()), level, area_type, status, merged_into)
-
-
 def _document_row(row: tuple[Any, ...]) -> DocumentRow:
     values = dict(zip(DocumentRow.__dataclass_fields__, row, strict=True))
     for name in ("digitized_at", "signed_at", "archived_at"):
@@ -1059,12 +577,13 @@ def _json_value(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def open_catalog(settings: CatalogSettings) -> Catalog:
+def open_catalog(settings: CatalogSettings, migrations: Sequence[Migration] = MIGRATIONS) -> Catalog:
     """The catalog named by ``settings``: the SQLite file ``path``, or PostgreSQL when ``url`` is set."""
     if settings.url:
-        from storage.postgres import open_postgres_catalog  # psycopg is imported only when used
+        from storage.postgres import connect  # psycopg is imported only when used
 
-        return open_postgres_catalog(settings.url)
+        connection, shown, dialect = connect(settings.url)
+        return Catalog(connection, shown, dialect, migrations).prepare()
     if settings.path is None:
         raise CatalogError("catalog.path is not set")
-    return Catalog.open(settings.path)
+    return Catalog.open(settings.path, migrations)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from digitize.models import DocumentMeta
 from storage.catalog import Catalog
-from storage.inventory import import_inventory, import_offices
+from rates.inventory import import_inventory, import_offices
 
 LEVELS = ("tinh", "huyen", "xa")
 

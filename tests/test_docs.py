@@ -44,7 +44,7 @@ NOT_FOR_CLERKS = {"UsageError", "ConfigError", "CsvImportError"}
 INPUT_MODULES = ("digitize/intake.py", "digitize/models.py", "digitize/pages.py", "digitize/split.py",
                  "digitize/engine.py", "digitize/pdfa.py")
 #: Where the reasons a clerk reads are written.
-REASON_SOURCES = ("digitize", "signing", "storage", "pipeline", "flows", "cli")
+REASON_SOURCES = ("digitize", "signing", "storage", "pipeline", "rates", "flows", "cli")
 
 FENCE = re.compile(r"^```([\w-]*)\n(.*?)^```", re.M | re.S)
 SPAN = re.compile(r"`([^`\n]+)`")

@@ -27,7 +27,7 @@ KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 def _marked_messages() -> set[str | tuple[str, str]]:
     """Every message marked in the product's code, as Babel extracts it."""
     found: set[str | tuple[str, str]] = set()
-    for package in ("digitize", "signing", "storage", "pipeline", "flows", "cli"):
+    for package in ("digitize", "signing", "storage", "pipeline", "rates", "flows", "cli"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / package, [("**.py", "python")], keywords=KEYWORDS
         ):

@@ -9,7 +9,7 @@ import pytest
 from cli.main import main
 from digitize.errors import CsvImportError, ExitCode
 from storage.catalog import Catalog
-from storage.inventory import import_inventory, import_offices
+from rates.inventory import import_inventory, import_offices
 from tests.conftest import SAMPLES
 from tests.rates_fixtures import INVENTORY_CSV, LEVELS, OFFICES_CSV
 
@@ -102,7 +102,7 @@ def test_cli_imports_the_samples_and_writes_every_format(settings_env, tmp_path,
     assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
     assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
     assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
-    assert "0 new, 0 changed, 42 unchanged" in capsys.readouterr().out
+    assert "inventory.csv: 42 dòng: 0 mới, 0 thay đổi, 42 không đổi" in capsys.readouterr().out  # ui.language vi
     assert main(["report", "--as-of", "2026-11-28", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     levels = {r["level"]: r for r in data["rates"] if r["scope"] == "level"}
@@ -120,7 +120,7 @@ def test_cli_recount_says_whether_the_summary_drifted(settings_env, capsys):
     assert main(["inventory", "import", str(SAMPLES / "inventory.csv")]) == 0
     capsys.readouterr()
     assert main(["inventory", "recount"]) == 0
-    assert "matched a full recount" in capsys.readouterr().out
+    assert "khớp với kết quả đếm lại toàn bộ" in capsys.readouterr().out
 
 
 def test_cli_bad_inventory_exits_4_with_line_numbers(settings_env, tmp_path, capsys):
@@ -146,12 +146,18 @@ def test_report_rates_flow_publishes_the_tables_as_artifacts(prefect_harness, se
     levels = report_rates(as_of="2026-11-28", config=str(settings_env))
     assert levels["xa"] == {"in_force": 21, "digitized": 0, "target": 100, "status": "behind", "needed": 21}
 
-    async def keys():
+    async def artifacts():
         async with get_client() as client:
             found = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="rates-")))
-            return {a.key for a in found}
+            return {a.key: a for a in found}
 
     import asyncio
 
-    assert {"rates-rates", "rates-trend", "rates-forecast", "rates-backlog", "rates-summary"} <= asyncio.run(keys())
+    found = asyncio.run(artifacts())
+    assert {"rates-rates", "rates-span", "rates-trend", "rates-forecast", "rates-backlog", "rates-summary"} <= set(found)
+    # In ui.language (Vietnamese by default): the summary, and the tables' titles and columns.
+    assert "# Tỷ lệ số hóa đến ngày 28/11/2026" in found["rates-summary"].data
+    assert found["rates-rates"].description.startswith("Kết quả còn hiệu lực đến ngày 28/11/2026")
+    rows = json.loads(found["rates-rates"].data)
+    assert "còn hiệu lực" in rows[0] and "in force" not in rows[0]

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from digitize import rates
 from digitize.errors import ConfigError
-from digitize.report_html import render_html
-from digitize.targets import load_schedule, parse_schedule
-from storage.inventory import orphans, rates_report, result_counts
+from rates import model as rates
+from rates.html import render_html
+from rates.queries import orphans, rates_report, result_counts
+from rates.targets import load_schedule, parse_schedule
 from tests.rates_fixtures import LEVELS, build_catalog
 
 END = date(2025, 6, 30)
@@ -143,7 +143,7 @@ def test_report_for_one_office_only(tmp_path):
 
 def test_html_report_is_self_contained_with_charts(report):
     html = render_html(report)
-    assert html.count("<svg") == 4  # three levels and the gap ranking
+    assert html.count("<svg") == 7  # per level the plan's span and the last 12 months, then the gap ranking
     assert "<script" not in html and "http" not in html and "src=" not in html
     assert "UBND xã A" in html and "Trung tâm Phục vụ hành chính công tỉnh" in html
 
@@ -190,3 +190,21 @@ def test_report_for_one_level_matches_the_full_report(tmp_path, level, figures, 
     assert (one.levels[0].in_force, one.levels[0].digitized) == figures
     assert [o.document_code for o in one.orphans] == orphan_codes
     assert {b.level for b in one.backlog} <= {level}
+
+
+def test_forecast_days_are_counted_in_whole_numbers():
+    """11 results needed at 11 in 30 days is 30 days, not 31 (11 / (11 / 30) is 30.000000000000004 in floats)."""
+    from digitize.offices import Office
+
+    end = date(2026, 6, 30)
+    tally = rates.OfficeTally("xa", "comm-a", in_force=(100,), digitized=(89,), recent=11)
+    report = rates.build_report(end, [tally], [Office("comm-a", "UBND xã A", "xa")], load_schedule(), levels=["xa"],
+                                points=[end])
+    assert (report.forecasts[0].needed, report.forecasts[0].reaches_target) == (11, date(2026, 7, 30))
+
+
+def test_the_plan_span_gives_each_level_every_year_from_2022(report):
+    tinh = [(p.at, p.in_force, p.digitized, p.target) for p in report.span if p.level == "tinh"]
+    assert tinh == [(date(2022, 12, 31), 0, 0, 50), (date(2023, 12, 31), 0, 0, 70), (date(2024, 12, 31), 0, 0, 90),
+                    (END, 2, 1, 100)]
+    assert [p.in_force for p in report.span if p.level == "huyen"] == [0, 0, 1, 1]  # D1 resolved 2024-05-01

@@ -7,7 +7,7 @@ dates and offices, rows are deleted or re-keyed, orphan documents find their
 inventory row. After that the summary must equal a recount from scratch, and
 every report (period ends on and off month ends, with and without filters)
 must equal one computed here straight from the definitions in
-:mod:`digitize.rates`, row by row.
+:mod:`rates`, row by row.
 """
 
 from __future__ import annotations
@@ -18,10 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from digitize.rates import BacklogItem, OfficeTally, OrphanDocument, build_report, checkpoints, pace_start
-from digitize.targets import load_schedule
+from rates.model import (
+    BacklogItem,
+    Forecast,
+    IntakeCoverage,
+    OrphanDocument,
+    RateRow,
+    RatesReport,
+    TrendPoint,
+)
+from rates.targets import load_schedule
+from rates.summary import recount
 from storage.catalog import MIGRATIONS, Catalog
-from storage.inventory import import_inventory, import_offices, offices, rates_report
+from rates.inventory import import_inventory, import_offices
+from rates.queries import rates_report
 
 LEVELS = ("tinh", "huyen", "xa")
 OFFICES = (("t-1", "tinh"), ("h-1", "huyen"), ("h-2", "huyen"), ("x-1", "xa"), ("x-2", "xa"), ("x-3", "xa"))
@@ -128,15 +138,48 @@ def build_random_catalog(catalog: Catalog, folder: Path, seed: int, results: int
         catalog.execute("UPDATE inventory SET resolved_date = NULL WHERE id = ?", (ids[-1],))
 
 
-# --- the reference: the definitions of digitize.rates, row by row -----------------------------------
+# --- the reference: the definitions of rates.model, row by row, without its code ---------------
+
+BASELINE = {"tinh": 50, "huyen": 40, "xa": 35}
+INTAKE_BASELINE = {"tinh": 100, "huyen": 60, "xa": 30}
+
+
+def _target(level: str, year: int) -> int | None:
+    """Plan 4521: 50/40/35% in 2022, then +20 points a year, at most 100."""
+    return None if year < 2022 else min(100, BASELINE[level] + 20 * (year - 2022))
+
+
+def _intake_target(level: str, year: int) -> int | None:
+    return None if year < 2022 else min(100, INTAKE_BASELINE[level] + 30 * (year - 2022))
 
 
 def _vietnam_day(text: str) -> str:
     return (datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(hours=7)).date().isoformat()
 
 
+def _month_ends(end: date) -> list[date]:
+    """The ends of the eleven months before ``end``'s month, then ``end``."""
+    ends, first = [], end.replace(day=1)
+    for _ in range(11):
+        first = (first - timedelta(days=1)).replace(day=1)
+        ends.insert(0, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+    return [*ends, end]
+
+
+def _needed(target: int | None, in_force: int, digitized: int) -> int:
+    return 0 if target is None else max(0, -(-target * in_force // 100) - digitized)
+
+
+def _status(target: int | None, total: int, done: int, nothing: str) -> str:
+    if target is None:
+        return "no target"
+    if total == 0:
+        return nothing
+    return "met" if done * 100 >= target * total else "behind"
+
+
 def reference_report(catalog: Catalog, end: date, level: str | None, office: str | None, limit: int | None):
-    """The report computed straight from the definitions, reading every row."""
+    """The report computed straight from the definitions, reading every row (no code of rates.model)."""
     documents = catalog.query("SELECT document_code, dossier_code, number, kind, status, signed_at, archived_at, "
                               "level, office_code FROM documents")
     verified = {code: (_vietnam_day(at), lv, oc, at)
@@ -144,62 +187,96 @@ def reference_report(catalog: Catalog, end: date, level: str | None, office: str
                 if kind == "KQ" and status == "verified" and signed is not None and at is not None}
     inventory = catalog.query("SELECT dossier_code, result_no, level, office_code, procedure_code, resolved_date, "
                               "valid_until FROM inventory")
-    points = checkpoints(end)
-    last, pace = end.isoformat(), pace_start(end).isoformat()
+    registry = {row[0]: row for row in catalog.query(
+        "SELECT code, name, level, area_type, status, merged_into FROM offices")}
+    levels = [level] if level else list(LEVELS)
+    last, pace = end.isoformat(), (end - timedelta(days=29)).isoformat()
+    months, years = _month_ends(end), [*(date(y, 12, 31) for y in range(2022, end.year)), end]
+    chosen = [r for r in inventory if level in (None, r[2]) and office in (None, r[3])]
 
-    def in_force(resolved, valid, at):
-        return resolved is not None and resolved <= at and (valid is None or valid >= at)
+    def in_force(row, at: str) -> bool:
+        return row[5] is not None and row[5] <= at and (row[6] is None or row[6] >= at)
 
-    tallies: dict[tuple[str, str], tuple[list[int], list[int], list[int]]] = {}
-    backlog, matched = [], set()
-    for dossier, number, lv, oc, procedure, resolved, valid in inventory:
-        code = f"{dossier}-KQ{number}"
-        matched.add(code)
-        if (level is not None and lv != level) or (office is not None and oc != office):
-            continue
-        day = verified[code][0] if code in verified else None
-        forced, done, recent = tallies.setdefault((lv, oc), ([0] * len(points), [0] * len(points), [0]))
-        for j, p in enumerate(points):
-            if in_force(resolved, valid, p.isoformat()):
-                forced[j] += 1
-                done[j] += day is not None and day <= p.isoformat()
-        if in_force(resolved, valid, last):
-            recent[0] += day is not None and pace <= day <= last
-            if day is None or day > last:
-                backlog.append(((resolved, dossier, number), BacklogItem(code, lv, oc, procedure, resolved, valid)))
-    orphans = list(OrphanDocument(code, lv, oc, at) for code, (day, lv, oc, at) in verified.items()
-                     if code not in matched and day <= last and level in (None, lv) and office in (None, oc))
-    orphans.sort(key=lambda o: o.document_code)
-    registry = [o for o in offices(catalog) if level in (None, o.level) and office in (None, o.code)]
-    backlog.sort(key=lambda pair: pair[0])
-    return build_report(
-        end,
-        [OfficeTally(lv, oc, tuple(f), tuple(d), r[0]) for (lv, oc), (f, d, r) in sorted(tallies.items())],
-        registry,
-        load_schedule(),
-        intake_offices=_intake(catalog, end),
-        levels=[level] if level else list(LEVELS),
-        points=points,
-        backlog=[item for _, item in backlog][:limit],
-        orphans=orphans[:limit],
-        orphans_total=len(orphans),
-        filters={k: v for k, v in (("level", level), ("office", office)) if v},
+    def done(row, at: str) -> bool:
+        code = f"{row[0]}-KQ{row[1]}"
+        return in_force(row, at) and code in verified and verified[code][0] <= at
+
+    intake_codes = {oc for _, _, _, kind, status, _, at, _, oc in documents
+                    if kind == "HS" and status in ("archived", "verified") and at is not None
+                    and f"{end.year}-01-01" <= _vietnam_day(at) <= last}
+    shown = {code: row for code, row in registry.items() if level in (None, row[2]) and office in (None, code)}
+    keys = {(r[2], r[3]) for r in chosen} | {(row[2], code) for code, row in shown.items()}
+    office_rows = []
+    for lv, oc in keys:
+        _, name, _, area, status, merged = registry.get(oc, (oc, "(not in the office registry)", lv, "urban",
+                                                             "active", None))
+        mine = [r for r in chosen if (r[2], r[3]) == (lv, oc)]
+        shown_status = (f"merged into {merged}" if merged else "merged") if status == "merged" else status
+        mark = "exempt" if area == "remote" else "-" if status != "active" else "yes" if oc in intake_codes else "no"
+        office_rows.append(RateRow("office", lv, oc, name, shown_status, sum(in_force(r, last) for r in mine),
+                                   sum(done(r, last) for r in mine), _target(lv, end.year), mark, merged))
+    office_rows.sort(key=lambda r: (-_needed(r.target, r.in_force, r.digitized), r.level, r.office_code))
+    level_rows = [RateRow("level", lv, "", f"level {lv}", "", sum(r.in_force for r in office_rows if r.level == lv),
+                          sum(r.digitized for r in office_rows if r.level == lv), _target(lv, end.year))
+                  for lv in levels]
+    total = RateRow("total", "", "", "all levels", "", sum(r.in_force for r in office_rows),
+                    sum(r.digitized for r in office_rows), None)
+
+    def points(at: list[date]) -> tuple[TrendPoint, ...]:
+        return tuple(TrendPoint(lv, p, sum(in_force(r, p.isoformat()) for r in chosen if r[2] == lv),
+                                sum(done(r, p.isoformat()) for r in chosen if r[2] == lv), _target(lv, p.year))
+                     for lv in levels for p in at)
+
+    forecasts = []
+    for row in level_rows:
+        recent = sum(1 for r in chosen if r[2] == row.level and done(r, last)
+                     and verified[f"{r[0]}-KQ{r[1]}"][0] >= pace)
+        needed = _needed(row.target, row.in_force, row.digitized)
+        if row.target is None or row.in_force == 0:
+            reason, reach, needed = ("no target" if row.target is None else "no results"), None, 0
+        elif needed == 0:
+            reason, reach = "target met", end
+        elif recent == 0:
+            reason, reach = "no recent", None
+        else:
+            reason, reach = "pace", end + timedelta(days=-(-needed * 30 // recent))
+        forecasts.append(Forecast(row.level, needed, recent, recent / 30, reach, reason))
+    intake = []
+    for lv in levels:
+        of_level = [row for row in shown.values() if row[2] == lv]
+        eligible = [row for row in of_level if row[3] != "remote" and row[4] == "active"]
+        intake.append(IntakeCoverage(lv, len(eligible), sum(row[0] in intake_codes for row in eligible),
+                                     sum(row[3] == "remote" for row in of_level), _intake_target(lv, end.year)))
+    backlog = sorted(((r[5], r[0], r[1]), BacklogItem(f"{r[0]}-KQ{r[1]}", r[2], r[3], r[4], r[5], r[6]))
+                     for r in chosen if in_force(r, last) and not done(r, last))
+    matched = {f"{r[0]}-KQ{r[1]}" for r in inventory}
+    orphans = sorted((OrphanDocument(code, lv, oc, at) for code, (day, lv, oc, at) in verified.items()
+                      if code not in matched and day <= last and level in (None, lv) and office in (None, oc)),
+                     key=lambda o: o.document_code)
+    return RatesReport(
+        period_end=end, levels=tuple(level_rows), offices=tuple(office_rows), total=total, trend=points(months),
+        forecasts=tuple(forecasts), intake=tuple(intake), backlog=tuple(item for _, item in backlog)[:limit],
+        backlog_total=total.in_force - total.digitized, orphans=tuple(orphans[:limit]), orphans_total=len(orphans),
+        filters={k: v for k, v in (("level", level), ("office", office)) if v}, span=points(years),
     )
 
 
-def _intake(catalog: Catalog, end: date) -> set[str]:
-    from storage.inventory import intake_offices
-
-    return intake_offices(catalog, end)
+def _derived(report: RatesReport) -> list[tuple]:
+    """What the report's rows say beyond their fields: needed, status, rate."""
+    rows = [*report.levels, report.total, *report.offices]
+    return [(r.needed, r.status, r.rate) for r in rows] + [(i.status, i.rate) for i in report.intake]
 
 
 def check_reports_match_the_reference(catalog: Catalog) -> None:
-    assert catalog.recount_rates_summary() == 0, "the triggers let the summary drift from a full recount"
+    assert recount(catalog) == 0, "the triggers let the summary drift from a full recount"
     for end in ENDS:
         for level, office, limit in ((None, None, 100), (None, None, 3), ("xa", None, 100), ("huyen", None, 5),
                                      (None, "x-2", 100), ("xa", "x-1", None)):
             got = rates_report(catalog, end, load_schedule(), LEVELS, level=level, office=office, list_limit=limit)
-            assert got == reference_report(catalog, end, level, office, limit), (end, level, office, limit)
+            expected = reference_report(catalog, end, level, office, limit)
+            assert got == expected, (end, level, office, limit)
+            assert _derived(got) == _derived(expected)
+            assert [f.note for f in got.forecasts] == [f.note for f in expected.forecasts]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -215,8 +292,8 @@ def test_recount_finds_and_repairs_a_summary_written_around_the_triggers(tmp_pat
         with catalog.transaction("tamper"):
             catalog.execute("UPDATE result_months SET n = n + 1 WHERE measure = 'resolved'")
         changed = catalog.query("SELECT COUNT(*) FROM result_months WHERE measure = 'resolved' AND n <> 0")[0][0]
-        assert catalog.recount_rates_summary() == changed
-        assert catalog.recount_rates_summary() == 0
+        assert recount(catalog) == changed
+        assert recount(catalog) == 0
         check_reports_match_the_reference(catalog)
 
 
@@ -243,10 +320,3 @@ def _summary(catalog: Catalog) -> list[list[tuple]]:
     return [catalog.query("SELECT * FROM result_days WHERE n <> 0 ORDER BY 1, 2, 3, 4"),
             catalog.query("SELECT * FROM result_months WHERE n <> 0 ORDER BY 1, 2, 3, 4"),
             catalog.query("SELECT * FROM orphan_documents ORDER BY 1")]
-
-
-def test_the_summary_counts_the_pace_window_of_the_report():
-    import digitize.rates
-    import storage.catalog
-
-    assert storage.catalog.PACE_DAYS == digitize.rates.PACE_DAYS

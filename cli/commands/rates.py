@@ -9,10 +9,15 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digitize.errors import BadInputError, ConfigError
+from digitize.i18n import _
 from digitize.models import VIETNAM
 from digitize.settings import Settings
+
+if TYPE_CHECKING:
+    from rates.model import RatesReport
 
 FORMATS = ("table", "csv", "json", "html")
 
@@ -49,33 +54,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import an inventory or office CSV into the catalog."""
     from storage.catalog import open_catalog
-    from storage.inventory import import_inventory, import_offices
+    from rates.inventory import import_inventory, import_offices
 
     run = import_inventory if args.group == "inventory" else import_offices
     with open_catalog(settings.catalog) as catalog:
         result = run(catalog, args.file, settings.intake.levels)
-    print(f"{result.path}: {result.rows} row(s): {result.inserted} new, {result.updated} changed, "
-          f"{result.unchanged} unchanged")
+    print(_("{file}: {rows} row(s): {new} new, {changed} changed, {unchanged} unchanged", file=result.path.name,
+            rows=result.rows, new=result.inserted, changed=result.updated, unchanged=result.unchanged))
     return 0
 
 
 def cmd_recount(args: argparse.Namespace, settings: Settings) -> int:
     """Recount ``result_months`` (kept by triggers) from the inventory and documents."""
+    from rates.summary import recount
     from storage.catalog import open_catalog
 
     with open_catalog(settings.catalog) as catalog:
-        drifted = catalog.recount_rates_summary()
-    print("the result summary matched a full recount" if drifted == 0 else
-          f"{drifted} count(s) of the result summary had drifted from a full recount; recounted")
+        drifted = recount(catalog)
+    print(_("the result summary matched a full recount") if drifted == 0 else
+          _("{n} count(s) of the result summary had drifted from a full recount; recounted", n=drifted))
     return 0
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Compute the report and write it in the format asked for."""
-    from digitize.rates import period_end, report_tables
-    from digitize.targets import load_schedule
+    from rates.model import period_end
+    from rates.targets import load_schedule
     from storage.catalog import open_catalog
-    from storage.inventory import rates_report
+    from rates.queries import rates_report
 
     if args.level and args.level not in settings.intake.levels:
         raise ConfigError(f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}")
@@ -84,14 +90,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     with open_catalog(settings.catalog) as catalog:
         report = rates_report(catalog, end, schedule, settings.intake.levels, level=args.level,
                               office=args.office, list_limit=args.limit or None)
-    tables = report_tables(report)
-    if args.backlog:
-        tables = tuple(t for t in tables if t.name == "backlog")
-    text = render(report, tables, args.format)
+    text = render(report, args.format, only=("backlog",) if args.backlog else None)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(_("wrote {file}", file=args.output), file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -109,12 +112,21 @@ def _period_end(args: argparse.Namespace, period_end) -> date:  # noqa: ANN001
         raise BadInputError(str(e)) from None
 
 
-def render(report, tables, fmt: str) -> str:  # noqa: ANN001
-    """The report in ``fmt``: table (text), csv (the first table), json (everything) or html."""
+def render(report: RatesReport, fmt: str, only: tuple[str, ...] | None = None) -> str:
+    """The report in ``fmt``: table (text, the reader's language), csv (the first table), json (every table) or
+    html (the reader's language); CSV and JSON keep English keys, ISO dates and a decimal point.
+
+    ``only``: the names of the tables to keep (text, CSV, JSON).
+    """
+    from rates.tables import human_tables, render_text, report_tables
+
     if fmt == "html":
-        from digitize.report_html import render_html
+        from rates.html import render_html
 
         return render_html(report)
+    tables = human_tables(report) if fmt == "table" else report_tables(report)
+    if only is not None:
+        tables = tuple(t for t in tables if t.name in only)
     if fmt == "json":
         return json.dumps({"period_end": report.period_end.isoformat(), "filters": report.filters,
                            **{t.name: t.records() for t in tables}}, ensure_ascii=False, indent=2) + "\n"
@@ -124,13 +136,4 @@ def render(report, tables, fmt: str) -> str:  # noqa: ANN001
         writer.writerow(tables[0].columns)
         writer.writerows(tables[0].rows)
         return out.getvalue()
-    return "\n".join(_text_table(t) for t in tables)
-
-
-def _text_table(table) -> str:  # noqa: ANN001
-    rows = [table.columns, *table.rows]
-    widths = [min(max(len(r[i]) for r in rows), 50) for i in range(len(table.columns))]
-    lines = [table.title, *("  ".join(c[:w].ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)]
-    if not table.rows:
-        lines.append("(none)")
-    return "\n".join(lines) + "\n"
+    return render_text(tables)

@@ -26,7 +26,7 @@ The figures (stated the same way in the README):
   ``E + ceil(needed / pace)`` days (new and expiring results not projected).
 
 The SQL that produces the :class:`OfficeTally` counts lives in
-``storage/inventory.py``; this module only adds them up.
+:mod:`rates.queries`; this module only adds them up.
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from digitize.targets import Schedule
+from digitize.offices import Office
+from rates.targets import Schedule
+from storage.summary_schema import PACE_DAYS
 
-PACE_DAYS = 30
+#: The name shown for an office with results but no row in the office registry.
+UNREGISTERED = "(not in the office registry)"
 TREND_MONTHS = 12
 
 
@@ -57,18 +60,6 @@ class OfficeTally:
     in_force: tuple[int, ...]
     digitized: tuple[int, ...]
     recent: int = 0
-
-
-@dataclass(frozen=True)
-class Office:
-    """An office of the registry, as the report needs it."""
-
-    code: str
-    name: str
-    level: str
-    area_type: str = "urban"
-    status: str = "active"
-    merged_into: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +97,7 @@ class RateRow:
     digitized: int
     target: int | None
     intake: str = ""
+    merged_into: str | None = None
 
     @property
     def rate(self) -> float | None:
@@ -144,6 +136,15 @@ class TrendPoint:
         """Digitized share in percent, None when nothing is in force."""
         return None if self.in_force == 0 else 100.0 * self.digitized / self.in_force
 
+    @property
+    def status(self) -> str:
+        """``met``, ``behind``, ``no results`` (nothing in force) or ``no target``, as for a :class:`RateRow`."""
+        if self.target is None:
+            return "no target"
+        if self.in_force == 0:
+            return "no results"
+        return "met" if self.digitized * 100 >= self.target * self.in_force else "behind"
+
 
 @dataclass(frozen=True)
 class Forecast:
@@ -154,7 +155,18 @@ class Forecast:
     recent: int
     per_day: float
     reaches_target: date | None
-    note: str
+    reason: str
+    """``pace`` (``reaches_target`` from the pace), ``target met``, ``no recent`` (nothing digitized in the
+    window), ``no target`` or ``no results``."""
+
+    @property
+    def note(self) -> str:
+        """The reason in words (English: CSV, JSON; :mod:`rates.tables` translates it)."""
+        if self.reason == "pace":
+            return f"{self.needed} more at {self.per_day:.2f} a day"
+        if self.reason == "no recent":
+            return f"no result digitized in the last {PACE_DAYS} days"
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,8 @@ class RatesReport:
     orphans: tuple[OrphanDocument, ...] = ()
     orphans_total: int = 0
     filters: dict[str, str] = field(default_factory=dict)
+    span: tuple[TrendPoint, ...] = ()
+    """Each level's figures at the end of every year of the plan (from its first year), the last at the period end."""
 
     @property
     def year(self) -> int:
@@ -222,6 +236,11 @@ def checkpoints(end: date, months: int = TREND_MONTHS) -> tuple[date, ...]:
     return (*reversed(points), end)
 
 
+def span_points(end: date, first_year: int) -> tuple[date, ...]:
+    """31 December of each year from ``first_year`` to the year before ``end``'s, then ``end`` itself."""
+    return (*(date(year, 12, 31) for year in range(first_year, end.year)), end)
+
+
 def pace_start(end: date) -> date:
     """The first day of the pace window: the :data:`PACE_DAYS` days ending on ``end``."""
     return end - timedelta(days=PACE_DAYS - 1)
@@ -240,14 +259,16 @@ def build_report(
     orphans: Sequence[OrphanDocument] = (),
     orphans_total: int | None = None,
     filters: dict[str, str] | None = None,
+    span: tuple[Sequence[date], Iterable[OfficeTally]] | None = None,
 ) -> RatesReport:
-    """Add the ``tallies`` up into the report at ``end`` (``points``: the checkpoints they were counted at)."""
+    """Add the ``tallies`` up into the report at ``end`` (``points``: the checkpoints they were counted at).
+
+    ``span``: the checkpoints of :func:`span_points` and the tallies counted
+    at them, for the plan's whole span per level (none: no span).
+    """
     points = tuple(points or checkpoints(end))
-    if points[-1] != end:
-        raise ValueError("the last checkpoint must be the period end")
-    tallies = list(tallies)
-    if any(len(t.in_force) != len(points) or len(t.digitized) != len(points) for t in tallies):
-        raise ValueError("every tally must have one count per checkpoint")
+    tallies = _checked(end, points, tallies)
+    span_points_, span_tallies = (span[0], _checked(end, tuple(span[0]), span[1])) if span else ((), [])
     office_rows = _office_rows(end, tallies, offices, schedule, set(intake_offices))
     level_rows = tuple(_sum_row("level", level, [r for r in office_rows if r.level == level],
                                 schedule.digitization_target(level, end.year)) for level in levels)
@@ -265,7 +286,17 @@ def build_report(
         orphans=tuple(orphans),
         orphans_total=len(orphans) if orphans_total is None else orphans_total,
         filters=dict(filters or {}),
+        span=tuple(_trend(span_tallies, span_points_, levels, schedule)) if span else (),
     )
+
+
+def _checked(end: date, points: tuple[date, ...], tallies: Iterable[OfficeTally]) -> list[OfficeTally]:
+    if points[-1] != end:
+        raise ValueError("the last checkpoint must be the period end")
+    tallies = list(tallies)
+    if any(len(t.in_force) != len(points) or len(t.digitized) != len(points) for t in tallies):
+        raise ValueError("every tally must have one count per checkpoint")
+    return tallies
 
 
 def _office_rows(
@@ -281,11 +312,11 @@ def _office_rows(
     keys = set(counts) | {(o.level, o.code) for o in offices}
     rows = []
     for level, code in keys:
-        office = registry.get(code, Office(code, "(not in the office registry)", level))
+        office = registry.get(code, Office(code, UNREGISTERED, level))
         in_force, digitized = counts.get((level, code), (0, 0))
         rows.append(RateRow("office", level, code, office.name, _office_status(office), in_force, digitized,
                             schedule.digitization_target(level, end.year),
-                            _intake_mark(office, intake_offices, schedule)))
+                            _intake_mark(office, intake_offices, schedule), office.merged_into))
     return rows
 
 
@@ -333,10 +364,9 @@ def _forecast(row: RateRow, tallies: list[OfficeTally], end: date) -> Forecast:
     if row.needed == 0:
         return Forecast(row.level, 0, recent, per_day, end, "target met")
     if recent == 0:
-        return Forecast(row.level, row.needed, 0, 0.0, None, f"no result digitized in the last {PACE_DAYS} days")
-    days = math.ceil(row.needed / per_day)
-    return Forecast(row.level, row.needed, recent, per_day, end + timedelta(days=days),
-                    f"{row.needed} more at {per_day:.2f} a day")
+        return Forecast(row.level, row.needed, 0, 0.0, None, "no recent")
+    days = -(-row.needed * PACE_DAYS // recent)  # ceil(needed / per_day), in whole numbers (floats miss by one)
+    return Forecast(row.level, row.needed, recent, per_day, end + timedelta(days=days), "pace")
 
 
 def _intake(
@@ -347,65 +377,3 @@ def _intake(
     eligible = [o for o in of_level if o not in exempt and o.status == "active"]
     covered = [o for o in eligible if o.code in intake_offices]
     return IntakeCoverage(level, len(eligible), len(covered), len(exempt), schedule.intake_target(level, year))
-
-
-@dataclass(frozen=True)
-class Table:
-    """A titled table of text cells: what the CLI prints, the CSV holds and the flow publishes."""
-
-    name: str
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-    def records(self) -> list[dict[str, str]]:
-        """The rows as dictionaries keyed by column (Prefect table artifacts, JSON)."""
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-def percent(value: float | None) -> str:
-    """``37.5%``, or ``-`` when there is nothing to divide."""
-    return "-" if value is None else f"{value:.1f}%"
-
-
-def report_tables(report: RatesReport) -> tuple[Table, ...]:
-    """The report as plain tables: rates, trend, forecast, intake coverage, backlog, orphan documents."""
-    end = report.period_end.isoformat()
-    rate_columns = ("scope", "level", "office", "name", "office status", "in force", "digitized", "rate",
-                    "target", "status", "needed", "intake")
-    rate_rows = tuple(_rate_cells(r) for r in (*report.levels, report.total, *report.offices))
-    return (
-        Table("rates", f"Results in force at {end}: digitized against the {report.year} target", rate_columns,
-              rate_rows),
-        Table("trend", "Rate per level at each month end", ("level", "at", "in force", "digitized", "rate", "target"),
-              tuple((t.level, t.at.isoformat(), str(t.in_force), str(t.digitized), percent(t.rate),
-                     _target(t.target)) for t in report.trend)),
-        Table("forecast", f"Forecast at the pace of the {PACE_DAYS} days ending {end}",
-              ("level", "needed", f"digitized in last {PACE_DAYS} days", "per day", "target reached", "note"),
-              tuple((f.level, str(f.needed), str(f.recent), f"{f.per_day:.2f}",
-                     f.reaches_target.isoformat() if f.reaches_target else "-", f.note) for f in report.forecasts)),
-        Table("intake", f"Offices digitizing at intake in {report.year} (exempt area types not counted)",
-              ("level", "eligible", "covered", "exempt", "rate", "target", "status"),
-              tuple((i.level, str(i.eligible), str(i.covered), str(i.exempt), percent(i.rate), _target(i.target),
-                     i.status) for i in report.intake)),
-        Table("backlog", f"Backlog: results in force not digitized, oldest first "
-                         f"({len(report.backlog)} of {report.backlog_total} shown)",
-              ("document", "level", "office", "procedure", "resolved", "valid until"),
-              tuple((b.document_code, b.level, b.office_code, b.procedure_code or "", b.resolved_date,
-                     b.valid_until or "") for b in report.backlog)),
-        Table("orphans", f"Digitized results with no inventory row ({len(report.orphans)} of "
-                         f"{report.orphans_total} shown): a missing export?",
-              ("document", "level", "office", "archived at"),
-              tuple((o.document_code, o.level, o.office_code, o.archived_at) for o in report.orphans)),
-    )
-
-
-def _target(target: int | None) -> str:
-    return "-" if target is None else f"{target}%"
-
-
-def _rate_cells(row: RateRow) -> tuple[str, ...]:
-    total = row.scope == "total"
-    return (row.scope, row.level, row.office_code, row.office_name, row.office_status, str(row.in_force),
-            str(row.digitized), percent(row.rate), _target(row.target), "" if total else row.status,
-            "" if total else str(row.needed), row.intake)

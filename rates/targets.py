@@ -1,4 +1,4 @@
-"""The targets of plan 4521/QĐ-UBND, kept as data (``digitize/data/targets.toml``).
+"""The targets of plan 4521/QĐ-UBND, kept as data (``rates/targets.toml``).
 
 Each schedule is a rule (a baseline per level in the first year, a step in
 percentage points per year, a cap) plus explicit overrides for one year and
@@ -59,7 +59,7 @@ def load_schedule(path: Path | None = None) -> Schedule:
     """The schedule in ``path``, or the packaged one (plan 4521/QĐ-UBND) when ``path`` is None."""
     try:
         if path is None:
-            text = resources.files("digitize").joinpath("data", PACKAGED).read_text(encoding="utf-8")
+            text = resources.files("rates").joinpath(PACKAGED).read_text(encoding="utf-8")
             where = f"the packaged {PACKAGED}"
         else:
             text, where = Path(path).read_text(encoding="utf-8"), str(path)
