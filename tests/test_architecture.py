@@ -10,8 +10,10 @@ And the style rule that library code never reads environment variables.
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,18 @@ def _lint_with(importer: str, imported: str, contract: str) -> bool:
         return use_cases.lint_imports(str(PYPROJECT), limit_to_contracts=(contract,), cache_dir=None, no_logo=True)
     finally:
         configuration.configure()
+
+
+def test_the_console_script_and_python_m_digitize_run_the_cli():
+    """The CLI moved out of the kernel (issue 16): ``digitize`` and ``python -m digitize`` still reach it."""
+    from cli.main import main
+
+    script = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["scripts"]["digitize"]
+    module, _, function = script.partition(":")
+    assert getattr(importlib.import_module(module), function) is main
+    result = subprocess.run([sys.executable, "-m", "digitize", "--version"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("digitize "), result.stdout + result.stderr
 
 
 def environment_reads(source: str) -> list[int]:
