@@ -470,9 +470,7 @@ def keep_signed_originals(result: ScanResult, output: Path) -> list[Path]:
     for n, original in enumerate(result.signed_originals, 1):
         suffix = "" if len(result.signed_originals) == 1 else f"-{n}"
         target = output.with_name(f"{output.stem}.signed-original{suffix}.pdf")
-        partial = target.with_name(target.name + ".part")
-        with files.storage_guard(partial):
+        with files.written_whole(target) as partial:
             shutil.copyfile(original, partial)
-        partial.replace(target)
         copies.append(target)
     return copies

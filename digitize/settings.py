@@ -94,6 +94,11 @@ class PathSettings:
     #: A work folder kept from a failure is removed when untouched this many days.
     work_max_age_days: Annotated[Number, Field(ge=0, le=3650)] = 14.0
 
+    @property
+    def font_cache(self) -> Path:
+        """Where the stamp font's 1000-units-per-em copies are cached: ``<var_dir>/cache/fonts``."""
+        return self.var_dir / "cache" / "fonts"
+
 
 @_section
 class IntakeSettings:

@@ -52,6 +52,7 @@ def test_moving_var_dir_moves_every_unset_folder(tmp_path):
     assert s.signing.demo_dir == tmp_path / "data" / "keys"
     assert s.catalog.path == tmp_path / "data" / "catalog.sqlite"
     assert s.archive.root == Path("/srv/archive")
+    assert s.paths.font_cache == tmp_path / "data" / "cache" / "fonts"
 
 
 def test_settings_are_frozen(tmp_path):
