@@ -48,8 +48,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, InitSettingsSourc
 from pydantic_settings.sources.utils import parse_env_vars
 
 from digitize.errors import ConfigError
-from digitize.settings_types import Flag, FolderPath, Number, OptionalPath, OptionalText, Paths, Text, Whole, Words
 from digitize.i18n import LANGUAGES, _
+from digitize.settings_types import Flag, FolderPath, Number, OptionalPath, OptionalText, Paths, Text, Whole, Words
 
 ENV_PREFIX = "DIGITIZE_"
 CONFIG_ENV = "DIGITIZE_CONFIG"

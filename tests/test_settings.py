@@ -280,10 +280,10 @@ def test_a_variable_may_say_yes_or_1_for_true(tmp_path, value):
 def test_config_errors_are_in_the_language_set_and_name_the_key(tmp_path):
     with using("vi"), pytest.raises(ConfigError) as e:
         load_settings(environ={"DIGITIZE_OCR__WORKERS": "300"}, base_dir=tmp_path)
-    assert "thiết lập 'ocr.workers' phải là một số nguyên từ 0 đến 256" in str(e.value)
+    assert "cấu hình 'ocr.workers' phải là một số nguyên từ 0 đến 256" in str(e.value)
     with using("vi"), pytest.raises(ConfigError) as e:
         load_settings(environ={"DIGITIZE_OCR__LANGS": "vie"}, base_dir=tmp_path)
-    assert "không có thiết lập 'ocr.langs'" in str(e.value) and "languages" in str(e.value)
+    assert "không có cấu hình 'ocr.langs'" in str(e.value) and "languages" in str(e.value)
 
 
 def test_a_section_built_by_hand_refuses_a_value_out_of_its_range():
