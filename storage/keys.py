@@ -27,10 +27,9 @@ import re
 from datetime import datetime
 
 from digitize.errors import BadInputError
-from digitize.models import VIETNAM, DocumentMeta
+from digitize.models import VIETNAM, DocumentMeta, signed_original_names
 
 MANIFEST_SUFFIX = ".manifest.json"
-SIGNED_ORIGINAL_SUFFIX = ".signed-original"
 RENEWED_INFIX = ".renewed-"
 MIN_YEAR = 1900
 MAX_YEAR = 9999
@@ -69,12 +68,8 @@ def signed_original_keys(meta: DocumentMeta, year: int, count: int) -> list[str]
     One original is ``<document>.signed-original.pdf``; several are numbered
     ``<document>.signed-original-1.pdf``, ``-2``...
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise BadInputError(f"signed original count {count!r} must be a whole number >= 0")
-    base = f"{dossier_prefix(meta, year)}/{meta.document_code}{SIGNED_ORIGINAL_SUFFIX}"
-    if count == 1:
-        return [check_key(f"{base}.pdf")]
-    return [check_key(f"{base}-{n}.pdf") for n in range(1, count + 1)]
+    prefix = dossier_prefix(meta, year)
+    return [check_key(f"{prefix}/{name}") for name in signed_original_names(meta.document_code, count)]
 
 
 def dossier_prefix(meta: DocumentMeta, year: int) -> str:
