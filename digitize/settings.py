@@ -495,7 +495,7 @@ def _tessdata_dir(value: str, var: Path) -> str:
 def shown_value(name: str, value: object) -> str:
     """``value`` as a message may show it: a secret or a URL that may carry a password is never shown."""
     if name in SECRET_KEYS or name in URL_KEYS:
-        return f"a {type(value).__name__} (value not shown: it may hold a secret)"
+        return _("a value of type {kind} (not shown: it may hold a secret)", kind=type(value).__name__)
     return repr(value)
 
 
