@@ -470,7 +470,7 @@ def keep_signed_originals(result: ScanResult, output: Path) -> list[Path]:
     names = signed_original_names(output.stem, len(result.signed_originals))
     for original, name in zip(result.signed_originals, names, strict=True):
         target = output.with_name(name)
-        with files.written_whole(target) as partial:
+        with files.storage_guard(target), files.written_whole(target) as partial:
             shutil.copyfile(original, partial)
         copies.append(target)
     return copies

@@ -28,7 +28,7 @@ def write_atomically(path: Path, data: bytes, *, mode: int = 0o644, overwrite: b
     :class:`StorageFullError` (transient) naming the path; other failures raise
     :class:`OSError`, which callers wrap in their own error.
     """
-    with written_whole(path, overwrite=overwrite) as tmp:
+    with storage_guard(path), written_whole(path, overwrite=overwrite) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -43,14 +43,13 @@ def written_whole(path: Path, *, overwrite: bool = True) -> Iterator[Path]:
     takes the name ``path`` at once, so that no reader ever sees half of it.
 
     The temporary is ``.<name>.<random>.part`` (a name the scanner folders skip); it is removed
-    when the block fails. A full disk in the block is raised as :class:`StorageFullError` naming
-    ``path``. ``overwrite=False`` links instead of renaming: a ``path`` that is there (written
-    meanwhile by another process) is never replaced, :class:`FileExistsError` is raised.
+    when the block fails. ``overwrite=False`` links instead of renaming: a ``path`` that is there
+    (written meanwhile by another process) is never replaced, :class:`FileExistsError` is raised.
+    Put :func:`storage_guard` around it to have a full disk raised as :class:`StorageFullError`.
     """
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        with storage_guard(path):
-            yield tmp
+        yield tmp
         if overwrite:
             os.replace(tmp, path)
         else:

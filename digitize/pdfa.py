@@ -95,7 +95,7 @@ def _save(
     import pikepdf.pdfa  # here, not at the top: 0.2 s of imports the page workers never need
 
     try:
-        with files.written_whole(out) as tmp:
+        with files.storage_guard(out), files.written_whole(out) as tmp:
             report = pikepdf.pdfa.save(pdf, tmp, flavour)
     except pikepdf.pdfa.PdfaError as e:
         raise PdfaError(f"the assembled PDF is not PDF/A-{flavour}: {e}") from e
