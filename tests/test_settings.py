@@ -290,3 +290,11 @@ def test_a_section_built_by_hand_refuses_a_value_out_of_its_range():
     with pytest.raises(pydantic.ValidationError, match="workers"):
         OcrSettings(workers=300)
     assert OcrSettings(workers=2).workers == 2
+
+
+def test_only_the_variables_given_are_read_not_the_process_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITIZE_OCR__WORKERS", "7")  # pydantic-settings reads os.environ unless told otherwise
+    assert load_settings(environ={}, base_dir=tmp_path).ocr.workers == 0
+    assert load_settings(environ={"DIGITIZE_OCR__WORKERS": "3"}, base_dir=tmp_path).ocr.workers == 3
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().ocr.workers == 7  # environ None: the process environment
