@@ -17,9 +17,12 @@ or the working folder when there is none).
 How: each section is a frozen pydantic dataclass (value types from
 :mod:`digitize.settings_types`, ranges as ``Field(ge=, le=)``, unknown keys refused by
 ``extra="forbid"``), so callers keep ``settings.ocr.workers``, ``dataclasses.replace`` and
-``asdict``; pydantic-settings reads the ``DIGITIZE_*`` variables and lays them over the TOML
-file's tables. Kept by hand, each for a reason: reading the TOML file (a byte order mark is
-tolerated, and where each signing key came from is remembered for password errors); refusing
+``asdict``; pydantic-settings' environment source reads the ``DIGITIZE_*`` variables into
+sections (prefix, ``__`` nesting, any case), which are laid over the TOML file's tables. Kept by hand, each for a reason: reading the TOML file (a byte order
+mark is tolerated, and where each signing key came from is remembered for password errors);
+the layering itself, two dictionaries merged per section (``BaseSettings()``, even its
+``model_validate``, reads ``os.environ``, not the mapping :func:`load_settings` is given);
+refusing
 a ``DIGITIZE_*`` variable that names no section (pydantic-settings ignores it: a typo would
 be dropped silently); turning pydantic's errors into one ``ConfigError`` in the reader's
 language that names the key and what it allows, never a secret; and the choices and
@@ -44,7 +47,7 @@ import annotated_types
 import pydantic
 import pydantic.dataclasses
 from pydantic import Field
-from pydantic_settings import BaseSettings, EnvSettingsSource, InitSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
 from digitize.errors import ConfigError
@@ -316,14 +319,15 @@ def _public_keys(section: str) -> list[str]:
 
 
 class _SourcesBase(BaseSettings):
-    """What pydantic-settings reads: ``DIGITIZE_<SECTION>__<KEY>`` over the TOML file's tables."""
+    """The shape pydantic-settings' environment source reads ``DIGITIZE_<SECTION>__<KEY>`` variables into:
+    one field per section. Never built itself (that would read ``os.environ``); each section is."""
 
     # enable_decoding=False: a list variable is "a,b" (split by Words/Paths), not JSON.
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid",
                                       case_sensitive=False, enable_decoding=False)
 
 
-_Sources = pydantic.create_model(  # one field per section of Settings, each defaulting to its defaults
+_Sources = pydantic.create_model(  # one field per section of Settings
     "_Sources", __base__=_SourcesBase,
     **{name: (cls, Field(default_factory=cls)) for name, cls in _SECTIONS.items()},
 )
@@ -379,12 +383,14 @@ def load_settings(
         section, _sep, name = key.partition(".")
         if name not in _public_keys(section):
             raise _unknown_key(section, name)
-    try:
-        layered = _Sources(_build_sources=((environment, InitSettingsSource(_Sources, file_values)), {}))
-    except pydantic.ValidationError as e:
-        # from None: pydantic's own text repeats the input, which may be a secret.
-        raise _config_error(e) from None
-    settings = _finish({name: getattr(layered, name) for name in _SECTIONS}, base, origins)
+    sections = {}
+    for name, cls in _SECTIONS.items():  # a variable wins over the file
+        try:
+            sections[name] = cls(**{**file_values.get(name, {}), **env_values.get(name, {})})
+        except pydantic.ValidationError as e:
+            # from None: pydantic's own text repeats the input, which may be a secret.
+            raise _config_error(name, e) from None
+    settings = _finish(sections, base, origins)
     return dataclasses.replace(settings, source=" + ".join(sources))
 
 
@@ -418,18 +424,18 @@ def _check_variable_names(environ: Mapping[str, str]) -> None:
 
 
 def _unknown_key(section: str, key: str) -> ConfigError:
-    if section not in _SECTIONS:
-        return ConfigError(_("unknown section [{section}]; known: {known}", section=section, known=", ".join(_SECTIONS)))
+    """The error for ``key``, which ``[section]`` does not have, listing the keys it has."""
     name = f"{section}.{key}"
     return ConfigError(_("unknown setting '{key}'; known keys in [{section}]: {known}",
                          key=name, section=section, known=", ".join(_public_keys(section))))
 
 
-def _config_error(error: pydantic.ValidationError) -> ConfigError:
-    """pydantic's first complaint as a message naming the key and what it allows, never a secret."""
+def _config_error(section: str, error: pydantic.ValidationError) -> ConfigError:
+    """pydantic's first complaint about ``[section]`` as a message naming the key and what it allows,
+    never a secret."""
     first = error.errors()[0]
-    section, key = (*map(str, first["loc"]), "")[:2]
-    if section not in _SECTIONS or first["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+    key = str(first["loc"][0]) if first["loc"] else ""
+    if first["type"] in ("extra_forbidden", "unexpected_keyword_argument") or key not in _public_keys(section):
         return _unknown_key(section, key)
     name = f"{section}.{key}"
     value = shown_value(name, first["input"])
