@@ -48,7 +48,6 @@ import pydantic
 import pydantic.dataclasses
 from pydantic import Field
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
-from pydantic_settings.sources.utils import parse_env_vars
 
 from digitize.errors import ConfigError
 from digitize.i18n import LANGUAGES, _
@@ -341,8 +340,9 @@ class _Environment(EnvSettingsSource):
         super().__init__(_Sources)
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
-        # The one hook pydantic-settings has for where variables come from; it reads os.environ itself.
-        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+        # The hook where pydantic-settings takes its variables (os.environ; its .env source overrides it
+        # too). Names lower-cased: the source matches them case-insensitively (case_sensitive=False).
+        return {name.lower(): value for name, value in self._environ.items()}
 
 
 def load_settings(
