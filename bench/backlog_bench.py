@@ -421,7 +421,7 @@ def steps(backlog: Backlog, results: Path) -> Outcome:
     settings = load_settings(run_dir / "digitize.toml", environ={})
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    session = open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts")
+    session = open_signing_session(settings.signing, font_cache_dir=settings.paths.font_cache)
     opened = time.perf_counter() - started
     store = open_archive(settings.archive)
     per_step: dict[str, list[float]] = {}

@@ -96,7 +96,7 @@ def check_signing_key(settings: Settings) -> DoctorCheck:
     from signing.session import open_signing_session
 
     try:
-        with open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts") as s:
+        with open_signing_session(settings.signing, font_cache_dir=settings.paths.font_cache) as s:
             note = s.note
     except DigitizeError as e:
         return DoctorCheck("signing key", False, str(e), "set signing.pkcs12 (or signing.pkcs11_*) and its "

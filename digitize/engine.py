@@ -37,7 +37,7 @@ import cv2
 
 from digitize import cleanup, files, layout, lifetime, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedError, ToolError, ToolTimeoutError
-from digitize.models import DocumentMeta
+from digitize.models import DocumentMeta, signed_original_names
 from digitize.settings import OcrSettings
 
 #: Decree 30/2020/NĐ-CP, Phụ lục I: a digital copy is scanned at 200 dpi or more.
@@ -467,12 +467,10 @@ def keep_signed_originals(result: ScanResult, output: Path) -> list[Path]:
     """Copy each signed original of ``result`` untouched beside ``output``
     (``<output stem>.signed-original[-n].pdf``) and return the copies."""
     copies = []
-    for n, original in enumerate(result.signed_originals, 1):
-        suffix = "" if len(result.signed_originals) == 1 else f"-{n}"
-        target = output.with_name(f"{output.stem}.signed-original{suffix}.pdf")
-        partial = target.with_name(target.name + ".part")
-        with files.storage_guard(partial):
+    names = signed_original_names(output.stem, len(result.signed_originals))
+    for original, name in zip(result.signed_originals, names, strict=True):
+        target = output.with_name(name)
+        with files.storage_guard(target), files.written_whole(target) as partial:
             shutil.copyfile(original, partial)
-        partial.replace(target)
         copies.append(target)
     return copies

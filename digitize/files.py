@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
+import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,26 +19,51 @@ FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 LOW_SPACE_BYTES = 8 * 1024 * 1024
 
 
-def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename it.
+def write_atomically(path: Path, data: bytes, *, mode: int = 0o644, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` whole (see :func:`written_whole`), flushed to disk first.
 
     The file has ``mode`` from its creation (a secret is never readable by
-    others, even for a moment) and is flushed to disk before the rename.
-    A full disk raises :class:`StorageFullError` (transient) naming the path;
-    other failures raise :class:`OSError`, which callers wrap in their own error.
+    others, even for a moment). ``overwrite=False`` never replaces a file that
+    is there (:class:`FileExistsError`). A full disk raises
+    :class:`StorageFullError` (transient) naming the path; other failures raise
+    :class:`OSError`, which callers wrap in their own error.
     """
-    with storage_guard(path):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+    with storage_guard(path), written_whole(path, overwrite=overwrite) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def written_whole(path: Path, *, overwrite: bool = True) -> Iterator[Path]:
+    """A temporary name beside ``path`` for the block to write a file or a folder to, which then
+    takes the name ``path`` at once, so that no reader ever sees half of it.
+
+    The temporary is ``.<name>.<random>.part`` (a name the scanner folders skip); it is removed
+    when the block fails. ``overwrite=False`` links instead of renaming: a ``path`` that is there
+    (written meanwhile by another process) is never replaced, :class:`FileExistsError` is raised.
+    Put :func:`storage_guard` around it to have a full disk raised as :class:`StorageFullError`.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        yield tmp
+        if overwrite:
             os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        else:
+            os.link(tmp, path)
+    finally:
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a folder if it is there (a link is removed, never followed)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from digitize.errors import BadInputError, DigitizeError, exit_code_for
-from digitize.files import write_atomically
+from digitize.files import write_atomically, written_whole
 from digitize.models import DocumentMeta, check_office, meta_fields, parse_document_code
 from digitize.pages import INPUT_SUFFIXES
 
@@ -482,15 +482,13 @@ def copy_to_work(item: InboxItem, work_dir: Path) -> Path:
         return target
     files = _regular_entries(item.path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    if _is_real_dir(item.path):
-        shutil.rmtree(tmp, ignore_errors=True)
-        for file in files:
-            _copy_file(file, tmp / file.relative_to(item.path))
-        tmp.mkdir(exist_ok=True)  # a folder of no files still gets its copy, refused later with its reason
-    else:
-        _copy_file(item.path, tmp)
-    os.replace(tmp, target)
+    with written_whole(target) as tmp:
+        if _is_real_dir(item.path):
+            for file in files:
+                _copy_file(file, tmp / file.relative_to(item.path))
+            tmp.mkdir(exist_ok=True)  # a folder of no files still gets its copy, refused later with its reason
+        else:
+            _copy_file(item.path, tmp)
     return target
 
 

@@ -18,6 +18,8 @@ from digitize.errors import BadInputError
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 KINDS = ("KQ", "HS")
+#: Beside a digitized copy, a signed input kept untouched (``ocr.signed_input = "keep-original"``).
+SIGNED_ORIGINAL_SUFFIX = ".signed-original"
 #: The fields a JSON object may give about a document (``digitize ocr --metadata``; a sidecar gives fewer).
 META_FIELDS = ("dossier_code", "kind", "number", "level", "office", "procedure_code", "title")
 #: Longest title taken: ample for the name of any paper, far below what one PDF string may hold
@@ -126,6 +128,16 @@ def check_title(value: object) -> str:
             f"title holds a control or invalid character (U+{ord(bad):04X}); type it again as plain text"
         )
     return nfc(value)
+
+
+def signed_original_names(stem: str, count: int) -> list[str]:
+    """The names of the ``count`` signed originals kept beside the document ``stem``, in input
+    order: one is ``<stem>.signed-original.pdf``, several ``<stem>.signed-original-1.pdf``, ``-2``..."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise BadInputError(f"signed original count {count!r} must be a whole number >= 0")
+    if count == 1:
+        return [f"{stem}{SIGNED_ORIGINAL_SUFFIX}.pdf"]
+    return [f"{stem}{SIGNED_ORIGINAL_SUFFIX}-{n}.pdf" for n in range(1, count + 1)]
 
 
 def json_kind(value: object) -> str:

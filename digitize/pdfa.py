@@ -13,7 +13,6 @@ against rules imported from veraPDF's profiles.
 from __future__ import annotations
 
 import datetime
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import pikepdf
 
 from digitize import files
-from digitize.errors import BadInputError, PdfaError, StorageFullError
+from digitize.errors import BadInputError, PdfaError
 from digitize.models import DocumentMeta, nfc
 
 FLAVOUR = "2b"
@@ -93,24 +92,17 @@ def _save(
     pdf: pikepdf.Pdf, layers: list[PageLayer], out: Path, meta: DocumentMeta, producer: str, flavour: str
 ) -> PdfaReport:
     _set_metadata(pdf, meta, len(layers), producer)
-    tmp = out.with_name(out.name + ".part")
     import pikepdf.pdfa  # here, not at the top: 0.2 s of imports the page workers never need
 
     try:
-        with files.storage_guard(tmp):
+        with files.storage_guard(out), files.written_whole(out) as tmp:
             report = pikepdf.pdfa.save(pdf, tmp, flavour)
     except pikepdf.pdfa.PdfaError as e:
-        tmp.unlink(missing_ok=True)
         raise PdfaError(f"the assembled PDF is not PDF/A-{flavour}: {e}") from e
     except pikepdf.PdfError as e:  # qpdf reports a failed write as its own error, not an OSError
-        tmp.unlink(missing_ok=True)
-        if files.is_short_of_space(tmp.parent):
-            raise files.storage_full(tmp) from e
+        if files.is_short_of_space(out.parent):
+            raise files.storage_full(out) from e
         raise
-    except StorageFullError:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, out)
     return PdfaReport(out, flavour, report.passed, tuple(str(f) for f in report.findings))
 
 

@@ -13,31 +13,54 @@ CLI or a flow, and each function receives only the section it needs.
 
 Relative paths are resolved against ``base_dir`` (the folder of the TOML file,
 or the working folder when there is none).
+
+How: each section is a frozen pydantic dataclass (value types from
+:mod:`digitize.settings_types`, ranges as ``Field(ge=, le=)``, unknown keys refused by
+``extra="forbid"``), so callers keep ``settings.ocr.workers``, ``dataclasses.replace`` and
+``asdict``; pydantic-settings' environment source reads the ``DIGITIZE_*`` variables into
+sections (prefix, ``__`` nesting, any case), which are laid over the TOML file's tables. Kept by hand, each for a reason: reading the TOML file (a byte order
+mark is tolerated, and where each signing key came from is remembered for password errors);
+the layering itself, two dictionaries merged per section (``BaseSettings()``, even its
+``model_validate``, reads ``os.environ``, not the mapping :func:`load_settings` is given);
+refusing
+a ``DIGITIZE_*`` variable that names no section (pydantic-settings ignores it: a typo would
+be dropped silently); turning pydantic's errors into one ``ConfigError`` in the reader's
+language that names the key and what it allows, never a secret; and the choices and
+cross-key rules in :func:`_check`, so that a section built by hand (a test, a library
+caller) is not refused for a choice its user checks itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import annotated_types
+import pydantic
+import pydantic.dataclasses
+from pydantic import Field
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
 from digitize.errors import ConfigError
+from digitize.i18n import LANGUAGES, _
+from digitize.settings_types import Flag, FolderPath, Number, OptionalPath, OptionalText, Paths, Text, Whole, Words
 
 ENV_PREFIX = "DIGITIZE_"
 CONFIG_ENV = "DIGITIZE_CONFIG"
 DEFAULT_CONFIG_NAME = "digitize.toml"
 LEVELS = ("tinh", "huyen", "xa")
-#: Languages of the user interface (``ui.language``); messages are written in English and translated.
-LANGUAGES = ("vi", "en")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+_section = pydantic.dataclasses.dataclass(frozen=True, config=pydantic.ConfigDict(extra="forbid"))
 
 
 def _masked_repr(section: object) -> str:
@@ -53,7 +76,7 @@ def _masked_repr(section: object) -> str:
     return f"{type(section).__name__}({', '.join(shown)})"
 
 
-@dataclass(frozen=True)
+@_section
 class PathSettings:
     """Where the pipeline keeps its folders.
 
@@ -62,72 +85,77 @@ class PathSettings:
     sections), so moving ``var_dir`` moves the whole embedded set-up.
     """
 
-    var_dir: Path = Path("var")
-    inbox: Path | None = None
-    backlog: Path | None = None
-    work: Path | None = None
-    done: Path | None = None
-    failed: Path | None = None
+    var_dir: FolderPath = Path("var")
+    inbox: OptionalPath = None
+    backlog: OptionalPath = None
+    work: OptionalPath = None
+    done: OptionalPath = None
+    failed: OptionalPath = None
     #: Keep every document's work folder (for diagnosis); by default a folder goes once its input is done.
-    keep_work: bool = False
+    keep_work: Flag = False
     #: A work folder kept from a failure is removed when untouched this many days.
-    work_max_age_days: float = 14.0
+    work_max_age_days: Annotated[Number, Field(ge=0, le=3650)] = 14.0
+
+    @property
+    def font_cache(self) -> Path:
+        """Where the stamp font's 1000-units-per-em copies are cached: ``<var_dir>/cache/fonts``."""
+        return self.var_dir / "cache" / "fonts"
 
 
-@dataclass(frozen=True)
+@_section
 class IntakeSettings:
     """How files are taken from the scanner folders."""
 
-    settle_seconds: float = 5.0
+    settle_seconds: Annotated[Number, Field(ge=0, le=86_400)] = 5.0
     #: An item (a file, or a folder's files together) larger than this is refused before it is hashed or copied.
-    max_file_mb: float = 500.0
-    claim_timeout_seconds: float = 6 * 3600.0
-    default_dpi: int = 300
-    levels: tuple[str, ...] = LEVELS
+    max_file_mb: Annotated[Number, Field(ge=1, le=1_000_000)] = 500.0
+    claim_timeout_seconds: Annotated[Number, Field(ge=60, le=30 * 86_400)] = 6 * 3600.0
+    default_dpi: Annotated[Whole, Field(ge=72, le=1200)] = 300
+    levels: Words = LEVELS
     #: An input of more pages is refused (exit 4) before any page is rendered.
-    max_pages: int = 500
+    max_pages: Annotated[Whole, Field(ge=1, le=100_000)] = 500
 
 
-@dataclass(frozen=True)
+@_section
 class OcrSettings:
     """Tesseract options."""
 
-    languages: str = "vie"
+    languages: Text = "vie"
     #: Tesseract's model folder: "" (the OS package's folder: the "fast" vie model), "auto"
     #: (``<paths.var_dir>/tessdata`` when set-up installed the best_int vie model there, else the OS
     #: folder) or a folder. best_int measured about the same on vn-docs (bench/README.md): opt-in.
-    tessdata_dir: str = ""
-    timeout_seconds: float = 300.0
+    tessdata_dir: Text = ""
+    timeout_seconds: Annotated[Number, Field(ge=1, le=86_400)] = 300.0
     #: Order of the text layer: "layout" (the Decree 30 blocks: header and closing columns read
     #: left, then right) or "tesseract" (as Tesseract read it). Words keep their places either way.
-    reading_order: str = "layout"
+    reading_order: Text = "layout"
     #: Words Tesseract read with a confidence below this get the tone marks their context asks
     #: for (digitize/tonemarks.py); 0: no correction. Words at or above it are never changed.
-    tone_correction_below: float = 80.0
+    tone_correction_below: Annotated[Number, Field(ge=0, le=100)] = 80.0
     #: Words read inside a red seal with a confidence below this stay out of the text layer
     #: (the image keeps them); 0: keep every word.
-    seal_words_below: float = 50.0
-    min_confidence: float = 60.0
-    jpeg_quality: int = 80
+    seal_words_below: Annotated[Number, Field(ge=0, le=100)] = 50.0
+    min_confidence: Annotated[Number, Field(ge=0, le=100)] = 60.0
+    jpeg_quality: Annotated[Whole, Field(ge=1, le=100)] = 80
     #: Processes that clean and OCR pages in parallel; 0: one per CPU core.
-    workers: int = 0
+    workers: Annotated[Whole, Field(ge=0, le=256)] = 0
     #: Documents of a run in flight at once, their pages sharing the run's workers; 0: 4 x workers.
-    documents_in_flight: int = 0
+    documents_in_flight: Annotated[Whole, Field(ge=0, le=256)] = 0
     #: Limit for one whole page (render, clean, OCR) in a worker.
-    page_timeout_seconds: float = 600.0
+    page_timeout_seconds: Annotated[Number, Field(ge=1, le=86_400)] = 600.0
     #: A PDF page that already has text: "refuse" (exit 4), "redo" (OCR the rendered page
     #: again) or "skip" (keep the page as it is, no OCR).
-    existing_text: str = "refuse"
+    existing_text: Text = "refuse"
     #: A PDF that already carries a digital signature: "refuse" (exit 7) or "keep-original"
     #: (digitize it and keep the signed original untouched beside the copy).
-    signed_input: str = "refuse"
+    signed_input: Text = "refuse"
     #: Keep blank pages (a digital copy is a 100% copy); False drops them.
-    keep_blank_pages: bool = True
+    keep_blank_pages: Flag = True
     #: A page scanned without colour (Decree 30/2020 asks for colour): "warn" (reported) or "refuse" (exit 4).
-    require_colour: str = "warn"
+    require_colour: Text = "warn"
 
 
-@dataclass(frozen=True)
+@_section
 class SigningSettings:
     """The signing identity and the form of the visible signature.
 
@@ -137,33 +165,33 @@ class SigningSettings:
 
     __repr__ = _masked_repr
 
-    pkcs12: Path | None = None
-    pkcs12_password: str | None = field(default=None, repr=False)
-    pkcs12_password_file: Path | None = None
-    demo_dir: Path | None = None
+    pkcs12: OptionalPath = None
+    pkcs12_password: OptionalText = field(default=None, repr=False)
+    pkcs12_password_file: OptionalPath = None
+    demo_dir: OptionalPath = None
     #: the agency the stamp names; empty: the signing certificate's O (else CN)
-    agency_name: str = ""
+    agency_name: Text = ""
     #: print a configured agency_name that is not the certificate's (refused otherwise)
-    agency_name_override: bool = False
-    copy_form: str = "SAO Y"
-    pades_level: str = "auto"
-    trust_roots: tuple[Path, ...] = ()
-    pkcs11_module: Path | None = None
-    pkcs11_token_label: str | None = None
-    pkcs11_key_label: str | None = None
-    pkcs11_cert_label: str | None = None
-    pkcs11_pin: str | None = field(default=None, repr=False)
-    pkcs11_pin_file: Path | None = None
-    tsa_url: str | None = None
-    tsa_timeout_seconds: float = 10.0
-    tsa_retries: int = 3
-    tsa_backoff_seconds: float = 1.0
-    fetch_revocation: bool = True
-    revocation_mode: str = "hard-fail"
+    agency_name_override: Flag = False
+    copy_form: Text = "SAO Y"
+    pades_level: Text = "auto"
+    trust_roots: Paths = ()
+    pkcs11_module: OptionalPath = None
+    pkcs11_token_label: OptionalText = None
+    pkcs11_key_label: OptionalText = None
+    pkcs11_cert_label: OptionalText = None
+    pkcs11_pin: OptionalText = field(default=None, repr=False)
+    pkcs11_pin_file: OptionalPath = None
+    tsa_url: OptionalText = None
+    tsa_timeout_seconds: Annotated[Number, Field(ge=0.1, le=600)] = 10.0
+    tsa_retries: Annotated[Whole, Field(ge=0, le=10)] = 3
+    tsa_backoff_seconds: Annotated[Number, Field(ge=0, le=600)] = 1.0
+    fetch_revocation: Flag = True
+    revocation_mode: Text = "hard-fail"
     #: renew a B-LTA file's archive timestamp when its newest one keeps it provable for less than this
-    renew_within_days: int = 365
+    renew_within_days: Annotated[Whole, Field(ge=1, le=36_500)] = 365
     #: algorithms no longer trusted from a date on ("sha1=2020-01-01"): a timestamp using one is renewed
-    algorithm_sunsets: tuple[str, ...] = ()
+    algorithm_sunsets: Words = ()
     #: Where each key of this section was set ("the environment variable ...", "the settings
     #: file ..."), so that a wrong password can be traced without showing it. Not a setting.
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False,
@@ -174,7 +202,7 @@ class SigningSettings:
         return dict(self.sources).get(key)
 
 
-@dataclass(frozen=True)
+@_section
 class ArchiveSettings:
     """Where signed files are kept: the folder ``var/archive`` (``local``) or an S3 bucket (``s3``).
 
@@ -184,27 +212,27 @@ class ArchiveSettings:
 
     __repr__ = _masked_repr
 
-    backend: str = "local"
-    root: Path | None = None
-    bucket: str = ""
-    endpoint_url: str = ""
-    region: str = "us-east-1"
-    addressing_style: str = "auto"
-    on_conflict: str = "refuse"
-    conditional_writes: bool = True
-    object_lock_mode: str = ""
-    retention_years: int = 0
-    sse: str = ""
-    sse_kms_key_id: str = ""
-    multipart_threshold_mb: int = 64
-    multipart_chunk_mb: int = 16
-    multipart_concurrency: int = 4
-    max_attempts: int = 3
-    connect_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 60.0
+    backend: Text = "local"
+    root: OptionalPath = None
+    bucket: Text = ""
+    endpoint_url: Text = ""
+    region: Text = "us-east-1"
+    addressing_style: Text = "auto"
+    on_conflict: Text = "refuse"
+    conditional_writes: Flag = True
+    object_lock_mode: Text = ""
+    retention_years: Annotated[Whole, Field(ge=0, le=100)] = 0
+    sse: Text = ""
+    sse_kms_key_id: Text = ""
+    multipart_threshold_mb: Annotated[Whole, Field(ge=5, le=5 * 1024 * 1024)] = 64
+    multipart_chunk_mb: Annotated[Whole, Field(ge=5, le=5 * 1024)] = 16
+    multipart_concurrency: Annotated[Whole, Field(ge=1, le=64)] = 4
+    max_attempts: Annotated[Whole, Field(ge=1, le=20)] = 3
+    connect_timeout_seconds: Annotated[Number, Field(ge=0.1, le=600)] = 5.0
+    read_timeout_seconds: Annotated[Number, Field(ge=0.1, le=3600)] = 60.0
 
 
-@dataclass(frozen=True)
+@_section
 class CatalogSettings:
     """The SQL catalog: a SQLite file (WAL mode), by default ``var/catalog.sqlite``.
 
@@ -214,17 +242,17 @@ class CatalogSettings:
 
     __repr__ = _masked_repr
 
-    path: Path | None = None
-    url: str = field(default="", repr=False)
+    path: OptionalPath = None
+    url: Text = field(default="", repr=False)
 
 
-@dataclass(frozen=True)
+@_section
 class UiSettings:
     """What the people who read the messages read them in."""
 
     #: Language of every message a clerk or operator reads (``vi`` or ``en``); JSON keys, CSV headers,
     #: exit codes and developers' log records are the same in both.
-    language: str = "vi"
+    language: Text = "vi"
 
 
 @dataclass(frozen=True)
@@ -241,43 +269,80 @@ class Settings:
     source: str = "defaults"
 
 
-#: Allowed range (inclusive) of every numeric setting; nan and infinity are always refused.
-NUMERIC_RANGES: dict[str, tuple[float, float]] = {
-    "intake.settle_seconds": (0, 86_400),
-    "intake.claim_timeout_seconds": (60, 30 * 86_400),
-    "intake.default_dpi": (72, 1200),
-    "intake.max_file_mb": (1, 1_000_000),
-    "intake.max_pages": (1, 100_000),
-    "paths.work_max_age_days": (0, 3650),
-    "ocr.timeout_seconds": (1, 86_400),
-    "ocr.min_confidence": (0, 100),
-    "ocr.jpeg_quality": (1, 100),
-    "ocr.workers": (0, 256),
-    "ocr.documents_in_flight": (0, 256),
-    "ocr.tone_correction_below": (0, 100),
-    "ocr.seal_words_below": (0, 100),
-    "ocr.page_timeout_seconds": (1, 86_400),
-    "signing.tsa_timeout_seconds": (0.1, 600),
-    "signing.tsa_retries": (0, 10),
-    "signing.tsa_backoff_seconds": (0, 600),
-    "signing.renew_within_days": (1, 36_500),
-    "archive.retention_years": (0, 100),
-    "archive.multipart_threshold_mb": (5, 5 * 1024 * 1024),
-    "archive.multipart_chunk_mb": (5, 5 * 1024),
-    "archive.multipart_concurrency": (1, 64),
-    "archive.max_attempts": (1, 20),
-    "archive.connect_timeout_seconds": (0.1, 600),
-    "archive.read_timeout_seconds": (0.1, 3600),
-}
 
 #: Settings whose values are secrets: never shown in a message, a log or a repr.
 SECRET_KEYS = frozenset({"signing.pkcs12_password", "signing.pkcs11_pin", "catalog.url"})
 #: Settings holding a URL that may carry a password (``scheme://user:password@host``).
 URL_KEYS = frozenset({"catalog.url", "archive.endpoint_url", "signing.tsa_url"})
+#: The values a setting of a fixed set of choices may take.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "ocr.reading_order": ("layout", "tesseract"),
+    "ocr.require_colour": ("warn", "refuse"),
+    "ocr.existing_text": ("refuse", "redo", "skip"),
+    "ocr.signed_input": ("refuse", "keep-original"),
+    "signing.pades_level": ("B-B", "B-T", "B-LT", "B-LTA", "auto"),
+    "signing.revocation_mode": ("soft-fail", "hard-fail", "require"),
+    "signing.copy_form": ("SAO Y", "SAO LỤC", "TRÍCH SAO"),
+    "archive.backend": ("local", "s3"),
+    "archive.addressing_style": ("auto", "path", "virtual"),
+    "archive.on_conflict": ("refuse", "version"),
+    "archive.object_lock_mode": ("", "GOVERNANCE", "COMPLIANCE"),
+    "archive.sse": ("", "AES256", "aws:kms"),
+    "ui.language": LANGUAGES,
+}
 
 _SECTIONS: dict[str, type] = {
     name: hint for name, hint in typing.get_type_hints(Settings).items() if name != "source"
 }
+
+
+def _numeric_ranges() -> dict[str, tuple[float, float]]:
+    """The ``Field(ge=..., le=...)`` of every numeric setting, by ``section.key``."""
+    ranges = {}
+    for section, cls in _SECTIONS.items():
+        for key, info in cls.__pydantic_fields__.items():
+            low = [m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)]
+            high = [m.le for m in info.metadata if isinstance(m, annotated_types.Le)]
+            if low and high:
+                ranges[f"{section}.{key}"] = (low[0], high[0])
+    return ranges
+
+
+#: Allowed range (inclusive) of every numeric setting; nan and infinity are always refused.
+NUMERIC_RANGES: dict[str, tuple[float, float]] = _numeric_ranges()
+
+
+def _public_keys(section: str) -> list[str]:
+    """The keys of ``[section]`` a user may set (not the internal ``signing.sources``)."""
+    return [f.name for f in dataclasses.fields(_SECTIONS[section]) if not f.metadata.get("internal")]
+
+
+class _SourcesBase(BaseSettings):
+    """The shape pydantic-settings' environment source reads ``DIGITIZE_<SECTION>__<KEY>`` variables into:
+    one field per section. Never built itself (that would read ``os.environ``); each section is."""
+
+    # enable_decoding=False: a list variable is "a,b" (split by Words/Paths), not JSON.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid",
+                                      case_sensitive=False, enable_decoding=False)
+
+
+_Sources = pydantic.create_model(  # one field per section of Settings
+    "_Sources", __base__=_SourcesBase,
+    **{name: (cls, Field(default_factory=cls)) for name, cls in _SECTIONS.items()},
+)
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (``os.environ`` at the edge, a dict in tests)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(_Sources)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # The hook where pydantic-settings takes its variables (os.environ; its .env source overrides it
+        # too). Names lower-cased: the source matches them case-insensitively (case_sensitive=False).
+        return {name.lower(): value for name, value in self._environ.items()}
 
 
 def load_settings(
@@ -293,87 +358,115 @@ def load_settings(
     environ = os.environ if environ is None else environ
     explicit = config_path is not None or CONFIG_ENV in environ
     path = Path(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
-    raw: dict[str, dict[str, object]] = {}
+    file_values: dict[str, dict[str, object]] = {}
     origins: dict[str, str] = {}
-    sources = []
+    sources = ["defaults"]
     if path.is_file():
-        raw = _read_toml(path)
+        file_values = _read_toml(path)
         sources.append(str(path))
         origins = {f"{section}.{key}": f"the settings file {path.resolve()}"
-                   for section, values in raw.items() for key in values}
+                   for section, values in file_values.items() for key in values}
         base = base_dir or path.resolve().parent
     elif explicit:
-        raise ConfigError(f"configuration file {path} does not exist")
+        raise ConfigError(_("configuration file {path} does not exist", path=path))
     else:
         base = base_dir or Path.cwd()
-    env_values = _env_overrides(environ)
+    _check_variable_names(environ)
+    environment = _Environment(environ)
+    env_values = environment()
     if env_values:
         sources.append("environment")
     for section, values in env_values.items():
-        raw.setdefault(section, {}).update(values)
         origins.update({f"{section}.{key}": f"the environment variable {ENV_PREFIX}{section.upper()}__{key.upper()}"
                         for key in values})
-    settings = _build(raw, base, origins)
-    return dataclasses.replace(settings, source=" + ".join(["defaults", *sources]))
+    for key in origins:
+        section, _sep, name = key.partition(".")
+        if name not in _public_keys(section):
+            raise _unknown_key(section, name)
+    sections = {}
+    for name, cls in _SECTIONS.items():  # a variable wins over the file
+        try:
+            sections[name] = cls(**{**file_values.get(name, {}), **env_values.get(name, {})})
+        except pydantic.ValidationError as e:
+            # from None: pydantic's own text repeats the input, which may be a secret.
+            raise _config_error(name, e) from None
+    settings = _finish(sections, base, origins)
+    return dataclasses.replace(settings, source=" + ".join(sources))
 
 
 def _read_toml(path: Path) -> dict[str, dict[str, object]]:
+    """The TOML file's tables, each a known section."""
     try:
         # A byte order mark (Windows Notepad writes one) is not TOML, but it is not a mistake either.
         data = tomllib.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from e
+        raise ConfigError(_("{path}: not UTF-8 text (byte {byte}); save it as UTF-8", path=path, byte=e.start)) from e
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+        raise ConfigError(_("{path}: not valid TOML: {error}", path=path, error=e)) from e
     for section, values in data.items():
         if section not in _SECTIONS:
-            raise ConfigError(f"{path}: unknown section [{section}]; known: {', '.join(_SECTIONS)}")
+            raise ConfigError(_("{path}: unknown section [{section}]; known: {known}",
+                                path=path, section=section, known=", ".join(_SECTIONS)))
         if not isinstance(values, dict):
-            raise ConfigError(f"{path}: '{section}' must be a [section] table")
+            raise ConfigError(_("{path}: '{section}' must be a [section] table", path=path, section=section))
     return data
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+def _check_variable_names(environ: Mapping[str, str]) -> None:
+    """Every ``DIGITIZE_*`` variable names a section (pydantic-settings would silently ignore a typo)."""
+    for name in environ:
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() == CONFIG_ENV:
             continue
-        rest = name[len(ENV_PREFIX):].lower()
-        section, sep, key = rest.partition("__")
+        section, sep, _key = name[len(ENV_PREFIX):].lower().partition("__")
         if not sep or section not in _SECTIONS:
-            raise ConfigError(
-                f"environment variable {name}: unknown setting; "
-                f"use DIGITIZE_<SECTION>__<KEY> with a section among {', '.join(_SECTIONS)}"
-            )
-        out.setdefault(section, {})[key] = value
-    return out
+            raise ConfigError(_("environment variable {name}: unknown setting; use DIGITIZE_<SECTION>__<KEY> "
+                                "with a section among {known}", name=name, known=", ".join(_SECTIONS)))
 
 
-def _build(raw: Mapping[str, Mapping[str, object]], base: Path, origins: Mapping[str, str] | None = None) -> Settings:
-    origins = origins or {}
-    sections = {}
-    for name, cls in _SECTIONS.items():
-        values = raw.get(name, {})
-        known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-        kwargs: dict[str, object] = {}
-        for key, value in values.items():
-            if key not in known:
-                raise ConfigError(
-                    f"unknown setting '{name}.{key}'; known keys in [{name}]: {', '.join(known)}"
-                )
-            kwargs[key] = _coerce(f"{name}.{key}", value, typing.get_type_hints(cls)[key])
-        if cls is SigningSettings:
-            kwargs["sources"] = tuple((key, origins[f"{name}.{key}"]) for key in values
-                                      if f"{name}.{key}" in origins)
-        section = cls(**kwargs)
-        if name == "ocr" and section.tessdata_dir not in ("", "auto") and not Path(section.tessdata_dir).is_absolute():
-            section = dataclasses.replace(section, tessdata_dir=str(base / section.tessdata_dir))
-        sections[name] = _resolve_paths(section, base)
-    settings = _under_var_dir(Settings(**sections))
+def _unknown_key(section: str, key: str) -> ConfigError:
+    """The error for ``key``, which ``[section]`` does not have, listing the keys it has."""
+    name = f"{section}.{key}"
+    return ConfigError(_("unknown setting '{key}'; known keys in [{section}]: {known}",
+                         key=name, section=section, known=", ".join(_public_keys(section))))
+
+
+def _config_error(section: str, error: pydantic.ValidationError) -> ConfigError:
+    """pydantic's first complaint about ``[section]`` as a message naming the key and what it allows,
+    never a secret."""
+    first = error.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else ""
+    if first["type"] in ("extra_forbidden", "unexpected_keyword_argument") or key not in _public_keys(section):
+        return _unknown_key(section, key)
+    name = f"{section}.{key}"
+    value = shown_value(name, first["input"])
+    hint = typing.get_type_hints(_SECTIONS[section])[key]
+    kinds = set(typing.get_args(hint)) - {type(None), Ellipsis} or {hint}
+    if int in kinds or float in kinds:
+        low, high = (f"{end:g}" for end in NUMERIC_RANGES[name])
+        if int in kinds:
+            return ConfigError(_("setting '{key}' must be a whole number from {low} to {high}, not {value}",
+                                 key=name, low=low, high=high, value=value))
+        return ConfigError(_("setting '{key}' must be a number from {low} to {high}, not {value}",
+                             key=name, low=low, high=high, value=value))
+    if typing.get_origin(hint) is tuple:
+        return ConfigError(_("setting '{key}' must be a list, not {value}", key=name, value=value))
+    if bool in kinds:
+        return ConfigError(_("setting '{key}' must be true or false, not {value}", key=name, value=value))
+    if Path in kinds:
+        return ConfigError(_("setting '{key}' must be a path (a string), not {value}", key=name, value=value))
+    return ConfigError(_("setting '{key}' must be a string, not {value}", key=name, value=value))
+
+
+def _finish(sections: dict[str, Any], base: Path, origins: Mapping[str, str]) -> Settings:
+    """The validated sections made concrete: paths resolved, unset folders under ``var_dir``, rules checked."""
+    sections["signing"] = dataclasses.replace(sections["signing"], sources=tuple(
+        (key.partition(".")[2], where) for key, where in origins.items() if key.startswith("signing.")))
+    ocr = sections["ocr"]
+    if ocr.tessdata_dir not in ("", "auto") and not Path(ocr.tessdata_dir).is_absolute():
+        sections["ocr"] = dataclasses.replace(ocr, tessdata_dir=str(base / ocr.tessdata_dir))
+    settings = _under_var_dir(Settings(**{name: _resolve_paths(s, base) for name, s in sections.items()}))
     _check(settings)
     return settings
-
-
 def _under_var_dir(settings: Settings) -> Settings:
     """Put every folder left unset under ``paths.var_dir``."""
     var = settings.paths.var_dir
@@ -405,70 +498,10 @@ def _tessdata_dir(value: str, var: Path) -> str:
     return str(folder) if (folder / "vie.traineddata").is_file() else ""
 
 
-def _coerce(name: str, value: object, hint: object) -> object:
-    """Turn a TOML or environment value into the declared type, or refuse (naming the key, never a secret)."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value in (None, ""):
-            return None
-        inner = [a for a in args if a is not type(None)][0]
-        return _coerce(name, value, inner)
-    if origin is tuple:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)):
-            raise ConfigError(f"setting '{name}' must be a list, not {shown_value(name, value)}")
-        return tuple(_coerce(name, item.strip() if isinstance(item, str) else item, args[0])
-                     for item in items if item != "")
-    if hint in (int, float):
-        return _number(name, value, hint)
-    try:
-        if hint is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
-                return True
-            if isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if hint is Path:
-            if not isinstance(value, str):
-                raise ValueError(value)
-            return Path(value)
-        if hint is str:
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise ValueError(value)
-            return str(value)
-    except (TypeError, ValueError) as e:
-        wanted = {bool: "true or false", Path: "a path (a string)", str: "a string"}.get(hint, hint)
-        raise ConfigError(f"setting '{name}' must be {wanted}, not {shown_value(name, value)}") from e
-    raise ConfigError(f"setting '{name}' has an unsupported type {hint!r}")
-
-
-def _number(name: str, value: object, hint: type) -> int | float:
-    """A finite number of type ``hint`` within :data:`NUMERIC_RANGES`; a bool, a fraction for a
-    whole number, nan and infinity are refused."""
-    low, high = NUMERIC_RANGES.get(name, (0, float("inf")))
-    what = "a whole number" if hint is int else "a number"
-    allowed = f"{what} from {low:g} to {high:g}" if high != float("inf") else f"{what} of at least {low:g}"
-    error = ConfigError(f"setting '{name}' must be {allowed}, not {shown_value(name, value)}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise error
-    if hint is int and isinstance(value, float):
-        raise error
-    try:
-        number = hint(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError, OverflowError):
-        raise error from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise error
-    return number
-
-
 def shown_value(name: str, value: object) -> str:
     """``value`` as a message may show it: a secret or a URL that may carry a password is never shown."""
     if name in SECRET_KEYS or name in URL_KEYS:
-        return f"a {type(value).__name__} (value not shown: it may hold a secret)"
+        return _("a value of type {kind} (not shown: it may hold a secret)", kind=type(value).__name__)
     return repr(value)
 
 
@@ -514,64 +547,34 @@ def _resolve_paths(section: object, base: Path) -> object:
 
 
 def _check(settings: Settings) -> None:
+    """The rules across keys, and the choices (kept here, not in the field types: see the module docstring)."""
+    for key, allowed in CHOICES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(settings, section), name)
+        if value not in allowed:
+            raise ConfigError(_("{key} must be one of {allowed}, not {value}",
+                                key=key, allowed=", ".join(repr(a) for a in allowed), value=repr(value)))
     if not settings.intake.levels:
-        raise ConfigError("intake.levels is empty: name at least one level of office, e.g. [\"xa\"]")
+        raise ConfigError(_('intake.levels is empty: name at least one level of office, e.g. ["xa"]'))
     for level in settings.intake.levels:
         if not _SLUG.fullmatch(level):
-            raise ConfigError(f"intake.levels: {level!r} is not a level code (lower-case letters, digits, '-')")
-    if settings.signing.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA", "auto"):
-        raise ConfigError(f"signing.pades_level must be B-B, B-T, B-LT, B-LTA or auto, not {settings.signing.pades_level!r}")
-    if settings.signing.pades_level not in ("B-B", "auto") and not settings.signing.tsa_url:
-        raise ConfigError(f"signing.pades_level {settings.signing.pades_level} needs a timestamp authority: set signing.tsa_url")
-    if settings.signing.pkcs11_module is not None and settings.signing.pkcs12 is not None:
-        raise ConfigError("set either signing.pkcs12 or signing.pkcs11_module, not both")
-    if settings.signing.pkcs11_module is not None and not settings.signing.pkcs11_key_label:
-        raise ConfigError("signing.pkcs11_module needs signing.pkcs11_key_label (the key's label on the token)")
-    if settings.signing.revocation_mode not in ("soft-fail", "hard-fail", "require"):
-        raise ConfigError(f"signing.revocation_mode must be soft-fail, hard-fail or require, not {settings.signing.revocation_mode!r}")
-    if settings.signing.tsa_timeout_seconds <= 0 or settings.signing.tsa_retries < 0 or settings.signing.tsa_backoff_seconds < 0:
-        raise ConfigError("signing.tsa_timeout_seconds must be positive, tsa_retries and tsa_backoff_seconds not negative")
-    if settings.signing.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
-        raise ConfigError(f"signing.copy_form must be 'SAO Y', 'SAO LỤC' or 'TRÍCH SAO', not {settings.signing.copy_form!r}")
-    _check_archive(settings.archive)
-    if settings.ui.language not in LANGUAGES:
-        raise ConfigError(f"ui.language must be one of {', '.join(LANGUAGES)}, not {settings.ui.language!r}")
-    if settings.catalog.url and not settings.catalog.url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("catalog.url must be a postgresql:// URL (leave it empty for the SQLite file catalog.path)")
-    if settings.ocr.timeout_seconds <= 0:
-        raise ConfigError("ocr.timeout_seconds must be positive")
-    if settings.ocr.page_timeout_seconds <= 0 or settings.ocr.workers < 0:
-        raise ConfigError("ocr.page_timeout_seconds must be positive and ocr.workers >= 0")
-    if settings.ocr.reading_order not in ("layout", "tesseract"):
-        raise ConfigError(f"ocr.reading_order must be 'layout' or 'tesseract', not {settings.ocr.reading_order!r}")
-    if settings.ocr.require_colour not in ("warn", "refuse"):
-        raise ConfigError(f"ocr.require_colour must be 'warn' or 'refuse', not {settings.ocr.require_colour!r}")
-    if settings.ocr.existing_text not in ("refuse", "redo", "skip"):
-        raise ConfigError(f"ocr.existing_text must be 'refuse', 'redo' or 'skip', not {settings.ocr.existing_text!r}")
-    if settings.ocr.signed_input not in ("refuse", "keep-original"):
-        raise ConfigError(f"ocr.signed_input must be 'refuse' or 'keep-original', not {settings.ocr.signed_input!r}")
-
-
-def _check_archive(archive: ArchiveSettings) -> None:
-    """The archive settings are consistent (backend, S3 options, sizes)."""
-    if archive.backend not in ("local", "s3"):
-        raise ConfigError(f"archive.backend must be 'local' or 's3', not {archive.backend!r}")
+            raise ConfigError(_("intake.levels: {level} is not a level code (lower-case letters, digits, '-')",
+                                level=repr(level)))
+    signing = settings.signing
+    if signing.pades_level not in ("B-B", "auto") and not signing.tsa_url:
+        raise ConfigError(_("signing.pades_level {level} needs a timestamp authority: set signing.tsa_url",
+                            level=signing.pades_level))
+    if signing.pkcs11_module is not None and signing.pkcs12 is not None:
+        raise ConfigError(_("set either signing.pkcs12 or signing.pkcs11_module, not both"))
+    if signing.pkcs11_module is not None and not signing.pkcs11_key_label:
+        raise ConfigError(_("signing.pkcs11_module needs signing.pkcs11_key_label (the key's label on the token)"))
+    archive = settings.archive
     if archive.backend == "s3" and not archive.bucket:
-        raise ConfigError("archive.bucket is required when archive.backend is 's3'")
-    choices = {
-        "addressing_style": ("auto", "path", "virtual"),
-        "on_conflict": ("refuse", "version"),
-        "object_lock_mode": ("", "GOVERNANCE", "COMPLIANCE"),
-        "sse": ("", "AES256", "aws:kms"),
-    }
-    for name, allowed in choices.items():
-        if getattr(archive, name) not in allowed:
-            raise ConfigError(f"archive.{name} must be one of {allowed}, not {getattr(archive, name)!r}")
+        raise ConfigError(_("archive.bucket is required when archive.backend is 's3'"))
     if archive.object_lock_mode and archive.retention_years < 1:
-        raise ConfigError("archive.retention_years must be at least 1 when archive.object_lock_mode is set")
-    if archive.multipart_chunk_mb < 5 or archive.multipart_threshold_mb < archive.multipart_chunk_mb:
-        raise ConfigError("archive.multipart_chunk_mb must be >= 5 (S3 minimum part size) and <= multipart_threshold_mb")
-    if archive.multipart_concurrency < 1:
-        raise ConfigError("archive.multipart_concurrency must be at least 1")
-    if archive.max_attempts < 1 or archive.retention_years < 0:
-        raise ConfigError("archive.max_attempts must be >= 1 and archive.retention_years >= 0")
+        raise ConfigError(_("archive.retention_years must be at least 1 when archive.object_lock_mode is set"))
+    if archive.multipart_threshold_mb < archive.multipart_chunk_mb:
+        raise ConfigError(_("archive.multipart_chunk_mb must not be larger than archive.multipart_threshold_mb"))
+    if settings.catalog.url and not settings.catalog.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(_("catalog.url must be a postgresql:// URL "
+                            "(leave it empty for the SQLite file catalog.path)"))

@@ -34,7 +34,7 @@ import pikepdf
 from PIL import Image
 
 from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
-from digitize.files import storage_guard
+from digitize.files import storage_guard, written_whole
 from digitize.models import KINDS, check_code, check_number, json_kind, parse_document_code, shown
 from digitize.pages import MAX_PIXELS, check_frame, is_signed, open_image
 
@@ -308,10 +308,8 @@ def _cut_pdf(path: Path, segment: Segment, out_dir: Path) -> Path:
     with pikepdf.open(path) as batch, pikepdf.new() as part:
         for index in segment.pages:
             part.pages.append(batch.pages[index])
-        tmp = target.with_name(target.name + ".part")
-        with storage_guard(tmp):
+        with storage_guard(target), written_whole(target) as tmp:
             part.save(tmp, deterministic_id=True)
-    tmp.replace(target)
     return target
 
 
@@ -324,10 +322,8 @@ def _cut_tiff(path: Path, segment: Segment, out_dir: Path) -> Path:
             frame = tiff.copy()
             frame.info["dpi"] = tiff.info.get("dpi", frame.info.get("dpi"))
             frames.append(frame)
-    tmp = target.with_name(target.name + ".part")
     dpi = frames[0].info.get("dpi")
     kwargs = {"dpi": dpi} if dpi else {}
-    with storage_guard(tmp):
+    with storage_guard(target), written_whole(target) as tmp:
         frames[0].save(tmp, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_lzw", **kwargs)
-    tmp.replace(target)
     return target

@@ -68,7 +68,7 @@ def _session(config: str | None) -> SigningSession:
     is logged out when the process exits.
     """
     settings = flow_settings(config)
-    session = open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts")
+    session = open_signing_session(settings.signing, font_cache_dir=settings.paths.font_cache)
     atexit.register(session.close)
     return session
 

@@ -28,8 +28,9 @@ from signing.renew import parse_sunsets, renew_timestamp, renewal_blockers, rene
 from signing.verify import load_trust_roots
 from storage.archive import open_archive
 from storage.catalog import open_catalog
-from storage.fixity import check_fixity, manifest_key_of, record_fixity_events
+from storage.fixity import check_fixity, record_fixity_events
 from storage.hashing import sha256_bytes
+from storage.keys import manifest_key_of, renewed_key
 
 
 @flow(name="fixity-check", log_prints=True)
@@ -101,12 +102,6 @@ def renewed_manifest(original: bytes, old_sha256: str, new_sha256: str, when: da
     data.update(output_sha256=new_sha256, renewed_from_sha256=old_sha256,
                 renewed_at=when.astimezone(VIETNAM).isoformat(timespec="seconds"))
     return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
-
-
-def renewed_key(key: str, when: datetime) -> str:
-    """``.../X-KQ1.pdf`` renewed on 2031-05-02 is stored as ``.../X-KQ1.renewed-20310502.pdf``."""
-    stem = key.removesuffix(".pdf").split(".renewed-")[0]
-    return f"{stem}.renewed-{when.astimezone(VIETNAM):%Y%m%d}.pdf"
 
 
 @flow(name="renew-timestamps", log_prints=True)

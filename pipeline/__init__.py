@@ -58,6 +58,7 @@ FILE_MODE = 0o600
 _NOT_FINGERPRINTED = {
     "pkcs12_password", "pkcs11_pin", "tsa_timeout_seconds", "tsa_retries", "tsa_backoff_seconds",
     "timeout_seconds", "page_timeout_seconds", "workers", "min_confidence",
+    "sources",  # where each signing key was read (a file's path, a variable's name), not what it says
 }
 
 

@@ -80,21 +80,6 @@ def stamp_size(lines: tuple[str, str, str], font: StampFont) -> tuple[int, int]:
     return width, height
 
 
-def layout_stamp(
-    lines: tuple[str, str, str],
-    font: StampFont,
-    page_box: tuple[float, float, float, float],
-) -> StampLayout:
-    """Place the stamp at the usual place, top right of a page whose visible box is ``page_box``,
-    whatever lies there (see :func:`place_stamp` for a page with content)."""
-    width, height = stamp_size(lines, font)
-    x0, y0, x1, y1 = page_box
-    right = math.floor(x1 - PAGE_MARGIN)
-    top = math.floor(y1 - PAGE_MARGIN)
-    left = max(math.ceil(x0), right - width)
-    return StampLayout(lines=lines, box=(left, top - height, right, top))
-
-
 def place_stamp(
     lines: tuple[str, str, str],
     font: StampFont,

@@ -25,7 +25,7 @@ from digitize.errors import BadInputError
 from storage.backend import Archive
 from storage.catalog import DIGITIZED_STATUSES, Catalog
 from storage.hashing import check_sha256
-from storage.keys import MANIFEST_SUFFIX, check_key
+from storage.keys import check_key, manifest_key_of
 
 MISSING = "missing"
 CORRUPT = "corrupt"
@@ -149,11 +149,6 @@ def check_documents(archive: Archive, documents: Iterable[ArchivedDocument]) -> 
         problems.extend(_check_object(archive, document))
         problems.extend(_check_manifest(archive, document))
     return FixityReport(checked=checked, problems=tuple(problems))
-
-
-def manifest_key_of(key: str) -> str:
-    """The manifest key beside the PDF ``key``."""
-    return key.removesuffix(".pdf") + MANIFEST_SUFFIX
 
 
 def _check_object(archive: Archive, document: ArchivedDocument) -> list[FixityProblem]:

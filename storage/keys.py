@@ -24,12 +24,13 @@ checked before use: no '..', no leading '/', no backslash, no empty or hidden
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from digitize.errors import BadInputError
-from digitize.models import DocumentMeta
+from digitize.models import VIETNAM, DocumentMeta, signed_original_names
 
 MANIFEST_SUFFIX = ".manifest.json"
-SIGNED_ORIGINAL_SUFFIX = ".signed-original"
+RENEWED_INFIX = ".renewed-"
 MIN_YEAR = 1900
 MAX_YEAR = 9999
 _KEY_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
@@ -42,7 +43,23 @@ def archive_key(meta: DocumentMeta, year: int) -> str:
 
 def manifest_key(meta: DocumentMeta, year: int) -> str:
     """The key of the metadata manifest of ``meta``, beside its PDF."""
-    return check_key(f"{dossier_prefix(meta, year)}/{meta.document_code}{MANIFEST_SUFFIX}")
+    return manifest_key_of(archive_key(meta, year))
+
+
+def manifest_key_of(key: str) -> str:
+    """The manifest's key (or file name) beside the PDF ``key``: ``X.pdf`` -> ``X.manifest.json``."""
+    return key.removesuffix(".pdf") + MANIFEST_SUFFIX
+
+
+def renewed_key(key: str, when: datetime) -> str:
+    """``.../X-KQ1.pdf`` renewed on 2031-05-02 is stored as ``.../X-KQ1.renewed-20310502.pdf``."""
+    return f"{document_stem(key)}{RENEWED_INFIX}{when.astimezone(VIETNAM):%Y%m%d}.pdf"
+
+
+def document_stem(key: str) -> str:
+    """The key (or file name) of an archived PDF without ``.pdf`` and a renewal's date: for a file
+    name, the document code (``X-KQ1.pdf``, ``X-KQ1.renewed-20310502.pdf`` -> ``X-KQ1``)."""
+    return key.removesuffix(".pdf").split(RENEWED_INFIX)[0]
 
 
 def signed_original_keys(meta: DocumentMeta, year: int, count: int) -> list[str]:
@@ -51,12 +68,8 @@ def signed_original_keys(meta: DocumentMeta, year: int, count: int) -> list[str]
     One original is ``<document>.signed-original.pdf``; several are numbered
     ``<document>.signed-original-1.pdf``, ``-2``...
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise BadInputError(f"signed original count {count!r} must be a whole number >= 0")
-    base = f"{dossier_prefix(meta, year)}/{meta.document_code}{SIGNED_ORIGINAL_SUFFIX}"
-    if count == 1:
-        return [check_key(f"{base}.pdf")]
-    return [check_key(f"{base}-{n}.pdf") for n in range(1, count + 1)]
+    prefix = dossier_prefix(meta, year)
+    return [check_key(f"{prefix}/{name}") for name in signed_original_names(meta.document_code, count)]
 
 
 def dossier_prefix(meta: DocumentMeta, year: int) -> str:

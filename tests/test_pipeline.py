@@ -72,6 +72,16 @@ def test_settings_fingerprint_ignores_secrets_and_timeouts():
     assert settings_fingerprint(with_secret) == settings_fingerprint(settings)
 
 
+def test_settings_fingerprint_ignores_where_a_setting_was_read(tmp_path):
+    config = tmp_path / "digitize.toml"
+    config.write_text('[signing]\npkcs12_password = "mật-khẩu"\n', encoding="utf-8")
+    from_file = load_settings(config, environ={}, base_dir=tmp_path)
+    from_variable = load_settings(tmp_path / "digitize.toml", environ={"DIGITIZE_SIGNING__PKCS12_PASSWORD": "khác"},
+                                  base_dir=tmp_path)
+    assert from_file.signing.source_of("pkcs12_password") != from_variable.signing.source_of("pkcs12_password")
+    assert settings_fingerprint(from_file) == settings_fingerprint(from_variable)
+
+
 def test_work_folder_is_private_to_its_owner(tmp_path):
     work = WorkFolder(tmp_path / "work" / "doc").create()
     (work.root / "page-001.png").write_bytes(b"png")

@@ -52,6 +52,7 @@ def test_moving_var_dir_moves_every_unset_folder(tmp_path):
     assert s.signing.demo_dir == tmp_path / "data" / "keys"
     assert s.catalog.path == tmp_path / "data" / "catalog.sqlite"
     assert s.archive.root == Path("/srv/archive")
+    assert s.paths.font_cache == tmp_path / "data" / "cache" / "fonts"
 
 
 def test_settings_are_frozen(tmp_path):
@@ -238,3 +239,62 @@ def test_url_passwords_are_masked_in_the_repr(tmp_path):
     text = repr(s)
     assert "Bí-mật-42" not in text and "Bí-mật-43" not in text
     assert "http://tsa:***@tsa.example/tsr" in text and "http://minio:***@minio:9000" in text
+
+
+# --- what the move to pydantic-settings could break, and the messages in the reader's language ---------------
+
+import pydantic  # noqa: E402
+
+from digitize.i18n import using  # noqa: E402
+from digitize.settings import OcrSettings  # noqa: E402
+
+
+def test_lists_are_arrays_in_a_file_and_comma_separated_in_a_variable(tmp_path):
+    s = load_settings(environ={"DIGITIZE_INTAKE__LEVELS": "xa, huyen,", "DIGITIZE_SIGNING__TRUST_ROOTS": "a.pem,/etc/b.pem"},
+                      base_dir=tmp_path)
+    assert s.intake.levels == ("xa", "huyen")
+    assert s.signing.trust_roots == (tmp_path / "a.pem", Path("/etc/b.pem"))
+    config = _toml(tmp_path, "signing.algorithm_sunsets", '["sha1=2020-01-01"]')
+    assert load_settings(config, environ={}).signing.algorithm_sunsets == ("sha1=2020-01-01",)
+
+
+def test_a_pin_written_as_a_number_is_text_and_an_empty_value_means_unset(tmp_path):
+    config = tmp_path / "digitize.toml"
+    config.write_text('[signing]\npkcs11_pin = 2468\ntsa_url = ""\npkcs12 = ""\n', encoding="utf-8")
+    s = load_settings(config, environ={"DIGITIZE_SIGNING__PKCS11_TOKEN_LABEL": ""})
+    assert s.signing.pkcs11_pin == "2468"
+    assert s.signing.tsa_url is None and s.signing.pkcs12 is None and s.signing.pkcs11_token_label is None
+
+
+def test_variable_names_are_read_whatever_the_case_of_the_key(tmp_path):
+    s = load_settings(environ={"DIGITIZE_OCR__Workers": "3"}, base_dir=tmp_path)
+    assert s.ocr.workers == 3
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "on", "TRUE"])
+def test_a_variable_may_say_yes_or_1_for_true(tmp_path, value):
+    s = load_settings(environ={"DIGITIZE_PATHS__KEEP_WORK": value}, base_dir=tmp_path)
+    assert s.paths.keep_work is True
+
+
+def test_config_errors_are_in_the_language_set_and_name_the_key(tmp_path):
+    with using("vi"), pytest.raises(ConfigError) as e:
+        load_settings(environ={"DIGITIZE_OCR__WORKERS": "300"}, base_dir=tmp_path)
+    assert "cấu hình 'ocr.workers' phải là một số nguyên từ 0 đến 256" in str(e.value)
+    with using("vi"), pytest.raises(ConfigError) as e:
+        load_settings(environ={"DIGITIZE_OCR__LANGS": "vie"}, base_dir=tmp_path)
+    assert "không có cấu hình 'ocr.langs'" in str(e.value) and "languages" in str(e.value)
+
+
+def test_a_section_built_by_hand_refuses_a_value_out_of_its_range():
+    with pytest.raises(pydantic.ValidationError, match="workers"):
+        OcrSettings(workers=300)
+    assert OcrSettings(workers=2).workers == 2
+
+
+def test_only_the_variables_given_are_read_not_the_process_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITIZE_OCR__WORKERS", "7")  # pydantic-settings reads os.environ unless told otherwise
+    assert load_settings(environ={}, base_dir=tmp_path).ocr.workers == 0
+    assert load_settings(environ={"DIGITIZE_OCR__WORKERS": "3"}, base_dir=tmp_path).ocr.workers == 3
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().ocr.workers == 7  # environ None: the process environment

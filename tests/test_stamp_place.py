@@ -10,6 +10,7 @@ the code places the stamp with.
 from __future__ import annotations
 
 import io
+import math
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -236,8 +237,17 @@ def test_a_page_without_room_grows_a_band_above_the_scan_which_stays_at_full_sca
     assert report.ok, report.to_dict()
 
 
+def _top_right_whatever_lies_there(lines, font, page_box, ink) -> appearance.StampLayout:
+    """A fault double of ``place_stamp``: the stamp at the page's top right even over the scan's ink."""
+    width, height = appearance.stamp_size(lines, font)
+    right = math.floor(page_box[2] - appearance.PAGE_MARGIN)
+    top = math.floor(page_box[3] - appearance.PAGE_MARGIN)
+    left = max(math.ceil(page_box[0]), right - width)
+    return appearance.StampLayout(lines=lines, box=(left, top - height, right, top))
+
+
 def test_verify_fails_a_stamp_printed_over_the_page(folder, signer, demo, monkeypatch):
-    monkeypatch.setattr(sign, "place_stamp", lambda lines, font, box, ink: appearance.layout_stamp(lines, font, box))
+    monkeypatch.setattr(sign, "place_stamp", _top_right_whatever_lies_there)
     src = scan_pdfa(folder / "old.pdf", nd30_page(top_margin_mm=12))
     result = _sign(src, folder / "old.signed.pdf", signer, folder / "fonts")
     report = verify_pdf(result.path, [demo.ca_cert])

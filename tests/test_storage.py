@@ -29,7 +29,7 @@ from storage.archive import LocalArchive, open_archive
 from storage.backend import Archive
 from storage.catalog import MIGRATIONS, Catalog
 from storage.hashing import sha256_bytes, sha256_file
-from storage.keys import archive_key, check_key, manifest_key
+from storage.keys import archive_key, check_key, document_stem, manifest_key, manifest_key_of, renewed_key
 from storage.manifest import build_manifest
 
 DOSSIER = "000.31.25.H08-261128-0001"
@@ -100,6 +100,17 @@ def test_manifest_key_is_beside_the_pdf_and_named_after_the_document():
     m = meta()
     assert manifest_key(m, 2025) == f"xa/phuoc-loc/2025/{DOSSIER}/{DOSSIER}-KQ1.manifest.json"
     assert manifest_key(m, 2025).rpartition("/")[0] == archive_key(m, 2025).rpartition("/")[0]
+
+
+def test_a_renewed_copy_and_its_manifest_are_named_from_the_original_key():
+    m = DocumentMeta(DOSSIER, "KQ", 1, "xa", "phuoc-loc")
+    when = datetime(2031, 5, 1, 20, 0, tzinfo=timezone.utc)  # 2 May in Vietnam time
+    renewed = renewed_key(archive_key(m, 2025), when)
+    assert renewed == f"xa/phuoc-loc/2025/{DOSSIER}/{DOSSIER}-KQ1.renewed-20310502.pdf"
+    assert renewed_key(renewed, when.replace(year=2032)).endswith(f"{DOSSIER}-KQ1.renewed-20320502.pdf")
+    assert manifest_key_of(archive_key(m, 2025)) == manifest_key(m, 2025)
+    assert manifest_key_of(renewed).endswith("-KQ1.renewed-20310502.manifest.json")
+    assert document_stem(renewed.rpartition("/")[2]) == document_stem(f"{DOSSIER}-KQ1.pdf") == f"{DOSSIER}-KQ1"
 
 
 @pytest.mark.parametrize(

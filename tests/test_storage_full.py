@@ -69,6 +69,29 @@ def test_write_atomically_turns_a_full_disk_into_storage_full_and_leaves_no_part
     assert list(tmp_path.iterdir()) == []
 
 
+def test_written_whole_shows_the_file_only_when_complete_and_leaves_no_part_on_failure(tmp_path):
+    target = tmp_path / "hồ sơ.pdf"
+    with files.written_whole(target) as partial:
+        partial.write_bytes(b"%PDF-half")
+        assert not target.exists() and partial.name.endswith(".part") and partial.parent == tmp_path
+    assert target.read_bytes() == b"%PDF-half"
+    with pytest.raises(ValueError), files.written_whole(tmp_path / "folder") as partial:
+        (partial / "a").mkdir(parents=True)
+        raise ValueError("the copy failed half-way")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hồ sơ.pdf"]
+
+
+def test_written_whole_without_overwrite_never_replaces_a_file_written_meanwhile(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(FileExistsError), files.written_whole(target, overwrite=False) as partial:
+        partial.write_bytes(b"mine")
+        target.write_bytes(b"theirs")
+    assert target.read_bytes() == b"theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+    files.write_atomically(target, b"mine", mode=0o600)
+    assert target.read_bytes() == b"mine" and target.stat().st_mode & 0o777 == 0o600
+
+
 def test_other_write_errors_are_not_called_a_full_disk(tmp_path):
     with pytest.raises(PermissionError), files.storage_guard(tmp_path / "x"):
         raise PermissionError(errno.EACCES, "Permission denied")

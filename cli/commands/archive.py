@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -119,18 +117,7 @@ def write_output(output: Path, data: bytes, *, force: bool) -> None:
     """Write ``data`` to ``output`` whole; without ``force`` never over a file that appeared meanwhile."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        if force:
-            write_atomically(output, data)
-            return
-        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.link(tmp, output)  # unlike a rename, never replaces an existing file
-        finally:
-            os.unlink(tmp)
+        write_atomically(output, data, overwrite=force)
     except FileExistsError as e:
         raise UsageError(f"-o {output} already exists; nothing was written",
                          hint="choose another file, or add --force to replace it") from e

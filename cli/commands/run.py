@@ -105,7 +105,7 @@ def check_signing_key(settings: Settings) -> None:
     """
     from signing.session import open_signing_session
 
-    with open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts"):
+    with open_signing_session(settings.signing, font_cache_dir=settings.paths.font_cache):
         pass
 
 

@@ -40,6 +40,7 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     import tempfile
 
     from digitize.engine import keep_signed_originals, scan_to_pdfa
+    from digitize.files import written_whole
 
     overrides = {"languages": args.lang, "existing_text": args.existing_text,
                  "signed_input": args.signed_input, "workers": args.jobs}
@@ -49,14 +50,11 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
         result = scan_to_pdfa(args.inputs, meta, Path(tmp), ocr_settings, default_dpi=settings.intake.default_dpi,
                               max_pages=settings.intake.max_pages)
-        partial = args.output.with_name(args.output.name + ".part")
         try:
             args.output.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(result.pdf, partial)
-            partial.replace(args.output)
+            with written_whole(args.output) as partial:
+                shutil.copyfile(result.pdf, partial)
         except OSError as e:
-            if partial.parent.is_dir():
-                partial.unlink(missing_ok=True)
             raise _unwritable(args.output, e) from e
     for original in keep_signed_originals(result, args.output):
         print(f"kept the signed original untouched: {original}")

@@ -42,7 +42,7 @@ def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
         if args.level not in ("B-B", "auto") and not signing.tsa_url:
             raise ConfigError(f"PAdES level {args.level} needs a timestamp authority: set signing.tsa_url")
         signing = dataclasses.replace(signing, pades_level=args.level)
-    with open_signing_session(signing, font_cache_dir=_font_cache(settings)) as session:
+    with open_signing_session(signing, font_cache_dir=settings.paths.font_cache) as session:
         print(session.note)
         result = session.sign(args.input, args.output)
     print(f"{result.path}: PAdES {result.pades_level}, signed {result.signing_time.isoformat()}, "
@@ -152,6 +152,7 @@ def _document_codes(path: Path) -> list[str]:
     import pikepdf
 
     from digitize.pdfa import read_dossier_metadata
+    from storage.keys import document_stem
 
     codes = []
     try:
@@ -160,16 +161,16 @@ def _document_codes(path: Path) -> list[str]:
         identifier = ""
     if identifier:
         codes.append(identifier)
-    stem = _archive_stem(path)
+    stem = document_stem(path.name)
     if stem not in codes:
         codes.append(stem)
     return codes
 
 
 def _manifest_record(path: Path) -> _Record | None:
-    from storage.keys import MANIFEST_SUFFIX
+    from storage.keys import manifest_key_of
 
-    manifest = path.with_name(path.name.removesuffix(".pdf") + MANIFEST_SUFFIX)
+    manifest = path.with_name(manifest_key_of(path.name))
     if not manifest.is_file():
         return None
     try:
@@ -198,11 +199,6 @@ def _with_record_checks(report, record: _Record | None, path: Path):
     return dataclasses.replace(report, checks=tuple(checks))
 
 
-def _archive_stem(path: Path) -> str:
-    """The document code an archived file's name gives (``<code>.pdf``, ``<code>.renewed-<date>.pdf``)."""
-    return path.name.removesuffix(".pdf").split(".renewed-")[0]
-
-
 def _with_identity_check(report, record: _Record | None, path: Path):
     """Add the ``identity`` check when the file states a document code and is known as a document: by
     its archive name (``<document code>.pdf``), its catalog row or its manifest. The code the file states
@@ -212,8 +208,9 @@ def _with_identity_check(report, record: _Record | None, path: Path):
     from digitize.models import parse_document_code
     from signing.document_check import IDENTITY, identity_check, stated_codes
     from signing.report import Check
+    from storage.keys import document_stem
 
-    stem = _archive_stem(path)
+    stem = document_stem(path.name)
     try:
         parse_document_code(stem)
         expected = stem
@@ -227,7 +224,3 @@ def _with_identity_check(report, record: _Record | None, path: Path):
     if check.ok and manifest is not None and manifest.document_code != expected:
         check = Check(IDENTITY, False, f"filed as {expected}, but {manifest.source} names {manifest.document_code}")
     return dataclasses.replace(report, checks=(*report.checks, check))
-
-
-def _font_cache(settings: Settings) -> Path:
-    return settings.paths.var_dir / "cache" / "fonts"
