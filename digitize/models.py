@@ -134,7 +134,7 @@ def signed_original_names(stem: str, count: int) -> list[str]:
     """The names of the ``count`` signed originals kept beside the document ``stem``, in input
     order: one is ``<stem>.signed-original.pdf``, several ``<stem>.signed-original-1.pdf``, ``-2``..."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise BadInputError(f"signed original count {count!r} must be a whole number >= 0")
+        raise ValueError(f"signed original count {count!r} must be a whole number >= 0")  # a caller's mistake
     if count == 1:
         return [f"{stem}{SIGNED_ORIGINAL_SUFFIX}.pdf"]
     return [f"{stem}{SIGNED_ORIGINAL_SUFFIX}-{n}.pdf" for n in range(1, count + 1)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from digitize.errors import BadInputError, ExitCode
+from digitize.errors import ExitCode
 from digitize.models import DocumentMeta
 from storage.archive import LocalArchive
 from storage.catalog import Catalog
@@ -164,7 +164,7 @@ def test_signed_original_keys_sit_beside_the_document_and_are_numbered_when_seve
     assert signed_original_keys(meta, 2026, 2) == [
         f"{folder}/{CODE}.signed-original-1.pdf", f"{folder}/{CODE}.signed-original-2.pdf"
     ]
-    with pytest.raises(BadInputError):
+    with pytest.raises(ValueError):
         signed_original_keys(meta, 2026, -1)
 
 
