@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from digitize.errors import ConfigError
+from digitize.models import COPY_FORMS, PADES_LEVELS
 
 ENV_PREFIX = "DIGITIZE_"
 CONFIG_ENV = "DIGITIZE_CONFIG"
@@ -519,7 +520,7 @@ def _check(settings: Settings) -> None:
     for level in settings.intake.levels:
         if not _SLUG.fullmatch(level):
             raise ConfigError(f"intake.levels: {level!r} is not a level code (lower-case letters, digits, '-')")
-    if settings.signing.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA", "auto"):
+    if settings.signing.pades_level not in (*PADES_LEVELS, "auto"):
         raise ConfigError(f"signing.pades_level must be B-B, B-T, B-LT, B-LTA or auto, not {settings.signing.pades_level!r}")
     if settings.signing.pades_level not in ("B-B", "auto") and not settings.signing.tsa_url:
         raise ConfigError(f"signing.pades_level {settings.signing.pades_level} needs a timestamp authority: set signing.tsa_url")
@@ -531,7 +532,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"signing.revocation_mode must be soft-fail, hard-fail or require, not {settings.signing.revocation_mode!r}")
     if settings.signing.tsa_timeout_seconds <= 0 or settings.signing.tsa_retries < 0 or settings.signing.tsa_backoff_seconds < 0:
         raise ConfigError("signing.tsa_timeout_seconds must be positive, tsa_retries and tsa_backoff_seconds not negative")
-    if settings.signing.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
+    if settings.signing.copy_form not in COPY_FORMS:
         raise ConfigError(f"signing.copy_form must be 'SAO Y', 'SAO LỤC' or 'TRÍCH SAO', not {settings.signing.copy_form!r}")
     _check_archive(settings.archive)
     if settings.ui.language not in LANGUAGES:

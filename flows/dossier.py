@@ -37,7 +37,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from digitize import engine, intake, pipeline, split
-from digitize.errors import BadInputError, BatchError, StoppedError, is_transient
+from digitize.errors import BadInputError, BatchError, StoppedError, TimestampUnavailableError, is_transient
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings
 from flows import flow_settings
@@ -50,11 +50,14 @@ RETRY_DELAYS = [5, 30]
 
 
 def retry_if_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
-    """Retry a task only when its error says a retry may succeed (not when the run itself is stopping)."""
+    """Retry a task only when its error says a retry may succeed: not when the run itself is stopping, nor
+    when the timestamp authority did not answer (:mod:`signing.tsa` already tried it ``signing.tsa_retries``
+    + 1 times: one retry layer, so a document asks it at most that often per run; the input then waits
+    in the scanner folder for the next run)."""
     try:
         state.result()
     except Exception as e:  # noqa: BLE001 - inspected, not swallowed
-        return is_transient(e) and not isinstance(e, StoppedError)
+        return is_transient(e) and not isinstance(e, (StoppedError, TimestampUnavailableError))
     return False
 
 

@@ -39,9 +39,10 @@ from pyhanko.sign.validation.policy_decl import (
     SignatureValidationSpec,
 )
 from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
+
+from signing.trust import fetcher
 
 #: pyHanko loggers that print tracebacks and certificate warnings a verify report already states
 NOISY_LOGGERS = ("pyhanko.sign.diff_analysis", "pyhanko.sign.validation", "pyhanko_certvalidator",
@@ -98,7 +99,7 @@ def spec_for(roots: Sequence, revocation_mode: str, *, fetch: bool, timeout: flo
         revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy.from_legacy(revocation_mode)),
     )
     gathering = (RevocationInfoGatheringSpec(RevinfoOnlineFetchingRule.ALWAYS_FETCH,
-                                             fetcher_backend=RequestsFetcherBackend(per_request_timeout=timeout))
+                                             fetcher_backend=fetcher(timeout))
                  if fetch else RevocationInfoGatheringSpec(RevinfoOnlineFetchingRule.LOCAL_ONLY))
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(cert_validation_policy=policy, revinfo_gathering_policy=gathering),

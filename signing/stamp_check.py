@@ -24,12 +24,11 @@ import pikepdf
 from asn1crypto import cms
 
 from digitize.errors import DigitizeError
-from digitize.models import nfc
+from digitize.models import COPY_FORMS, nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
 from signing.identity import certificate_names, same_agency
 from signing.ink import render_ink
 
-COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 _ISO_VIETNAM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00")
 _PDF_DATE = re.compile(r"D:(\d{14})([+-Z])?(\d{2})?'?(\d{2})?")
 _COLOUR_OPERATORS = {"rg", "RG", "k", "K", "sc", "SC", "scn", "SCN", "cs", "CS"}
