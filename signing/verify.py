@@ -35,6 +35,7 @@ from datetime import date, datetime, timezone
 from io import BytesIO
 from pathlib import Path
 
+from asn1crypto import parser as asn1_parser
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
@@ -389,16 +390,12 @@ def _signer_path(signed_data, certs: list, by_subject: dict) -> list:
 
 
 def _der_length(blob: bytes) -> int | None:
-    """Total length of the DER element at the start of ``blob`` (None if malformed)."""
-    if len(blob) < 2:
+    """Total length of the DER element at the start of ``blob``, read by asn1crypto's parser (None if malformed)."""
+    try:
+        _, _, _, header, contents, trailer = asn1_parser.parse(blob, strict=False)
+    except ValueError:
         return None
-    first = blob[1]
-    if first < 0x80:
-        return 2 + first
-    count = first & 0x7F
-    if count == 0 or len(blob) < 2 + count:
-        return None
-    return 2 + count + int.from_bytes(blob[2:2 + count], "big")
+    return len(header) + len(contents) + len(trailer)
 
 
 def _cryptography(status: PdfSignatureStatus) -> Check:
