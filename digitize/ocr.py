@@ -1,24 +1,31 @@
 """Tesseract: page orientation and OCR into a text-only PDF page.
 
-Tesseract is run through :func:`digitize.tools.run` (a required timeout, one
-OpenMP thread, stderr kept on failure). One run per page writes both the
+Tesseract reads a page through pytesseract (:func:`run_tesseract`; orientation
+detection through :func:`digitize.tools.run`), both with a required timeout, one
+OpenMP thread and stderr kept on failure. One run per page writes both the
 text-only PDF page (``-c textonly_pdf=1``: invisible text, no image) that is
 grafted under the page image, and a TSV of words with their confidences.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
+import os
 import re
+import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pikepdf
+import pytesseract
 
 from digitize import files, tools
 from digitize.errors import ToolError, ToolTimeoutError
@@ -106,13 +113,7 @@ def ocr_page(
     tone marks their context asks for (:mod:`digitize.tonemarks`); words of a confidence under
     ``seal_below`` inside one of the ``seals`` boxes (pixels) are left out. These rewrite the text
     layer in place: every word kept keeps its box."""
-    tools.run(
-        ["tesseract", *tools.tessdata_args(tessdata_dir), str(image_path), str(out_base), "-l", languages, "--dpi", str(round(dpi)),
-         "-c", "textonly_pdf=1", "pdf", "tsv"],
-        timeout=timeout,
-        env=tools.SINGLE_THREAD_ENV,
-        output_dir=out_base.parent,
-    )
+    run_tesseract(image_path, out_base, languages=languages, dpi=dpi, timeout=timeout, tessdata_dir=tessdata_dir)
     for written in (Path(f"{out_base}.pdf"), Path(f"{out_base}.tsv")):
         tools.check_output(written, "tesseract")
     tsv = Path(f"{out_base}.tsv").read_text(encoding="utf-8")
@@ -121,6 +122,72 @@ def ocr_page(
         text = finish_layer(Path(f"{out_base}.pdf"), tsv, layout_order=layout_order, tone_below=tone_below,
                             seals=seals, seal_below=seal_below) or text
     return OcrPage(number, Path(f"{out_base}.pdf"), text, confidence, words)
+
+
+def run_tesseract(image_path: Path, out_base: Path, *, languages: str, dpi: float, timeout: float,
+                  tessdata_dir: str = "") -> None:
+    """Tesseract on the page file ``image_path`` as it is, through ``pytesseract.run_tesseract``: the
+    text-only PDF page ``<out_base>.pdf`` and the TSV of words ``<out_base>.tsv`` in one run, at ``dpi``,
+    with the models of ``tessdata_dir`` (empty: the OS default folder).
+
+    As :func:`digitize.tools.run` would: one OpenMP thread, ``tesseract`` found on PATH, killed past
+    ``timeout`` (:class:`ToolTimeoutError`, transient) or when the caller is interrupted (the page
+    worker's alarm), :class:`MissingToolError` when it is not installed, :class:`ToolError` (or
+    :class:`StorageFullError` for a full disk under ``out_base``) when it fails.
+    """
+    options = [*tools.tessdata_args(tessdata_dir), "--dpi", str(round(dpi)), "-c", "textonly_pdf=1",
+               "-c", pytesseract.pytesseract.EXTENTION_TO_CONFIG["tsv"]]
+    try:
+        _pytesseract().run_tesseract(str(image_path), str(out_base), "pdf tsv", languages,
+                                     config=shlex.join(options), timeout=timeout)
+    except pytesseract.TesseractNotFoundError as e:
+        raise tools.missing("tesseract") from e
+    except pytesseract.TesseractError as e:  # before RuntimeError: it is one
+        raise tools.failure("tesseract", e.status, e.message, out_base.parent) from e
+    except RuntimeError as e:  # pytesseract's timeout: the program was stopped
+        raise tools.timed_out("tesseract", timeout) from e
+    except (OSError, UnicodeDecodeError) as e:  # not startable; a failure that wrote no UTF-8 on stderr
+        raise ToolError(f"tesseract could not be run: {e}") from e
+
+
+@functools.cache
+def _pytesseract():
+    """pytesseract, set up once to start Tesseract as :func:`digitize.tools.run` does.
+
+    ``run_tesseract`` takes no environment and gives no handle on the process it starts, so
+    two of its module's hooks are wrapped: the child's environment (``subprocess_args``) gets one
+    OpenMP thread (:data:`digitize.tools.SINGLE_THREAD_ENV`) over this process's, and the wait
+    (``timeout_manager``) kills and reaps the program when anything interrupts it: the page
+    worker's alarm, a signal, or pytesseract's own timeout (which kills without reaping).
+    ``tesseract_cmd`` stays ``tesseract``, looked up on PATH at each run.
+    """
+    module = pytesseract.pytesseract
+    subprocess_args, timeout_manager = module.subprocess_args, module.timeout_manager
+
+    def one_thread_args(include_stdout: bool = True) -> dict:
+        return {**subprocess_args(include_stdout), "env": tools.child_env(tools.SINGLE_THREAD_ENV)}
+
+    @contextlib.contextmanager
+    def stopping(proc, seconds=None):
+        try:
+            with timeout_manager(proc, seconds) as error_string:
+                yield error_string
+        except BaseException:
+            _stop(proc)
+            raise
+
+    module.subprocess_args, module.timeout_manager = one_thread_args, stopping
+    return module
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` if it still runs, and reap it (pytesseract marks a killed one done without reaping)."""
+    if proc.returncode is None:
+        proc.kill()
+        proc.wait()
+        return
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(proc.pid, 0)
 
 
 def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: float,
