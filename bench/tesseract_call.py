@@ -4,7 +4,7 @@
   --dpi N -c textonly_pdf=1 pdf tsv`` through :func:`digitize.tools.run` (``OMP_THREAD_LIMIT=1``);
 - ``pytesseract``: :func:`digitize.ocr.run_tesseract`, the same work through ``pytesseract.run_tesseract``.
 
-The pages are made fresh: A4 at 300 dpi, Vietnamese text in Liberation Serif, written as the 8-bit PGM the
+The pages are made fresh: A4 at 300 dpi, the Vietnamese lines of the engine tests in Liberation Serif, written as the 8-bit PGM the
 scan engine hands Tesseract. Each round runs every page once per call, the two calls in turn (direct first in
 even rounds, pytesseract first in odd ones); the ratio pytesseract / direct is taken page by page and round by
 round, and its median is the figure. Both wall time and the CPU time of the Tesseract processes are timed.
@@ -29,31 +29,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from digitize import ocr, tools  # noqa: E402 - after the path is set
+from tests.engine_fixtures import LINES, font_file  # noqa: E402
 
-FONTS = (Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"),
-         Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"))
-LINES = (
-    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-    "Độc lập - Tự do - Hạnh phúc",
-    "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN",
-    "Ủy ban nhân dân xã Phước Lộc, huyện Tuy Phước, tỉnh Bình Định",
-    "Xét đề nghị của ông Nguyễn Văn Hùng về việc cấp giấy xác nhận",
-    "tình trạng hôn nhân để làm thủ tục đăng ký kết hôn.",
-    "Người được cấp giấy: Trần Thị Thu Hương, sinh ngày 12 tháng 5",
-    "năm 1994, nơi cư trú: thôn Quảng Tín, xã Phước Lộc.",
-    "Tình trạng hôn nhân: chưa đăng ký kết hôn với ai.",
-    "Giấy này có giá trị sử dụng trong thời hạn sáu tháng.",
-)
 DPI = 300
 TIMEOUT = 300.0
 
 
 def make_page(path: Path, number: int) -> Path:
-    """An A4 page of the lines, rotated by ``number`` so that no two pages are alike."""
+    """An A4 page of the lines, cycled by ``number`` so that no two pages are alike."""
     width, height = round(8.27 * DPI), round(11.69 * DPI)
     image = Image.new("L", (width, height), 250)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(str(next(f for f in FONTS if f.is_file())), round(12 * DPI / 72))
+    font = ImageFont.truetype(str(font_file()), round(12 * DPI / 72))
     y = round(1.0 * DPI)
     for repeat in range(3):
         for index in range(len(LINES)):

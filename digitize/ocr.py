@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import hashlib
 import io
-import os
 import re
 import shlex
 import subprocess
@@ -142,52 +141,48 @@ def run_tesseract(image_path: Path, out_base: Path, *, languages: str, dpi: floa
                                      config=shlex.join(options), timeout=timeout)
     except pytesseract.TesseractNotFoundError as e:
         raise tools.missing("tesseract") from e
-    except pytesseract.TesseractError as e:  # before RuntimeError: it is one
+    except pytesseract.TesseractError as e:
         raise tools.failure("tesseract", e.status, e.message, out_base.parent) from e
-    except RuntimeError as e:  # pytesseract's timeout: the program was stopped
-        raise tools.timed_out("tesseract", timeout) from e
     except (OSError, UnicodeDecodeError) as e:  # not startable; a failure that wrote no UTF-8 on stderr
         raise ToolError(f"tesseract could not be run: {e}") from e
 
 
 @functools.cache
 def _pytesseract():
-    """pytesseract, set up once to start Tesseract as :func:`digitize.tools.run` does.
+    """pytesseract, set up once to start and stop Tesseract as :func:`digitize.tools.run` does.
 
-    ``run_tesseract`` takes no environment and gives no handle on the process it starts, so
-    two of its module's hooks are wrapped: the child's environment (``subprocess_args``) gets one
-    OpenMP thread (:data:`digitize.tools.SINGLE_THREAD_ENV`) over this process's, and the wait
-    (``timeout_manager``) kills and reaps the program when anything interrupts it: the page
-    worker's alarm, a signal, or pytesseract's own timeout (which kills without reaping).
+    ``run_tesseract`` takes no environment and keeps the process it starts to itself, so two hooks
+    of its module are replaced: the child's environment (``subprocess_args``) gets one OpenMP thread
+    (:data:`digitize.tools.SINGLE_THREAD_ENV`) over this process's, and the wait (``timeout_manager``)
+    is ``subprocess.run``'s: past the timeout, or when anything interrupts the wait (the page
+    worker's alarm, a signal), the program is killed and reaped, and a timeout is
+    :class:`ToolTimeoutError`. (pytesseract's own wait asks it to stop, gives it a second, kills it
+    without reaping it and raises a bare RuntimeError; an interrupted wait left it running.)
     ``tesseract_cmd`` stays ``tesseract``, looked up on PATH at each run.
     """
     module = pytesseract.pytesseract
-    subprocess_args, timeout_manager = module.subprocess_args, module.timeout_manager
+    subprocess_args = module.subprocess_args
 
     def one_thread_args(include_stdout: bool = True) -> dict:
         return {**subprocess_args(include_stdout), "env": tools.child_env(tools.SINGLE_THREAD_ENV)}
 
     @contextlib.contextmanager
-    def stopping(proc, seconds=None):
+    def waiting(proc: subprocess.Popen, seconds: float | None = None):
         try:
-            with timeout_manager(proc, seconds) as error_string:
-                yield error_string
-        except BaseException:
-            _stop(proc)
-            raise
+            try:
+                _, stderr = proc.communicate(timeout=seconds or None)
+            except subprocess.TimeoutExpired as e:
+                raise tools.timed_out("tesseract", seconds) from e
+            yield stderr
+        finally:
+            if proc.returncode is None:  # past its timeout, or the wait was interrupted
+                proc.kill()
+                proc.wait()
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                pipe.close()
 
-    module.subprocess_args, module.timeout_manager = one_thread_args, stopping
+    module.subprocess_args, module.timeout_manager = one_thread_args, waiting
     return module
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Kill ``proc`` if it still runs, and reap it (pytesseract marks a killed one done without reaping)."""
-    if proc.returncode is None:
-        proc.kill()
-        proc.wait()
-        return
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(proc.pid, 0)
 
 
 def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: float,
