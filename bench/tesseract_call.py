@@ -4,8 +4,8 @@
   --dpi N -c textonly_pdf=1 pdf tsv`` through :func:`digitize.tools.run` (``OMP_THREAD_LIMIT=1``);
 - ``pytesseract``: :func:`digitize.ocr.run_tesseract`, the same work through ``pytesseract.run_tesseract``.
 
-The pages are made fresh: A4 at 300 dpi, the Vietnamese lines of the engine tests in Liberation Serif, written as the 8-bit PGM the
-scan engine hands Tesseract. Each round runs every page once per call, the two calls in turn (direct first in
+The pages are made fresh: A4 at 300 dpi, the Vietnamese lines of the engine tests in Liberation Serif,
+written as the 8-bit PGM the scan engine hands Tesseract. Each round runs every page once per call, the two calls in turn (direct first in
 even rounds, pytesseract first in odd ones); the ratio pytesseract / direct is taken page by page and round by
 round, and its median is the figure. Both wall time and the CPU time of the Tesseract processes are timed.
 The outputs are compared too: the same words and confidences in the TSV, a text-only PDF page each time.
