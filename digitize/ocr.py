@@ -28,6 +28,7 @@ import pytesseract
 
 from digitize import files, tools
 from digitize.errors import ToolError, ToolTimeoutError
+from digitize.i18n import _
 from digitize.models import nfc
 
 #: Orientation detection needs no more than this resolution and runs faster below it.
@@ -144,7 +145,7 @@ def run_tesseract(image_path: Path, out_base: Path, *, languages: str, dpi: floa
     except pytesseract.TesseractError as e:
         raise tools.failure("tesseract", e.status, e.message, out_base.parent) from e
     except (OSError, UnicodeDecodeError) as e:  # not startable; a failure that wrote no UTF-8 on stderr
-        raise ToolError(f"tesseract could not be run: {e}") from e
+        raise ToolError(_("tesseract could not be run: {reason}", reason=e)) from e
 
 
 @functools.cache
@@ -170,7 +171,7 @@ def _pytesseract():
     def waiting(proc: subprocess.Popen, seconds: float | None = None):
         try:
             try:
-                _, stderr = proc.communicate(timeout=seconds or None)
+                stderr = proc.communicate(timeout=seconds or None)[1]
             except subprocess.TimeoutExpired as e:
                 raise tools.timed_out("tesseract", seconds) from e
             yield stderr
