@@ -12,8 +12,9 @@ stopped: the scan and the signature are not redone, and the archive's
 "same bytes, same key" no-op means nothing is written twice.
 
 Tasks pass paths, keys, hashes and small typed results, never images or clients. Only transient
-errors (timeouts, an unreachable archive or timestamp authority) are retried;
-a transient failure leaves the input in the inbox for the next run, any other
+errors (timeouts, an unreachable archive) are retried; an unreachable timestamp
+authority is not, the signing session having tried it already (``signing.tsa_retries``,
+:mod:`signing.tsa`); a transient failure leaves the input in the inbox for the next run, any other
 failure moves it to ``failed/`` with a reason a clerk can read.
 """
 

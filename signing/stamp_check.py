@@ -30,6 +30,7 @@ from digitize.models import COPY_FORMS, nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
 from signing.identity import certificate_names, same_agency
 from signing.ink import render_ink
+from signing.trust import embedded_certificates, signer_certificate
 
 _ISO_VIETNAM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00")
 _COLOUR_OPERATORS = {"rg", "RG", "k", "K", "sc", "SC", "scn", "SCN", "cs", "CS"}
@@ -148,15 +149,10 @@ def _signer_names(field) -> tuple[str, ...]:
     """O and CN of the certificate that made the signature in ``field`` (empty if unreadable)."""
     try:
         signed_data = cms.ContentInfo.load(bytes(field.V.Contents))["content"]
-        sid = signed_data["signer_infos"][0]["sid"]
-        certs = [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
-        if sid.name == "issuer_and_serial_number":
-            wanted = sid.chosen
-            cert = next(c for c in certs if c.serial_number == wanted["serial_number"].native
-                        and c.issuer == wanted["issuer"])
-        else:
-            cert = next(c for c in certs if c.key_identifier == sid.chosen.native)
-    except (ValueError, TypeError, KeyError, StopIteration, AttributeError):
+        cert = signer_certificate(signed_data, embedded_certificates(signed_data))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ()
+    if cert is None:
         return ()
     names = certificate_names(cert)
     return tuple(dict.fromkeys(n for n in (names["organization_name"], names["common_name"]) if n))

@@ -57,4 +57,28 @@ def validation_context(
     return dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs)
 
 
-__all__ = ["fetcher", "load_trust_roots", "validation_context"]
+def signer_certificate(signed_data, pool: Sequence):
+    """The certificate of ``pool`` (asn1crypto) that made the CMS ``signed_data``'s first signature,
+    found by issuer and serial number or by key identifier; None when it is not there."""
+    sid = signed_data["signer_infos"][0]["sid"]
+    for cert in pool:
+        if sid.name == "issuer_and_serial_number":
+            if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
+                return cert
+        elif cert.key_identifier == sid.chosen.native:
+            return cert
+    return None
+
+
+def embedded_certificates(signed_data) -> list:
+    """The certificates a CMS ``signed_data`` carries (asn1crypto)."""
+    return [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
+
+
+def common_name(cert) -> str:
+    """An asn1crypto certificate's CN, or its whole subject when it has none."""
+    return cert.subject.native.get("common_name") or cert.subject.human_friendly
+
+
+__all__ = ["common_name", "embedded_certificates", "fetcher", "load_trust_roots", "signer_certificate",
+           "validation_context"]

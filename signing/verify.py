@@ -52,7 +52,7 @@ from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.stamp_check import check_stamp, check_stamp_clear
-from signing.trust import load_trust_roots, validation_context
+from signing.trust import common_name, load_trust_roots, validation_context
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
 CHECK_NAMES = (
@@ -422,7 +422,7 @@ def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfS
         reason = "the file embeds no revocation data for the signer and revocation fetching is off"
     else:
         return _trust(current), _revocation(current, reader)
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     resolve = ("To resolve: verify with revocation fetching on (signing.fetch_revocation) and network access "
                "to the CA's OCSP/CRL")
     return (Check("trust", False, f"indeterminate for {signer}: {reason}. {resolve}", indeterminate=True),
@@ -443,7 +443,7 @@ def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: 
                       trust: _TrustSettings) -> tuple[Check, Check]:
     verdict = long_term_verdict(sig, reader, trust.roots, revocation_mode=trust.mode, fetch=trust.fetch,
                                 timeout=trust.timeout, diff_policy=STRICT_DIFF_POLICY)
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     if verdict.outcome == "valid":
         return (Check("trust", True, f"{signer}: {verdict.detail}"),
                 Check("revocation", True, "not revoked when signed (OCSP/CRL embedded in the DSS, "
@@ -473,11 +473,11 @@ def _renewal_check(reader: PdfFileReader, roots: list, sunsets: dict) -> Check:
 
 
 def _trust(status: PdfSignatureStatus) -> Check:
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     if status.revoked:
         return Check("trust", False, f"the certificate of {signer} is revoked")
     if status.trusted:
-        anchor = _common_name(status.validation_path[0])
+        anchor = common_name(status.validation_path[0])
         return Check("trust", True, f"{signer} chains to the trusted root {anchor}")
     expired = _expiry_problem(status.signing_cert)
     if expired:
@@ -509,7 +509,7 @@ def _trust_problem(status: PdfSignatureStatus) -> str:
 
 
 def _revocation(status: PdfSignatureStatus, reader: PdfFileReader) -> Check:
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     if status.revoked:
         return Check("revocation", False, f"the certificate of {signer} is revoked")
     if not status.trusted:
@@ -529,11 +529,6 @@ def _dss_has_revinfo(reader: PdfFileReader) -> bool:
         return False
     dss = reader.root["/DSS"]
     return "/OCSPs" in dss or "/CRLs" in dss
-
-
-def _common_name(cert) -> str:
-    """An asn1crypto certificate's CN, or its whole subject when it has none."""
-    return cert.subject.native.get("common_name") or cert.subject.human_friendly
 
 
 def _has_validation_updates(reader: PdfFileReader) -> bool:
