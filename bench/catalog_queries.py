@@ -115,8 +115,8 @@ def queries(catalog: Catalog) -> dict[str, Callable[[], object]]:
         "ls --office xa-007 --year 2026": lambda: catalog.documents(office="xa-007", year=2026),
     }
     try:
-        from rates.targets import load_schedule
         from rates import queries as inventory
+        from rates.targets import load_schedule
     except ImportError as e:
         print(f"(rates.queries not importable: {e}; timing the archive's own counts only)")
         return named

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage.catalog import Catalog  # noqa: E402
 from rates.inventory import import_inventory, import_offices  # noqa: E402
+from storage.catalog import Catalog  # noqa: E402
 
 LEVELS = ("tinh", "huyen", "xa")
 HEADER = "dossier_code,procedure_code,office_code,level,received_date,resolved_date,result_no,valid_until\n"

@@ -29,10 +29,10 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import re
+import shutil
 import sys
+import tempfile
 import time
 import unicodedata
 from pathlib import Path

@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import rates.queries as inventory  # noqa: E402
+from rates.queries import rates_report  # noqa: E402
 from rates.targets import load_schedule  # noqa: E402
 from storage.catalog import Catalog  # noqa: E402
-from rates.queries import rates_report  # noqa: E402
 
 LEVELS = ("tinh", "huyen", "xa")
 END = date(2026, 11, 28)

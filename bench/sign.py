@@ -34,13 +34,13 @@ from pyhanko.sign import fields, signers  # noqa: E402
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper  # noqa: E402
 from pyhanko_certvalidator import ValidationContext  # noqa: E402
 
+from digitize.models import PADES_LEVELS as LEVELS  # noqa: E402
 from digitize.settings import SigningSettings  # noqa: E402
 from signing.identity import load_signer  # noqa: E402
 from signing.session import open_signing_session  # noqa: E402
 from signing.sign import sign_pdf  # noqa: E402
 from tests.signing_helpers import make_pdfa, start_test_pki  # noqa: E402
 
-LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 PASSWORD = b"bench"
 
 

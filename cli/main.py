@@ -25,8 +25,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from digitize import __version__
 from cli.commands import archive, doctor, rates, run, scan, signing
+from digitize import __version__
 from digitize.errors import DigitizeError, Terminated, exit_code_for
 from digitize.i18n import _, set_language
 from digitize.settings import Settings, UiSettings, load_settings, mask_secrets, secret_values

@@ -20,6 +20,10 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 KINDS = ("KQ", "HS")
 #: Beside a digitized copy, a signed input kept untouched (``ocr.signed_input = "keep-original"``).
 SIGNED_ORIGINAL_SUFFIX = ".signed-original"
+#: The PAdES baseline levels (ETSI EN 319 142-1), weakest first; ``signing.pades_level`` also takes "auto".
+PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+#: The copy forms a digital copy's visible signature names (Decree 30/2020, ``signing.copy_form``).
+COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 #: The fields a JSON object may give about a document (``digitize ocr --metadata``; a sidecar gives fewer).
 META_FIELDS = ("dossier_code", "kind", "number", "level", "office", "procedure_code", "title")
 #: Longest title taken: ample for the name of any paper, far below what one PDF string may hold

@@ -1,27 +1,34 @@
 """Tesseract: page orientation and OCR into a text-only PDF page.
 
-Tesseract is run through :func:`digitize.tools.run` (a required timeout, one
-OpenMP thread, stderr kept on failure). One run per page writes both the
+Tesseract reads a page through pytesseract (:func:`run_tesseract`; orientation
+detection through :func:`digitize.tools.run`), both with a required timeout, one
+OpenMP thread and stderr kept on failure. One run per page writes both the
 text-only PDF page (``-c textonly_pdf=1``: invisible text, no image) that is
 grafted under the page image, and a TSV of words with their confidences.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
 import re
+import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pikepdf
+import pytesseract
 
 from digitize import files, layout, tonemarks, tools
 from digitize.errors import ToolError, ToolTimeoutError
+from digitize.i18n import _
 from digitize.models import nfc
 
 #: Orientation detection needs no more than this resolution and runs faster below it.
@@ -106,13 +113,7 @@ def ocr_page(
     tone marks their context asks for (:mod:`digitize.tonemarks`); words of a confidence under
     ``seal_below`` inside one of the ``seals`` boxes (pixels) are left out. These rewrite the text
     layer in place: every word kept keeps its box."""
-    tools.run(
-        ["tesseract", *tools.tessdata_args(tessdata_dir), str(image_path), str(out_base), "-l", languages, "--dpi", str(round(dpi)),
-         "-c", "textonly_pdf=1", "pdf", "tsv"],
-        timeout=timeout,
-        env=tools.SINGLE_THREAD_ENV,
-        output_dir=out_base.parent,
-    )
+    run_tesseract(image_path, out_base, languages=languages, dpi=dpi, timeout=timeout, tessdata_dir=tessdata_dir)
     for written in (Path(f"{out_base}.pdf"), Path(f"{out_base}.tsv")):
         tools.check_output(written, "tesseract")
     tsv = Path(f"{out_base}.tsv").read_text(encoding="utf-8")
@@ -121,6 +122,68 @@ def ocr_page(
         text = finish_layer(Path(f"{out_base}.pdf"), tsv, layout_order=layout_order, tone_below=tone_below,
                             seals=seals, seal_below=seal_below) or text
     return OcrPage(number, Path(f"{out_base}.pdf"), text, confidence, words)
+
+
+def run_tesseract(image_path: Path, out_base: Path, *, languages: str, dpi: float, timeout: float,
+                  tessdata_dir: str = "") -> None:
+    """Tesseract on the page file ``image_path`` as it is, through ``pytesseract.run_tesseract``: the
+    text-only PDF page ``<out_base>.pdf`` and the TSV of words ``<out_base>.tsv`` in one run, at ``dpi``,
+    with the models of ``tessdata_dir`` (empty: the OS default folder).
+
+    As :func:`digitize.tools.run` would: one OpenMP thread, ``tesseract`` found on PATH, killed past
+    ``timeout`` (:class:`ToolTimeoutError`, transient) or when the caller is interrupted (the page
+    worker's alarm), :class:`MissingToolError` when it is not installed, :class:`ToolError` (or
+    :class:`StorageFullError` for a full disk under ``out_base``) when it fails.
+    """
+    options = [*tools.tessdata_args(tessdata_dir), "--dpi", str(round(dpi)), "-c", "textonly_pdf=1",
+               "-c", pytesseract.pytesseract.EXTENTION_TO_CONFIG["tsv"]]
+    try:
+        _pytesseract().run_tesseract(str(image_path), str(out_base), "pdf tsv", languages,
+                                     config=shlex.join(options), timeout=timeout)
+    except pytesseract.TesseractNotFoundError as e:
+        raise tools.missing("tesseract") from e
+    except pytesseract.TesseractError as e:
+        raise tools.failure("tesseract", e.status, e.message, out_base.parent) from e
+    except (OSError, UnicodeDecodeError) as e:  # not startable; a failure that wrote no UTF-8 on stderr
+        raise ToolError(_("tesseract could not be run: {reason}", reason=e)) from e
+
+
+@functools.cache
+def _pytesseract():
+    """pytesseract, set up once to start and stop Tesseract as :func:`digitize.tools.run` does.
+
+    ``run_tesseract`` takes no environment and keeps the process it starts to itself, so two hooks
+    of its module are replaced: the child's environment (``subprocess_args``) gets one OpenMP thread
+    (:data:`digitize.tools.SINGLE_THREAD_ENV`) over this process's, and the wait (``timeout_manager``)
+    is ``subprocess.run``'s: past the timeout, or when anything interrupts the wait (the page
+    worker's alarm, a signal), the program is killed and reaped, and a timeout is
+    :class:`ToolTimeoutError`. (pytesseract's own wait asks it to stop, gives it a second, kills it
+    without reaping it and raises a bare RuntimeError; an interrupted wait left it running.)
+    ``tesseract_cmd`` stays ``tesseract``, looked up on PATH at each run.
+    """
+    module = pytesseract.pytesseract
+    subprocess_args = module.subprocess_args
+
+    def one_thread_args(include_stdout: bool = True) -> dict:
+        return {**subprocess_args(include_stdout), "env": tools.child_env(tools.SINGLE_THREAD_ENV)}
+
+    @contextlib.contextmanager
+    def waiting(proc: subprocess.Popen, seconds: float | None = None):
+        try:
+            try:
+                stderr = proc.communicate(timeout=seconds or None)[1]
+            except subprocess.TimeoutExpired as e:
+                raise tools.timed_out("tesseract", seconds) from e
+            yield stderr
+        finally:
+            if proc.returncode is None:  # past its timeout, or the wait was interrupted
+                proc.kill()
+                proc.wait()
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                pipe.close()
+
+    module.subprocess_args, module.timeout_manager = one_thread_args, waiting
+    return module
 
 
 def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: float,

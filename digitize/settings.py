@@ -51,6 +51,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDic
 
 from digitize.errors import ConfigError
 from digitize.i18n import LANGUAGES, _
+from digitize.models import COPY_FORMS, PADES_LEVELS
 from digitize.settings_types import Flag, FolderPath, Number, OptionalPath, OptionalText, Paths, Text, Whole, Words
 
 ENV_PREFIX = "DIGITIZE_"
@@ -280,9 +281,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "ocr.require_colour": ("warn", "refuse"),
     "ocr.existing_text": ("refuse", "redo", "skip"),
     "ocr.signed_input": ("refuse", "keep-original"),
-    "signing.pades_level": ("B-B", "B-T", "B-LT", "B-LTA", "auto"),
+    "signing.pades_level": (*PADES_LEVELS, "auto"),
     "signing.revocation_mode": ("soft-fail", "hard-fail", "require"),
-    "signing.copy_form": ("SAO Y", "SAO LỤC", "TRÍCH SAO"),
+    "signing.copy_form": COPY_FORMS,
     "archive.backend": ("local", "s3"),
     "archive.addressing_style": ("auto", "path", "virtual"),
     "archive.on_conflict": ("refuse", "version"),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitize import files
-from digitize.errors import MissingToolError, ToolError, ToolTimeoutError
+from digitize.errors import DigitizeError, MissingToolError, ToolError, ToolTimeoutError
 
 #: Debian package that provides each program, for install advice.
 PACKAGES = {
@@ -56,27 +56,41 @@ def run(
     :class:`StorageFullError` (transient) names the folder.
     """
     program = args[0]
-    full_env = {**os.environ, **(env or {})}
     try:
         proc = subprocess.run(
-            list(args), input=input, capture_output=True, timeout=timeout, env=full_env, check=False
+            list(args), input=input, capture_output=True, timeout=timeout, env=child_env(env), check=False
         )
     except FileNotFoundError as e:
-        raise MissingToolError(f"{program} is not installed", hint=install_hint(program)) from e
+        raise missing(program) from e
     except subprocess.TimeoutExpired as e:
-        raise ToolTimeoutError(
-            f"{program} did not finish within {timeout:g} s",
-            stderr=_text(e.stderr),
-        ) from e
+        raise timed_out(program, timeout, _text(e.stderr)) from e
     if proc.returncode != 0:
-        stderr = _text(proc.stderr)
-        if output_dir is not None and (files.is_short_of_space(output_dir) or _says_disk_full(stderr)):
-            raise files.storage_full(output_dir / program)
-        raise ToolError(
-            f"{program} failed with exit code {proc.returncode}: {_last_line(stderr)}",
-            stderr=stderr,
-        )
+        raise failure(program, proc.returncode, _text(proc.stderr), output_dir)
     return proc
+
+
+def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a program is started with: this process's, with ``env`` laid over it."""
+    return {**os.environ, **(env or {})}
+
+
+def missing(program: str) -> MissingToolError:
+    """The error for a program that is not installed (not found on PATH)."""
+    return MissingToolError(f"{program} is not installed", hint=install_hint(program))
+
+
+def timed_out(program: str, timeout: float, stderr: str = "") -> ToolTimeoutError:
+    """The error for a program stopped at its timeout (transient)."""
+    return ToolTimeoutError(f"{program} did not finish within {timeout:g} s", stderr=stderr)
+
+
+def failure(program: str, returncode: int, stderr: str, output_dir: Path | None = None) -> DigitizeError:
+    """The error for a program that exited ``returncode`` (not 0): :class:`StorageFullError` naming
+    ``output_dir`` when the program writes there and that disk is full (or it said so), else
+    :class:`ToolError` with the last line of what it said on stderr."""
+    if output_dir is not None and (files.is_short_of_space(output_dir) or _says_disk_full(stderr)):
+        return files.storage_full(output_dir / program)
+    return ToolError(f"{program} failed with exit code {returncode}: {_last_line(stderr)}", stderr=stderr)
 
 
 @dataclass(frozen=True)

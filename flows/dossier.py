@@ -12,8 +12,9 @@ stopped: the scan and the signature are not redone, and the archive's
 "same bytes, same key" no-op means nothing is written twice.
 
 Tasks pass paths, keys, hashes and small typed results, never images or clients. Only transient
-errors (timeouts, an unreachable archive or timestamp authority) are retried;
-a transient failure leaves the input in the inbox for the next run, any other
+errors (timeouts, an unreachable archive) are retried; an unreachable timestamp
+authority is not, the signing session having tried it already (``signing.tsa_retries``,
+:mod:`signing.tsa`); a transient failure leaves the input in the inbox for the next run, any other
 failure moves it to ``failed/`` with a reason a clerk can read.
 """
 
@@ -38,7 +39,7 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 
 import pipeline
 from digitize import engine, intake, split
-from digitize.errors import BadInputError, BatchError, StoppedError, is_transient
+from digitize.errors import BadInputError, BatchError, StoppedError, TimestampUnavailableError, is_transient
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings
 from flows import flow_settings
@@ -52,11 +53,14 @@ RETRY_DELAYS = [5, 30]
 
 
 def retry_if_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's hook signature
-    """Retry a task only when its error says a retry may succeed (not when the run itself is stopping)."""
+    """Retry a task only when its error says a retry may succeed: not when the run itself is stopping, nor
+    when the timestamp authority did not answer (:mod:`signing.tsa` already tried it ``signing.tsa_retries``
+    + 1 times: one retry layer, so a document asks it at most that often per run; the input then waits
+    in the scanner folder for the next run)."""
     try:
         state.result()
     except Exception as e:  # noqa: BLE001 - inspected, not swallowed
-        return is_transient(e) and not isinstance(e, StoppedError)
+        return is_transient(e) and not isinstance(e, (StoppedError, TimestampUnavailableError))
     return False
 
 

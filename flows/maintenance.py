@@ -25,7 +25,7 @@ from flows import flow_settings
 from flows.dossier import RETRY_DELAYS, _session, retry_if_transient
 from signing.identity import resolve_identity
 from signing.renew import parse_sunsets, renew_timestamp, renewal_blockers, renewal_need
-from signing.verify import load_trust_roots
+from signing.trust import load_trust_roots
 from storage.archive import open_archive
 from storage.catalog import open_catalog
 from storage.fixity import check_fixity, record_fixity_events

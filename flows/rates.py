@@ -18,11 +18,11 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from digitize.i18n import _, format_date
 from digitize.models import VIETNAM
+from flows import flow_settings
 from rates.model import RatesReport, period_end
 from rates.queries import rates_report
 from rates.tables import Human, forecast_note, human_tables
 from rates.targets import load_schedule
-from flows import flow_settings
 from storage.catalog import open_catalog
 
 

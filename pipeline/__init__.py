@@ -43,9 +43,9 @@ from digitize.errors import VerificationError
 from digitize.models import VIETNAM, DocumentMeta
 from digitize.settings import Settings
 from signing.document_check import check_document_identity
+from signing.report import VerifyReport
 from signing.session import SigningSession
 from signing.sign import SignResult
-from signing.report import VerifyReport
 from storage.backend import Archive, ArchiveItem, ArchiveReceipt
 from storage.catalog import Catalog, DocumentRow
 from storage.hashing import sha256_bytes, sha256_file

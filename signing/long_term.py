@@ -39,9 +39,10 @@ from pyhanko.sign.validation.policy_decl import (
     SignatureValidationSpec,
 )
 from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
+
+from signing.trust import common_name, embedded_certificates, fetcher, signer_certificate
 
 #: pyHanko loggers that print tracebacks and certificate warnings a verify report already states
 NOISY_LOGGERS = ("pyhanko.sign.diff_analysis", "pyhanko.sign.validation", "pyhanko_certvalidator",
@@ -98,7 +99,7 @@ def spec_for(roots: Sequence, revocation_mode: str, *, fetch: bool, timeout: flo
         revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy.from_legacy(revocation_mode)),
     )
     gathering = (RevocationInfoGatheringSpec(RevinfoOnlineFetchingRule.ALWAYS_FETCH,
-                                             fetcher_backend=RequestsFetcherBackend(per_request_timeout=timeout))
+                                             fetcher_backend=fetcher(timeout))
                  if fetch else RevocationInfoGatheringSpec(RevinfoOnlineFetchingRule.LOCAL_ONLY))
     return PdfSignatureValidationSpec(
         SignatureValidationSpec(cert_validation_policy=policy, revinfo_gathering_policy=gathering),
@@ -189,10 +190,10 @@ def longevity(reader: PdfFileReader, roots: Sequence) -> Longevity | None:
     root_digests = {r.sha256 for r in roots}
     first = None
     for kind, token, when in tokens:
-        pool = list(roots) + [c.chosen for c in (token["certificates"] or ()) if c.name == "certificate"]
+        pool = list(roots) + embedded_certificates(token)
         if dss is not None:
             pool += dss.certs
-        signer = _token_signer(token, pool)
+        signer = signer_certificate(token, pool)
         if signer is None:
             continue
         chain = _chain(signer, pool)
@@ -208,10 +209,10 @@ def _longevity_of(kind: str, token: cms.SignedData, when: datetime, signer: x509
     expiring = min(chain, key=lambda c: c["tbs_certificate"]["validity"]["not_after"].native)
     info = token["signer_infos"][0]
     return Longevity(
-        kind=kind, time=when, tsa=_cn(signer), digest_algorithm=info["digest_algorithm"]["algorithm"].native,
+        kind=kind, time=when, tsa=common_name(signer), digest_algorithm=info["digest_algorithm"]["algorithm"].native,
         signature_algorithm=info["signature_algorithm"].signature_algo,
         provable_until=expiring["tbs_certificate"]["validity"]["not_after"].native,
-        expiring=f"the certificate of {_cn(expiring)}",
+        expiring=f"the certificate of {common_name(expiring)}",
         revocation_current_until=_revocation_current_until(chain, dss),
     )
 
@@ -233,17 +234,6 @@ def _tokens_newest_first(reader: PdfFileReader) -> list[tuple[str, cms.SignedDat
 
 def _tst_time(token: cms.SignedData) -> datetime:
     return token["encap_content_info"]["content"].parsed["gen_time"].native
-
-
-def _token_signer(token: cms.SignedData, pool: list) -> x509.Certificate | None:
-    sid = token["signer_infos"][0]["sid"]
-    for cert in pool:
-        if sid.name == "issuer_and_serial_number":
-            if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
-                return cert
-        elif cert.key_identifier == sid.chosen.native:
-            return cert
-    return None
 
 
 def _chain(cert: x509.Certificate, pool: list) -> list[x509.Certificate]:
@@ -328,10 +318,6 @@ def _ocsp_updates(cert: x509.Certificate, dss: _Embedded) -> list[datetime]:
         except (KeyError, ValueError, TypeError):
             continue
     return found
-
-
-def _cn(cert: x509.Certificate) -> str:
-    return cert.subject.native.get("common_name") or cert.subject.human_friendly
 
 
 def _day(moment: datetime | None) -> str:

@@ -96,28 +96,28 @@ def signing_update_problems(data: bytes, flavour: str = FLAVOUR) -> list[str]:
 
 
 def _metadata_problems(pdf: pikepdf.Pdf, flavour: str) -> list[str]:
+    """The catalog's XMP, read by pikepdf (``open_metadata``), must still declare the flavour."""
     if "/Metadata" not in pdf.Root:
         return ["the catalog has no XMP metadata"]
-    xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace")
+    xmp = pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False)
     problems = []
     part, conformance = flavour[0], flavour[1:].upper()
-    if (not re.search(rf"pdfaid:part(>|=\"){part}", xmp)
-            or not re.search(rf"pdfaid:conformance(>|=\"){conformance}", xmp)):
+    if (str(xmp.get("pdfaid:part", "")).strip() != part
+            or str(xmp.get("pdfaid:conformance", "")).strip() != conformance):
         problems.append(f"the XMP no longer declares PDF/A-{part}{conformance}")
     if part == "1":  # Info/XMP equivalence is a PDF/A-1 rule; PDF/A-2 and 3 dropped it
         problems += _producer_problems(pdf, xmp)
     return problems
 
 
-def _producer_problems(pdf: pikepdf.Pdf, xmp: str) -> list[str]:
-    problems = []
-    producer = re.search(r"<pdf:Producer>([^<]*)</pdf:Producer>|pdf:Producer=\"([^\"]*)\"", xmp)
+def _producer_problems(pdf: pikepdf.Pdf, xmp) -> list[str]:
+    producer = xmp.get("pdf:Producer")
     info = pdf.trailer.get("/Info")
-    if producer and info is not None and "/Producer" in info:
-        xmp_producer = producer.group(1) or producer.group(2)
-        if str(info.Producer) != xmp_producer:
-            problems.append(f"Info /Producer {str(info.Producer)!r} differs from XMP pdf:Producer {xmp_producer!r}")
-    return problems
+    if producer is None or info is None or "/Producer" not in info:
+        return []
+    if str(info.Producer) != str(producer):
+        return [f"Info /Producer {str(info.Producer)!r} differs from XMP pdf:Producer {str(producer)!r}"]
+    return []
 
 
 def _annotation_problems(annot: pikepdf.Dictionary, page: int) -> list[str]:

@@ -16,7 +16,6 @@ one that ends sooner) is refused: it would move neither date.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -28,9 +27,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from digitize.errors import BadInputError, ConfigError, SigningError, TimestampUnavailableError
 from digitize.files import write_atomically
@@ -38,7 +35,8 @@ from digitize.settings import SigningSettings
 from signing.identity import resolve_identity
 from signing.long_term import Longevity, longevity
 from signing.report import Check, VerifyReport
-from signing.verify import _load_roots
+from signing.trust import load_trust_roots, validation_context
+from signing.tsa import TsaPolicy, timestamper, with_retries
 
 
 @dataclass(frozen=True)
@@ -56,23 +54,19 @@ def renew_timestamp(path: Path, dst: Path, settings: SigningSettings) -> RenewRe
 
     Refuses (:class:`SigningError`) a file without a document timestamp (not
     B-LTA) and a set-up without a timestamp authority; a timestamp authority
-    that does not answer is retried with backoff, then
-    :class:`TimestampUnavailableError` (transient) is raised.
+    that does not answer is retried with backoff (:func:`signing.tsa.with_retries`),
+    then :class:`TimestampUnavailableError` (transient) is raised.
     """
     if not settings.tsa_url:
         raise SigningError("renewing an archive timestamp needs a timestamp authority", hint="set signing.tsa_url")
     if dst.resolve() == path.resolve():
         raise SigningError(f"the renewed file must not replace {path}; give another destination")
     reader = _open_lta(path)
-    roots = _load_roots(resolve_identity(settings).trust_roots)
-    context = ValidationContext(
-        trust_roots=roots,
-        allow_fetching=settings.fetch_revocation,
-        revocation_mode=settings.revocation_mode,
-        fetcher_backend=RequestsFetcherBackend(per_request_timeout=settings.tsa_timeout_seconds),
-    )
-    stamper = PdfTimeStamper(RequestsHTTPTimeStamper(settings.tsa_url, timeout=settings.tsa_timeout_seconds))
-    data = _with_retries(lambda: _renew_once(stamper, reader, context), settings)
+    roots = load_trust_roots(resolve_identity(settings).trust_roots)
+    context = validation_context(roots, fetch=settings.fetch_revocation, revocation_mode=settings.revocation_mode,
+                                 timeout=settings.tsa_timeout_seconds)
+    stamper = PdfTimeStamper(timestamper(settings))
+    data = with_retries(lambda: _renew_once(stamper, reader, context), TsaPolicy.of(settings))
     _refuse_no_gain(path, longevity(reader, roots), longevity(PdfFileReader(BytesIO(data), strict=False), roots),
                     settings.tsa_url)
     try:
@@ -187,13 +181,3 @@ def _renew_once(stamper: PdfTimeStamper, reader: PdfFileReader, context: Validat
         raise SigningError(f"pyHanko could not renew the archive timestamp: {e}") from e
     return out.getvalue()
 
-
-def _with_retries(action, settings: SigningSettings) -> bytes:
-    for attempt in range(settings.tsa_retries + 1):
-        try:
-            return action()
-        except TimestampUnavailableError:
-            if attempt == settings.tsa_retries:
-                raise
-            time.sleep(settings.tsa_backoff_seconds * 2**attempt)
-    raise AssertionError("unreachable")

@@ -9,8 +9,9 @@ signs every document with them. The level comes from the settings:
 - ``signing.tsa_url`` set: B-T, B-LT or B-LTA (``auto``: B-LTA).
 
 A timestamp authority that does not answer is retried with exponential
-backoff; after the last try :class:`TimestampUnavailableError` (transient) is
-raised and no signed file is written, so nothing is archived as if signed.
+backoff (:mod:`signing.tsa`, the one retry layer); after the last try
+:class:`TimestampUnavailableError` (transient) is raised and no signed file is
+written, so nothing is archived as if signed.
 """
 
 from __future__ import annotations
@@ -19,12 +20,9 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pyhanko.keys import load_certs_from_pemder
-from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
     InvalidCertificateError,
@@ -32,26 +30,18 @@ from pyhanko_certvalidator.errors import (
     PathValidationError,
     RevokedError,
 )
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
-from digitize.errors import ConfigError, SigningError, TimestampUnavailableError
+from digitize.errors import SigningError
 from digitize.settings import SigningSettings
 from signing.identity import LoadedSigner, SigningIdentity, load_signer, resolve_agency, resolve_identity
 from signing.report import VerifyReport
-from signing.sign import SignResult, resolve_level, sign_pdf
+from signing.sign import SignResult, is_long_term, resolve_level, sign_pdf
+from signing.trust import load_trust_roots, validation_context
+from signing.tsa import TsaPolicy, timestamper, with_retries
 from signing.verify import verify_pdf
 
 #: a validation context older than this is rebuilt (its cached OCSP answers go stale)
 CONTEXT_MAX_AGE_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class TsaPolicy:
-    """How hard to try the timestamp authority."""
-
-    timeout_seconds: float
-    retries: int
-    backoff_seconds: float
 
 
 class SigningSession:
@@ -78,9 +68,9 @@ class SigningSession:
         self._font_cache_dir = font_cache_dir
         self._close = close
         self._sleep = sleep
-        self._roots = _load_roots(identity.trust_roots)
-        self._tsa = _tsa_policy(settings)
-        self._timestamper = _timestamper(settings)
+        self._roots = load_trust_roots(identity.trust_roots)
+        self._tsa = TsaPolicy.of(settings)
+        self._timestamper = timestamper(settings)
         self._local = threading.local()
         self.level = resolve_level(settings.pades_level, self._timestamper)
         #: the agency the stamp names (the certificate's until :meth:`bind_agency` checks the configured one)
@@ -113,18 +103,13 @@ class SigningSession:
     def sign(self, src: Path, dst: Path, *, when: datetime | None = None) -> SignResult:
         """Sign ``src`` into ``dst`` at the session's level (see :func:`signing.sign.sign_pdf`).
 
-        A timestamp authority that does not answer is retried with backoff;
-        then :class:`TimestampUnavailableError` is raised and ``dst`` is not written.
+        A timestamp authority that does not answer is retried with backoff
+        (:func:`signing.tsa.with_retries`); then :class:`TimestampUnavailableError`
+        is raised and ``dst`` is not written.
         """
-        attempts = self._tsa.retries + 1 if self._timestamper else 1
-        for attempt in range(attempts):
-            try:
-                return self._sign_once(src, dst, when)
-            except TimestampUnavailableError:
-                if attempt + 1 == attempts:
-                    raise
-                self._sleep(self._tsa.backoff_seconds * 2**attempt)
-        raise AssertionError("unreachable")
+        if self._timestamper is None:
+            return self._sign_once(src, dst, when)
+        return with_retries(lambda: self._sign_once(src, dst, when), self._tsa, sleep=self._sleep)
 
     def verify(self, path: Path, *, expected_sha256: str | None = None) -> VerifyReport:
         """The report of named checks on ``path``, requiring this session's level and agency."""
@@ -190,9 +175,8 @@ class SigningSession:
     # --- inside --------------------------------------------------------------------
 
     def _sign_once(self, src: Path, dst: Path, when: datetime | None) -> SignResult:
-        long_term = self.level in ("B-LT", "B-LTA")
         try:
-            return self._sign_pdf(src, dst, when, long_term)
+            return self._sign_pdf(src, dst, when, is_long_term(self.level))
         except RuntimeError as e:  # python-pkcs11's errors: the token failed or was pulled out
             if self._identity.token is None:
                 raise
@@ -213,12 +197,8 @@ class SigningSession:
         )
 
     def _new_context(self) -> ValidationContext:
-        return ValidationContext(
-            trust_roots=self._roots,
-            allow_fetching=self._settings.fetch_revocation,
-            revocation_mode=self._settings.revocation_mode,
-            fetcher_backend=RequestsFetcherBackend(per_request_timeout=self._tsa.timeout_seconds),
-        )
+        return validation_context(self._roots, fetch=self._settings.fetch_revocation,
+                                  revocation_mode=self._settings.revocation_mode, timeout=self._tsa.timeout_seconds)
 
 
 def open_signing_session(settings: SigningSettings, *, font_cache_dir: Path) -> SigningSession:
@@ -285,23 +265,6 @@ def secret_hint(settings: SigningSettings, kind: str) -> str:
                 f"{f' (named in {named})' if named else ''}; correct it there")
     env = f"DIGITIZE_SIGNING__{value_key.upper()}"
     return f"no {name} is set: set the environment variable {env} or signing.{file_key}"
-
-
-def _load_roots(paths: tuple[Path, ...]) -> list:
-    try:
-        return list(load_certs_from_pemder([str(p) for p in paths]))
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"could not read the trust roots {', '.join(map(str, paths))}: {e}") from e
-
-
-def _tsa_policy(settings: SigningSettings) -> TsaPolicy:
-    return TsaPolicy(settings.tsa_timeout_seconds, settings.tsa_retries, settings.tsa_backoff_seconds)
-
-
-def _timestamper(settings: SigningSettings) -> RequestsHTTPTimeStamper | None:
-    if not settings.tsa_url:
-        return None
-    return RequestsHTTPTimeStamper(settings.tsa_url, timeout=settings.tsa_timeout_seconds)
 
 
 __all__ = ["SigningSession", "TsaPolicy", "open_signing_session"]

@@ -44,7 +44,7 @@ from digitize.errors import (
     ToolTimeoutError,
 )
 from digitize.files import write_atomically
-from digitize.models import nfc
+from digitize.models import PADES_LEVELS, nfc
 from signing.appearance import (
     VIETNAM_TIME,
     StampLayout,
@@ -56,7 +56,6 @@ from signing.fonts import default_font_path, load_stamp_font
 from signing.identity import LoadedSigner
 from signing.ink import PageInk, render_ink
 
-PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 TIME_CHARACTERS = "0123456789-:T+"
 DIGEST = "sha256"
 #: limit for rendering page 1 to find where the stamp covers nothing
@@ -173,6 +172,11 @@ def resolve_level(pades_level: str, timestamper: TimeStamper | None) -> str:
     return pades_level
 
 
+def is_long_term(pades_level: str) -> bool:
+    """True for the levels that embed validation data (B-LT, B-LTA): they need a validation context."""
+    return pades_level in PADES_LEVELS[PADES_LEVELS.index("B-LT"):]
+
+
 def _check_level(pades_level: str, timestamper: TimeStamper | None, context: ValidationContext | None) -> None:
     if pades_level not in PADES_LEVELS:
         raise SigningError(f"unknown PAdES level {pades_level!r}; use one of {', '.join(PADES_LEVELS)}, auto")
@@ -181,7 +185,7 @@ def _check_level(pades_level: str, timestamper: TimeStamper | None, context: Val
             f"PAdES level {pades_level} needs a timestamp authority; none is configured",
             hint="set signing.tsa_url, or signing.pades_level = 'B-B'",
         )
-    if pades_level in ("B-LT", "B-LTA") and context is None:
+    if is_long_term(pades_level) and context is None:
         raise SigningError(f"PAdES level {pades_level} needs a validation context to fetch revocation data")
 
 
@@ -193,7 +197,7 @@ def _signature_metadata(
     context: ValidationContext | None,
 ) -> signers.PdfSignatureMetadata:
     """PAdES signature metadata: B-LT embeds validation data, B-LTA adds a document timestamp."""
-    long_term = pades_level in ("B-LT", "B-LTA")
+    long_term = is_long_term(pades_level)
     return signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm=DIGEST,
@@ -355,4 +359,4 @@ def _bytes_reserved(pdf_signer: signers.PdfSigner) -> int | None:
     return 2 * (sum(len(c.dump()) for c in certs) + 4096)
 
 
-__all__ = ["PADES_LEVELS", "SignResult", "resolve_level", "sign_pdf"]
+__all__ = ["PADES_LEVELS", "SignResult", "is_long_term", "resolve_level", "sign_pdf"]

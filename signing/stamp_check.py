@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pikepdf
 from asn1crypto import cms
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfReadError
 
 from digitize.errors import DigitizeError
-from digitize.models import nfc
+from digitize.models import COPY_FORMS, nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
 from signing.identity import certificate_names, same_agency
 from signing.ink import render_ink
 from signing.report import Check
+from signing.trust import embedded_certificates, signer_certificate
 
-COPY_FORMS = ("SAO Y", "SAO LỤC", "TRÍCH SAO")
 _ISO_VIETNAM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00")
-_PDF_DATE = re.compile(r"D:(\d{14})([+-Z])?(\d{2})?'?(\d{2})?")
 _COLOUR_OPERATORS = {"rg", "RG", "k", "K", "sc", "SC", "scn", "SCN", "cs", "CS"}
 
 
@@ -145,15 +146,10 @@ def _signer_names(field) -> tuple[str, ...]:
     """O and CN of the certificate that made the signature in ``field`` (empty if unreadable)."""
     try:
         signed_data = cms.ContentInfo.load(bytes(field.V.Contents))["content"]
-        sid = signed_data["signer_infos"][0]["sid"]
-        certs = [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
-        if sid.name == "issuer_and_serial_number":
-            wanted = sid.chosen
-            cert = next(c for c in certs if c.serial_number == wanted["serial_number"].native
-                        and c.issuer == wanted["issuer"])
-        else:
-            cert = next(c for c in certs if c.key_identifier == sid.chosen.native)
-    except (ValueError, TypeError, KeyError, StopIteration, AttributeError):
+        cert = signer_certificate(signed_data, embedded_certificates(signed_data))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ()
+    if cert is None:
         return ()
     names = certificate_names(cert)
     return tuple(dict.fromkeys(n for n in (names["organization_name"], names["common_name"]) if n))
@@ -234,36 +230,51 @@ def _text(operand, cmap: dict[int, str]) -> str:
 
 
 def _to_unicode(font) -> dict[int, str]:
-    """Glyph code -> text, from the font's ToUnicode CMap (bfchar and bfrange, 2-byte codes)."""
+    """Glyph code -> text, from the font's ToUnicode CMap (``bfchar`` and ``bfrange`` sections).
+
+    The CMap is tokenized by pikepdf's own content-stream parser (it groups each
+    section's operands before its ``end...`` operator, hex strings and arrays
+    decoded); a range's target is incremented in its last byte, as ISO 32000-1
+    9.10.3 says.
+    """
     if "/ToUnicode" not in font:
         return {}
-    text = font.ToUnicode.read_bytes().decode("latin-1")
     cmap: dict[int, str] = {}
-    for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
-        for src, dst in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
-            cmap[int(src, 16)] = _utf16(dst)
-    for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
-        for lo, hi, dst in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F]+>)", block):
-            lo_i, hi_i = int(lo, 16), int(hi, 16)
-            if dst.startswith("["):
-                for offset, item in enumerate(re.findall(r"<([0-9a-fA-F]+)>", dst)):
-                    cmap[lo_i + offset] = _utf16(item)
-            else:
-                start = int(dst[1:-1], 16)
-                for offset in range(hi_i - lo_i + 1):
-                    cmap[lo_i + offset] = chr(start + offset)
+    for operands, operator in pikepdf.parse_content_stream(font.ToUnicode):
+        op = str(operator)
+        if op == "endbfchar":
+            for src, dst in zip(operands[0::2], operands[1::2], strict=True):
+                cmap[_code(src)] = _utf16(bytes(dst))
+        elif op == "endbfrange":
+            for lo, hi, dst in zip(operands[0::3], operands[1::3], operands[2::3], strict=True):
+                cmap.update(_bfrange(_code(lo), _code(hi), dst))
     return cmap
 
 
-def _utf16(hex_text: str) -> str:
-    return bytes.fromhex(hex_text).decode("utf-16-be")
+def _code(operand) -> int:
+    return int.from_bytes(bytes(operand), "big")
+
+
+def _bfrange(lo: int, hi: int, dst) -> dict[int, str]:
+    """One ``bfrange`` line: each code of ``lo..hi`` to the array's item, or to ``dst`` counted up."""
+    if isinstance(dst, pikepdf.Array):
+        return {lo + offset: _utf16(bytes(item)) for offset, item in enumerate(dst)}
+    start = bytes(dst)
+    first = int.from_bytes(start, "big")
+    return {lo + offset: _utf16((first + offset).to_bytes(len(start), "big")) for offset in range(hi - lo + 1)}
+
+
+def _utf16(raw: bytes) -> str:
+    return raw.decode("utf-16-be")
 
 
 def _pdf_date(text: str) -> datetime | None:
-    match = _PDF_DATE.match(text)
-    if not match:
+    """A PDF date (the signature's /M) in Vietnam time, read by pyHanko's ``parse_pdf_date``;
+    a date without a time zone is taken as UTC; None when it is not a PDF date."""
+    try:
+        when = generic.parse_pdf_date(text)
+    except (PdfReadError, ValueError):
         return None
-    stamp, sign, hours, minutes = match.groups()
-    offset = "+00:00" if sign in (None, "Z") else f"{sign}{hours or '00'}:{minutes or '00'}"
-    when = datetime.strptime(stamp, "%Y%m%d%H%M%S")
-    return datetime.fromisoformat(when.isoformat() + offset).astimezone(VIETNAM_TIME)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(VIETNAM_TIME)

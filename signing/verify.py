@@ -35,7 +35,7 @@ from datetime import date, datetime, timezone
 from io import BytesIO
 from pathlib import Path
 
-from pyhanko.keys import load_certs_from_pemder
+from asn1crypto import parser as asn1_parser
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
@@ -45,17 +45,17 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
-from digitize.errors import ConfigError, VerificationError
+from digitize.errors import VerificationError
+from digitize.models import PADES_LEVELS
 from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.report import Check, VerifyReport
 from signing.stamp_check import check_stamp, check_stamp_clear
+from signing.trust import common_name, load_trust_roots, validation_context
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
-LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 CHECK_NAMES = (
     "signed", "integrity", "cryptography", "trust", "revocation", "timestamps",
     "pades_level", "modifications", "coverage",
@@ -74,8 +74,8 @@ ContextFactory = Callable[[], ValidationContext]
 
 def stricter_level(*levels: str | None) -> str:
     """The highest of the PAdES levels given (None and unknown names count as B-B)."""
-    known = [LEVELS.index(level) for level in levels if level in LEVELS]
-    return LEVELS[max(known, default=0)]
+    known = [PADES_LEVELS.index(level) for level in levels if level in PADES_LEVELS]
+    return PADES_LEVELS[max(known, default=0)]
 
 
 def validation_context_for(
@@ -87,8 +87,8 @@ def validation_context_for(
     fetch_timeout: float = 10.0,
 ) -> ValidationContext:
     """A ValidationContext trusting ``trust_roots`` (PEM or DER files)."""
-    return ValidationContext(**_context_kwargs(_load_roots(trust_roots), moment, fetch_revocation,
-                                               revocation_mode, fetch_timeout))
+    return validation_context(load_trust_roots(trust_roots), fetch=fetch_revocation, revocation_mode=revocation_mode,
+                              timeout=fetch_timeout, moment=moment)
 
 
 def verify_pdf(
@@ -121,7 +121,7 @@ def verify_pdf(
     quiet_pyhanko_logs()
     data = _read(path)
     reader = _open(data, path)
-    roots = _load_roots(trust_roots)
+    roots = load_trust_roots(trust_roots)
     trust = _TrustSettings(roots, fetch_revocation, revocation_mode, fetch_timeout, context_factory,
                            dict(algorithm_sunsets or {}))
     # the other checks need no revocation verdict: trust and revocation have their own checks, and for
@@ -145,34 +145,12 @@ def _has_document_timestamps(reader: PdfFileReader) -> bool:
         return False
 
 
-def load_trust_roots(trust_roots: Sequence[Path]) -> list:
-    """The certificates of ``trust_roots`` (PEM or DER files), as asn1crypto objects; ConfigError if unreadable."""
-    return _load_roots(trust_roots)
-
-
-def _load_roots(trust_roots: Sequence[Path]) -> list:
-    try:
-        return list(load_certs_from_pemder([str(p) for p in trust_roots]))
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"could not read the trust roots {', '.join(map(str, trust_roots))}: {e}") from e
-
-
-def _context_kwargs(roots: list, moment, fetch: bool, mode: str, timeout: float) -> dict:
-    kwargs = {"trust_roots": roots, "allow_fetching": fetch, "revocation_mode": mode}
-    if moment is not None:
-        kwargs["moment"] = moment
-    if fetch:
-        kwargs["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=timeout)
-    return kwargs
-
-
 def _context_factory(reader: PdfFileReader, roots: list, fetch: bool, mode: str, timeout: float) -> ContextFactory:
     """Contexts preloaded with the file's DSS (certificates, OCSP responses, CRLs), if it has one."""
     dss = _read_dss(reader)
 
     def make() -> ValidationContext:
-        kwargs = _context_kwargs(roots, None, fetch, mode, timeout)
-        return dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs)
+        return validation_context(roots, fetch=fetch, revocation_mode=mode, timeout=timeout, dss=dss)
 
     return make
 
@@ -358,16 +336,12 @@ def _signer_path(signed_data, certs: list, by_subject: dict) -> list:
 
 
 def _der_length(blob: bytes) -> int | None:
-    """Total length of the DER element at the start of ``blob`` (None if malformed)."""
-    if len(blob) < 2:
+    """Total length of the DER element at the start of ``blob``, read by asn1crypto's parser (None if malformed)."""
+    try:
+        _, _, _, header, contents, trailer = asn1_parser.parse(blob, strict=False)
+    except ValueError:
         return None
-    first = blob[1]
-    if first < 0x80:
-        return 2 + first
-    count = first & 0x7F
-    if count == 0 or len(blob) < 2 + count:
-        return None
-    return 2 + count + int.from_bytes(blob[2:2 + count], "big")
+    return len(header) + len(contents) + len(trailer)
 
 
 def _cryptography(status: PdfSignatureStatus) -> Check:
@@ -394,7 +368,7 @@ def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfS
         reason = "the file embeds no revocation data for the signer and revocation fetching is off"
     else:
         return _trust(current), _revocation(current, reader)
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     resolve = ("To resolve: verify with revocation fetching on (signing.fetch_revocation) and network access "
                "to the CA's OCSP/CRL")
     return (Check("trust", False, f"indeterminate for {signer}: {reason}. {resolve}", indeterminate=True),
@@ -415,7 +389,7 @@ def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: 
                       trust: _TrustSettings) -> tuple[Check, Check]:
     verdict = long_term_verdict(sig, reader, trust.roots, revocation_mode=trust.mode, fetch=trust.fetch,
                                 timeout=trust.timeout, diff_policy=STRICT_DIFF_POLICY)
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     if verdict.outcome == "valid":
         return (Check("trust", True, f"{signer}: {verdict.detail}"),
                 Check("revocation", True, "not revoked when signed (OCSP/CRL embedded in the DSS, "
@@ -445,11 +419,11 @@ def _renewal_check(reader: PdfFileReader, roots: list, sunsets: dict) -> Check:
 
 
 def _trust(status: PdfSignatureStatus) -> Check:
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     if status.revoked:
         return Check("trust", False, f"the certificate of {signer} is revoked")
     if status.trusted:
-        anchor = _common_name(status.validation_path[0])
+        anchor = common_name(status.validation_path[0])
         return Check("trust", True, f"{signer} chains to the trusted root {anchor}")
     expired = _expiry_problem(status.signing_cert)
     if expired:
@@ -481,7 +455,7 @@ def _trust_problem(status: PdfSignatureStatus) -> str:
 
 
 def _revocation(status: PdfSignatureStatus, reader: PdfFileReader) -> Check:
-    signer = _common_name(status.signing_cert)
+    signer = common_name(status.signing_cert)
     if status.revoked:
         return Check("revocation", False, f"the certificate of {signer} is revoked")
     if not status.trusted:
@@ -501,11 +475,6 @@ def _dss_has_revinfo(reader: PdfFileReader) -> bool:
         return False
     dss = reader.root["/DSS"]
     return "/OCSPs" in dss or "/CRLs" in dss
-
-
-def _common_name(cert) -> str:
-    """An asn1crypto certificate's CN, or its whole subject when it has none."""
-    return cert.subject.native.get("common_name") or cert.subject.human_friendly
 
 
 def _has_validation_updates(reader: PdfFileReader) -> bool:
@@ -620,8 +589,8 @@ def _pades_level(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, reader: 
     reached = pades_level_reached(sig, status, reader)
     if reached is None:
         return Check("pades_level", False, f"not a PAdES signature (subfilter {sig.sig_object.get('/SubFilter')})")
-    required = min_level if min_level in LEVELS else "B-B"
-    ok = LEVELS.index(reached) >= LEVELS.index(required)
+    required = min_level if min_level in PADES_LEVELS else "B-B"
+    ok = PADES_LEVELS.index(reached) >= PADES_LEVELS.index(required)
     return Check("pades_level", ok, f"{reached} reached" + ("" if ok else f"; {required} required"))
 
 

@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from digitize.models import DocumentMeta
-from storage.catalog import Catalog
 from rates.inventory import import_inventory, import_offices
+from storage.catalog import Catalog
 
 LEVELS = ("tinh", "huyen", "xa")
 

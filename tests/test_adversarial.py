@@ -85,8 +85,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from digitize import intake, pages
 from cli.commands.run import batch_outcome, write_summary
+from digitize import intake, pages
 from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError, ExitCode, StorageFullError
 from digitize.settings import CatalogSettings, load_settings
 from storage.catalog import open_catalog

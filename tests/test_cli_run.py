@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.prefect_server import prefect_home, wait_until_healthy
 from cli.commands.run import print_totals
+from cli.prefect_server import prefect_home, wait_until_healthy
 from digitize.errors import ToolError, ToolTimeoutError
 
 

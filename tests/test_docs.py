@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from digitize import errors
 from cli.main import build_parser
+from digitize import errors
 from digitize.errors import DigitizeError, ExitCode
 from digitize.settings import Settings
 

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pikepdf
+import pytesseract
 import pytest
 from PIL import Image
 
@@ -108,15 +109,21 @@ def test_sideways_and_upside_down_pages_come_out_upright_in_parallel(tmp_path):
 
 
 def _count_tesseract_runs(monkeypatch) -> Counter:
+    """Tesseract runs in this process: orientation (through the tool wrapper) and reading (through pytesseract)."""
     runs: Counter = Counter()
-    real = tools.run
+    real_run, real_read = tools.run, pytesseract.pytesseract.run_tesseract
 
     def counting(argv, **kwargs):
         if argv[0] == "tesseract":
-            runs["osd" if "osd" in argv else "ocr"] += 1
-        return real(argv, **kwargs)
+            runs["osd" if "osd" in argv else "other"] += 1
+        return real_run(argv, **kwargs)
+
+    def reading(*args, **kwargs):
+        runs["ocr"] += 1
+        return real_read(*args, **kwargs)
 
     monkeypatch.setattr(tools, "run", counting)
+    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", reading)
     return runs
 
 

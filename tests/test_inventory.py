@@ -8,8 +8,8 @@ import pytest
 
 from cli.main import main
 from digitize.errors import CsvImportError, ExitCode
-from storage.catalog import Catalog
 from rates.inventory import import_inventory, import_offices
+from storage.catalog import Catalog
 from tests.conftest import SAMPLES
 from tests.rates_fixtures import INVENTORY_CSV, LEVELS, OFFICES_CSV
 

@@ -12,8 +12,8 @@ from datetime import date
 
 import pytest
 
-from digitize import i18n
 from cli.main import main
+from digitize import i18n
 from rates.html import render_html
 from rates.queries import rates_report
 from rates.tables import human_tables, render_text

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from rates.inventory import import_inventory, import_offices
 from rates.model import (
     BacklogItem,
     Forecast,
@@ -27,11 +28,10 @@ from rates.model import (
     RatesReport,
     TrendPoint,
 )
-from rates.targets import load_schedule
-from rates.summary import recount
-from storage.catalog import MIGRATIONS, Catalog
-from rates.inventory import import_inventory, import_offices
 from rates.queries import rates_report
+from rates.summary import recount
+from rates.targets import load_schedule
+from storage.catalog import MIGRATIONS, Catalog
 
 LEVELS = ("tinh", "huyen", "xa")
 OFFICES = (("t-1", "tinh"), ("h-1", "huyen"), ("h-2", "huyen"), ("x-1", "xa"), ("x-2", "xa"), ("x-3", "xa"))

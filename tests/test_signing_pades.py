@@ -264,6 +264,7 @@ def test_tsa_down_is_retried_with_backoff_then_transient_and_nothing_written(set
             with pytest.raises(TimestampUnavailableError) as caught:
                 s.sign(source, folder / "never.pdf")
     assert caught.value.transient
+    assert caught.value.message.endswith("(3 tries)")  # the first try and 2 retries, said to the operator
     assert len(hits) >= 3  # first try + 2 retries (pyHanko may ask twice per try)
     gaps = [b - a for a, b in zip(hits, hits[1:], strict=False)]
     assert max(gaps) >= 0.2  # the second backoff is twice the first

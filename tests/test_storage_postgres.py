@@ -13,13 +13,13 @@ import pytest
 from digitize.errors import CatalogError
 from digitize.models import DocumentMeta
 from digitize.settings import CatalogSettings
+from rates.summary import recount
 from storage.archive import LocalArchive
 from storage.catalog import MIGRATIONS, Catalog, open_catalog
 from storage.fixity import check_fixity
 from storage.hashing import sha256_bytes
 from storage.keys import archive_key
 from storage.postgres import placeholders, redact
-from rates.summary import recount
 from tests import storage_fixtures
 from tests.test_archive_commands import store
 

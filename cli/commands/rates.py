@@ -53,8 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import an inventory or office CSV into the catalog."""
-    from storage.catalog import open_catalog
     from rates.inventory import import_inventory, import_offices
+    from storage.catalog import open_catalog
 
     run = import_inventory if args.group == "inventory" else import_offices
     with open_catalog(settings.catalog) as catalog:
@@ -79,9 +79,9 @@ def cmd_recount(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Compute the report and write it in the format asked for."""
     from rates.model import period_end
+    from rates.queries import rates_report
     from rates.targets import load_schedule
     from storage.catalog import open_catalog
-    from rates.queries import rates_report
 
     if args.level and args.level not in settings.intake.levels:
         raise ConfigError(f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}")

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 from digitize.errors import ConfigError, ExitCode
+from digitize.models import PADES_LEVELS
 from digitize.settings import Settings
 
-LEVEL_CHOICES = ("B-B", "B-T", "B-LT", "B-LTA", "auto")
+LEVEL_CHOICES = (*PADES_LEVELS, "auto")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="verify signed PDFs: integrity, signature, trust, changes after signing")
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
-    p.add_argument("--min-level", choices=LEVEL_CHOICES[:-1], default="B-B",
+    p.add_argument("--min-level", choices=PADES_LEVELS, default="B-B",
                    help="the PAdES level a file must reach (default B-B; the level the catalog or "
                         "manifest records for the file when higher)")
     p.set_defaults(func=cmd_verify)
