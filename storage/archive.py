@@ -31,6 +31,7 @@ from digitize.errors import (
     BadInputError,
     ConfigError,
 )
+from digitize.i18n import _
 from digitize.settings import ArchiveSettings
 from storage.hashing import CHUNK_SIZE, check_sha256, sha256_stream
 from storage.keys import check_key, check_prefix
@@ -115,6 +116,14 @@ def open_archive(settings: ArchiveSettings) -> Archive:
 
         return S3Archive(settings)
     raise ConfigError(f"archive backend {settings.backend!r} is not supported; use 'local' or 's3'")
+
+
+def describe_archive(settings: ArchiveSettings) -> str:
+    """Where the archive keeps signed files, for a person: the folder, or the bucket and its endpoint."""
+    if settings.backend == "s3":
+        return _("S3 bucket {bucket} at {endpoint}", bucket=settings.bucket,
+                 endpoint=settings.endpoint_url or "AWS")
+    return str(settings.root)
 
 
 def _put_item(archive: Archive, item: ArchiveItem) -> ArchiveReceipt:
