@@ -13,12 +13,13 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitize.errors import ExitCode
+from tests.cli_fixtures import ENGLISH
 
 DIGITIZE = [sys.executable, "-m", "digitize"]
 
 
 def digitize(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     full_env.update(env or {})
     return subprocess.run([*DIGITIZE, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
 

@@ -28,6 +28,7 @@ from signing.session import open_signing_session
 from signing.sign import sign_pdf
 from signing.stamp_check import read_stamp
 from signing.verify import verify_pdf
+from tests.cli_fixtures import ENGLISH
 from tests.signing_helpers import (
     TOKEN_LABEL,
     TOKEN_PIN,
@@ -403,7 +404,7 @@ def test_renew_refuses_a_file_that_is_not_b_lta(settings, source, folder):
 
 
 def _digitize(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | env
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH | env
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=120)
 
@@ -540,7 +541,7 @@ def _verify_at(work: Path, path: Path, moment: str | None) -> tuple[int, dict]:
     if moment is not None and shutil.which("faketime") is None:
         pytest.skip("libfaketime is not installed (apt-get install faketime)")
     prefix = ["faketime", moment] if moment else []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     result = subprocess.run([*prefix, sys.executable, "-m", "digitize", "verify", "--json", str(path)], cwd=work,
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.stdout, result.stderr

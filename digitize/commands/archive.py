@@ -184,6 +184,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.cells import cell_len
+
     from storage.archive import open_archive
     from storage.catalog import open_catalog
     from storage.fixity import check_fixity, record_fixity_events
@@ -192,9 +194,10 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
     with open_catalog(settings.catalog) as catalog:
         report = check_fixity(archive, catalog, args.sample)
         record_fixity_events(catalog, report)
+    labels = {kind: _(label).upper() for kind, label in FIXITY_LABELS.items()}
     for problem in report.problems:
-        print(f"{_(FIXITY_LABELS.get(problem.problem, problem.problem)).upper()} {problem.document_code}  "
-              f"{problem.key}: {problem.detail}")
+        label = labels.get(problem.problem, problem.problem.upper())
+        print(f"{label}{' ' * max(0, 8 - cell_len(label))} {problem.document_code}  {problem.key}: {problem.detail}")
     print(_("checked {checked} document(s): {missing} missing, {corrupt} corrupt, {unrecorded} in the archive "
             "without a catalog row", checked=report.checked, missing=report.missing, corrupt=report.corrupt,
             unrecorded=report.unrecorded))
