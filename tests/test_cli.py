@@ -119,6 +119,42 @@ def test_doctor_reports_missing_tesseract_with_exit_5(tmp_path):
     assert "fix: install it with: apt-get install tesseract-ocr" in result.stdout
 
 
+def test_doctor_speaks_vietnamese_by_default(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    result = digitize("doctor", cwd=tmp_path, env={"PATH": str(bin_dir), "DIGITIZE_UI__LANGUAGE": "vi"})
+    assert result.returncode == ExitCode.missing_tool
+    assert "[LỖI] tesseract: chưa được cài đặt" in result.stdout
+    assert "[LỖI] ngôn ngữ tesseract: thiếu tesseract" in result.stdout
+    assert "cách xử lý: " in result.stdout and "fix:" not in result.stdout
+    assert "[đạt] khóa ký số:" in result.stdout and "[đạt] kho lưu trữ: thư mục cục bộ" in result.stdout
+    assert "phát hiện 3 vấn đề" in result.stderr
+
+
+def test_usage_errors_are_in_vietnamese_by_default_and_in_english_on_request(tmp_path):
+    vietnamese = digitize("run", "--limit", "0", cwd=tmp_path, env={"DIGITIZE_UI__LANGUAGE": "vi"})
+    assert vietnamese.returncode == ExitCode.usage
+    assert "0 nằm ngoài khoảng cho phép: hãy nhập số nguyên từ 1 trở lên" in vietnamese.stderr
+    english = digitize("run", "--limit", "0", cwd=tmp_path)
+    assert "0 is out of range: give a whole number of at least 1" in english.stderr
+    missing = digitize("run", "--inbox", "không-có", cwd=tmp_path, env={"DIGITIZE_UI__LANGUAGE": "vi"})
+    assert missing.returncode == ExitCode.usage
+    assert "digitize: lỗi: --inbox không-có không phải là thư mục" in missing.stderr
+
+
+def test_help_is_vietnamese_by_default_and_follows_the_settings_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+
+    def help_text(*args: str) -> str:
+        return subprocess.run([*DIGITIZE, *args, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300).stdout
+
+    assert "Số hóa hồ sơ từ bản quét thành PDF/A tìm kiếm được" in help_text()
+    assert "chỉ cấp này (tinh, huyen, xa)" in help_text("archive", "ls")
+    (tmp_path / "digitize.toml").write_text('[ui]\nlanguage = "en"\n', encoding="utf-8")
+    assert "only this level (tinh, huyen, xa)" in help_text("archive", "ls")
+
+
 def _demo_signed_pdf(tmp_path: Path) -> tuple[Path, Path]:
     """A small PDF signed with a demo identity made under ``tmp_path/var/keys``; returns (pdf, ca)."""
     from signing.identity import ensure_demo_identity, load_signer, read_password
@@ -228,6 +264,6 @@ def test_dry_run_lists_items_and_changes_nothing(tmp_path):
     result = digitize("run", "--dry-run", cwd=tmp_path,
                       env={"DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "PREFECT_HOME": str(tmp_path / "prefect")})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "would-digitize" in result.stdout and "dry run" in result.stdout
+    assert "would digitize" in result.stdout and "dry run" in result.stdout
     assert sorted(p.name for p in office.iterdir()) == before
     assert not (tmp_path / "var" / "archive").exists()

@@ -194,15 +194,17 @@ def print_totals(results: list[dict], elapsed: float, server_seconds: float = 0.
     pages = sum(r.get("pages") or 0 for r in archived)
     rate = pages / (elapsed / 60) if elapsed > 0 else 0.0
     total = elapsed + server_seconds
-    line = _("processed {archived}, quarantined {failed}, duplicates {duplicates}, {pages} page(s) in "
-             "{seconds} s ({rate} pages/min)",
-             archived=len(archived), failed=len(failed),
-             duplicates=sum(r["status"] == "duplicate" for r in results), pages=pages,
-             seconds=format_number(elapsed), rate=format_number(rate, 1))
+    counts = {"archived": len(archived), "failed": len(failed), "pages": pages, "seconds": format_number(elapsed),
+              "duplicates": sum(r["status"] == "duplicate" for r in results), "rate": format_number(rate, 1)}
     if server_seconds:
-        line += " " + _("({rate} pages/min with the {seconds} s Prefect server start)",
-                        rate=format_number(pages / (total / 60) if total > 0 else 0.0, 1),
-                        seconds=format_number(server_seconds))
+        line = _("processed {archived}, quarantined {failed}, duplicates {duplicates}, {pages} page(s) in "
+                 "{seconds} s ({rate} pages/min; {rate_with_server} pages/min with the {server_seconds} s "
+                 "Prefect server start)", **counts,
+                 rate_with_server=format_number(pages / (total / 60) if total > 0 else 0.0, 1),
+                 server_seconds=format_number(server_seconds))
+    else:
+        line = _("processed {archived}, quarantined {failed}, duplicates {duplicates}, {pages} page(s) in "
+                 "{seconds} s ({rate} pages/min)", **counts)
     print(line)
     for r in failed:
         print("  " + _("quarantined {document}: {reason}", document=r["document"], reason=r.get("reason")))

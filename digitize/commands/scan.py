@@ -64,9 +64,10 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     for original in keep_signed_originals(result, args.output):
         print(_("kept the signed original untouched: {path}", path=original))
     for page in result.pages:
+        dpi = format(page.dpi, "g")
         print(_("page {number}: {dpi} dpi, confidence {confidence}, {words} words",
-                number=page.number, dpi=f"{page.dpi:g}", confidence=format_number(page.confidence, 1),
-                words=page.words), *page_notes(page))
+                number=page.number, dpi=dpi, confidence=format_number(page.confidence, 1), words=page.words),
+              *page_notes(page))
     if result.dropped_blank_pages:
         print(_("blank pages dropped: {pages}", pages=", ".join(str(n) for n in result.dropped_blank_pages)))
     review = result.review_pages(settings.ocr.min_confidence)
