@@ -32,6 +32,8 @@ import pikepdf
 import pikepdf.pdfa
 from fontTools.ttLib import TTFont, TTLibError
 
+from digitize.i18n import _
+
 FLAVOUR = "2b"
 _EOF = re.compile(rb"%%EOF[ \t]*(\r\n|\r|\n)?")
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)")
@@ -47,18 +49,21 @@ def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR):
     report = pikepdf.pdfa.validate_written(BytesIO(base), flavour)
     if report.violations:
         findings = "; ".join(str(f) for f in report.violations[:5])
-        return Check("pdfa", False, f"the document before signing is not PDF/A-{flavour}: {findings}")
+        return Check("pdfa", False, _("the document before signing is not PDF/A-{flavour}: {findings}",
+                                      flavour=flavour, findings=findings))
     unchecked = _unchecked_note(report)
     if base == data:
-        return Check("pdfa", True, f"PDF/A-{flavour} (pikepdf.pdfa; the file is not signed){unchecked}")
+        return Check("pdfa", True, _("PDF/A-{flavour} (pikepdf.pdfa; the file is not signed)", flavour=flavour)
+                     + unchecked)
     try:
         problems = signing_update_problems(data, flavour)
     except (pikepdf.PdfError, KeyError, ValueError, AttributeError, TypeError) as e:
-        return Check("pdfa", False, f"the signing revisions cannot be read: {e}")
+        return Check("pdfa", False, _("the signing revisions cannot be read: {error}", error=e))
     if problems:
-        return Check("pdfa", False, "the signing revisions break PDF/A: " + "; ".join(problems))
-    return Check("pdfa", True, f"PDF/A-{flavour}: the unsigned revision passes pikepdf.pdfa and the "
-                               f"signature objects keep the rules (fonts, widths, annotations, XMP){unchecked}")
+        return Check("pdfa", False, _("the signing revisions break PDF/A: {problems}", problems="; ".join(problems)))
+    return Check("pdfa", True, _("PDF/A-{flavour}: the unsigned revision passes pikepdf.pdfa and the signature "
+                                 "objects keep the rules (fonts, widths, annotations, XMP)", flavour=flavour)
+                 + unchecked)
 
 
 def _unchecked_note(report) -> str:
@@ -66,7 +71,7 @@ def _unchecked_note(report) -> str:
     if not report.unsupported:
         return ""
     shown = "; ".join(f.message for f in report.unsupported[:3])
-    return f" (not checked by pikepdf.pdfa: {shown})"
+    return " " + _("(not checked by pikepdf.pdfa: {findings})", findings=shown)
 
 
 def unsigned_revision(data: bytes) -> bytes:

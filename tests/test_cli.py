@@ -224,6 +224,29 @@ def test_verify_passes_a_signed_file_and_exits_10_on_one_flipped_byte(tmp_path):
     assert '"integrity"' in bad.stdout
 
 
+def test_verify_speaks_vietnamese_by_default_and_its_json_stays_english(tmp_path):
+    signed, _ca = _demo_signed_pdf(tmp_path)
+    vietnamese = {"DIGITIZE_UI__LANGUAGE": "vi"}
+    ok = digitize("verify", "signed.pdf", cwd=tmp_path, env=vietnamese)
+    assert ok.returncode == ExitCode.ok, ok.stdout
+    assert "signed.pdf: HỢP LỆ" in ok.stdout
+    assert "[đạt ] tính toàn vẹn: giá trị băm sha256 của nội dung đã ký khớp" in ok.stdout
+    assert "[đạt ] phạm vi ký: chữ ký số bao phủ toàn bộ tệp" in ok.stdout
+    data = bytearray(signed.read_bytes())
+    data[len(data) // 4] ^= 0x01
+    (tmp_path / "tampered.pdf").write_bytes(bytes(data))
+    bad = digitize("verify", "tampered.pdf", cwd=tmp_path, env=vietnamese)
+    assert bad.returncode == ExitCode.verification
+    assert "tampered.pdf: KHÔNG HỢP LỆ" in bad.stdout
+    assert "[LỖI ] tính toàn vẹn: " in bad.stdout and "FAIL" not in bad.stdout
+    english = digitize("verify", "tampered.pdf", cwd=tmp_path)
+    assert "tampered.pdf: NOT VALID" in english.stdout
+    assert "[FAIL] integrity: " in english.stdout and "LỖI" not in english.stdout
+    as_json = digitize("verify", "tampered.pdf", "--json", cwd=tmp_path, env=vietnamese)
+    assert as_json.stdout == digitize("verify", "tampered.pdf", "--json", cwd=tmp_path).stdout
+    assert '"name": "integrity"' in as_json.stdout and "LỖI" not in as_json.stdout and "chứng thư" not in as_json.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.tools
 def test_run_with_one_bad_item_exits_13_and_keeps_going(tmp_path):

@@ -462,7 +462,7 @@ def test_verify_command_checks_the_archive_sha256_from_the_catalog(lta, pki, fol
     archived.write_bytes(archived.read_bytes() + b"\n% appended\n")
     result = _digitize("verify", archived.name, cwd=work, env={})
     assert result.returncode == 10
-    assert "[FAIL] archive_sha256" in result.stdout
+    assert "[FAIL] archive SHA-256" in result.stdout
 
 
 def _catalog_knowing(work: Path, code: str, sha256: str, level: str) -> None:
@@ -493,11 +493,11 @@ def test_verify_expects_the_level_the_catalog_records(lta, pki, folder, damage):
         f'[signing]\ntrust_roots = ["{pki.root_pem}"]\nfetch_revocation = false\n'
         '[catalog]\npath = "catalog.sqlite"\n', encoding="utf-8")
     without_record = _digitize("verify", damaged.name, cwd=work, env={})
-    assert "[FAIL] pades_level" not in without_record.stdout  # B-B is the default minimum
+    assert "[FAIL] PAdES level" not in without_record.stdout  # B-B is the default minimum
     _catalog_knowing(work, code, lta.sha256, "B-LTA")
     result = _digitize("verify", damaged.name, cwd=work, env={})
     assert result.returncode == 10, result.stdout
-    assert "[FAIL] pades_level: B-T reached; B-LTA required: the catalog records B-LTA for " + code in result.stdout
+    assert "[FAIL] PAdES level: B-T reached; B-LTA required: the catalog records B-LTA for " + code in result.stdout
 
 
 def test_verify_expects_the_level_the_manifest_beside_the_file_records(lta, pki, folder):

@@ -119,6 +119,8 @@ CHECK_LABELS = {
     "trust": N_("trust"), "revocation": N_("revocation"), "timestamps": N_("timestamps"),
     "pades_level": N_("PAdES level"), "modifications": N_("modifications"), "coverage": N_("coverage"),
     "renewal": N_("renewal"), "archive_sha256": N_("archive SHA-256"), "identity": N_("identity"),
+    "stamp": N_("visible signature"), "stamp_clear": N_("visible signature clear of the text"),
+    "pdfa": N_("PDF/A"),
 }
 
 
