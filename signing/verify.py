@@ -480,7 +480,7 @@ def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: 
                 Check("revocation", True, _("not revoked when signed (OCSP/CRL embedded in the DSS, "
                                             "proven by the archive timestamps)")))
     open_ = verdict.outcome == "indeterminate"
-    revocation = (_("the certificate of {signer} is revoked", signer=signer) if "revoked" in verdict.detail
+    revocation = (_("the certificate of {signer} is revoked", signer=signer) if verdict.revoked
                   else _("not established (see trust)"))
     return (Check("trust", False, f"{signer}: {verdict.detail}", indeterminate=open_),
             Check("revocation", False, revocation, indeterminate=open_))

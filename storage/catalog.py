@@ -446,7 +446,7 @@ class Catalog:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
-            raise CatalogError(f"cannot open the catalog {path}: {e}") from e
+            raise CatalogError(_("cannot open the catalog {path}: {error}", path=path, error=e)) from e
         catalog = cls(connection, path)
         try:
             catalog._configure()
@@ -458,7 +458,7 @@ class Catalog:
 
     def close(self) -> None:
         """Close the database connection."""
-        with self._errors("close the catalog"):
+        with self._errors(_("close the catalog")):
             self._db.close()
 
     def __enter__(self) -> Catalog:
@@ -470,7 +470,7 @@ class Catalog:
     @property
     def schema_version(self) -> int:
         """The schema version of the open database (``PRAGMA user_version``)."""
-        with self._errors("read the schema version"):
+        with self._errors(_("read the schema version")):
             return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     # --- offices -------------------------------------------------------------
@@ -486,7 +486,7 @@ class Catalog:
     ) -> OfficeRow:
         """Add the office ``code`` or update its name, level, area type and status."""
         row = _office_row(code, name, level, area_type, status, merged_into)
-        with self._transaction("save office " + code):
+        with self._transaction(_("save office {code}", code=code)):
             self._db.execute(
                 f"INSERT INTO offices ({_OFFICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
@@ -497,7 +497,7 @@ class Catalog:
 
     def find_office(self, code: str) -> OfficeRow | None:
         """The office ``code``, or None."""
-        with self._errors("read office " + code):
+        with self._errors(_("read office {code}", code=code)):
             found = self._db.execute(f"SELECT {_OFFICE_COLUMNS} FROM offices WHERE code = ?", (code,)).fetchone()
         return None if found is None else OfficeRow(*found)
 
@@ -549,7 +549,7 @@ class Catalog:
             signed_at=to_utc_text(signed_at),
             archived_at=to_utc_text(archived_at) if archived_at else now,
         )
-        with self._transaction("record document " + meta.document_code):
+        with self._transaction(_("record document {code}", code=meta.document_code)):
             existing = self._existing_document(meta.document_code, input_sha256)
             if existing is not None:
                 return existing
@@ -576,7 +576,7 @@ class Catalog:
         """
         code, input_sha256 = meta.document_code, check_sha256(input_sha256)
         now = utc_now_text()
-        with self._transaction("reserve document " + code):
+        with self._transaction(_("reserve document {code}", code=code)):
             recorded = self._recorded_for(meta, input_sha256)
             if recorded is not None:
                 return recorded
@@ -590,8 +590,10 @@ class Catalog:
                     if (level, office) == (meta.level, meta.office):
                         return None
                     raise DocumentConflictError(
-                        f"{code} is being digitized from {level}/{office}; the same scan was dropped again in "
-                        f"{meta.level}/{meta.office}", hint="keep one copy, in the folder of the office it belongs to")
+                        _("{code} is being digitized from {level}/{office}; the same scan was dropped again in "
+                          "{dropped_level}/{dropped_office}", code=code, level=level, office=office,
+                          dropped_level=meta.level, dropped_office=meta.office),
+                        hint=_("keep one copy, in the folder of the office it belongs to"))
                 if other_code != code and other_sha != input_sha256 and (level, office) == (meta.level, meta.office):
                     continue  # another document of the same dossier, in the same office
                 stale = (_age_seconds(at, now) >= stale_after_seconds and other_sha != input_sha256
@@ -609,13 +611,13 @@ class Catalog:
 
     def release_document(self, document_code: str, input_sha256: str) -> None:
         """Give up the hold on ``document_code`` for this input (its input was set aside as failed)."""
-        with self._transaction("release document " + document_code):
+        with self._transaction(_("release document {code}", code=document_code)):
             self._db.execute("DELETE FROM reservations WHERE document_code = ? AND input_sha256 = ?",
                              (document_code, check_sha256(input_sha256)))
 
     def reserved_documents(self) -> list[tuple[str, str]]:
         """(document code, input SHA-256) of every code held for an input not yet recorded."""
-        with self._errors("list reservations"):
+        with self._errors(_("list reservations")):
             return [tuple(row) for row in self._db.execute(
                 "SELECT document_code, input_sha256 FROM reservations ORDER BY document_code").fetchall()]
 
@@ -625,9 +627,10 @@ class Catalog:
         by_input = self._find_document("input_sha256", input_sha256)
         if by_input is not None and by_input.document_code != code:
             raise DocumentConflictError(
-                f"this scan is byte for byte the one already archived as {by_input.document_code} "
-                f"({by_input.archive_key}); it is not archived again as {code}",
-                hint="if it is another paper, scan that paper; if the name is wrong, nothing needs doing",
+                _("this scan is byte for byte the one already archived as {document_code} ({archive_key}); it is "
+                  "not archived again as {code}",
+                  document_code=by_input.document_code, archive_key=by_input.archive_key, code=code),
+                hint=_("if it is another paper, scan that paper; if the name is wrong, nothing needs doing"),
             )
         if by_input is not None:
             return by_input
@@ -639,8 +642,9 @@ class Catalog:
         by_code = self._find_document("document_code", code)
         if by_code is not None:
             raise DocumentConflictError(
-                f"{code} is already archived from another scan ({by_code.archive_key})",
-                hint="a new version of a paper needs a new document number",
+                _("{code} is already archived from another scan ({archive_key})",
+                  code=code, archive_key=by_code.archive_key),
+                hint=_("a new version of a paper needs a new document number"),
             )
         return None
 
@@ -653,7 +657,7 @@ class Catalog:
             # The year is the third segment of the key: {level}/{office}/{yyyy}/...
             where += (" AND " if where else " WHERE ") + "archive_key LIKE ?"
             args = (*args, f"%/%/{int(year):04d}/%")
-        with self._errors("list documents"):
+        with self._errors(_("list documents")):
             rows = self._db.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents{where} ORDER BY document_code", args
             ).fetchall()
@@ -662,7 +666,7 @@ class Catalog:
     def counts_by_level(self) -> dict[str, int]:
         """How many documents per level are digitized (status archived or verified; failed ones not)."""
         marks = ", ".join("?" * len(DIGITIZED_STATUSES))
-        with self._errors("count documents by level"):
+        with self._errors(_("count documents by level")):
             rows = self._db.execute(
                 f"SELECT level, COUNT(*) FROM documents WHERE status IN ({marks}) GROUP BY level ORDER BY level",
                 DIGITIZED_STATUSES,
@@ -674,10 +678,10 @@ class Catalog:
     def record_renewal(self, document_code: str, *, archive_key: str, output_sha256: str) -> DocumentRow:
         """Point a document at its renewed archived copy (a new key: the old copy stays as it was)."""
         key, sha = check_key(archive_key), check_sha256(output_sha256)
-        with self._transaction("record the renewal of " + document_code):
+        with self._transaction(_("record the renewal of {code}", code=document_code)):
             old = self._find_document("document_code", document_code)
             if old is None:
-                raise CatalogError(f"document {document_code} is not in the catalog")
+                raise CatalogError(_("document {document_code} is not in the catalog", document_code=document_code))
             self._db.execute(
                 "UPDATE documents SET archive_key = ?, output_sha256 = ? WHERE document_code = ?",
                 (key, sha, document_code),
@@ -693,12 +697,12 @@ class Catalog:
     def add_event(self, kind: str, document_code: str | None = None, **detail: Any) -> int:
         """Log an event (``detail`` stored as JSON text); returns its id."""
         if not isinstance(kind, str) or not kind:
-            raise BadInputError("an event needs a kind (e.g. 'archived')")
+            raise BadInputError(_("an event needs a kind (e.g. 'archived')"))
         try:
             text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=_json_value)
         except (TypeError, ValueError) as e:
-            raise CatalogError(f"event {kind!r}: detail cannot be stored as JSON: {e}") from e
-        with self._transaction("log event " + kind):
+            raise CatalogError(_("event {kind!r}: detail cannot be stored as JSON: {error}", kind=kind, error=e)) from e
+        with self._transaction(_("log event {kind}", kind=kind)):
             (event_id,) = self._db.execute(
                 "INSERT INTO events (at, document_code, kind, detail) VALUES (?, ?, ?, ?) RETURNING id",
                 (utc_now_text(), document_code, kind, nfc(text)),
@@ -708,7 +712,7 @@ class Catalog:
     def events(self, document_code: str | None = None) -> list[EventRow]:
         """Logged events, optionally of one document, oldest first."""
         where, args = _filters(document_code=document_code)
-        with self._errors("list events"):
+        with self._errors(_("list events")):
             rows = self._db.execute(
                 f"SELECT id, at, document_code, kind, detail FROM events{where} ORDER BY id", args
             ).fetchall()
@@ -717,12 +721,13 @@ class Catalog:
     # --- internals -----------------------------------------------------------
 
     def _configure(self) -> None:
-        with self._errors("set up its tables"):
+        with self._errors(_("set up its tables")):
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
         if str(mode).lower() != "wal":
-            raise CatalogError(f"the catalog {self.path} cannot use WAL mode (journal mode is {mode})")
+            raise CatalogError(_("the catalog {path} cannot use WAL mode (journal mode is {mode})",
+                                 path=self.path, mode=mode))
 
     def _migrate(self) -> None:
         """Apply the migrations this database lacks, each in its own transaction."""
@@ -730,7 +735,8 @@ class Catalog:
         if self.schema_version == len(MIGRATIONS):
             return
         for version, migration in enumerate(MIGRATIONS, start=1):
-            with self._transaction(f"migrate the catalog {self.path} to schema version {version}"):
+            with self._transaction(_("migrate the catalog {path} to schema version {version}",
+                                              path=self.path, version=version)):
                 # Read again under the write lock: another process may have migrated meanwhile.
                 if self._db.execute("PRAGMA user_version").fetchone()[0] >= version:
                     continue
@@ -746,9 +752,9 @@ class Catalog:
     def _refuse_newer_schema(self) -> None:
         if self.schema_version > len(MIGRATIONS):
             raise CatalogError(
-                f"the catalog {self.path} has schema version {self.schema_version}, newer than "
-                f"this program knows ({len(MIGRATIONS)})",
-                hint="upgrade digitize before using this catalog",
+                _("the catalog {path} has schema version {schema_version}, newer than this program knows ({count})",
+                  path=self.path, schema_version=self.schema_version, count=len(MIGRATIONS)),
+                hint=_("upgrade digitize before using this catalog"),
             )
 
     def _existing_document(self, document_code: str, input_sha256: str) -> DocumentRow | None:
@@ -756,17 +762,19 @@ class Catalog:
         by_input = self._find_document("input_sha256", input_sha256)
         if by_input is not None and by_input.document_code != document_code:
             raise CatalogError(
-                f"input {input_sha256} is already recorded as document {by_input.document_code}; "
-                f"refusing to record it again as {document_code}"
+                _("input {input_sha256} is already recorded as document {document_code}; refusing to record it "
+                  "again as {new_code}",
+                  input_sha256=input_sha256, document_code=by_input.document_code, new_code=document_code)
             )
         if by_input is not None:
             return by_input
         by_code = self._find_document("document_code", document_code)
         if by_code is not None:
             raise CatalogError(
-                f"document {document_code} is already recorded from a different input "
-                f"(SHA-256 {by_code.input_sha256}, not {input_sha256}); refusing to replace it",
-                hint="a new version of a paper needs a new document number",
+                _("document {document_code} is already recorded from a different input (SHA-256 {input_sha256}, "
+                  "not {new_sha256}); refusing to replace it",
+                  document_code=document_code, input_sha256=by_code.input_sha256, new_sha256=input_sha256),
+                hint=_("a new version of a paper needs a new document number"),
             )
         return None
 
@@ -786,12 +794,15 @@ class Catalog:
         )
         if mismatch:
             raise CatalogError(
-                f"dossier {meta.dossier_code} is recorded for {level}/{office} with procedure {procedure}; "
-                f"document {meta.document_code} says {meta.level}/{meta.office} with procedure {meta.procedure_code}"
+                _("dossier {dossier_code} is recorded for {level}/{office} with procedure {procedure}; document "
+                  "{document_code} says {dropped_level}/{dropped_office} with procedure {procedure_code}",
+                  dossier_code=meta.dossier_code, level=level, office=office, procedure=procedure,
+                  document_code=meta.document_code, dropped_level=meta.level, dropped_office=meta.office,
+                  procedure_code=meta.procedure_code)
             )
 
     def _find_document(self, column: str, value: str) -> DocumentRow | None:
-        with self._errors(f"find a document by {column}"):
+        with self._errors(_("find a document by {column}", column=column)):
             row = self._db.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {column} = ?", (value,)
             ).fetchone()
@@ -805,7 +816,7 @@ class Catalog:
         The triggers keep it exact; this is the check (and the repair) for a
         catalog written by something that went around them.
         """
-        with self._transaction("recount the rates summary"):
+        with self._transaction(_("recount the rates summary")):
             kept = self._summary()
             for table in ("result_days", "result_months", "orphan_documents"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names
@@ -882,23 +893,23 @@ class Catalog:
 
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only statement (``?`` placeholders)."""
-        with self._errors("query"):
+        with self._errors(_("query")):
             return self._db.execute(sql, tuple(params)).fetchall()
 
     @contextlib.contextmanager
     def transaction(self, action: str = "write") -> Iterator[Catalog]:
         """One write transaction; inside it use :meth:`execute` and :meth:`executemany`."""
-        with self._transaction(action):
+        with self._transaction(_(action)):  # the callers' words, translated when they are marked
             yield self
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
         """Run one statement (``?`` placeholders); returns the number of rows changed."""
-        with self._errors("write"):
+        with self._errors(_("write")):
             return self._db.execute(sql, tuple(params)).rowcount
 
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
         """Run one statement for many rows; returns the number of rows changed."""
-        with self._errors("write"):
+        with self._errors(_("write")):
             return self._db.executemany(sql, rows).rowcount
 
     @contextlib.contextmanager
@@ -919,10 +930,12 @@ class Catalog:
             yield
         except self._db_errors as e:
             if _disk_full(e, self.path):
-                raise StorageFullError(f"no space left for the catalog {self.path} (could not {action})",
-                                       hint="free space on that disk and run again; the inputs stay in the "
-                                            "scanner folders") from e
-            raise CatalogError(f"could not {action} in the catalog {self.path}: {e}") from e
+                raise StorageFullError(_("no space left for the catalog {path} (could not {action})",
+                                         path=self.path, action=action),
+                                       hint=_("free space on that disk and run again; the inputs stay in the "
+                                              "scanner folders")) from e
+            raise CatalogError(_("could not {action} in the catalog {path}: {error}",
+                                 action=action, path=self.path, error=e)) from e
 
 
 #: SQLite's "database or disk is full" and PostgreSQL's disk_full (SQLSTATE 53100).
@@ -956,7 +969,8 @@ def _dollar_quoted_statements(script: str) -> Iterator[str]:
             yield pending.strip()
             pending = ""
     if pending.strip():
-        raise CatalogError(f"migration script ends with an incomplete statement: {pending.strip()[:80]!r}")
+        raise CatalogError(_("migration script ends with an incomplete statement: {statement!r}",
+                             statement=pending.strip()[:80]))
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -968,7 +982,8 @@ def _statements(script: str) -> Iterator[str]:
             yield pending.strip()
             pending = ""
     if pending.strip():
-        raise CatalogError(f"migration script ends with an incomplete statement: {pending.strip()[:80]!r}")
+        raise CatalogError(_("migration script ends with an incomplete statement: {statement!r}",
+                             statement=pending.strip()[:80]))
 
 
 def _held_conflict(
@@ -977,22 +992,27 @@ def _held_conflict(
     """Why ``meta`` cannot take its code while ``other_code`` is held for ``other_sha`` in ``level/office``."""
     if other_sha == input_sha256:
         return DocumentConflictError(
-            f"this scan is byte for byte the one being digitized as {other_code}; it is not archived again as "
-            f"{meta.document_code}", hint="if it is another paper, scan that paper")
+            _("this scan is byte for byte the one being digitized as {other_code}; it is not archived again as "
+              "{document_code}",
+              other_code=other_code, document_code=meta.document_code),
+            hint=_("if it is another paper, scan that paper"))
     if (level, office) != (meta.level, meta.office):
         return _office_conflict(meta, level, office)
     if other_code == meta.document_code:
         return DocumentConflictError(
-            f"another scan named {meta.document_code} is being digitized (from {level}/{office})",
-            hint="two scans carry this name: keep the one that is right; a new version of a paper needs a new "
-                 "document number")
+            _("another scan named {document_code} is being digitized (from {level}/{office})",
+              document_code=meta.document_code, level=level, office=office),
+            hint=_("two scans carry this name: keep the one that is right; a new version of a paper needs a new "
+                   "document number"))
     return _office_conflict(meta, level, office)
 
 
 def _office_conflict(meta: DocumentMeta, level: str, office: str) -> DocumentConflictError:
     return DocumentConflictError(
-        f"dossier {meta.dossier_code} belongs to {level}/{office}, but {meta.document_code} was dropped in "
-        f"{meta.level}/{meta.office}", hint="put the scan in the folder of the office that holds the dossier")
+        _("dossier {dossier_code} belongs to {level}/{office}, but {document_code} was dropped in "
+          "{dropped_level}/{dropped_office}", dossier_code=meta.dossier_code, level=level, office=office,
+          document_code=meta.document_code, dropped_level=meta.level, dropped_office=meta.office),
+        hint=_("put the scan in the folder of the office that holds the dossier"))
 
 
 def _age_seconds(then: str, now: str) -> float:
@@ -1016,7 +1036,8 @@ def _document_values(meta: DocumentMeta, **fields: object) -> dict[str, object]:
 
 def _check_status(status: str) -> str:
     if status not in DOCUMENT_STATUSES:
-        raise BadInputError(f"document status {status!r} must be one of {', '.join(DOCUMENT_STATUSES)}")
+        raise BadInputError(_("document status {status!r} must be one of {names}",
+                              status=status, names=', '.join(DOCUMENT_STATUSES)))
     return status
 
 
@@ -1028,11 +1049,13 @@ def _office_row(
     if merged_into is not None:
         check_office(merged_into)
     if not isinstance(name, str) or not name.strip():
-        raise BadInputError(f"office {code} needs a name")
+        raise BadInputError(_("office {code} needs a name", code=code))
     if area_type not in AREA_TYPES:
-        raise BadInputError(f"office {code}: area type {area_type!r} must be one of {', '.join(AREA_TYPES)}")
+        raise BadInputError(_("office {code}: area type {area_type!r} must be one of {names}",
+                              code=code, area_type=area_type, names=', '.join(AREA_TYPES)))
     if status not in OFFICE_STATUSES:
-        raise BadInputError(f"office {code}: status {status!r} must be one of {', '.join(OFFICE_STATUSES)}")
+        raise BadInputError(_("office {code}: status {status!r} must be one of {names}",
+                              code=code, status=status, names=', '.join(OFFICE_STATUSES)))
     return OfficeRow(code, nfc(name.strip()), level, area_type, status, merged_into)
 
 
@@ -1068,7 +1091,7 @@ def open_catalog(settings: CatalogSettings) -> Catalog:
 
         return open_postgres_catalog(settings.url)
     if settings.path is None:
-        raise CatalogError("catalog.path is not set")
+        raise CatalogError(_("catalog.path is not set"))
     return Catalog.open(settings.path)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 
 from digitize.errors import BadInputError
+from digitize.i18n import _
 from digitize.models import DocumentMeta
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -52,7 +53,7 @@ def signed_original_keys(meta: DocumentMeta, year: int, count: int) -> list[str]
     ``<document>.signed-original-1.pdf``, ``-2``...
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise BadInputError(f"signed original count {count!r} must be a whole number >= 0")
+        raise BadInputError(_("signed original count {count!r} must be a whole number >= 0", count=count))
     base = f"{dossier_prefix(meta, year)}/{meta.document_code}{SIGNED_ORIGINAL_SUFFIX}"
     if count == 1:
         return [check_key(f"{base}.pdf")]
@@ -69,7 +70,7 @@ def check_key(key: str) -> str:
     """Return ``key`` if it is a safe archive key, else raise :class:`BadInputError`."""
     problem = _key_problem(key)
     if problem:
-        raise BadInputError(f"archive key {key!r} is not allowed: {problem}")
+        raise BadInputError(_("archive key {key!r} is not allowed: {problem}", key=key, problem=problem))
     return key
 
 
@@ -79,7 +80,8 @@ def check_prefix(prefix: str) -> str:
         return prefix
     problem = _key_problem(prefix[:-1] if prefix.endswith("/") else prefix)
     if problem:
-        raise BadInputError(f"archive key prefix {prefix!r} is not allowed: {problem}")
+        raise BadInputError(_("archive key prefix {prefix!r} is not allowed: {problem}",
+                              prefix=prefix, problem=problem))
     return prefix
 
 
@@ -101,4 +103,4 @@ def _key_problem(key: object) -> str | None:
 
 def _check_year(year: int) -> None:
     if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
-        raise BadInputError(f"archive year {year!r} must be a four-digit year")
+        raise BadInputError(_("archive year {year!r} must be a four-digit year", year=year))

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from digitize.errors import CatalogError, CatalogUnavailableError, ConfigError
+from digitize.i18n import _
 from storage.catalog import POSTGRESQL, Catalog
 
 MIGRATION_LOCK = 45_2020  # advisory lock key: Decree 45/2020
@@ -48,14 +49,14 @@ def open_postgres_catalog(url: str) -> Catalog:
     try:
         import psycopg
     except ImportError as e:
-        raise ConfigError("a postgresql:// catalog.url needs psycopg (pip install 'psycopg[binary]')") from e
+        raise ConfigError(_("a postgresql:// catalog.url needs psycopg (pip install 'psycopg[binary]')")) from e
     shown = redact(url)
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as e:  # server down, unreachable, refusing connections
-        raise CatalogUnavailableError(f"cannot open the catalog {shown}: {e}") from e
+        raise CatalogUnavailableError(_("cannot open the catalog {catalog}: {error}", catalog=shown, error=e)) from e
     except psycopg.Error as e:
-        raise CatalogError(f"cannot open the catalog {shown}: {e}") from e
+        raise CatalogError(_("cannot open the catalog {catalog}: {error}", catalog=shown, error=e)) from e
     catalog = Catalog(PostgresConnection(raw), shown)
     catalog._db_errors = (psycopg.Error,)
     catalog.dialect = POSTGRESQL

@@ -57,7 +57,8 @@ def cmd_renew(args: argparse.Namespace, settings: Settings) -> int:
     from signing.renew import renew_timestamp
 
     result = renew_timestamp(args.input, args.output, settings.signing)
-    print(ngettext("{path}: {n} archive timestamp, SHA-256 {sha256}", "{path}: {n} archive timestamps, SHA-256 {sha256}",
+    print(ngettext("{path}: {n} archive timestamp, SHA-256 {sha256}",
+                   "{path}: {n} archive timestamps, SHA-256 {sha256}",
                    result.document_timestamps, path=result.path, n=result.document_timestamps, sha256=result.sha256))
     return 0
 
