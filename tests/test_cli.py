@@ -264,6 +264,30 @@ def test_run_with_one_bad_item_exits_13_and_keeps_going(tmp_path):
     assert (tmp_path / "var" / "failed" / "tinh" / "ttpvhcc" / "000.00.12.H08-261115-0099-KQ1.pdf.error.json").is_file()
 
 
+@pytest.mark.slow
+def test_run_with_the_archive_on_s3_ends_naming_the_bucket_and_its_endpoint(tmp_path, monkeypatch):
+    from storage.s3 import S3Archive
+    from tests.storage_fixtures import TEST_CREDENTIALS, new_bucket, s3_settings, start_s3_endpoint, unique_bucket
+
+    for name, value in TEST_CREDENTIALS.items():  # boto3 reads them from the environment, here and in the command
+        monkeypatch.setenv(name, value)
+    endpoint = start_s3_endpoint()
+    try:
+        archive = S3Archive(s3_settings(endpoint.url, unique_bucket("luu-tru")))
+        new_bucket(archive)
+        (tmp_path / "var" / "inbox").mkdir(parents=True)
+        env = {**TEST_CREDENTIALS, "PREFECT_HOME": str(tmp_path / "prefect"), "DIGITIZE_UI__LANGUAGE": "vi",
+               "DIGITIZE_ARCHIVE__BACKEND": "s3", "DIGITIZE_ARCHIVE__BUCKET": archive.bucket,
+               "DIGITIZE_ARCHIVE__ENDPOINT_URL": endpoint.url, "DIGITIZE_ARCHIVE__ADDRESSING_STYLE": "path"}
+        result = digitize("run", cwd=tmp_path, env=env)
+    finally:
+        endpoint.stop()
+    assert result.returncode == ExitCode.ok, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"Bản sao điện tử đã ký: bucket S3 {archive.bucket} tại {endpoint.url}" in result.stdout
+    assert f"tệp SQLite {tmp_path / 'var' / 'catalog.sqlite'}" in result.stdout
+    assert "var/archive" not in result.stdout
+
+
 def test_work_list_is_read_from_a_backlog_csv_or_a_plain_list(tmp_path):
     from digitize.commands.run import read_work_list
 
