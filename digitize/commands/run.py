@@ -227,7 +227,7 @@ def write_summary(results: list[dict], settings: Settings) -> Path | str:
         reports.mkdir(parents=True, exist_ok=True)
         write_atomically(path, mask_secrets(text, secret_values(settings)).encode("utf-8"))
     except (OSError, StorageFullError) as e:
-        return f"not written ({path}: {e.strerror if isinstance(e, OSError) else e.message})"
+        return _("not written ({path}: {error})", path=path, error=e.strerror if isinstance(e, OSError) else e.message)
     return path
 
 
