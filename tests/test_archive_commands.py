@@ -246,6 +246,18 @@ def test_fixity_reports_a_missing_object_and_a_tampered_manifest(setup, capsys):
     assert "1 missing, 1 corrupt" in out
 
 
+def test_archive_errors_and_fixity_speak_vietnamese_by_default(setup, tmp_path, capsys):
+    config, archive, keys = setup
+    _in_vietnamese(config)
+    assert run(config, "get", "D9-KQ1", "-o", str(tmp_path / "x.pdf")) == ExitCode.archive
+    assert "digitize: lỗi: hồ sơ D9-KQ1 không có trong danh mục (xem digitize archive ls)" in capsys.readouterr().err
+    tamper(archive, keys["D1-KQ1"])
+    assert run(config, "fixity") == ExitCode.archive
+    out = capsys.readouterr().out
+    assert f"HỎNG     D1-KQ1  {keys['D1-KQ1']}: nội dung đã lưu không khớp SHA-256" in out
+    assert "đã kiểm tra 3 hồ sơ: 0 bị thiếu, 1 bị hỏng" in out
+
+
 def test_fixity_sample_checks_only_that_many_documents(setup, capsys):
     config, _, _ = setup
     assert run(config, "fixity", "--sample", "2") == 0
