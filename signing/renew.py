@@ -157,7 +157,7 @@ def parse_sunsets(entries: Sequence[str]) -> dict[str, date]:
     """``("sha1=2020-01-01", ...)`` from ``signing.algorithm_sunsets`` as a mapping; ConfigError if malformed."""
     sunsets = {}
     for entry in entries:
-        name, _, day = entry.partition("=")
+        name, _equals, day = entry.partition("=")
         try:
             sunsets[name.strip().lower()] = date.fromisoformat(day.strip())
         except ValueError as e:

@@ -427,7 +427,7 @@ def test_sign_verify_and_renew_commands(pki, settings, source, folder):
     assert "PAdES B-LT" in signed.stdout and PASSWORD not in signed.stdout + signed.stderr
     checked = _digitize("verify", "out.pdf", "--min-level", "B-LT", cwd=work, env=env)
     assert checked.returncode == 0, checked.stdout
-    for name in ("integrity", "trust", "revocation", "timestamps", "stamp", "pdfa"):
+    for name in ("integrity", "trust", "revocation", "timestamps", "visible signature", "PDF/A"):
         assert f"] {name}:" in checked.stdout
     lta_run = _digitize("sign", str(source), "-o", "lta.pdf", cwd=work, env=env)
     assert "PAdES B-LTA" in lta_run.stdout
@@ -458,7 +458,7 @@ def test_verify_command_checks_the_archive_sha256_from_the_catalog(lta, pki, fol
         )
     result = _digitize("verify", archived.name, cwd=work, env={})
     assert result.returncode == 0, result.stdout
-    assert "archive_sha256: SHA-256" in result.stdout and "as recorded for 000.31.25.H08-261120-0001-KQ1" in result.stdout
+    assert "archive SHA-256: SHA-256" in result.stdout and "as recorded for 000.31.25.H08-261120-0001-KQ1" in result.stdout
     archived.write_bytes(archived.read_bytes() + b"\n% appended\n")
     result = _digitize("verify", archived.name, cwd=work, env={})
     assert result.returncode == 10

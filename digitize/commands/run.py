@@ -88,10 +88,10 @@ def batch_outcome(total: int, failed: int, later: int, failed_dir: Path) -> str:
     that met a transient fault (a full disk, an unreachable archive or TSA) are still in the inbox."""
     parts = []
     if failed:
-        parts.append(_("{failed} of {total} items failed; see {folder}", failed=failed, total=total,
+        parts.append(_("{failed} of {total} item(s) failed; see {folder}", failed=failed, total=total,
                        folder=failed_dir))
     if later:
-        parts.append(_("{later} of {total} items met a passing fault (see the reasons above) and stay in the "
+        parts.append(_("{later} of {total} item(s) met a passing fault (see the reasons above) and stay in the "
                        "scanner folder for the next run", later=later, total=total))
     return "; ".join(parts)
 
