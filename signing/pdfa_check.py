@@ -102,13 +102,13 @@ def signing_update_problems(data: bytes, flavour: str = FLAVOUR) -> list[str]:
 
 def _metadata_problems(pdf: pikepdf.Pdf, flavour: str) -> list[str]:
     if "/Metadata" not in pdf.Root:
-        return ["the catalog has no XMP metadata"]
+        return [_("the catalog has no XMP metadata")]
     xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace")
     problems = []
     part, conformance = flavour[0], flavour[1:].upper()
     if (not re.search(rf"pdfaid:part(>|=\"){part}", xmp)
             or not re.search(rf"pdfaid:conformance(>|=\"){conformance}", xmp)):
-        problems.append(f"the XMP no longer declares PDF/A-{part}{conformance}")
+        problems.append(_("the XMP no longer declares PDF/A-{part}{conformance}", part=part, conformance=conformance))
     if part == "1":  # Info/XMP equivalence is a PDF/A-1 rule; PDF/A-2 and 3 dropped it
         problems += _producer_problems(pdf, xmp)
     return problems
@@ -121,23 +121,24 @@ def _producer_problems(pdf: pikepdf.Pdf, xmp: str) -> list[str]:
     if producer and info is not None and "/Producer" in info:
         xmp_producer = producer.group(1) or producer.group(2)
         if str(info.Producer) != xmp_producer:
-            problems.append(f"Info /Producer {str(info.Producer)!r} differs from XMP pdf:Producer {xmp_producer!r}")
+            problems.append(_("Info /Producer {info!r} differs from XMP pdf:Producer {xmp!r}", info=str(info.Producer),
+                              xmp=xmp_producer))
     return problems
 
 
 def _annotation_problems(annot: pikepdf.Dictionary, page: int) -> list[str]:
-    name = f"annotation {annot.get('/T', annot.get('/Subtype', ''))} on page {page}"
+    name = _("annotation {name} on page {page}", name=annot.get("/T", annot.get("/Subtype", "")), page=page)
     problems = []
     flags = int(annot.get("/F", 0))
     if annot.get("/Subtype") != "/Popup" and (not flags & _PRINT or flags & (_HIDDEN | _INVISIBLE | _NOVIEW)):
-        problems.append(f"{name} is not printable or is hidden (/F {flags})")
+        problems.append(_("{name} is not printable or is hidden (/F {flags})", name=name, flags=flags))
     rect = [float(v) for v in annot.get("/Rect", [0, 0, 0, 0])]
     visible = rect[2] - rect[0] > 0 and rect[3] - rect[1] > 0
     appearance = annot.get("/AP")
     if appearance is not None and set(appearance.keys()) - {"/N"}:
-        problems.append(f"{name} has appearances other than /N")
+        problems.append(_("{name} has appearances other than /N", name=name))
     if visible and annot.get("/Subtype") == "/Widget" and appearance is None:
-        problems.append(f"{name} has no appearance stream")
+        problems.append(_("{name} has no appearance stream", name=name))
     if appearance is not None and isinstance(appearance.get("/N"), pikepdf.Stream):
         problems += _resource_problems(appearance.N, name, depth=0)
     return problems
@@ -147,8 +148,9 @@ def _resource_problems(stream: pikepdf.Stream, name: str, depth: int) -> list[st
     resources = stream.get("/Resources", pikepdf.Dictionary())
     problems = []
     for font_name, font in resources.get("/Font", pikepdf.Dictionary()).items():
-        problems += [f"{name}, font {font_name}: {p}" for p in font_problems(font)]
-    for _, xobject in resources.get("/XObject", pikepdf.Dictionary()).items():
+        problems += [_("{name}, font {font}: {problem}", name=name, font=font_name, problem=p)
+                     for p in font_problems(font)]
+    for xobject in resources.get("/XObject", pikepdf.Dictionary()).values():
         if xobject.get("/Subtype") == "/Form" and depth < 8:
             problems += _resource_problems(xobject, name, depth + 1)
     return problems
@@ -159,16 +161,16 @@ def font_problems(font: pikepdf.Dictionary) -> list[str]:
     if font.get("/Subtype") != "/Type0":
         descriptor = font.get("/FontDescriptor")
         if descriptor is None or not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
-            return [f"{font.get('/BaseFont')} is not embedded"]
+            return [_("{font} is not embedded", font=font.get("/BaseFont"))]
         return []
     problems = []
     if "/ToUnicode" not in font:
-        problems.append("no ToUnicode map")
+        problems.append(_("no ToUnicode map"))
     cid_font = font.DescendantFonts[0]
     descriptor = cid_font.get("/FontDescriptor")
     program = descriptor.get("/FontFile2") if descriptor is not None else None
     if program is None:
-        return [*problems, f"{cid_font.get('/BaseFont')} is not embedded as TrueType (FontFile2)"]
+        return [*problems, _("{font} is not embedded as TrueType (FontFile2)", font=cid_font.get("/BaseFont"))]
     if cid_font.get("/CIDToGIDMap", pikepdf.Name.Identity) != pikepdf.Name.Identity:
         return problems  # widths by CID need the map; pyHanko always writes Identity
     problems += _width_problems(cid_font, program.read_bytes())
@@ -182,15 +184,16 @@ def _width_problems(cid_font: pikepdf.Dictionary, program: bytes) -> list[str]:
         order = tt.getGlyphOrder()
         hmtx = tt["hmtx"]
     except (TTLibError, KeyError, AssertionError, ValueError) as e:
-        return [f"the embedded font program cannot be read: {e}"]
+        return [_("the embedded font program cannot be read: {error}", error=e)]
     wrong = []
     for cid, width in _widths_by_cid(cid_font.get("/W", pikepdf.Array())).items():
         if cid >= len(order):
-            wrong.append(f"CID {cid} is not in the embedded font")
+            wrong.append(_("CID {cid} is not in the embedded font", cid=cid))
             continue
         expected = hmtx[order[cid]][0] * scale
         if abs(width - expected) > _WIDTH_TOLERANCE:
-            wrong.append(f"glyph {order[cid]} /W {width:g} but the font says {expected:g}")
+            wrong.append(_("glyph {glyph} /W {width:g} but the font says {expected:g}", glyph=order[cid], width=width,
+                           expected=expected))
     return wrong[:5]
 
 
