@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from digitize import __version__
 from digitize.commands import archive, doctor, rates, run, scan, signing
 from digitize.errors import DigitizeError, Terminated, exit_code_for
-from digitize.i18n import _, set_language
+from digitize.i18n import LANGUAGES, _, set_language
 from digitize.settings import Settings, UiSettings, load_settings, mask_secrets, secret_values
 
 COMMAND_GROUPS = (doctor, run, scan, signing, archive, rates)
@@ -69,8 +69,9 @@ def _first_language(argv: Sequence[str] | None) -> str:
     known, _rest = early.parse_known_args(argv)
     try:
         return load_settings(known.config).ui.language
-    except DigitizeError:
-        return UiSettings().language
+    except DigitizeError:  # reported after parsing; meanwhile the language asked for, if it is one there is
+        asked = os.environ.get("DIGITIZE_UI__LANGUAGE", "")
+        return asked if asked in LANGUAGES else UiSettings().language
 
 
 def _secrets_to_mask(settings: Settings) -> tuple[str, ...]:

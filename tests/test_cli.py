@@ -142,6 +142,13 @@ def test_usage_errors_are_in_vietnamese_by_default_and_in_english_on_request(tmp
     assert "digitize: lỗi: --inbox không-có không phải là thư mục" in missing.stderr
 
 
+def test_settings_that_cannot_be_read_are_reported_in_the_language_asked_for(tmp_path):
+    english = digitize("doctor", cwd=tmp_path, env={"DIGITIZE_NOPE__X": "1"})
+    assert english.returncode == ExitCode.config and english.stderr.startswith("digitize: error: ")
+    vietnamese = digitize("doctor", cwd=tmp_path, env={"DIGITIZE_NOPE__X": "1", "DIGITIZE_UI__LANGUAGE": "vi"})
+    assert vietnamese.returncode == ExitCode.config and vietnamese.stderr.startswith("digitize: lỗi: ")
+
+
 def test_help_is_vietnamese_by_default_and_follows_the_settings_file(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
 

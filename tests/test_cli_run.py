@@ -202,3 +202,26 @@ def test_the_run_summary_file_never_holds_a_secret(tmp_path):
                 "reason": "cannot open the catalog postgresql://thu-ky:Bí-mật-9@db/catalog"}]
     text = write_summary(results, settings).read_text(encoding="utf-8")
     assert "Bí-mật-9" not in text and "thu-ky:***@db" in text
+
+
+def test_a_catalog_on_a_local_socket_is_named_without_host_or_password():
+    from digitize.settings import CatalogSettings
+    from storage.catalog import describe_catalog
+
+    with i18n.using("vi"):
+        said = describe_catalog(CatalogSettings(url="postgresql:///danh_muc?password=Bí-mật-9"))
+    assert said == "cơ sở dữ liệu PostgreSQL danh_muc trên socket cục bộ"
+
+
+def test_ocr_page_notes_read_vietnamese_with_a_decimal_comma():
+    from types import SimpleNamespace
+
+    from digitize.commands.scan import page_notes
+
+    page = SimpleNamespace(rotation=90, skew=-1.25, blank=False, meets_decree30=False, dpi_from="paper size",
+                           kept_as_is=False, grey=True)
+    with i18n.using("vi"):
+        notes = page_notes(page)
+    assert notes == ["đã xoay 90", "đã chỉnh nghiêng -1,25°", "dưới 200 dpi (Nghị định 30)", "dpi lấy từ paper size",
+                     "ảnh xám, không có màu (Nghị định 30 yêu cầu bản quét màu)"]
+    assert page_notes(page)[1] == "deskewed -1.25°"
