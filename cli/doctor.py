@@ -15,11 +15,19 @@ from pathlib import Path
 
 from digitize import ocr, tools
 from digitize.errors import DigitizeError, ExitCode
+from digitize.i18n import N_, _
 from digitize.settings import Settings
+
+#: The checks' names, marked here and translated where shown (``_(check.name)``).
+TESSERACT, LANGUAGES, POPPLER = N_("tesseract"), N_("tesseract languages"), N_("poppler")
+SIGNING_KEY, STAMP_FONT, ARCHIVE, CATALOG = N_("signing key"), N_("stamp font"), N_("archive"), N_("catalog")
 
 
 @dataclass(frozen=True)
 class DoctorCheck:
+    """One precondition: its name (English, translated where shown), whether it holds, what was found
+    and how to fix it, in the reader's language, and the exit code ``doctor`` gives when it fails."""
+
     name: str
     ok: bool
     detail: str
@@ -44,52 +52,60 @@ def run_checks(settings: Settings) -> list[DoctorCheck]:
 def check_tesseract(settings: Settings) -> DoctorCheck:
     found = tools.probe("tesseract")
     if not found.found:
-        return DoctorCheck("tesseract", False, "not installed", tools.install_hint("tesseract"), ExitCode.missing_tool)
+        return DoctorCheck(TESSERACT, False, _("not installed"), tools.install_hint("tesseract"),
+                           ExitCode.missing_tool)
     major = int(found.version.split(".")[0]) if found.version[:1].isdigit() else 0
     if major < 4:
-        return DoctorCheck("tesseract", False, f"version {found.version} is too old (need 4 or later)",
+        return DoctorCheck(TESSERACT, False, _("version {version} is too old (need 4 or later)",
+                                               version=found.version),
                            "apt-get install tesseract-ocr", ExitCode.missing_tool)
-    return DoctorCheck("tesseract", True, f"version {found.version}")
+    return DoctorCheck(TESSERACT, True, _("version {version}", version=found.version))
 
 
 def check_languages(settings: Settings) -> DoctorCheck:
     if not tools.probe("tesseract").found:
-        return DoctorCheck("tesseract languages", False, "tesseract is missing", tools.install_hint("tesseract"),
+        return DoctorCheck(LANGUAGES, False, _("tesseract is missing"), tools.install_hint("tesseract"),
                            ExitCode.missing_tool)
     wanted = sorted(set(settings.ocr.languages.split("+")) | {"vie", "eng", "osd"})
     folder = settings.ocr.tessdata_dir
     if folder and not Path(folder).is_dir():
-        return DoctorCheck("tesseract languages", False, f"model folder {folder} (ocr.tessdata_dir) does not exist",
-                           "bash run.sh setup (installs the best_int model there), or leave ocr.tessdata_dir empty",
+        return DoctorCheck(LANGUAGES, False,
+                           _("model folder {folder} (ocr.tessdata_dir) does not exist", folder=folder),
+                           _("bash run.sh setup (installs the best_int model there), or leave ocr.tessdata_dir empty"),
                            ExitCode.missing_tool)
     have = tools.tesseract_languages(folder)
     missing = [lang for lang in wanted if lang not in have]
     if missing:
         packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
-        return DoctorCheck("tesseract languages", False, f"missing {', '.join(missing)}" + (f" in {folder}" if folder else ""),
-                           f"apt-get install {packages}" + (", then bash run.sh setup" if folder else ""),
-                           ExitCode.missing_tool)
-    return DoctorCheck("tesseract languages", True, f"{', '.join(wanted)} installed; OCR uses {settings.ocr.languages}; "
-                       f"{model_note(folder)}")
+        names = ", ".join(missing)
+        if folder:
+            detail = _("missing {languages} in {folder}", languages=names, folder=folder)
+            fix = _("apt-get install {packages}, then bash run.sh setup", packages=packages)
+        else:
+            detail, fix = _("missing {languages}", languages=names), f"apt-get install {packages}"
+        return DoctorCheck(LANGUAGES, False, detail, fix, ExitCode.missing_tool)
+    return DoctorCheck(LANGUAGES, True, _("{languages} installed; OCR uses {used}; {note}",
+                                          languages=", ".join(wanted), used=settings.ocr.languages,
+                                          note=model_note(folder)))
 
 
 def model_note(tessdata_dir: str) -> str:
     """Which Vietnamese model OCR uses, and from where, for ``doctor``."""
     model = ocr.vie_model(tessdata_dir)
-    where = tessdata_dir or "the OS package's folder"
-    note = f"Vietnamese model {model} from {where}"
+    where = tessdata_dir or _("the OS package's folder")
+    note = _("Vietnamese model {model} from {where}", model=model, where=where)
     if model != "best_int":
-        note += (" (the best_int model: bash run.sh setup installs it into var/tessdata when npm is there; "
-                 "then set ocr.tessdata_dir = \"auto\")")
+        note += " " + _("(the best_int model: bash run.sh setup installs it into var/tessdata when npm is there; "
+                        "then set ocr.tessdata_dir = \"auto\")")
     return note
 
 
 def check_poppler(settings: Settings) -> DoctorCheck:
     found = tools.probe("pdftoppm")
     if not found.found:
-        return DoctorCheck("poppler", False, "pdftoppm not installed", tools.install_hint("pdftoppm"),
+        return DoctorCheck(POPPLER, False, _("pdftoppm not installed"), tools.install_hint("pdftoppm"),
                            ExitCode.missing_tool)
-    return DoctorCheck("poppler", True, f"pdftoppm {found.version}")
+    return DoctorCheck(POPPLER, True, f"pdftoppm {found.version}")
 
 
 def check_signing_key(settings: Settings) -> DoctorCheck:
@@ -99,9 +115,9 @@ def check_signing_key(settings: Settings) -> DoctorCheck:
         with open_signing_session(settings.signing, font_cache_dir=settings.paths.font_cache) as s:
             note = s.note
     except DigitizeError as e:
-        return DoctorCheck("signing key", False, str(e), "set signing.pkcs12 (or signing.pkcs11_*) and its "
-                           "password, or leave them empty to use the demo key", e.exit_code)
-    return DoctorCheck("signing key", True, note)
+        return DoctorCheck(SIGNING_KEY, False, str(e), _("set signing.pkcs12 (or signing.pkcs11_*) and its "
+                           "password, or leave them empty to use the demo key"), e.exit_code)
+    return DoctorCheck(SIGNING_KEY, True, note)
 
 
 def check_stamp_font(settings: Settings) -> DoctorCheck:
@@ -110,11 +126,11 @@ def check_stamp_font(settings: Settings) -> DoctorCheck:
     try:
         path = default_font_path()
     except DigitizeError as e:
-        return DoctorCheck("stamp font", False, e.message, e.hint or "", e.exit_code)
+        return DoctorCheck(STAMP_FONT, False, e.message, e.hint or "", e.exit_code)
     if "liberation2" not in path.parts:
-        return DoctorCheck("stamp font", False, f"{path} lacks Vietnamese letters",
+        return DoctorCheck(STAMP_FONT, False, _("{path} lacks Vietnamese letters", path=path),
                            "apt-get install fonts-liberation2", ExitCode.missing_tool)
-    return DoctorCheck("stamp font", True, str(path))
+    return DoctorCheck(STAMP_FONT, True, str(path))
 
 
 def check_archive(settings: Settings) -> DoctorCheck:
@@ -122,32 +138,32 @@ def check_archive(settings: Settings) -> DoctorCheck:
         from storage.s3 import S3Archive
 
         try:
-            return DoctorCheck("archive", True, S3Archive(settings.archive).check_bucket())
+            return DoctorCheck(ARCHIVE, True, S3Archive(settings.archive).check_bucket())
         except DigitizeError as e:
-            return DoctorCheck("archive", False, str(e), "check archive.endpoint_url, archive.bucket and the "
-                               "AWS_* credentials", e.exit_code)
+            return DoctorCheck(ARCHIVE, False, str(e), _("check archive.endpoint_url, archive.bucket and the "
+                               "AWS_* credentials"), e.exit_code)
     root = settings.archive.root
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        return DoctorCheck("archive", False, f"cannot create {root}: {e}", "set archive.root to a writable folder",
-                           ExitCode.archive)
+        return DoctorCheck(ARCHIVE, False, _("cannot create {folder}: {error}", folder=root, error=e),
+                           _("set archive.root to a writable folder"), ExitCode.archive)
     if not os.access(root, os.W_OK):
-        return DoctorCheck("archive", False, f"{root} is not writable", "set archive.root to a writable folder",
-                           ExitCode.archive)
-    return DoctorCheck("archive", True, f"local folder {root}")
+        return DoctorCheck(ARCHIVE, False, _("{folder} is not writable", folder=root),
+                           _("set archive.root to a writable folder"), ExitCode.archive)
+    return DoctorCheck(ARCHIVE, True, _("local folder {folder}", folder=root))
 
 
 def check_catalog(settings: Settings) -> DoctorCheck:
-    from storage.catalog import open_catalog
+    from storage.catalog import describe_catalog, open_catalog
 
     try:
         with open_catalog(settings.catalog) as catalog:
             version = catalog.schema_version
     except DigitizeError as e:
-        return DoctorCheck("catalog", False, str(e), "set catalog.path to a writable SQLite file, or catalog.url "
-                           "to a reachable PostgreSQL", e.exit_code)
-    where = "PostgreSQL" if settings.catalog.url else f"SQLite {settings.catalog.path}"
-    return DoctorCheck("catalog", True, f"{where} (schema v{version})")
+        return DoctorCheck(CATALOG, False, str(e), _("set catalog.path to a writable SQLite file, or catalog.url "
+                           "to a reachable PostgreSQL"), e.exit_code)
+    return DoctorCheck(CATALOG, True, _("{where} (schema v{version})", where=describe_catalog(settings.catalog),
+                                        version=version))
 
 

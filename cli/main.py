@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from cli.commands import archive, doctor, rates, run, scan, signing
 from digitize import __version__
 from digitize.errors import DigitizeError, Terminated, exit_code_for
-from digitize.i18n import _, set_language
+from digitize.i18n import LANGUAGES, _, set_language
 from digitize.settings import Settings, UiSettings, load_settings, mask_secrets, secret_values
 
 COMMAND_GROUPS = (doctor, run, scan, signing, archive, rates)
@@ -38,12 +38,12 @@ ENV_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PGPASSWORD")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    set_language(_first_language(argv))  # the parser's help and usage errors are read too
     parser = build_parser()
     args = parser.parse_args(argv)
     secrets: tuple[str, ...] = ()
     try:
         with terminate_raises():
-            set_language(UiSettings().language)  # until the settings are read, the default
             settings = load_settings(args.config)
             set_language(settings.ui.language)
             secrets = _secrets_to_mask(settings)
@@ -61,6 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code_for(e)
 
 
+def _first_language(argv: Sequence[str] | None) -> str:
+    """``ui.language`` as the settings give it, read before the arguments are parsed (for the help and
+    usage errors); settings that cannot be read give the default here and are reported after parsing."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config", type=Path)
+    known, _rest = early.parse_known_args(argv)
+    try:
+        return load_settings(known.config).ui.language
+    except DigitizeError:  # reported after parsing; meanwhile the language asked for, if it is one there is
+        asked = os.environ.get("DIGITIZE_UI__LANGUAGE", "")
+        return asked if asked in LANGUAGES else UiSettings().language
+
+
 def _secrets_to_mask(settings: Settings) -> tuple[str, ...]:
     from_env = (os.environ.get(name, "") for name in ENV_SECRETS)
     found = {*secret_values(settings), *(value for value in from_env if len(value) >= 3)}
@@ -70,10 +83,10 @@ def _secrets_to_mask(settings: Settings) -> tuple[str, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digitize",
-        description="Scanned dossiers to signed, searchable PDF/A, archived and counted.",
+        description=_("Scanned dossiers to signed, searchable PDF/A, archived and counted."),
     )
     parser.add_argument("--version", action="version", version=f"digitize {__version__}")
-    parser.add_argument("--config", type=Path, help="settings file (default: ./digitize.toml or $DIGITIZE_CONFIG)")
+    parser.add_argument("--config", type=Path, help=_("settings file (default: ./digitize.toml or $DIGITIZE_CONFIG)"))
     sub = parser.add_subparsers(dest="command", required=True)
     for group in COMMAND_GROUPS:
         group.register(sub)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitize.errors import MissingToolError, ToolError, ToolTimeoutError
+from digitize.i18n import _, format_number
 from digitize.lifetime import die_with_parent
 
 #: Seconds to wait for a server to answer; a first start migrates its database (FIELD-NOTES).
@@ -81,13 +82,13 @@ def prefect_api(
     home = prefect_home(var_dir, os.environ)
     home.mkdir(parents=True, exist_ok=True)
     os.environ["PREFECT_HOME"] = str(home)
-    say(f"starting a Prefect server for this run on 127.0.0.1 (a first start prepares its database; "
-        f"waiting up to {timeout:.0f} s)")
+    say(_("starting a Prefect server for this run on 127.0.0.1 (a first start prepares its database; waiting up "
+          "to {seconds} s)", seconds=format_number(timeout)))
     started = time.monotonic()
     server, api_url = _start_server(home, timeout)
     try:
         start = ServerStart(api_url, time.monotonic() - started, started_here=True)
-        say(f"Prefect server ready at {api_url} in {start.seconds:.1f} s")
+        say(_("Prefect server ready at {url} in {seconds} s", url=api_url, seconds=format_number(start.seconds, 1)))
         os.environ["PREFECT_API_URL"] = api_url
         yield start
     finally:
@@ -111,8 +112,8 @@ def _start_server(home: Path, timeout: float, attempts: int = 3) -> tuple[subpro
                     start_new_session=True,  # Ctrl-C in the terminal is for the CLI; it stops the server last
                 )
         except OSError as e:
-            raise MissingToolError(f"could not start the Prefect server: {e.strerror or e}",
-                                   hint="reinstall the project: bash run.sh setup") from e
+            raise MissingToolError(_("could not start the Prefect server: {error}", error=e.strerror or e),
+                                   hint=_("reinstall the project: bash run.sh setup")) from e
         try:
             wait_until_healthy(api_url, server, timeout, log_path)
             return server, api_url
@@ -150,8 +151,8 @@ def wait_until_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: f
     while True:
         code = server.poll()
         if code is not None:
-            raise ToolError(f"the Prefect server stopped while starting (exit code {code})",
-                            stderr=_tail(log_path), hint=f"see {log_path}")
+            raise ToolError(_("the Prefect server stopped while starting (exit code {code})", code=code),
+                            stderr=_tail(log_path), hint=_("see {log_path}", log_path=log_path))
         try:
             with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
                 if response.status == 200:
@@ -160,9 +161,12 @@ def wait_until_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: f
             pass
         if time.monotonic() > deadline:
             stop(server)
-            raise ToolTimeoutError(f"the Prefect server at {api_url} did not answer /api/health within {timeout:.0f} s",
-                                   stderr=_tail(log_path), hint=f"see {log_path}; or start a server and set "
-                                   "PREFECT_API_URL")
+            raise ToolTimeoutError(_("the Prefect server at {api_url} did not answer /api/health within "
+                                     "{timeout:.0f} s",
+                                     api_url=api_url, timeout=timeout),
+                                   stderr=_tail(log_path), hint=_("see {log_path}; or start a server and set "
+                                                                  "PREFECT_API_URL",
+                                                                  log_path=log_path))
         time.sleep(0.25)
 
 

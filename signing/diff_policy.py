@@ -37,6 +37,8 @@ from pyhanko.sign.diff_analysis import (
     XrefStreamRule,
 )
 
+from digitize.i18n import _
+
 #: /Info keys pyHanko's incremental writer sets in every revision it writes
 WRITER_INFO_KEYS = frozenset({"/ModDate", "/Producer"})
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -58,7 +60,7 @@ class StrictDocInfoRule(DocInfoRule):
                          if k not in WRITER_INFO_KEYS and before.get(k) != after.get(k))
         if changed:
             raise SuspiciousModification(
-                f"the document information (Info {', '.join(changed)}) was changed after signing")
+                _("the document information (Info {entries}) was changed after signing", entries=", ".join(changed)))
         yield from super().apply(old, new)
 
 
@@ -73,7 +75,7 @@ class StrictMetadataUpdateRule(MetadataUpdateRule):
                          if k not in WRITER_XMP_PROPERTIES and before.get(k) != after.get(k))
         if changed:
             raise SuspiciousModification(
-                f"the XMP metadata ({', '.join(changed)}) was changed after signing")
+                _("the XMP metadata ({properties}) was changed after signing", properties=", ".join(changed)))
         yield from updates
 
 
@@ -107,12 +109,12 @@ def _xmp_properties(resolver: HistoricalResolver) -> dict[str, tuple[str, ...]]:
         raise SuspiciousModification("/Metadata should be an indirect reference") from e
     stream = resolver(ref)
     if not isinstance(stream, generic.StreamObject):
-        raise SuspiciousModification("/Metadata should be a stream")
+        raise SuspiciousModification(_("/Metadata should be a stream"))
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         root = etree.fromstring(stream.read_data(DecodePurpose.XMP_METADATA), parser=parser)
     except etree.XMLSyntaxError as e:
-        raise SuspiciousModification(f"the XMP metadata cannot be read: {e}") from e
+        raise SuspiciousModification(_("the XMP metadata cannot be read: {error}", error=e)) from e
     props: dict[str, tuple[str, ...]] = {}
     for description in root.iter(f"{{{_RDF}}}Description"):
         parent = description.getparent()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pikepdf
 
+from digitize.i18n import _
 from signing.report import Check
 
 IDENTITY = "identity"
@@ -22,19 +23,20 @@ def check_document_identity(path: Path, document_code: str) -> Check:
     try:
         stated = _stated_codes(path)
     except (pikepdf.PdfError, OSError) as e:
-        return Check(IDENTITY, False, f"the file's metadata cannot be read: {e}")
+        return Check(IDENTITY, False, _("the file's metadata cannot be read: {error}", error=e))
     return identity_check(stated, document_code)
 
 
 def identity_check(stated: dict[str, str], document_code: str) -> Check:
     """The ``identity`` check on the codes a file states (:func:`stated_codes`)."""
     if not stated:
-        return Check(IDENTITY, False, "the file states no document code (no dc:identifier)")
+        return Check(IDENTITY, False, _("the file states no document code (no dc:identifier)"))
     wrong = {where: code for where, code in stated.items() if code != document_code}
     if wrong:
-        named = ", ".join(f"{where} says {code}" for where, code in sorted(wrong.items()))
-        return Check(IDENTITY, False, f"filed as {document_code}, but {named}")
-    return Check(IDENTITY, True, f"the file names itself {document_code} ({', '.join(sorted(stated))})")
+        named = ", ".join(_("{where} says {code}", where=where, code=code) for where, code in sorted(wrong.items()))
+        return Check(IDENTITY, False, _("filed as {expected}, but {named}", expected=document_code, named=named))
+    return Check(IDENTITY, True, _("the file names itself {code} ({where})", code=document_code,
+                                   where=", ".join(sorted(stated))))
 
 
 def stated_codes(path: Path) -> dict[str, str]:

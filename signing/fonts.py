@@ -25,6 +25,7 @@ from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 
 from digitize.errors import SigningError
 from digitize.files import write_atomically
+from digitize.i18n import _
 
 PDF_UNITS_PER_EM = 1000
 # Liberation Serif has Times New Roman's metrics; version 2 covers Vietnamese,
@@ -88,8 +89,8 @@ def default_font_path() -> Path:
         if candidate.is_file():
             return candidate
     raise SigningError(
-        "the signature font Liberation Serif is not installed",
-        hint="install the OS package fonts-liberation2",
+        _("the signature font Liberation Serif is not installed"),
+        hint=_("install the OS package fonts-liberation2"),
     )
 
 
@@ -104,7 +105,8 @@ def load_stamp_font(source: Path, cache_dir: Path | None = None, *, keep: str | 
     try:
         stat = source.stat()
     except OSError as e:
-        raise SigningError(f"could not read the signature font {source}: {e.strerror or e}") from e
+        raise SigningError(_("could not read the signature font {source}: {error}",
+                             source=source, error=e.strerror or e)) from e
     font = _load_cached(source.resolve(), stat.st_mtime_ns, stat.st_size, cache_dir or DEFAULT_CACHE_DIR)
     if keep is None:
         return font
@@ -128,7 +130,8 @@ def _cut_down(font: StampFont, characters: str) -> StampFont:
         out = BytesIO()
         tt.save(out)
     except (TTLibError, KeyError, ValueError, AssertionError) as e:
-        raise SigningError(f"could not cut the signature font {font.source} down to the stamp's letters: {e}") from e
+        raise SigningError(_("could not cut the signature font {source} down to the stamp's letters: {error}",
+                             source=font.source, error=e)) from e
     return StampFont(source=font.source, path=font.path, data=out.getvalue(), advances=font.advances)
 
 
@@ -147,7 +150,8 @@ def _load_cached(source: Path, mtime_ns: int, size: int, cache_dir: Path) -> Sta
         scaled_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(scaled_path, scaled)
     except OSError as e:
-        raise SigningError(f"could not write the font cache {scaled_path}: {e.strerror or e}") from e
+        raise SigningError(_("could not write the font cache {scaled_path}: {error}",
+                             scaled_path=scaled_path, error=e.strerror or e)) from e
     return _stamp_font(source, scaled_path, scaled)
 
 
@@ -160,14 +164,14 @@ def _rescale(font: TTFont, source: Path) -> bytes:
         out = BytesIO()
         font.save(out)
     except (TTLibError, KeyError, ValueError, AssertionError) as e:
-        raise SigningError(f"could not rescale the signature font {source}: {e}") from e
+        raise SigningError(_("could not rescale the signature font {source}: {error}", source=source, error=e)) from e
     return out.getvalue()
 
 
 def _stamp_font(source: Path, path: Path, data: bytes) -> StampFont:
     font = _parse(data, path)
     if "glyf" not in font:
-        raise SigningError(f"the signature font {source} must be a TrueType (glyf) font")
+        raise SigningError(_("the signature font {source} must be a TrueType (glyf) font", source=source))
     hmtx = font["hmtx"]
     advances = {cp: hmtx[name][0] for cp, name in font.getBestCmap().items()}
     return StampFont(source=source, path=path, data=data, advances=advances)
@@ -177,11 +181,12 @@ def _parse(data: bytes, path: Path) -> TTFont:
     try:
         return TTFont(BytesIO(data), lazy=False)
     except (TTLibError, AssertionError, ValueError, KeyError) as e:
-        raise SigningError(f"{path} is not a usable TrueType/OpenType font: {e}") from e
+        raise SigningError(_("{path} is not a usable TrueType/OpenType font: {error}", path=path, error=e)) from e
 
 
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise SigningError(f"could not read the signature font {path}: {e.strerror or e}") from e
+        raise SigningError(_("could not read the signature font {path}: {error}", path=path,
+                             error=e.strerror or e)) from e

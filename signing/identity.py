@@ -37,6 +37,7 @@ from pyhanko.sign.signers import Signer, SimpleSigner
 
 from digitize.errors import SigningError
 from digitize.files import write_atomically
+from digitize.i18n import _, format_datetime
 from digitize.models import nfc
 from digitize.settings import SigningSettings
 
@@ -111,7 +112,7 @@ def resolve_identity(settings: SigningSettings) -> SigningIdentity:
         return SigningIdentity(None, None, settings.trust_roots, demo=False, token=_token_key(settings))
     if settings.pkcs12 is None:
         if settings.demo_dir is None:
-            raise SigningError("no signing key configured and no folder for the demo key (signing.demo_dir)")
+            raise SigningError(_("no signing key configured and no folder for the demo key (signing.demo_dir)"))
         demo = ensure_demo_identity(settings.demo_dir, settings.agency_name or DEMO_AGENCY)
         password = read_password(None, demo.password_file)
         return SigningIdentity(demo.pkcs12, password, (demo.ca_cert, *settings.trust_roots), demo=True)
@@ -121,7 +122,7 @@ def resolve_identity(settings: SigningSettings) -> SigningIdentity:
 
 def _token_key(settings: SigningSettings) -> TokenKey:
     if not settings.pkcs11_key_label:
-        raise SigningError("signing.pkcs11_module is set but signing.pkcs11_key_label is not")
+        raise SigningError(_("signing.pkcs11_module is set but signing.pkcs11_key_label is not"))
     pin = read_password(settings.pkcs11_pin, settings.pkcs11_pin_file)
     return TokenKey(
         module=settings.pkcs11_module,
@@ -148,7 +149,8 @@ def ensure_demo_identity(demo_dir: Path, agency_name: str) -> DemoIdentity:
                 return identity
             _create_demo_identity(identity, nfc(agency_name))
     except OSError as e:
-        raise SigningError(f"could not create the demo signing identity in {demo_dir}: {e.strerror or e}") from e
+        raise SigningError(_("could not create the demo signing identity in {demo_dir}: {error}",
+                             demo_dir=demo_dir, error=e.strerror or e)) from e
     return identity
 
 
@@ -161,7 +163,8 @@ def read_password(password: str | None, password_file: Path | None) -> bytes | N
     try:
         text = password_file.read_text(encoding="utf-8")
     except OSError as e:
-        raise SigningError(f"could not read the password file {password_file}: {e.strerror or e}") from e
+        raise SigningError(_("could not read the password file {password_file}: {error}",
+                             password_file=password_file, error=e.strerror or e)) from e
     return text.splitlines()[0].encode("utf-8") if text else b""
 
 
@@ -174,13 +177,14 @@ def load_signer(pkcs12: Path, password: bytes | None, *, now: datetime | None = 
     try:
         data = pkcs12.read_bytes()
     except OSError as e:
-        raise SigningError(f"could not read the signing key {pkcs12}: {e.strerror or e}") from e
+        raise SigningError(_("could not read the signing key {pkcs12}: {error}", pkcs12=pkcs12,
+                             error=e.strerror or e)) from e
     try:
         signer = SimpleSigner.load_pkcs12_data(data, other_certs=(), passphrase=password)
     except ValueError as e:
         raise SigningError(
-            f"could not open the signing key {pkcs12}: wrong password or not a PKCS#12 file",
-            hint="check signing.pkcs12_password_file",
+            _("could not open the signing key {pkcs12}: wrong password or not a PKCS#12 file", pkcs12=pkcs12),
+            hint=_("check signing.pkcs12_password_file"),
         ) from e
     return describe_signer(signer, now=now)
 
@@ -243,9 +247,10 @@ def resolve_agency(configured: str, loaded: LoadedSigner, *, override: bool = Fa
     if not configured.strip():
         if not agency:
             raise SigningError(
-                f"the signing certificate {loaded.subject} names no organisation (O) or common name (CN) "
-                "to print as the agency",
-                hint="set signing.agency_name and signing.agency_name_override = true",
+                _("the signing certificate {subject} names no organisation (O) or common name (CN) to print as the "
+                  "agency",
+                  subject=loaded.subject),
+                hint=_("set signing.agency_name and signing.agency_name_override = true"),
             )
         return agency
     names = [n for n in certificate_names(cert).values() if n]
@@ -260,8 +265,9 @@ def resolve_agency(configured: str, loaded: LoadedSigner, *, override: bool = Fa
     if demo:
         hint += "; or delete the demo key folder (signing.demo_dir) to make a demo key for that name"
     raise SigningError(
-        f"signing.agency_name {nfc(configured).strip()!r} is not the agency of the signing key "
-        f"({loaded.subject}): the stamp would name a body the key does not belong to",
+        _("signing.agency_name {agency!r} is not the agency of the signing key ({subject}): the stamp would name a "
+          "body the key does not belong to",
+          agency=nfc(configured).strip(), subject=loaded.subject),
         hint=hint,
     )
 
@@ -275,15 +281,15 @@ def readable_name(name: x509.Name) -> str:
 def _check_validity(cert: x509.Certificate, now: datetime) -> None:
     if now > cert.not_valid_after_utc:
         raise SigningError(
-            f"signing certificate {readable_name(cert.subject)} expired on "
-            f"{cert.not_valid_after_utc.isoformat()}",
-            hint="renew the agency certificate",
+            _("signing certificate {subject} expired on {day}",
+              subject=readable_name(cert.subject), day=format_datetime(cert.not_valid_after_utc, seconds=True)),
+            hint=_("renew the agency certificate"),
         )
     if now < cert.not_valid_before_utc:
         raise SigningError(
-            f"signing certificate {readable_name(cert.subject)} is not valid before "
-            f"{cert.not_valid_before_utc.isoformat()}",
-            hint="check the machine's clock",
+            _("signing certificate {subject} is not valid before {day}",
+              subject=readable_name(cert.subject), day=format_datetime(cert.not_valid_before_utc, seconds=True)),
+            hint=_("check the machine's clock"),
         )
 
 
@@ -299,8 +305,9 @@ def _check_complete(identity: DemoIdentity) -> None:
     missing = [p.name for p in (identity.password_file, identity.ca_cert) if not p.exists()]
     if missing:
         raise SigningError(
-            f"the demo identity in {identity.pkcs12.parent} is incomplete (missing {', '.join(missing)})",
-            hint="delete that folder to make a new demo key",
+            _("the demo identity in {parent} is incomplete (missing {names})",
+              parent=identity.pkcs12.parent, names=', '.join(missing)),
+            hint=_("delete that folder to make a new demo key"),
         )
 
 

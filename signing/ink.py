@@ -21,6 +21,7 @@ import numpy as np
 
 from digitize import tools
 from digitize.errors import ToolError
+from digitize.i18n import _
 
 RENDER_DPI = 144
 #: how much darker than the paper (darkest channel, 0-255) a pixel must be to be ink
@@ -77,7 +78,7 @@ def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations:
         proc = tools.run([*args, str(pdf)], timeout=timeout)
     image = cv2.imdecode(np.frombuffer(proc.stdout, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise ToolError("pdftoppm gave no image of page 1")
+        raise ToolError(_("pdftoppm gave no image of page 1"))
     scale = RENDER_DPI / 72
     return PageInk(ink_mask(image, dust_pixels=round(DUST_AREA * scale**2)), box, scale)
 

@@ -42,11 +42,14 @@ from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from digitize.i18n import N_, _, format_date, format_datetime, language
 from signing.trust import common_name, embedded_certificates, fetcher, signer_certificate
 
 #: pyHanko loggers that print tracebacks and certificate warnings a verify report already states
 NOISY_LOGGERS = ("pyhanko.sign.diff_analysis", "pyhanko.sign.validation", "pyhanko_certvalidator",
                  "pyhanko.sign.general")
+#: What a file's newest timestamp is (marked here, translated where shown).
+ARCHIVE_TIMESTAMP, SIGNATURE_TIMESTAMP = N_("archive timestamp"), N_("signature timestamp")
 _REVOKED = (AdESFailure.REVOKED, AdESIndeterminate.REVOKED_NO_POE, AdESIndeterminate.REVOKED_CA_NO_POE)
 
 
@@ -60,7 +63,7 @@ def quiet_pyhanko_logs() -> None:
 class Longevity:
     """How long the newest timestamp of a file keeps it provable."""
 
-    kind: str  # "archive timestamp" or "signature timestamp"
+    kind: str  # ARCHIVE_TIMESTAMP or SIGNATURE_TIMESTAMP (English, translated where shown)
     time: datetime
     tsa: str
     digest_algorithm: str
@@ -72,14 +75,16 @@ class Longevity:
     @property
     def algorithms(self) -> str:
         """E.g. ``sha256 with ecdsa``."""
-        return f"{self.digest_algorithm} with {self.signature_algorithm}"
+        return _("{digest} with {signature}", digest=self.digest_algorithm, signature=self.signature_algorithm)
 
     def describe(self) -> str:
-        """One sentence for the report."""
-        revocation = (f"its embedded revocation data is current until {_day(self.revocation_current_until)}"
-                      if self.revocation_current_until else "no revocation data of its chain is embedded")
-        return (f"the newest {self.kind} ({_day(self.time)}, {self.tsa}, {self.algorithms}) keeps the file "
-                f"provable until {_day(self.provable_until)}, when {self.expiring} expires; {revocation}")
+        """One sentence for the report, in the reader's language."""
+        revocation = (_("its embedded revocation data is current until {day}", day=_day(self.revocation_current_until))
+                      if self.revocation_current_until else _("no revocation data of its chain is embedded"))
+        return _("the newest {kind} ({day}, {tsa}, {algorithms}) keeps the file provable until {until}, when "
+                 "{expiring} expires; {revocation}", kind=_(self.kind), day=_day(self.time), tsa=self.tsa,
+                 algorithms=self.algorithms, until=_day(self.provable_until), expiring=self.expiring,
+                 revocation=revocation)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class LongTermVerdict:
     outcome: str  # valid | invalid | indeterminate
     detail: str
     best_signature_time: datetime | None = None
+    #: the signer's certificate was revoked (an invalid outcome no later data can change)
+    revoked: bool = False
 
 
 def spec_for(roots: Sequence, revocation_mode: str, *, fetch: bool, timeout: float,
@@ -114,21 +121,22 @@ def long_term_verdict(sig: EmbeddedPdfSignature, reader: PdfFileReader, roots: S
     now = now or datetime.now(timezone.utc)
     local = _run(sig, spec_for(roots, revocation_mode, fetch=False, timeout=timeout, diff_policy=diff_policy))
     if isinstance(local, AdESLTAValidationResult) and local.ades_subindic == AdESPassed.OK:
-        return LongTermVerdict("valid", _proven(local, "embedded validation data only"), local.best_signature_time)
+        return LongTermVerdict("valid", _proven(local, _("embedded validation data only")), local.best_signature_time)
     final = _final_failure(local, reader, roots, now)
     if final is not None:
         return final
     reason = _open_reason(local, reader, roots, now)
     if not fetch:
-        return LongTermVerdict("indeterminate", f"{reason}; revocation fetching is off (signing.fetch_revocation)")
+        return LongTermVerdict("indeterminate", _("{reason}; revocation fetching is off (signing.fetch_revocation)",
+                                                  reason=reason))
     online = _run(sig, spec_for(roots, revocation_mode, fetch=True, timeout=timeout, diff_policy=diff_policy))
     if isinstance(online, AdESLTAValidationResult) and online.ades_subindic == AdESPassed.OK:
-        return LongTermVerdict("valid", _proven(online, "with revocation data fetched online"),
+        return LongTermVerdict("valid", _proven(online, _("with revocation data fetched online")),
                                online.best_signature_time)
     if isinstance(online, AdESLTAValidationResult) and online.ades_subindic in _REVOKED:
-        return LongTermVerdict("invalid", f"revoked: {online.failure_msg}")
-    return LongTermVerdict("indeterminate", f"{reason}; fetching current revocation data did not resolve it "
-                                            f"({_summary(online)})")
+        return LongTermVerdict("invalid", _("revoked: {problem}", problem=online.failure_msg), revoked=True)
+    return LongTermVerdict("indeterminate", _("{reason}; fetching current revocation data did not resolve it "
+                                              "({summary})", reason=reason, summary=_summary(online)))
 
 
 def _run(sig: EmbeddedPdfSignature, spec: PdfSignatureValidationSpec) -> AdESLTAValidationResult | Exception:
@@ -139,39 +147,43 @@ def _run(sig: EmbeddedPdfSignature, spec: PdfSignatureValidationSpec) -> AdESLTA
 
 
 def _proven(result: AdESLTAValidationResult, source: str) -> str:
-    when = result.best_signature_time.isoformat(timespec="seconds") if result.best_signature_time else "?"
+    when = _moment(result.best_signature_time) if result.best_signature_time else "?"
     er = result.oldest_evidence_record_timestamp
-    chain = f" and the archive timestamps from {_day(er)} on" if er else ""
-    return f"valid long-term (ETSI EN 319 102-1): signed by {when} as the signature timestamp{chain} prove ({source})"
+    if er:
+        return _("valid long-term (ETSI EN 319 102-1): signed by {time} as the signature timestamp and the archive "
+                 "timestamps from {day} on prove ({source})", time=when, day=_day(er), source=source)
+    return _("valid long-term (ETSI EN 319 102-1): signed by {time} as the signature timestamp proves ({source})",
+             time=when, source=source)
 
 
 def _summary(result: AdESLTAValidationResult | Exception) -> str:
     if isinstance(result, Exception):
         return f"{type(result).__name__}: {result}"
-    return f"{result.ades_subindic.name}: {result.failure_msg or 'no detail'}"
+    return f"{result.ades_subindic.name}: {result.failure_msg or _('no detail')}"
 
 
 def _final_failure(result, reader: PdfFileReader, roots: Sequence, now: datetime) -> LongTermVerdict | None:
     """A reason no later data can remove: revoked, or the newest timestamp's chain expired unrenewed."""
     if isinstance(result, AdESLTAValidationResult) and result.ades_subindic in _REVOKED:
-        return LongTermVerdict("invalid", f"the signer's certificate is revoked ({_summary(result)})")
+        return LongTermVerdict("invalid", _("the signer's certificate is revoked ({summary})",
+                                            summary=_summary(result)), revoked=True)
     life = longevity(reader, roots)
     if life is not None and now > life.provable_until:
-        return LongTermVerdict("invalid", (
-            f"no longer provable: {life.describe()}; renewal was due before {_day(life.provable_until)} "
-            "(renew-timestamps) and did not happen, and nothing newer proves when the file existed"))
+        return LongTermVerdict("invalid", _(
+            "no longer provable: {life}; renewal was due before {day} (renew-timestamps) and did not happen, and "
+            "nothing newer proves when the file existed", life=life.describe(), day=_day(life.provable_until)))
     return None
 
 
 def _open_reason(result, reader: PdfFileReader, roots: Sequence, now: datetime) -> str:
     life = longevity(reader, roots)
     if life is not None and life.revocation_current_until is not None and now > life.revocation_current_until:
-        return (f"indeterminate: {life.describe()}, and that time has passed, so the newest {life.kind}'s "
-                f"TSA chain ({life.tsa}) needs current revocation data. To resolve: verify with revocation "
-                "fetching on and network access to its CA's CRL/OCSP, or renew the archive timestamp "
-                f"before {_day(life.provable_until)}")
-    return (f"indeterminate ({_summary(result)}). To resolve: verify with revocation fetching on and network "
-            "access, or renew the archive timestamp")
+        return _("indeterminate: {life}, and that time has passed, so the TSA chain ({tsa}) of the newest {kind} "
+                 "needs current revocation data. To resolve: verify with revocation fetching on and network access "
+                 "to its CA's CRL/OCSP, or renew the archive timestamp before {day}", life=life.describe(),
+                 tsa=life.tsa, kind=_(life.kind), day=_day(life.provable_until))
+    return _("indeterminate ({summary}). To resolve: verify with revocation fetching on and network access, or "
+             "renew the archive timestamp", summary=_summary(result))
 
 
 # --- how long the newest timestamp lasts -------------------------------------------
@@ -212,7 +224,7 @@ def _longevity_of(kind: str, token: cms.SignedData, when: datetime, signer: x509
         kind=kind, time=when, tsa=common_name(signer), digest_algorithm=info["digest_algorithm"]["algorithm"].native,
         signature_algorithm=info["signature_algorithm"].signature_algo,
         provable_until=expiring["tbs_certificate"]["validity"]["not_after"].native,
-        expiring=f"the certificate of {common_name(expiring)}",
+        expiring=_("the certificate of {name}", name=common_name(expiring)),
         revocation_current_until=_revocation_current_until(chain, dss),
     )
 
@@ -221,14 +233,14 @@ def _tokens_newest_first(reader: PdfFileReader) -> list[tuple[str, cms.SignedDat
     """The document timestamps, newest first; without any, the signatures' timestamps, newest first."""
     stamps = reader.embedded_timestamp_signatures
     if stamps:
-        return [("archive timestamp", s.signed_data, _tst_time(s.signed_data)) for s in reversed(stamps)]
+        return [(ARCHIVE_TIMESTAMP, s.signed_data, _tst_time(s.signed_data)) for s in reversed(stamps)]
     found = []
     for sig in reader.embedded_regular_signatures:
         attrs = sig.signer_info["unsigned_attrs"]
         for attr in attrs if attrs.native is not None else ():
             if attr["type"].native == "signature_time_stamp_token":
                 token = attr["values"][0]["content"]
-                found.append(("signature timestamp", token, _tst_time(token)))
+                found.append((SIGNATURE_TIMESTAMP, token, _tst_time(token)))
     return sorted(found, key=lambda t: t[2], reverse=True)
 
 
@@ -264,7 +276,7 @@ def dss_damage(reader: PdfFileReader) -> str | None:
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except (SignatureValidationError, ValueError, KeyError, TypeError, NotImplementedError) as e:
-        return f"the DSS cannot be read ({type(e).__name__}: {e})"
+        return _("the DSS cannot be read ({kind}: {error})", kind=type(e).__name__, error=e)
     kinds = (("/Certs", dss.certs.values(), DecodePurpose.CERTIFICATE, x509.Certificate),
              ("/CRLs", dss.crls, DecodePurpose.CRL, crl.CertificateList),
              ("/OCSPs", dss.ocsps, DecodePurpose.OCSP_RESPONSE, ocsp.OCSPResponse))
@@ -273,7 +285,8 @@ def dss_damage(reader: PdfFileReader) -> str | None:
             try:
                 spec.load(ref.get_object().read_data(purpose)).native  # noqa: B018 - parse it all
             except (ValueError, KeyError, TypeError, AttributeError) as e:
-                return f"entry {index + 1} of the DSS's {name} is not valid DER ({type(e).__name__}: {e})"
+                return _("entry {number} of the DSS's {name} is not valid DER ({kind}: {error})", number=index + 1,
+                         name=name, kind=type(e).__name__, error=e)
     return None
 
 
@@ -321,4 +334,10 @@ def _ocsp_updates(cert: x509.Certificate, dss: _Embedded) -> list[datetime]:
 
 
 def _day(moment: datetime | None) -> str:
-    return moment.date().isoformat() if moment else "?"
+    """A day as a person reads it (``2040-01-01`` in English, ``01/01/2040`` in Vietnamese)."""
+    return format_date(moment.date()) if moment else "?"
+
+
+def _moment(value: datetime) -> str:
+    """A moment: ISO 8601 in English (as reports always gave it), Vietnam time for a Vietnamese reader."""
+    return value.isoformat(timespec="seconds") if language() == "en" else format_datetime(value, seconds=True)

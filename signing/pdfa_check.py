@@ -32,6 +32,7 @@ import pikepdf
 import pikepdf.pdfa
 from fontTools.ttLib import TTFont, TTLibError
 
+from digitize.i18n import _
 from signing.report import Check
 
 FLAVOUR = "2b"
@@ -47,18 +48,21 @@ def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR) -> Check:
     report = pikepdf.pdfa.validate_written(BytesIO(base), flavour)
     if report.violations:
         findings = "; ".join(str(f) for f in report.violations[:5])
-        return Check("pdfa", False, f"the document before signing is not PDF/A-{flavour}: {findings}")
+        return Check("pdfa", False, _("the document before signing is not PDF/A-{flavour}: {findings}",
+                                      flavour=flavour, findings=findings))
     unchecked = _unchecked_note(report)
     if base == data:
-        return Check("pdfa", True, f"PDF/A-{flavour} (pikepdf.pdfa; the file is not signed){unchecked}")
+        return Check("pdfa", True, _("PDF/A-{flavour} (pikepdf.pdfa; the file is not signed)", flavour=flavour)
+                     + unchecked)
     try:
         problems = signing_update_problems(data, flavour)
     except (pikepdf.PdfError, KeyError, ValueError, AttributeError, TypeError) as e:
-        return Check("pdfa", False, f"the signing revisions cannot be read: {e}")
+        return Check("pdfa", False, _("the signing revisions cannot be read: {error}", error=e))
     if problems:
-        return Check("pdfa", False, "the signing revisions break PDF/A: " + "; ".join(problems))
-    return Check("pdfa", True, f"PDF/A-{flavour}: the unsigned revision passes pikepdf.pdfa and the "
-                               f"signature objects keep the rules (fonts, widths, annotations, XMP){unchecked}")
+        return Check("pdfa", False, _("the signing revisions break PDF/A: {problems}", problems="; ".join(problems)))
+    return Check("pdfa", True, _("PDF/A-{flavour}: the unsigned revision passes pikepdf.pdfa and the signature "
+                                 "objects keep the rules (fonts, widths, annotations, XMP)", flavour=flavour)
+                 + unchecked)
 
 
 def _unchecked_note(report) -> str:
@@ -66,7 +70,7 @@ def _unchecked_note(report) -> str:
     if not report.unsupported:
         return ""
     shown = "; ".join(f.message for f in report.unsupported[:3])
-    return f" (not checked by pikepdf.pdfa: {shown})"
+    return " " + _("(not checked by pikepdf.pdfa: {findings})", findings=shown)
 
 
 def unsigned_revision(data: bytes) -> bytes:
@@ -98,13 +102,13 @@ def signing_update_problems(data: bytes, flavour: str = FLAVOUR) -> list[str]:
 def _metadata_problems(pdf: pikepdf.Pdf, flavour: str) -> list[str]:
     """The catalog's XMP, read by pikepdf (``open_metadata``), must still declare the flavour."""
     if "/Metadata" not in pdf.Root:
-        return ["the catalog has no XMP metadata"]
+        return [_("the catalog has no XMP metadata")]
     xmp = pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False)
     problems = []
     part, conformance = flavour[0], flavour[1:].upper()
     if (str(xmp.get("pdfaid:part", "")).strip() != part
             or str(xmp.get("pdfaid:conformance", "")).strip() != conformance):
-        problems.append(f"the XMP no longer declares PDF/A-{part}{conformance}")
+        problems.append(_("the XMP no longer declares PDF/A-{part}{conformance}", part=part, conformance=conformance))
     if part == "1":  # Info/XMP equivalence is a PDF/A-1 rule; PDF/A-2 and 3 dropped it
         problems += _producer_problems(pdf, xmp)
     return problems
@@ -116,23 +120,24 @@ def _producer_problems(pdf: pikepdf.Pdf, xmp) -> list[str]:
     if producer is None or info is None or "/Producer" not in info:
         return []
     if str(info.Producer) != str(producer):
-        return [f"Info /Producer {str(info.Producer)!r} differs from XMP pdf:Producer {str(producer)!r}"]
+        return [_("Info /Producer {info!r} differs from XMP pdf:Producer {xmp!r}", info=str(info.Producer),
+                  xmp=str(producer))]
     return []
 
 
 def _annotation_problems(annot: pikepdf.Dictionary, page: int) -> list[str]:
-    name = f"annotation {annot.get('/T', annot.get('/Subtype', ''))} on page {page}"
+    name = _("annotation {name} on page {page}", name=annot.get("/T", annot.get("/Subtype", "")), page=page)
     problems = []
     flags = int(annot.get("/F", 0))
     if annot.get("/Subtype") != "/Popup" and (not flags & _PRINT or flags & (_HIDDEN | _INVISIBLE | _NOVIEW)):
-        problems.append(f"{name} is not printable or is hidden (/F {flags})")
+        problems.append(_("{name} is not printable or is hidden (/F {flags})", name=name, flags=flags))
     rect = [float(v) for v in annot.get("/Rect", [0, 0, 0, 0])]
     visible = rect[2] - rect[0] > 0 and rect[3] - rect[1] > 0
     appearance = annot.get("/AP")
     if appearance is not None and set(appearance.keys()) - {"/N"}:
-        problems.append(f"{name} has appearances other than /N")
+        problems.append(_("{name} has appearances other than /N", name=name))
     if visible and annot.get("/Subtype") == "/Widget" and appearance is None:
-        problems.append(f"{name} has no appearance stream")
+        problems.append(_("{name} has no appearance stream", name=name))
     if appearance is not None and isinstance(appearance.get("/N"), pikepdf.Stream):
         problems += _resource_problems(appearance.N, name, depth=0)
     return problems
@@ -142,8 +147,9 @@ def _resource_problems(stream: pikepdf.Stream, name: str, depth: int) -> list[st
     resources = stream.get("/Resources", pikepdf.Dictionary())
     problems = []
     for font_name, font in resources.get("/Font", pikepdf.Dictionary()).items():
-        problems += [f"{name}, font {font_name}: {p}" for p in font_problems(font)]
-    for _, xobject in resources.get("/XObject", pikepdf.Dictionary()).items():
+        problems += [_("{name}, font {font}: {problem}", name=name, font=font_name, problem=p)
+                     for p in font_problems(font)]
+    for xobject in resources.get("/XObject", pikepdf.Dictionary()).values():
         if xobject.get("/Subtype") == "/Form" and depth < 8:
             problems += _resource_problems(xobject, name, depth + 1)
     return problems
@@ -154,16 +160,16 @@ def font_problems(font: pikepdf.Dictionary) -> list[str]:
     if font.get("/Subtype") != "/Type0":
         descriptor = font.get("/FontDescriptor")
         if descriptor is None or not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
-            return [f"{font.get('/BaseFont')} is not embedded"]
+            return [_("{font} is not embedded", font=font.get("/BaseFont"))]
         return []
     problems = []
     if "/ToUnicode" not in font:
-        problems.append("no ToUnicode map")
+        problems.append(_("no ToUnicode map"))
     cid_font = font.DescendantFonts[0]
     descriptor = cid_font.get("/FontDescriptor")
     program = descriptor.get("/FontFile2") if descriptor is not None else None
     if program is None:
-        return [*problems, f"{cid_font.get('/BaseFont')} is not embedded as TrueType (FontFile2)"]
+        return [*problems, _("{font} is not embedded as TrueType (FontFile2)", font=cid_font.get("/BaseFont"))]
     if cid_font.get("/CIDToGIDMap", pikepdf.Name.Identity) != pikepdf.Name.Identity:
         return problems  # widths by CID need the map; pyHanko always writes Identity
     problems += _width_problems(cid_font, program.read_bytes())
@@ -177,15 +183,16 @@ def _width_problems(cid_font: pikepdf.Dictionary, program: bytes) -> list[str]:
         order = tt.getGlyphOrder()
         hmtx = tt["hmtx"]
     except (TTLibError, KeyError, AssertionError, ValueError) as e:
-        return [f"the embedded font program cannot be read: {e}"]
+        return [_("the embedded font program cannot be read: {error}", error=e)]
     wrong = []
     for cid, width in _widths_by_cid(cid_font.get("/W", pikepdf.Array())).items():
         if cid >= len(order):
-            wrong.append(f"CID {cid} is not in the embedded font")
+            wrong.append(_("CID {cid} is not in the embedded font", cid=cid))
             continue
         expected = hmtx[order[cid]][0] * scale
         if abs(width - expected) > _WIDTH_TOLERANCE:
-            wrong.append(f"glyph {order[cid]} /W {width:g} but the font says {expected:g}")
+            wrong.append(_("glyph {glyph} /W {width:g} but the font says {expected:g}", glyph=order[cid], width=width,
+                           expected=expected))
     return wrong[:5]
 
 

@@ -31,6 +31,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from digitize.errors import BadInputError, ConfigError, SigningError, TimestampUnavailableError
 from digitize.files import write_atomically
+from digitize.i18n import _, format_date
 from digitize.settings import SigningSettings
 from signing.identity import resolve_identity
 from signing.long_term import Longevity, longevity
@@ -58,9 +59,10 @@ def renew_timestamp(path: Path, dst: Path, settings: SigningSettings) -> RenewRe
     then :class:`TimestampUnavailableError` (transient) is raised.
     """
     if not settings.tsa_url:
-        raise SigningError("renewing an archive timestamp needs a timestamp authority", hint="set signing.tsa_url")
+        raise SigningError(_("renewing an archive timestamp needs a timestamp authority"),
+                           hint=_("set signing.tsa_url"))
     if dst.resolve() == path.resolve():
-        raise SigningError(f"the renewed file must not replace {path}; give another destination")
+        raise SigningError(_("the renewed file must not replace {path}; give another destination", path=path))
     reader = _open_lta(path)
     roots = load_trust_roots(resolve_identity(settings).trust_roots)
     context = validation_context(roots, fetch=settings.fetch_revocation, revocation_mode=settings.revocation_mode,
@@ -72,7 +74,7 @@ def renew_timestamp(path: Path, dst: Path, settings: SigningSettings) -> RenewRe
     try:
         write_atomically(dst, data)
     except OSError as e:
-        raise SigningError(f"could not write the renewed file {dst}: {e.strerror or e}") from e
+        raise SigningError(_("could not write the renewed file {dst}: {error}", dst=dst, error=e.strerror or e)) from e
     count = len(PdfFileReader(BytesIO(data), strict=False).embedded_timestamp_signatures)
     return RenewResult(dst, hashlib.sha256(data).hexdigest(), count, datetime.now().astimezone())
 
@@ -82,10 +84,11 @@ def _refuse_no_gain(path: Path, old: Longevity | None, new: Longevity | None, ts
     if old is None or new is None or new.provable_until > old.provable_until:
         return
     raise SigningError(
-        f"renewing {path.name} with {tsa_url} would gain nothing: the new timestamp's chain ends "
-        f"{new.provable_until.date().isoformat()} ({new.expiring}), no later than the old one's "
-        f"{old.provable_until.date().isoformat()}",
-        hint="renew with a timestamp authority whose certificate outlives the old one (signing.tsa_url)")
+        _("renewing {name} with {tsa_url} would gain nothing: the new timestamp's chain ends {new_end} "
+          "({expiring}), no later than the old one's {old_end}",
+          name=path.name, tsa_url=tsa_url, new_end=format_date(new.provable_until), expiring=new.expiring,
+          old_end=format_date(old.provable_until)),
+        hint=_("renew with a timestamp authority whose certificate outlives the old one (signing.tsa_url)"))
 
 
 #: renew what stays provable for less than this (``signing.renew_within_days``)
@@ -129,31 +132,32 @@ def renewal_need(
     try:
         life = longevity(PdfFileReader(BytesIO(data), strict=False), trust_roots)
     except (PdfError, ValueError, KeyError, TypeError) as e:
-        raise BadInputError(f"the timestamps of the file cannot be read: {e}") from e
+        raise BadInputError(_("the timestamps of the file cannot be read: {error}", error=e)) from e
     if life is None:
-        return RenewalNeed(False, "no timestamp to renew (not PAdES B-LTA)", None)
+        return RenewalNeed(False, _("no timestamp to renew (not PAdES B-LTA)"), None)
     for algorithm in (life.digest_algorithm, life.signature_algorithm):
         sunset = (sunsets or {}).get(algorithm)
         if sunset is not None and now.date() >= sunset:
-            return RenewalNeed(True, f"its newest timestamp uses {algorithm}, past its sunset on {sunset.isoformat()}",
-                               life.provable_until)
+            return RenewalNeed(True, _("its newest timestamp uses {algorithm}, past its sunset on {day}",
+                                       algorithm=algorithm, day=format_date(sunset)), life.provable_until)
     left = life.provable_until - now
-    until = life.provable_until.date().isoformat()
+    until = format_date(life.provable_until)
     if left <= within:
-        return RenewalNeed(True, f"provable only until {until} ({life.expiring}), less than "
-                                 f"{within.days} days from now", life.provable_until)
-    return RenewalNeed(False, f"provable until {until}", life.provable_until)
+        return RenewalNeed(True, _("provable only until {day} ({expiring}), less than {days} days from now",
+                                   day=until, expiring=life.expiring, days=within.days), life.provable_until)
+    return RenewalNeed(False, _("provable until {day}", day=until), life.provable_until)
 
 
 def parse_sunsets(entries: Sequence[str]) -> dict[str, date]:
     """``("sha1=2020-01-01", ...)`` from ``signing.algorithm_sunsets`` as a mapping; ConfigError if malformed."""
     sunsets = {}
     for entry in entries:
-        name, _, day = entry.partition("=")
+        name, _equals, day = entry.partition("=")
         try:
             sunsets[name.strip().lower()] = date.fromisoformat(day.strip())
         except ValueError as e:
-            raise ConfigError(f"signing.algorithm_sunsets: {entry!r} is not 'algorithm=YYYY-MM-DD'") from e
+            raise ConfigError(_("signing.algorithm_sunsets: {entry!r} is not 'algorithm=YYYY-MM-DD'",
+                                entry=entry)) from e
     return sunsets
 
 
@@ -162,12 +166,12 @@ def _open_lta(path: Path) -> PdfFileReader:
         reader = PdfFileReader(BytesIO(path.read_bytes()), strict=False)
         stamps = reader.embedded_timestamp_signatures
     except OSError as e:
-        raise BadInputError(f"could not read {path}: {e.strerror or e}") from e
+        raise BadInputError(_("could not read {path}: {error}", path=path, error=e.strerror or e)) from e
     except (PdfError, ValueError, KeyError, TypeError) as e:
-        raise BadInputError(f"{path} is not a readable PDF: {e}") from e
+        raise BadInputError(_("{path} is not a readable PDF: {error}", path=path, error=e)) from e
     if not stamps:
-        raise SigningError(f"{path} has no archive (document) timestamp: it is not PAdES B-LTA",
-                           hint="only B-LTA files are renewed; sign at B-LTA")
+        raise SigningError(_("{path} has no archive (document) timestamp: it is not PAdES B-LTA", path=path),
+                           hint=_("only B-LTA files are renewed; sign at B-LTA"))
     return reader
 
 
@@ -176,8 +180,8 @@ def _renew_once(stamper: PdfTimeStamper, reader: PdfFileReader, context: Validat
     try:
         stamper.update_archival_timestamp_chain(reader, context, in_place=False, output=out)
     except TimestampRequestError as e:
-        raise TimestampUnavailableError(f"the timestamp authority did not answer: {e}") from e
+        raise TimestampUnavailableError(_("the timestamp authority did not answer: {error}", error=e)) from e
     except (PyHankoSigningError, PdfError, ValueError, TypeError, KeyError) as e:
-        raise SigningError(f"pyHanko could not renew the archive timestamp: {e}") from e
+        raise SigningError(_("pyHanko could not renew the archive timestamp: {error}", error=e)) from e
     return out.getvalue()
 

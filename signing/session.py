@@ -32,6 +32,7 @@ from pyhanko_certvalidator.errors import (
 )
 
 from digitize.errors import SigningError
+from digitize.i18n import _
 from digitize.settings import SigningSettings
 from signing.identity import LoadedSigner, SigningIdentity, load_signer, resolve_agency, resolve_identity
 from signing.report import VerifyReport
@@ -91,12 +92,18 @@ class SigningSession:
     @property
     def note(self) -> str:
         """One line on what this session signs with, for logs and the CLI (no secrets)."""
-        key = "demo key (not for real documents)" if self.demo else ("token key" if self._identity.token else "PKCS#12 key")
-        if self.level == "B-B":
-            tsa = "no timestamp (B-B)" if self._timestamper else "no timestamp authority"
+        if self.demo:
+            key = _("the demo key (not for real documents) of {signer}", signer=self.signer_name)
+        elif self._identity.token:
+            key = _("the token key of {signer}", signer=self.signer_name)
         else:
-            tsa = f"timestamps from {self._settings.tsa_url}"
-        return f"PAdES {self.level} with the {key} of {self.signer_name}; stamp names {self.agency_name}; {tsa}"
+            key = _("the PKCS#12 key of {signer}", signer=self.signer_name)
+        if self.level == "B-B":
+            tsa = _("no timestamp (B-B)") if self._timestamper else _("no timestamp authority")
+        else:
+            tsa = _("timestamps from {url}", url=self._settings.tsa_url)
+        return _("PAdES {level} with {key}; stamp names {agency}; {tsa}", level=self.level, key=key,
+                 agency=self.agency_name, tsa=tsa)
 
     # --- operations ----------------------------------------------------------------
 
@@ -145,11 +152,13 @@ class SigningSession:
         try:
             asyncio.run(validator.async_validate_usage(set()))
         except RevokedError as e:
-            raise SigningError(f"the signing certificate of {self.signer_name} is revoked: {e}",
-                               hint="the agency needs a new certificate") from e
+            raise SigningError(_("the signing certificate of {signer_name} is revoked: {error}",
+                                 signer_name=self.signer_name, error=e),
+                               hint=_("the agency needs a new certificate")) from e
         except (PathBuildingError, PathValidationError, InvalidCertificateError) as e:
-            raise SigningError(f"the signing certificate of {self.signer_name} cannot be validated: {e}",
-                               hint="check signing.trust_roots and the certificate chain") from e
+            raise SigningError(_("the signing certificate of {signer_name} cannot be validated: {error}",
+                                 signer_name=self.signer_name, error=e),
+                               hint=_("check signing.trust_roots and the certificate chain")) from e
 
     def bind_agency(self) -> None:
         """Fix the agency the stamp names from the key: refuse a configured ``signing.agency_name``
@@ -180,7 +189,8 @@ class SigningSession:
         except RuntimeError as e:  # python-pkcs11's errors: the token failed or was pulled out
             if self._identity.token is None:
                 raise
-            raise SigningError(f"the token could not sign: {type(e).__name__} {e}".rstrip()) from e
+            raise SigningError(_("the token could not sign: {kind} {error}", kind=type(e).__name__,
+                                 error=e).rstrip()) from e
 
     def _sign_pdf(self, src: Path, dst: Path, when: datetime | None, long_term: bool) -> SignResult:
         return sign_pdf(
@@ -237,34 +247,39 @@ def _open_key(identity: SigningIdentity, settings: SigningSettings) -> tuple[Loa
             raise SigningError(e.message, hint=secret_hint(settings, "pin")) from cause
         if identity.token is None and isinstance(cause, ValueError):
             raise SigningError(
-                f"could not open the signing key {identity.pkcs12}: wrong password, or the file is "
-                "not a PKCS#12 key", hint=secret_hint(settings, "password")) from cause
+                _("could not open the signing key {pkcs12}: wrong password, or the file is not a PKCS#12 key",
+                  pkcs12=identity.pkcs12), hint=secret_hint(settings, "password")) from cause
         if identity.token is None and isinstance(cause, OSError):
             where = settings.source_of("pkcs12")
-            raise SigningError(e.message, hint=f"signing.pkcs12 is set in {where}; check the path and that "
-                               "this user may read the file" if where else None) from cause
+            hint = _("signing.pkcs12 is set in {where}; check the path and that this user may read the file",
+                     where=where) if where else None
+            raise SigningError(e.message, hint=hint) from cause
         raise
 
 
 def secret_hint(settings: SigningSettings, kind: str) -> str:
     """Where the PKCS#12 password (``kind`` "password") or the token PIN ("pin") was taken from,
     in words an operator can act on; the secret itself is never part of it."""
-    name = "PKCS#12 password" if kind == "password" else "token PIN"
+    name = _("PKCS#12 password") if kind == "password" else _("token PIN")
     value_key, file_key = ("pkcs12_password", "pkcs12_password_file") if kind == "password" else (
         "pkcs11_pin", "pkcs11_pin_file")
     if kind == "password" and settings.pkcs12 is None:
-        return (f"the demo key's password is read from {settings.demo_dir}/demo-agency.pass; "
-                "delete that folder to make a new demo key")
+        return _("the demo key's password is read from {file}; delete that folder to make a new demo key",
+                 file=Path(settings.demo_dir or ".") / "demo-agency.pass")
     if getattr(settings, value_key) is not None:
         where = settings.source_of(value_key) or f"signing.{value_key}"
-        return f"the {name} was taken from {where} (not shown); correct it there"
+        return _("the {secret} was taken from {where} (not shown); correct it there", secret=name, where=where)
     secret_file = getattr(settings, file_key)
     if secret_file is not None:
         named = settings.source_of(file_key)
-        return (f"the {name} was taken from the first line of the file {secret_file}"
-                f"{f' (named in {named})' if named else ''}; correct it there")
-    env = f"DIGITIZE_SIGNING__{value_key.upper()}"
-    return f"no {name} is set: set the environment variable {env} or signing.{file_key}"
+        if named:
+            return _("the {secret} was taken from the first line of the file {file} (named in {where}); correct it "
+                     "there", secret=name, file=secret_file, where=named)
+        return _("the {secret} was taken from the first line of the file {file}; correct it there", secret=name,
+                 file=secret_file)
+    variable = "DIGITIZE_SIGNING__" + value_key.upper()
+    return _("no {secret} is set: set the environment variable {variable} or signing.{setting}", secret=name,
+             variable=variable, setting=file_key)
 
 
 __all__ = ["SigningSession", "TsaPolicy", "open_signing_session"]

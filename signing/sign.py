@@ -44,6 +44,7 @@ from digitize.errors import (
     ToolTimeoutError,
 )
 from digitize.files import write_atomically
+from digitize.i18n import _
 from digitize.models import PADES_LEVELS, nfc
 from signing.appearance import (
     VIETNAM_TIME,
@@ -116,13 +117,15 @@ def sign_pdf(
     signing_time = _signing_time(when)
     agency_name = agency_name or signer.agency
     if not agency_name.strip():
-        raise SigningError(f"the signing certificate {signer.subject} names no agency (O or CN) to print")
+        raise SigningError(_("the signing certificate {subject} names no agency (O or CN) to print",
+                             subject=signer.subject))
     lines = stamp_lines(copy_form, agency_name, signing_time)
     # the time's characters are fixed, so one cut-down font serves every signature of a batch
     font = load_stamp_font(font_path or default_font_path(), font_cache_dir, keep=lines[0] + lines[1] + TIME_CHARACTERS)
     missing = font.missing_characters("".join(lines))
     if missing:
-        raise SigningError(f"the signature font {font.source} cannot write {missing!r}; use a font with Vietnamese")
+        raise SigningError(_("the signature font {source} cannot write {missing!r}; use a font with Vietnamese",
+                             source=font.source, missing=missing))
 
     writer = _open_for_signing(src)
     _align_producer_with_xmp(writer)
@@ -142,7 +145,7 @@ def sign_pdf(
     try:
         write_atomically(dst, signed)
     except OSError as e:
-        raise SigningError(f"could not write the signed file {dst}: {e.strerror or e}") from e
+        raise SigningError(_("could not write the signed file {dst}: {error}", dst=dst, error=e.strerror or e)) from e
     return SignResult(
         path=dst,
         sha256=hashlib.sha256(signed).hexdigest(),
@@ -179,14 +182,16 @@ def is_long_term(pades_level: str) -> bool:
 
 def _check_level(pades_level: str, timestamper: TimeStamper | None, context: ValidationContext | None) -> None:
     if pades_level not in PADES_LEVELS:
-        raise SigningError(f"unknown PAdES level {pades_level!r}; use one of {', '.join(PADES_LEVELS)}, auto")
+        raise SigningError(_("unknown PAdES level {pades_level!r}; use one of {names}, auto",
+                             pades_level=pades_level, names=', '.join(PADES_LEVELS)))
     if pades_level != "B-B" and timestamper is None:
         raise SigningError(
-            f"PAdES level {pades_level} needs a timestamp authority; none is configured",
-            hint="set signing.tsa_url, or signing.pades_level = 'B-B'",
+            _("PAdES level {pades_level} needs a timestamp authority; none is configured", pades_level=pades_level),
+            hint=_("set signing.tsa_url, or signing.pades_level = 'B-B'"),
         )
     if is_long_term(pades_level) and context is None:
-        raise SigningError(f"PAdES level {pades_level} needs a validation context to fetch revocation data")
+        raise SigningError(_("PAdES level {pades_level} needs a validation context to fetch revocation data",
+                             pades_level=pades_level))
 
 
 def _signature_metadata(
@@ -215,13 +220,13 @@ def _signing_time(when: datetime | None) -> datetime:
     if when is None:
         return datetime.now(VIETNAM_TIME).replace(microsecond=0)
     if when.tzinfo is None:
-        raise SigningError("the signing time must carry a time zone")
+        raise SigningError(_("the signing time must carry a time zone"))
     return when.astimezone(VIETNAM_TIME)
 
 
 def _check_destination(src: Path, dst: Path) -> None:
     if dst.resolve() == src.resolve():
-        raise SigningError(f"the signed file must not replace its input {src}; give another destination")
+        raise SigningError(_("the signed file must not replace its input {src}; give another destination", src=src))
 
 
 def _open_for_signing(src: Path) -> IncrementalPdfFileWriter:
@@ -229,17 +234,17 @@ def _open_for_signing(src: Path) -> IncrementalPdfFileWriter:
     try:
         data = src.read_bytes()
     except OSError as e:
-        raise BadInputError(f"could not read {src}: {e.strerror or e}") from e
+        raise BadInputError(_("could not read {src}: {error}", src=src, error=e.strerror or e)) from e
     try:
         writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
     except (PdfError, ValueError, KeyError, TypeError) as e:
-        raise BadInputError(f"{src} is not a readable PDF: {e}") from e
+        raise BadInputError(_("{src} is not a readable PDF: {error}", src=src, error=e)) from e
     if writer.prev.encrypted:
-        raise EncryptedInputError(f"{src} is encrypted; it cannot be signed as it is")
+        raise EncryptedInputError(_("{src} is encrypted; it cannot be signed as it is", src=src))
     if _has_signatures(writer.prev):
         raise SignedInputError(
-            f"{src} already carries a digital signature; signing it again is not supported yet",
-            hint="send the original scan instead",
+            _("{src} already carries a digital signature; signing it again is not supported yet", src=src),
+            hint=_("send the original scan instead"),
         )
     return writer
 
@@ -248,7 +253,7 @@ def _has_signatures(reader: PdfFileReader) -> bool:
     try:
         return bool(reader.embedded_signatures)
     except (PdfError, ValueError, KeyError, TypeError) as e:
-        raise BadInputError(f"the signature fields of the input cannot be read: {e}") from e
+        raise BadInputError(_("the signature fields of the input cannot be read: {error}", error=e)) from e
 
 
 def _align_producer_with_xmp(writer: IncrementalPdfFileWriter) -> None:
@@ -276,9 +281,9 @@ def _first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
             page = page["/Kids"][0].get_object()
         box = page.get("/CropBox") or _inherited(page, "/MediaBox")
     except (PdfError, KeyError, IndexError, TypeError) as e:
-        raise BadInputError(f"the first page of the input cannot be read: {e}") from e
+        raise BadInputError(_("the first page of the input cannot be read: {error}", error=e)) from e
     if not isinstance(box, ArrayObject) or len(box) != 4:
-        raise BadInputError("the first page of the input has no page size (MediaBox)")
+        raise BadInputError(_("the first page of the input has no page size (MediaBox)"))
     x0, y0, x1, y1 = (float(v) for v in box)
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
@@ -291,7 +296,8 @@ def _first_page_ink(src: Path, page_box: tuple[float, float, float, float], time
         raise
     except ToolError as e:
         raise BadInputError(
-            f"page 1 of {src.name} cannot be drawn to find a free place for the signature: {e.message}"
+            _("page 1 of {name} cannot be drawn to find a free place for the signature: {error}",
+              name=src.name, error=e.message)
         ) from e
 
 
@@ -334,9 +340,9 @@ def _sign(pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, stamp
             bytes_reserved=_bytes_reserved(pdf_signer),
         )
     except TimestampRequestError as e:
-        raise TimestampUnavailableError(f"the timestamp authority did not answer: {_cause(e)}") from e
+        raise TimestampUnavailableError(_("the timestamp authority did not answer: {error}", error=_cause(e))) from e
     except (PyHankoSigningError, PdfError, LayoutError, ValueError, TypeError, KeyError) as e:
-        raise SigningError(f"pyHanko could not sign the document: {_cause(e)}") from e
+        raise SigningError(_("pyHanko could not sign the document: {error}", error=_cause(e))) from e
     return out.getvalue()
 
 

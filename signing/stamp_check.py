@@ -26,6 +26,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfReadError
 
 from digitize.errors import DigitizeError
+from digitize.i18n import _, format_number
 from digitize.models import COPY_FORMS, nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
 from signing.identity import certificate_names, same_agency
@@ -61,13 +62,14 @@ def check_stamp(data: bytes, *, agency_name: str | None = None) -> Check:
     try:
         stamp = read_stamp(data)
     except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
-        return Check("stamp", False, f"the visible signature cannot be read: {e}")
+        return Check("stamp", False, _("the visible signature cannot be read: {error}", error=e))
     if stamp is None:
-        return Check("stamp", False, "no visible signature on page 1 (Decree 30/2020 wants one at the top right)")
+        return Check("stamp", False, _("no visible signature on page 1 (Decree 30/2020 wants one at the top right)"))
     problems = stamp_problems(stamp, agency_name=agency_name)
     if problems:
         return Check("stamp", False, "; ".join(problems))
-    return Check("stamp", True, "Decree 30/2020 form at the top right of page 1: " + " / ".join(stamp.lines))
+    return Check("stamp", True, _("Decree 30/2020 form at the top right of page 1: {lines}",
+                                  lines=" / ".join(stamp.lines)))
 
 
 def check_stamp_clear(data: bytes, *, timeout: float = 60.0) -> Check:
@@ -80,19 +82,20 @@ def check_stamp_clear(data: bytes, *, timeout: float = 60.0) -> Check:
         stamp = read_stamp(data)
         box = _visible_box(data)
     except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
-        return Check("stamp_clear", False, f"the visible signature cannot be read: {e}")
+        return Check("stamp_clear", False, _("the visible signature cannot be read: {error}", error=e))
     if stamp is None:
-        return Check("stamp_clear", False, "no visible signature on page 1")
+        return Check("stamp_clear", False, _("no visible signature on page 1"))
     try:
         ink = render_ink(data, box, timeout=timeout, hide_annotations=True)
     except DigitizeError as e:
-        return Check("stamp_clear", False, f"page 1 could not be drawn to look under the stamp: {e.message}")
+        return Check("stamp_clear", False, _("page 1 could not be drawn to look under the stamp: {error}",
+                                                   error=e.message))
     rect = ", ".join(f"{v:g}" for v in stamp.rect)
     covered = ink.ink_in(stamp.rect)
     if covered:
-        return Check("stamp_clear", False, f"the stamp at [{rect}] is printed over the page's content "
-                                           f"({covered:.1f} pt² of ink under it)")
-    return Check("stamp_clear", True, f"the stamp at [{rect}] covers no ink of page 1")
+        return Check("stamp_clear", False, _("the stamp at [{rect}] is printed over the page's content ({area} pt² of "
+                                             "ink under it)", rect=rect, area=format_number(covered, 1)))
+    return Check("stamp_clear", True, _("the stamp at [{rect}] covers no ink of page 1", rect=rect))
 
 
 def _visible_box(data: bytes) -> tuple[float, float, float, float]:
@@ -108,38 +111,41 @@ def stamp_problems(stamp: StampText, *, agency_name: str | None = None) -> list[
     x0, y0, x1, y1 = stamp.rect
     width, height = stamp.page_size
     if x0 < width / 2 or y0 < height / 2:
-        problems.append(f"the stamp at {stamp.rect} is not in the top right quarter of page 1")
+        problems.append(_("the stamp at {rect} is not in the top right quarter of page 1", rect=stamp.rect))
     if len(stamp.lines) != 3:
-        return [*problems, f"the stamp has {len(stamp.lines)} lines, not 3: {' / '.join(stamp.lines)}"]
+        return [*problems, _("the stamp has {n} lines, not 3: {lines}", n=len(stamp.lines),
+                             lines=" / ".join(stamp.lines))]
     form, agency, when = stamp.lines
     if form not in COPY_FORMS:
-        problems.append(f"the copy form {form!r} is not one of {', '.join(COPY_FORMS)}")
+        problems.append(_("the copy form {form!r} is not one of {forms}", form=form, forms=", ".join(COPY_FORMS)))
     problems.extend(_agency_problems(agency, stamp.signer_names, agency_name))
     if not _ISO_VIETNAM.fullmatch(when):
-        problems.append(f"the time {when!r} is not ISO 8601 in Vietnam time (+07:00)")
+        problems.append(_("the time {when!r} is not ISO 8601 in Vietnam time (+07:00)", when=when))
     elif stamp.signed_at is not None and datetime.fromisoformat(when) != stamp.signed_at:
-        problems.append(f"the time {when} differs from the signing time {stamp.signed_at.isoformat()}")
+        problems.append(_("the time {when} differs from the signing time {signed}", when=when,
+                          signed=stamp.signed_at.isoformat()))
     if stamp.font_sizes != {float(FONT_SIZE)}:
-        problems.append(f"font size {sorted(stamp.font_sizes)} pt, not {FONT_SIZE} pt")
+        problems.append(_("font size {sizes} pt, not {size} pt", sizes=sorted(stamp.font_sizes), size=FONT_SIZE))
     if stamp.has_image:
-        problems.append("the stamp contains an image (Decree 30/2020: no signature image)")
+        problems.append(_("the stamp contains an image (Decree 30/2020: no signature image)"))
     if stamp.has_colour:
-        problems.append("the stamp sets a colour (Decree 30/2020: black)")
+        problems.append(_("the stamp sets a colour (Decree 30/2020: black)"))
     return problems
 
 
 def _agency_problems(agency: str, signer_names: tuple[str, ...], expected: str | None) -> list[str]:
     """The stamp's agency against the expected name, else against the signing certificate."""
     if not agency:
-        return ["the stamp names no agency"]
+        return [_("the stamp names no agency")]
     if expected is not None:
-        return [] if agency == nfc(expected).strip() else [f"the agency {agency!r} is not {expected!r}"]
+        return [] if agency == nfc(expected).strip() else [_("the agency {agency!r} is not {expected!r}", agency=agency,
+                                                             expected=expected)]
     if not signer_names:
-        return ["the signing certificate cannot be read to compare the stamp's agency with it"]
+        return [_("the signing certificate cannot be read to compare the stamp's agency with it")]
     if any(same_agency(agency, name) for name in signer_names):
         return []
-    return [f"the stamp names {agency!r} but the signing certificate is of {' / '.join(signer_names)}: "
-            "the agency printed is not the key's"]
+    return [_("the stamp names {agency!r} but the signing certificate is of {signers}: the agency printed is not "
+              "the key's", agency=agency, signers=" / ".join(signer_names))]
 
 
 def _signer_names(field) -> tuple[str, ...]:

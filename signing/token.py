@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from digitize.errors import SigningError
+from digitize.i18n import _
 from signing.identity import LoadedSigner, TokenKey, describe_signer
 
 
@@ -42,20 +43,23 @@ def open_token(key: TokenKey, *, now: datetime | None = None) -> OpenToken:
         from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign.pkcs11 import PKCS11Error, PKCS11Signer, open_pkcs11_session
     except ImportError as e:
-        raise SigningError("PKCS#11 support is not installed", hint="pip install 'pyhanko[pkcs11]'") from e
+        raise SigningError(_("PKCS#11 support is not installed"), hint=_("pip install 'pyhanko[pkcs11]'")) from e
     if not key.module.is_file():
-        raise SigningError(f"the PKCS#11 module {key.module} does not exist", hint="check signing.pkcs11_module")
+        raise SigningError(_("the PKCS#11 module {module} does not exist", module=key.module),
+                           hint=_("check signing.pkcs11_module"))
     criteria = TokenCriteria(label=key.token_label) if key.token_label else None
     try:
         session = open_pkcs11_session(str(key.module), token_criteria=criteria, user_pin=key.pin)
     except (p11.PinIncorrect, p11.PinLenRange) as e:
-        raise SigningError(f"wrong PIN for the token {key.token_label or ''}".strip(),
-                           hint="check signing.pkcs11_pin_file") from e
+        raise SigningError(_("wrong PIN for the token {token}", token=key.token_label or "").strip(),
+                           hint=_("check signing.pkcs11_pin_file")) from e
     except p11.PinLocked as e:
-        raise SigningError(f"the token {key.token_label or ''} is locked: too many wrong PINs") from e
+        raise SigningError(_("the token {token} is locked: too many wrong PINs", token=key.token_label or "")
+                           .replace("  ", " ")) from e
     except (PKCS11Error, p11.PKCS11Error, OSError, RuntimeError) as e:
-        raise SigningError(f"could not open the PKCS#11 token {key.token_label or ''} with {key.module}: "
-                           f"{type(e).__name__} {e}".rstrip()) from e
+        raise SigningError(_("could not open the PKCS#11 token {token} with {module}: {kind} {error}",
+                             token=key.token_label or "", module=key.module, kind=type(e).__name__,
+                             error=e).rstrip().replace("  ", " ")) from e
     try:
         signer = PKCS11Signer(session, key_label=key.key_label, cert_label=key.cert_label, other_certs_to_pull=None)
         loaded = describe_signer(signer, now=now)
@@ -64,9 +68,9 @@ def open_token(key: TokenKey, *, now: datetime | None = None) -> OpenToken:
         signer.use_raw_mechanism = signer.signing_cert.public_key.algorithm == "ec"
     except (PKCS11Error, p11.PKCS11Error) as e:
         session.close()
-        raise SigningError(
-            f"the token has no usable key {key.key_label!r} with certificate {key.cert_label!r}: {type(e).__name__} {e}".rstrip()
-        ) from e
+        raise SigningError(_("the token has no usable key {key!r} with certificate {certificate!r}: {kind} {error}",
+                             key=key.key_label, certificate=key.cert_label, kind=type(e).__name__,
+                             error=e).rstrip()) from e
     except SigningError:
         session.close()
         raise

@@ -46,7 +46,9 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from digitize import i18n
 from digitize.errors import VerificationError
+from digitize.i18n import N_, _
 from digitize.models import PADES_LEVELS
 from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
@@ -166,14 +168,14 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise VerificationError(f"could not read {path}: {e.strerror or e}") from e
+        raise VerificationError(_("could not read {path}: {error}", path=path, error=e.strerror or e)) from e
 
 
 def _open(data: bytes, path: Path) -> PdfFileReader:
     try:
         return PdfFileReader(BytesIO(data), strict=False)
     except _VALIDATION_ERRORS as e:
-        raise VerificationError(f"{path} is not a readable PDF: {e}") from e
+        raise VerificationError(_("{path} is not a readable PDF: {error}", path=path, error=e)) from e
 
 
 # --- per signature -------------------------------------------------------------------
@@ -200,9 +202,9 @@ def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, trust
     try:
         signatures = reader.embedded_regular_signatures
     except _VALIDATION_ERRORS as e:
-        return _all_failed(f"the signature fields cannot be read: {e}")
+        return _all_failed(_("the signature fields cannot be read: {error}", error=e))
     if not signatures:
-        return _all_failed("the file carries no signature")
+        return _all_failed(_("the file carries no signature"))
     outcomes = [_checks_for(sig, reader, make_context, trust, min_level, data) for sig in signatures]
     names = [sig.field_name for sig in signatures]
     combined = [_combine(i, [o.checks for o in outcomes], names) for i in range(len(CHECK_NAMES))]
@@ -215,7 +217,7 @@ def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, trust
 
 def _all_failed(reason: str) -> list[Check]:
     first = Check("signed", False, reason)
-    return [first, *(Check(name, False, "no signature to check") for name in CHECK_NAMES[1:])]
+    return [first, *(Check(name, False, _("no signature to check")) for name in CHECK_NAMES[1:])]
 
 
 def _combine(index: int, per_signature: list[list[Check]], names: list[str]) -> Check:
@@ -236,11 +238,11 @@ def _checks_for(
     min_level: str,
     data: bytes,
 ) -> _Outcome:
-    signed = Check("signed", True, f"signature field {sig.field_name}")
+    signed = Check("signed", True, _("signature field {field}", field=sig.field_name))
     try:
         status = validate_pdf_signature(sig, signer_validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
     except _VALIDATION_ERRORS as e:
-        reason = f"the signature could not be validated: {e}"
+        reason = _("the signature could not be validated: {error}", error=e)
         return _Outcome([signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])], [])
     allowed = _LTA_CHANGES if _has_validation_updates(reader) else _NO_CHANGE
     trust_check, revocation_check = _trust_checks(sig, reader, status, trust)
@@ -263,8 +265,9 @@ def _integrity(status: PdfSignatureStatus, hole_problem: str | None) -> Check:
     if hole_problem is not None:
         return Check("integrity", False, hole_problem)
     if status.intact:
-        return Check("integrity", True, f"the {status.md_algorithm} digest of the signed bytes matches")
-    return Check("integrity", False, "the signed bytes were changed: their digest does not match")
+        return Check("integrity", True, _("the {algorithm} digest of the signed bytes matches",
+                                           algorithm=status.md_algorithm))
+    return Check("integrity", False, _("the signed bytes were changed: their digest does not match"))
 
 
 def _hole_problem(sig: EmbeddedPdfSignature, data: bytes) -> str | None:
@@ -274,16 +277,16 @@ def _hole_problem(sig: EmbeddedPdfSignature, data: bytes) -> str | None:
     CMS structure, so a change there would otherwise go unnoticed.
     """
     try:
-        _, start, second, _ = (int(v) for v in sig.sig_object["/ByteRange"])
+        _start1, start, second, _length2 = (int(v) for v in sig.sig_object["/ByteRange"])
         hole = data[start:second].strip()
         if not (hole.startswith(b"<") and hole.endswith(b">")):
-            return "the unsigned part of the file is not the signature's hex string"
+            return _("the unsigned part of the file is not the signature's hex string")
         blob = bytes.fromhex(hole[1:-1].decode("ascii"))
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return "the signature's /Contents is not a clean hex string"
+        return _("the signature's /Contents is not a clean hex string")
     used = _der_length(blob)
     if used is None or any(blob[used:]):
-        return "bytes after the signature in /Contents were changed (only zero padding may follow it)"
+        return _("bytes after the signature in /Contents were changed (only zero padding may follow it)")
     return _embedded_certificates_problem(blob[:used])
 
 
@@ -311,13 +314,13 @@ def _embedded_certificates_problem(der: bytes) -> str | None:
             if issuer is None:
                 if cert in on_path:
                     continue  # the top of the embedded chain: path validation reaches a trust root
-                return f"the certificate {name} inside the signature belongs to no chain: it was changed"
+                return _("the certificate {name} inside the signature belongs to no chain: it was changed", name=name)
             try:
                 cert.verify_directly_issued_by(issuer)
             except (InvalidSignature, ValueError, TypeError):
-                return f"the certificate {name} inside the signature was changed"
+                return _("the certificate {name} inside the signature was changed", name=name)
     except (ValueError, TypeError, KeyError) as e:
-        return f"the certificates inside the signature cannot be read: {e}"
+        return _("the certificates inside the signature cannot be read: {error}", error=e)
     return None
 
 
@@ -347,8 +350,8 @@ def _der_length(blob: bytes) -> int | None:
 def _cryptography(status: PdfSignatureStatus) -> Check:
     mechanism = getattr(status, "pkcs7_signature_mechanism", "") or ""
     if status.valid:
-        return Check("cryptography", True, f"signature value valid {mechanism}".strip())
-    return Check("cryptography", False, "the signature value does not match the signer's key")
+        return Check("cryptography", True, _("signature value valid {mechanism}", mechanism=mechanism).strip())
+    return Check("cryptography", False, _("the signature value does not match the signer's key"))
 
 
 def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus,
@@ -363,16 +366,17 @@ def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfS
         fetched = _present_status(sig, reader, trust, fetch=True)
         if not isinstance(fetched, Exception):
             return _trust(fetched), _revocation(fetched, reader)
-        reason = f"revocation data could not be fetched ({fetched})"
+        reason = _("revocation data could not be fetched ({error})", error=fetched)
     elif isinstance(current, Exception):
-        reason = "the file embeds no revocation data for the signer and revocation fetching is off"
+        reason = _("the file embeds no revocation data for the signer and revocation fetching is off")
     else:
         return _trust(current), _revocation(current, reader)
     signer = common_name(status.signing_cert)
-    resolve = ("To resolve: verify with revocation fetching on (signing.fetch_revocation) and network access "
-               "to the CA's OCSP/CRL")
-    return (Check("trust", False, f"indeterminate for {signer}: {reason}. {resolve}", indeterminate=True),
-            Check("revocation", False, f"not established: {reason}", indeterminate=True))
+    resolve = _("To resolve: verify with revocation fetching on (signing.fetch_revocation) and network access "
+                "to the CA's OCSP/CRL")
+    return (Check("trust", False, _("indeterminate for {signer}: {reason}. {resolve}", signer=signer, reason=reason,
+                                    resolve=resolve), indeterminate=True),
+            Check("revocation", False, _("not established: {reason}", reason=reason), indeterminate=True))
 
 
 def _present_status(sig: EmbeddedPdfSignature, reader: PdfFileReader, trust: _TrustSettings,
@@ -392,10 +396,11 @@ def _long_term_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: 
     signer = common_name(status.signing_cert)
     if verdict.outcome == "valid":
         return (Check("trust", True, f"{signer}: {verdict.detail}"),
-                Check("revocation", True, "not revoked when signed (OCSP/CRL embedded in the DSS, "
-                                          "proven by the archive timestamps)"))
+                Check("revocation", True, _("not revoked when signed (OCSP/CRL embedded in the DSS, "
+                                            "proven by the archive timestamps)")))
     open_ = verdict.outcome == "indeterminate"
-    revocation = f"the certificate of {signer} is revoked" if "revoked" in verdict.detail else "not established (see trust)"
+    revocation = (_("the certificate of {signer} is revoked", signer=signer) if verdict.revoked
+                  else _("not established (see trust)"))
     return (Check("trust", False, f"{signer}: {verdict.detail}", indeterminate=open_),
             Check("revocation", False, revocation, indeterminate=open_))
 
@@ -405,30 +410,30 @@ def _renewal_check(reader: PdfFileReader, roots: list, sunsets: dict) -> Check:
     try:
         life = longevity(reader, roots)
     except _VALIDATION_ERRORS as e:
-        return Check("renewal", False, f"the newest timestamp cannot be read: {e}")
+        return Check("renewal", False, _("the newest timestamp cannot be read: {error}", error=e))
     if life is None:
-        return Check("renewal", True, "no timestamp: provable only while the signer's certificate is valid and unrevoked")
+        return Check("renewal", True,
+                     _("no timestamp: provable only while the signer's certificate is valid and unrevoked"))
     now = datetime.now(timezone.utc)
     for algorithm in (life.digest_algorithm, life.signature_algorithm):
         if algorithm in sunsets and now.date() >= sunsets[algorithm]:
-            return Check("renewal", False, f"{life.describe()}; but {algorithm} is past its sunset on "
-                                           f"{sunsets[algorithm].isoformat()}: renewal is due now (renew-timestamps)")
+            return Check("renewal", False, _("{life}; but {algorithm} is past its sunset on {day}: renewal is due "
+                                             "now (renew-timestamps)", life=life.describe(), algorithm=algorithm,
+                                             day=i18n.format_date(sunsets[algorithm])))
     if now > life.provable_until:
-        return Check("renewal", False, f"{life.describe()}; renewal was due before then")
+        return Check("renewal", False, _("{life}; renewal was due before then", life=life.describe()))
     return Check("renewal", True, life.describe())
 
 
 def _trust(status: PdfSignatureStatus) -> Check:
     signer = common_name(status.signing_cert)
     if status.revoked:
-        return Check("trust", False, f"the certificate of {signer} is revoked")
+        return Check("trust", False, _("the certificate of {signer} is revoked", signer=signer))
     if status.trusted:
         anchor = common_name(status.validation_path[0])
-        return Check("trust", True, f"{signer} chains to the trusted root {anchor}")
-    expired = _expiry_problem(status.signing_cert)
-    if expired:
-        return Check("trust", False, f"{signer} is not trusted: {expired}")
-    return Check("trust", False, f"{signer} is not trusted: {_trust_problem(status)}")
+        return Check("trust", True, _("{signer} chains to the trusted root {anchor}", signer=signer, anchor=anchor))
+    problem = _expiry_problem(status.signing_cert) or _trust_problem(status)
+    return Check("trust", False, _("{signer} is not trusted: {problem}", signer=signer, problem=problem))
 
 
 def _expiry_problem(cert) -> str | None:
@@ -436,34 +441,36 @@ def _expiry_problem(cert) -> str | None:
     not_before, not_after = validity["not_before"].native, validity["not_after"].native
     now = datetime.now(timezone.utc)
     if now > not_after:
-        return (f"the certificate expired on {not_after.date().isoformat()}, and no timestamp "
-                "proves the signature was made while it was valid")
+        return _("the certificate expired on {day}, and no timestamp proves the signature was made while it "
+                 "was valid", day=i18n.format_date(not_after))
     if now < not_before:
-        return f"the certificate is not valid before {not_before.date().isoformat()}"
+        return _("the certificate is not valid before {day}", day=i18n.format_date(not_before))
     return None
 
 
 def _trust_problem(status: PdfSignatureStatus) -> str:
     indic = status.trust_problem_indic
     if indic is None:
-        return "no path to a trusted root"
+        return _("no path to a trusted root")
     if indic.name == "NO_CERTIFICATE_CHAIN_FOUND":
-        return "no chain to the trusted roots (NO_CERTIFICATE_CHAIN_FOUND)"
+        return _("no chain to the trusted roots (NO_CERTIFICATE_CHAIN_FOUND)")
     if indic.name == "OUT_OF_BOUNDS_NO_POE":
-        return "the certificate is expired or not yet valid (OUT_OF_BOUNDS_NO_POE)"
+        return _("the certificate is expired or not yet valid (OUT_OF_BOUNDS_NO_POE)")
     return indic.name
 
 
 def _revocation(status: PdfSignatureStatus, reader: PdfFileReader) -> Check:
     signer = common_name(status.signing_cert)
     if status.revoked:
-        return Check("revocation", False, f"the certificate of {signer} is revoked")
+        return Check("revocation", False, _("the certificate of {signer} is revoked", signer=signer))
     if not status.trusted:
-        return Check("revocation", False, "not established: the certificate is not trusted (see trust)")
+        return Check("revocation", False, _("not established: the certificate is not trusted (see trust)"))
     if not _names_revocation_sources(status.signing_cert):
-        return Check("revocation", True, f"not revoked: the certificate of {signer} names no OCSP responder or CRL")
-    source = "OCSP/CRL embedded in the DSS" if _dss_has_revinfo(reader) else "OCSP/CRL fetched online"
-    return Check("revocation", True, f"not revoked ({source})")
+        return Check("revocation", True, _("not revoked: the certificate of {signer} names no OCSP responder or CRL",
+                                           signer=signer))
+    if _dss_has_revinfo(reader):
+        return Check("revocation", True, _("not revoked (OCSP/CRL embedded in the DSS)"))
+    return Check("revocation", True, _("not revoked (OCSP/CRL fetched online)"))
 
 
 def _names_revocation_sources(cert) -> bool:
@@ -487,11 +494,11 @@ def _coverage(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...]
         return Check("coverage", False, appended)
     coverage = status.coverage
     if coverage == SignatureCoverageLevel.ENTIRE_FILE:
-        return Check("coverage", True, "the signature covers the whole file")
+        return Check("coverage", True, _("the signature covers the whole file"))
     if coverage == SignatureCoverageLevel.ENTIRE_REVISION and status.modification_level in allowed:
-        return Check("coverage", True, "the signature covers its revision; later ones only add validation data")
+        return Check("coverage", True, _("the signature covers its revision; later ones only add validation data"))
     name = coverage.name if coverage is not None else "unknown"
-    return Check("coverage", False, f"the signature does not cover the whole file (coverage {name})")
+    return Check("coverage", False, _("the signature does not cover the whole file (coverage {name})", name=name))
 
 
 def _appended_bytes(reader: PdfFileReader, data: bytes) -> str | None:
@@ -507,24 +514,27 @@ def _appended_bytes(reader: PdfFileReader, data: bytes) -> str | None:
     tail = data[end + len(b"%%EOF"):]
     if not tail.strip(b" \t\r\n\x00\x0c"):
         return None
-    return (f"{len(tail)} bytes follow the end of the file's last revision (%%EOF at byte {end}): "
-            "they were appended after signing and belong to no signed revision")
+    return _("{size} bytes follow the end of the file's last revision (%%EOF at byte {end}): they were appended "
+             "after signing and belong to no signed revision", size=len(tail), end=end)
 
 
 def _modifications(status: PdfSignatureStatus, allowed: tuple[ModificationLevel, ...],
                    damaged_dss: str | None = None) -> Check:
     if damaged_dss is not None:
-        return Check("modifications", False, f"the validation data (DSS) in the file is damaged: {damaged_dss}")
+        return Check("modifications", False, _("the validation data (DSS) in the file is damaged: {problem}",
+                                                problem=damaged_dss))
     diff = status.diff_result
     if diff is not None and not isinstance(diff, DiffResult):
-        return Check("modifications", False, f"the file was changed after signing: {_reason(diff)}")
+        return Check("modifications", False, _("the file was changed after signing: {reason}", reason=_reason(diff)))
     level = status.modification_level
     if level in allowed and status.docmdp_ok is not False:
-        return Check("modifications", True, f"no modification after signing ({level.name})")
+        return Check("modifications", True, _("no modification after signing ({level})", level=level.name))
     if level == ModificationLevel.LTA_UPDATES:
-        return Check("modifications", False, "a revision was added after signing, and the file has no validation data to justify it")
+        return Check("modifications", False,
+                     _("a revision was added after signing, and the file has no validation data to justify it"))
     name = level.name if level is not None else "unknown"
-    return Check("modifications", False, f"the file was changed after signing (modification level {name})")
+    return Check("modifications", False, _("the file was changed after signing (modification level {level})",
+                                           level=name))
 
 
 def _reason(error: Exception) -> str:
@@ -538,21 +548,27 @@ def _reason(error: Exception) -> str:
 # A timestamp covered by a later document timestamp need not be trusted *now*: its TSA
 # chain is judged at the time the later one proves (the long-term ``trust`` check); here
 # it must only be intact and correctly signed. The newest one must be trusted now.
-_COVERED = "valid (its TSA chain is judged long-term, see trust)"
+_COVERED = N_("valid (its TSA chain is judged long-term, see trust)")
 
 
 def _signature_timestamp(field_name: str, status: PdfSignatureStatus, covered: bool) -> tuple[bool, str]:
     ts = status.timestamp_validity
     if ts is None:
-        return True, f"{field_name}: no signature timestamp"
-    when = ts.timestamp.isoformat() if ts.timestamp else "?"
-    return _timestamp_verdict(ts, covered, f"{field_name}: signature timestamp of {when}")
+        return True, _("{field}: no signature timestamp", field=field_name)
+    when = _moment(ts.timestamp) if ts.timestamp else "?"
+    return _timestamp_verdict(ts, covered, _("{field}: signature timestamp of {time}", field=field_name, time=when))
 
 
 def _timestamp_verdict(ts, covered: bool, label: str) -> tuple[bool, str]:
     if ts.intact and ts.valid and (ts.trusted or covered):
-        return True, f"{label} {'valid' if ts.trusted else _COVERED}"
-    return False, f"{label} NOT valid ({_ts_problem(ts)})"
+        verdict = _("valid") if ts.trusted else _(_COVERED)
+        return True, f"{label} {verdict}"
+    return False, _("{label} NOT valid ({problem})", label=label, problem=_ts_problem(ts))
+
+
+def _moment(value: datetime) -> str:
+    """A timestamp's time: ISO 8601 in English (as ``--json`` always gave it), Vietnam time for a person."""
+    return value.isoformat() if i18n.language() == "en" else i18n.format_datetime(value, seconds=True)
 
 
 def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) -> list[tuple[bool, str]]:
@@ -560,25 +576,27 @@ def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) ->
     try:
         stamps = reader.embedded_timestamp_signatures
     except _VALIDATION_ERRORS as e:
-        return [(False, f"the document timestamps cannot be read: {e}")]
+        return [(False, _("the document timestamps cannot be read: {error}", error=e))]
     for index, ts in enumerate(stamps):
         try:
             status = validate_pdf_timestamp(ts, validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
         except _VALIDATION_ERRORS as e:
-            results.append((False, f"document timestamp {ts.field_name} could not be validated: {e}"))
+            results.append((False, _("document timestamp {field} could not be validated: {error}", field=ts.field_name,
+                                     error=e)))
             continue
         covered = index < len(stamps) - 1
-        results.append(_timestamp_verdict(status, covered, f"document timestamp of {status.timestamp.isoformat()}"))
+        results.append(_timestamp_verdict(status, covered, _("document timestamp of {time}",
+                                                             time=_moment(status.timestamp))))
     return results
 
 
 def _ts_problem(status) -> str:
     if not status.intact:
-        return "the timestamped bytes were changed"
+        return _("the timestamped bytes were changed")
     if not status.valid:
-        return "bad timestamp signature"
+        return _("bad timestamp signature")
     indic = getattr(status, "trust_problem_indic", None)
-    return f"TSA not trusted: {indic.name if indic else 'no path to a trusted root'}"
+    return _("TSA not trusted: {problem}", problem=indic.name if indic else _("no path to a trusted root"))
 
 
 def _timestamps_check(stamps: list[tuple[bool, str]]) -> Check:
@@ -588,10 +606,12 @@ def _timestamps_check(stamps: list[tuple[bool, str]]) -> Check:
 def _pades_level(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, reader: PdfFileReader, min_level: str) -> Check:
     reached = pades_level_reached(sig, status, reader)
     if reached is None:
-        return Check("pades_level", False, f"not a PAdES signature (subfilter {sig.sig_object.get('/SubFilter')})")
+        return Check("pades_level", False, _("not a PAdES signature (subfilter {subfilter})",
+                                             subfilter=sig.sig_object.get("/SubFilter")))
     required = min_level if min_level in PADES_LEVELS else "B-B"
-    ok = PADES_LEVELS.index(reached) >= PADES_LEVELS.index(required)
-    return Check("pades_level", ok, f"{reached} reached" + ("" if ok else f"; {required} required"))
+    if PADES_LEVELS.index(reached) >= PADES_LEVELS.index(required):
+        return Check("pades_level", True, _("{reached} reached", reached=reached))
+    return Check("pades_level", False, _("{reached} reached; {required} required", reached=reached, required=required))
 
 
 def pades_level_reached(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, reader: PdfFileReader) -> str | None:
@@ -615,9 +635,11 @@ def pades_level_reached(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, r
     return "B-LTA"
 
 
-def sha256_check(data: bytes, expected: str, *, source: str = "as recorded") -> Check:
-    """The ``archive_sha256`` check: the SHA-256 of ``data`` against the recorded one."""
+def sha256_check(data: bytes, expected: str, *, source: str | None = None) -> Check:
+    """The ``archive_sha256`` check: the SHA-256 of ``data`` against the recorded one (``source``: as
+    recorded where, for the reader; default "as recorded")."""
     actual = hashlib.sha256(data).hexdigest()
     if actual == expected.lower():
-        return Check("archive_sha256", True, f"SHA-256 {actual} {source}")
-    return Check("archive_sha256", False, f"SHA-256 {actual} differs from the recorded {expected}")
+        return Check("archive_sha256", True, f"SHA-256 {actual} {source or _('as recorded')}")
+    return Check("archive_sha256", False, _("SHA-256 {actual} differs from the recorded {expected}", actual=actual,
+                                            expected=expected))

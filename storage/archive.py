@@ -32,6 +32,7 @@ from digitize.errors import (
     BadInputError,
     ConfigError,
 )
+from digitize.i18n import _
 from digitize.settings import ArchiveSettings
 from storage.backend import Archive, ArchiveItem, ArchiveReceipt, check_digest
 from storage.hashing import CHUNK_SIZE, check_sha256, sha256_stream
@@ -50,7 +51,15 @@ def open_archive(settings: ArchiveSettings) -> Archive:
         return LocalArchive(settings.root)
     if settings.backend == "s3":
         return S3Archive(settings)
-    raise ConfigError(f"archive backend {settings.backend!r} is not supported; use 'local' or 's3'")
+    raise ConfigError(_("archive backend {backend!r} is not supported; use 'local' or 's3'", backend=settings.backend))
+
+
+def describe_archive(settings: ArchiveSettings) -> str:
+    """Where the archive keeps signed files, for a person: the folder, or the bucket and its endpoint."""
+    if settings.backend == "s3":
+        return _("S3 bucket {bucket} at {endpoint}", bucket=settings.bucket,
+                 endpoint=settings.endpoint_url or "AWS")
+    return str(settings.root)
 
 
 def _put_item(archive: Archive, item: ArchiveItem) -> ArchiveReceipt:
@@ -81,9 +90,9 @@ class LocalArchive:
         try:
             source = Path(path).open("rb")
         except _NOT_THERE as e:
-            raise ArchiveError(f"cannot archive {path}: the file does not exist") from e
+            raise ArchiveError(_("cannot archive {path}: the file does not exist", path=path)) from e
         except OSError as e:
-            raise ArchiveUnavailableError(f"cannot read {path} to archive it: {e}") from e
+            raise ArchiveUnavailableError(_("cannot read {path} to archive it: {error}", path=path, error=e)) from e
         with source:
             return self._put(key, source, expected)
 
@@ -102,9 +111,10 @@ class LocalArchive:
         try:
             return path.read_bytes()
         except _NOT_THERE as e:
-            raise ArchiveError(f"nothing is archived under {key}") from e
+            raise ArchiveError(_("nothing is archived under {key}", key=key)) from e
         except OSError as e:
-            raise ArchiveUnavailableError(f"cannot read {key} from the archive at {self.root}: {e}") from e
+            raise ArchiveUnavailableError(_("cannot read {key} from the archive at {root}: {error}",
+                                            key=key, root=self.root, error=e)) from e
 
     def head(self, key: str) -> ArchiveReceipt | None:
         """What is stored under ``key`` (hashed again from disk), or None."""
@@ -115,7 +125,8 @@ class LocalArchive:
         except _NOT_THERE:
             return None
         except OSError as e:
-            raise ArchiveUnavailableError(f"cannot read {key} from the archive at {self.root}: {e}") from e
+            raise ArchiveUnavailableError(_("cannot read {key} from the archive at {root}: {error}",
+                                            key=key, root=self.root, error=e)) from e
         return ArchiveReceipt(key=key, sha256=digest, size=size, uri=path.as_uri(), created=False)
 
     def verify(self, key: str, sha256: str) -> bool:
@@ -133,7 +144,8 @@ class LocalArchive:
         try:
             yield from self._walk(start, prefix)
         except OSError as e:
-            raise ArchiveUnavailableError(f"cannot list the archive at {self.root}: {e}") from e
+            raise ArchiveUnavailableError(_("cannot list the archive at {root}: {error}", root=self.root,
+                                            error=e)) from e
 
     def _walk(self, start: Path, prefix: str) -> Iterator[str]:
         def fail(error: OSError) -> None:
@@ -152,20 +164,21 @@ class LocalArchive:
         path = self.root.joinpath(*check_key(key).split("/"))
         # check_key already refuses '..'; this also refuses a symlink leading out of the root.
         if not path.resolve().is_relative_to(self.root):
-            raise BadInputError(f"archive key {key!r} leads outside the archive at {self.root}")
+            raise BadInputError(_("archive key {key!r} leads outside the archive at {root}", key=key, root=self.root))
         return path
 
     def _put(self, key: str, source: BinaryIO, expected: str) -> ArchiveReceipt:
         target = self._path(key)
         try:
             if target.is_dir():
-                raise ArchiveError(f"{key} names a folder of the archive, not a file")
+                raise ArchiveError(_("{key} names a folder of the archive, not a file", key=key))
             if target.exists():
                 check_digest(key, sha256_stream(source), expected)
                 return self._existing(key, target, expected)
             return self._write_new(key, target, source, expected)
         except OSError as e:
-            raise ArchiveUnavailableError(f"cannot write {key} to the archive at {self.root}: {e}") from e
+            raise ArchiveUnavailableError(_("cannot write {key} to the archive at {root}: {error}",
+                                            key=key, root=self.root, error=e)) from e
 
     def _write_new(self, key: str, target: Path, source: BinaryIO, expected: str) -> ArchiveReceipt:
         _make_folders(target.parent)
@@ -185,9 +198,10 @@ class LocalArchive:
             stored, size = sha256_stream(f), os.fstat(f.fileno()).st_size
         if stored != expected:
             raise ArchiveError(
-                f"{key} already holds different content; refusing to overwrite "
-                f"(stored SHA-256 {stored}, new {expected})",
-                hint="archived files are never rewritten; file the new version under a new document number",
+                _("{key} already holds different content; refusing to overwrite (stored SHA-256 {stored}, new "
+                  "{expected})",
+                  key=key, stored=stored, expected=expected),
+                hint=_("archived files are never rewritten; file the new version under a new document number"),
             )
         return ArchiveReceipt(key=key, sha256=stored, size=size, uri=target.as_uri(), created=False)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from digitize.errors import ArchiveError
+from digitize.i18n import _
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,6 @@ def check_digest(key: str, actual: str, expected: str) -> None:
     """Refuse bytes whose SHA-256 ``actual`` is not the ``expected`` one, before anything is archived."""
     if actual != expected:
         raise ArchiveError(
-            f"the bytes given for {key} have SHA-256 {actual}, not the expected {expected}; "
-            "nothing was archived"
+            _("the bytes given for {key} have SHA-256 {actual}, not the expected {expected}; nothing was archived",
+              key=key, actual=actual, expected=expected)
         )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from digitize.errors import BadInputError, CatalogError, DocumentConflictError, StorageFullError
+from digitize.i18n import _
 from digitize.models import DocumentMeta, nfc
 from digitize.offices import Office
 from digitize.settings import CatalogSettings
@@ -106,13 +107,13 @@ class Catalog:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
-            raise CatalogError(f"cannot open the catalog {path}: {e}") from e
+            raise CatalogError(_("cannot open the catalog {path}: {error}", path=path, error=e)) from e
         return cls(connection, path, SQLITE, migrations).prepare()
 
     def prepare(self) -> Catalog:
         """Configure the session and apply the migrations the database lacks; closes the connection on failure."""
         try:
-            with self._errors("set up its tables"):
+            with self._errors(_("set up its tables")):
                 self.dialect.configure(self._db, str(self.path))
             self._migrate()
         except BaseException:
@@ -122,7 +123,7 @@ class Catalog:
 
     def close(self) -> None:
         """Close the database connection."""
-        with self._errors("close the catalog"):
+        with self._errors(_("close the catalog")):
             self._db.close()
 
     def __enter__(self) -> Catalog:
@@ -134,7 +135,7 @@ class Catalog:
     @property
     def schema_version(self) -> int:
         """The schema version of the open database."""
-        with self._errors("read the schema version"):
+        with self._errors(_("read the schema version")):
             return self.dialect.schema_version(self._db)
 
     # --- offices -------------------------------------------------------------
@@ -150,7 +151,7 @@ class Catalog:
     ) -> Office:
         """Add the office ``code`` or update its name, level, area type and status."""
         row = Office(code, name, level, area_type, status, merged_into)
-        with self._transaction("save office " + code):
+        with self._transaction(_("save office {code}", code=code)):
             self._db.execute(
                 f"INSERT INTO offices ({_OFFICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
@@ -161,7 +162,7 @@ class Catalog:
 
     def find_office(self, code: str) -> Office | None:
         """The office ``code``, or None."""
-        with self._errors("read office " + code):
+        with self._errors(_("read office {code}", code=code)):
             found = self._db.execute(f"SELECT {_OFFICE_COLUMNS} FROM offices WHERE code = ?", (code,)).fetchone()
         return None if found is None else Office(*found)
 
@@ -213,7 +214,7 @@ class Catalog:
             signed_at=to_utc_text(signed_at),
             archived_at=to_utc_text(archived_at) if archived_at else now,
         )
-        with self._transaction("record document " + meta.document_code):
+        with self._transaction(_("record document {code}", code=meta.document_code)):
             existing = self._existing_document(meta.document_code, input_sha256)
             if existing is not None:
                 return existing
@@ -240,7 +241,7 @@ class Catalog:
         """
         code, input_sha256 = meta.document_code, check_sha256(input_sha256)
         now = utc_now_text()
-        with self._transaction("reserve document " + code):
+        with self._transaction(_("reserve document {code}", code=code)):
             recorded = self._recorded_for(meta, input_sha256)
             if recorded is not None:
                 return recorded
@@ -254,8 +255,10 @@ class Catalog:
                     if (level, office) == (meta.level, meta.office):
                         return None
                     raise DocumentConflictError(
-                        f"{code} is being digitized from {level}/{office}; the same scan was dropped again in "
-                        f"{meta.level}/{meta.office}", hint="keep one copy, in the folder of the office it belongs to")
+                        _("{code} is being digitized from {level}/{office}; the same scan was dropped again in "
+                          "{dropped_level}/{dropped_office}", code=code, level=level, office=office,
+                          dropped_level=meta.level, dropped_office=meta.office),
+                        hint=_("keep one copy, in the folder of the office it belongs to"))
                 if other_code != code and other_sha != input_sha256 and (level, office) == (meta.level, meta.office):
                     continue  # another document of the same dossier, in the same office
                 stale = (_age_seconds(at, now) >= stale_after_seconds and other_sha != input_sha256
@@ -273,13 +276,13 @@ class Catalog:
 
     def release_document(self, document_code: str, input_sha256: str) -> None:
         """Give up the hold on ``document_code`` for this input (its input was set aside as failed)."""
-        with self._transaction("release document " + document_code):
+        with self._transaction(_("release document {code}", code=document_code)):
             self._db.execute("DELETE FROM reservations WHERE document_code = ? AND input_sha256 = ?",
                              (document_code, check_sha256(input_sha256)))
 
     def reserved_documents(self) -> list[tuple[str, str]]:
         """(document code, input SHA-256) of every code held for an input not yet recorded."""
-        with self._errors("list reservations"):
+        with self._errors(_("list reservations")):
             return [tuple(row) for row in self._db.execute(
                 "SELECT document_code, input_sha256 FROM reservations ORDER BY document_code").fetchall()]
 
@@ -289,9 +292,10 @@ class Catalog:
         by_input = self._find_document("input_sha256", input_sha256)
         if by_input is not None and by_input.document_code != code:
             raise DocumentConflictError(
-                f"this scan is byte for byte the one already archived as {by_input.document_code} "
-                f"({by_input.archive_key}); it is not archived again as {code}",
-                hint="if it is another paper, scan that paper; if the name is wrong, nothing needs doing",
+                _("this scan is byte for byte the one already archived as {document_code} ({archive_key}); it is "
+                  "not archived again as {code}",
+                  document_code=by_input.document_code, archive_key=by_input.archive_key, code=code),
+                hint=_("if it is another paper, scan that paper; if the name is wrong, nothing needs doing"),
             )
         if by_input is not None:
             return by_input
@@ -303,8 +307,9 @@ class Catalog:
         by_code = self._find_document("document_code", code)
         if by_code is not None:
             raise DocumentConflictError(
-                f"{code} is already archived from another scan ({by_code.archive_key})",
-                hint="a new version of a paper needs a new document number",
+                _("{code} is already archived from another scan ({archive_key})",
+                  code=code, archive_key=by_code.archive_key),
+                hint=_("a new version of a paper needs a new document number"),
             )
         return None
 
@@ -317,7 +322,7 @@ class Catalog:
             # The year is the third segment of the key: {level}/{office}/{yyyy}/...
             where += (" AND " if where else " WHERE ") + "archive_key LIKE ?"
             args = (*args, f"%/%/{int(year):04d}/%")
-        with self._errors("list documents"):
+        with self._errors(_("list documents")):
             rows = self._db.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents{where} ORDER BY document_code", args
             ).fetchall()
@@ -326,7 +331,7 @@ class Catalog:
     def counts_by_level(self) -> dict[str, int]:
         """How many documents per level are digitized (status archived or verified; failed ones not)."""
         marks = ", ".join("?" * len(DIGITIZED_STATUSES))
-        with self._errors("count documents by level"):
+        with self._errors(_("count documents by level")):
             rows = self._db.execute(
                 f"SELECT level, COUNT(*) FROM documents WHERE status IN ({marks}) GROUP BY level ORDER BY level",
                 DIGITIZED_STATUSES,
@@ -338,10 +343,10 @@ class Catalog:
     def record_renewal(self, document_code: str, *, archive_key: str, output_sha256: str) -> DocumentRow:
         """Point a document at its renewed archived copy (a new key: the old copy stays as it was)."""
         key, sha = check_key(archive_key), check_sha256(output_sha256)
-        with self._transaction("record the renewal of " + document_code):
+        with self._transaction(_("record the renewal of {code}", code=document_code)):
             old = self._find_document("document_code", document_code)
             if old is None:
-                raise CatalogError(f"document {document_code} is not in the catalog")
+                raise CatalogError(_("document {document_code} is not in the catalog", document_code=document_code))
             self._db.execute(
                 "UPDATE documents SET archive_key = ?, output_sha256 = ? WHERE document_code = ?",
                 (key, sha, document_code),
@@ -357,12 +362,12 @@ class Catalog:
     def add_event(self, kind: str, document_code: str | None = None, **detail: Any) -> int:
         """Log an event (``detail`` stored as JSON text); returns its id."""
         if not isinstance(kind, str) or not kind:
-            raise BadInputError("an event needs a kind (e.g. 'archived')")
+            raise BadInputError(_("an event needs a kind (e.g. 'archived')"))
         try:
             text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=_json_value)
         except (TypeError, ValueError) as e:
-            raise CatalogError(f"event {kind!r}: detail cannot be stored as JSON: {e}") from e
-        with self._transaction("log event " + kind):
+            raise CatalogError(_("event {kind!r}: detail cannot be stored as JSON: {error}", kind=kind, error=e)) from e
+        with self._transaction(_("log event {kind}", kind=kind)):
             (event_id,) = self._db.execute(
                 "INSERT INTO events (at, document_code, kind, detail) VALUES (?, ?, ?, ?) RETURNING id",
                 (utc_now_text(), document_code, kind, nfc(text)),
@@ -372,7 +377,7 @@ class Catalog:
     def events(self, document_code: str | None = None) -> list[EventRow]:
         """Logged events, optionally of one document, oldest first."""
         where, args = _filters(document_code=document_code)
-        with self._errors("list events"):
+        with self._errors(_("list events")):
             rows = self._db.execute(
                 f"SELECT id, at, document_code, kind, detail FROM events{where} ORDER BY id", args
             ).fetchall()
@@ -386,7 +391,8 @@ class Catalog:
         if self.schema_version == len(self.migrations):
             return
         for version, migration in enumerate(self.migrations, start=1):
-            with self._transaction(f"migrate the catalog {self.path} to schema version {version}"):
+            with self._transaction(_("migrate the catalog {path} to schema version {version}",
+                                   path=self.path, version=version)):
                 # Read again under the write lock: another process may have migrated meanwhile.
                 if self.dialect.schema_version(self._db) >= version:
                     continue
@@ -400,9 +406,9 @@ class Catalog:
     def _refuse_newer_schema(self) -> None:
         if self.schema_version > len(self.migrations):
             raise CatalogError(
-                f"the catalog {self.path} has schema version {self.schema_version}, newer than "
-                f"this program knows ({len(self.migrations)})",
-                hint="upgrade digitize before using this catalog",
+                _("the catalog {path} has schema version {schema_version}, newer than this program knows ({count})",
+                  path=self.path, schema_version=self.schema_version, count=len(self.migrations)),
+                hint=_("upgrade digitize before using this catalog"),
             )
 
     def _existing_document(self, document_code: str, input_sha256: str) -> DocumentRow | None:
@@ -410,17 +416,19 @@ class Catalog:
         by_input = self._find_document("input_sha256", input_sha256)
         if by_input is not None and by_input.document_code != document_code:
             raise CatalogError(
-                f"input {input_sha256} is already recorded as document {by_input.document_code}; "
-                f"refusing to record it again as {document_code}"
+                _("input {input_sha256} is already recorded as document {document_code}; refusing to record it "
+                  "again as {new_code}",
+                  input_sha256=input_sha256, document_code=by_input.document_code, new_code=document_code)
             )
         if by_input is not None:
             return by_input
         by_code = self._find_document("document_code", document_code)
         if by_code is not None:
             raise CatalogError(
-                f"document {document_code} is already recorded from a different input "
-                f"(SHA-256 {by_code.input_sha256}, not {input_sha256}); refusing to replace it",
-                hint="a new version of a paper needs a new document number",
+                _("document {document_code} is already recorded from a different input (SHA-256 {input_sha256}, "
+                  "not {new_sha256}); refusing to replace it",
+                  document_code=document_code, input_sha256=by_code.input_sha256, new_sha256=input_sha256),
+                hint=_("a new version of a paper needs a new document number"),
             )
         return None
 
@@ -440,12 +448,15 @@ class Catalog:
         )
         if mismatch:
             raise CatalogError(
-                f"dossier {meta.dossier_code} is recorded for {level}/{office} with procedure {procedure}; "
-                f"document {meta.document_code} says {meta.level}/{meta.office} with procedure {meta.procedure_code}"
+                _("dossier {dossier_code} is recorded for {level}/{office} with procedure {procedure}; document "
+                  "{document_code} says {dropped_level}/{dropped_office} with procedure {procedure_code}",
+                  dossier_code=meta.dossier_code, level=level, office=office, procedure=procedure,
+                  document_code=meta.document_code, dropped_level=meta.level, dropped_office=meta.office,
+                  procedure_code=meta.procedure_code)
             )
 
     def _find_document(self, column: str, value: str) -> DocumentRow | None:
-        with self._errors(f"find a document by {column}"):
+        with self._errors(_("find a document by {column}", column=column)):
             row = self._db.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {column} = ?", (value,)
             ).fetchone()
@@ -455,28 +466,28 @@ class Catalog:
 
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only statement (``?`` placeholders)."""
-        with self._errors("query"):
+        with self._errors(_("query")):
             return self._db.execute(sql, tuple(params)).fetchall()
 
     @contextlib.contextmanager
     def transaction(self, action: str = "write") -> Iterator[Catalog]:
         """One write transaction; inside it use :meth:`execute` and :meth:`executemany`."""
-        with self._transaction(action):
+        with self._transaction(_(action)):  # the callers' words, translated when they are marked
             yield self
 
     def defer_foreign_keys(self) -> None:
         """Inside :meth:`transaction`: check foreign keys at the commit (a row may name one written later)."""
-        with self._errors("defer foreign keys"):
+        with self._errors(_("defer foreign keys")):
             self._db.execute(self.dialect.defer_foreign_keys)
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
         """Run one statement (``?`` placeholders); returns the number of rows changed."""
-        with self._errors("write"):
+        with self._errors(_("write")):
             return self._db.execute(sql, tuple(params)).rowcount
 
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
         """Run one statement for many rows; returns the number of rows changed."""
-        with self._errors("write"):
+        with self._errors(_("write")):
             return self._db.executemany(sql, rows).rowcount
 
     @contextlib.contextmanager
@@ -497,10 +508,12 @@ class Catalog:
             yield
         except self.dialect.errors as e:
             if self.dialect.disk_full(e, self.path):
-                raise StorageFullError(f"no space left for the catalog {self.path} (could not {action})",
-                                       hint="free space on that disk and run again; the inputs stay in the "
-                                            "scanner folders") from e
-            raise CatalogError(f"could not {action} in the catalog {self.path}: {e}") from e
+                raise StorageFullError(_("no space left for the catalog {path} (could not {action})",
+                                         path=self.path, action=action),
+                                       hint=_("free space on that disk and run again; the inputs stay in the "
+                                              "scanner folders")) from e
+            raise CatalogError(_("could not {action} in the catalog {path}: {error}",
+                                 action=action, path=self.path, error=e)) from e
 
 
 def _held_conflict(
@@ -509,22 +522,27 @@ def _held_conflict(
     """Why ``meta`` cannot take its code while ``other_code`` is held for ``other_sha`` in ``level/office``."""
     if other_sha == input_sha256:
         return DocumentConflictError(
-            f"this scan is byte for byte the one being digitized as {other_code}; it is not archived again as "
-            f"{meta.document_code}", hint="if it is another paper, scan that paper")
+            _("this scan is byte for byte the one being digitized as {other_code}; it is not archived again as "
+              "{document_code}",
+              other_code=other_code, document_code=meta.document_code),
+            hint=_("if it is another paper, scan that paper"))
     if (level, office) != (meta.level, meta.office):
         return _office_conflict(meta, level, office)
     if other_code == meta.document_code:
         return DocumentConflictError(
-            f"another scan named {meta.document_code} is being digitized (from {level}/{office})",
-            hint="two scans carry this name: keep the one that is right; a new version of a paper needs a new "
-                 "document number")
+            _("another scan named {document_code} is being digitized (from {level}/{office})",
+              document_code=meta.document_code, level=level, office=office),
+            hint=_("two scans carry this name: keep the one that is right; a new version of a paper needs a new "
+                   "document number"))
     return _office_conflict(meta, level, office)
 
 
 def _office_conflict(meta: DocumentMeta, level: str, office: str) -> DocumentConflictError:
     return DocumentConflictError(
-        f"dossier {meta.dossier_code} belongs to {level}/{office}, but {meta.document_code} was dropped in "
-        f"{meta.level}/{meta.office}", hint="put the scan in the folder of the office that holds the dossier")
+        _("dossier {dossier_code} belongs to {level}/{office}, but {document_code} was dropped in "
+          "{dropped_level}/{dropped_office}", dossier_code=meta.dossier_code, level=level, office=office,
+          document_code=meta.document_code, dropped_level=meta.level, dropped_office=meta.office),
+        hint=_("put the scan in the folder of the office that holds the dossier"))
 
 
 def _age_seconds(then: str, now: str) -> float:
@@ -548,7 +566,8 @@ def _document_values(meta: DocumentMeta, **fields: object) -> dict[str, object]:
 
 def _check_status(status: str) -> str:
     if status not in DOCUMENT_STATUSES:
-        raise BadInputError(f"document status {status!r} must be one of {', '.join(DOCUMENT_STATUSES)}")
+        raise BadInputError(_("document status {status!r} must be one of {names}",
+                              status=status, names=', '.join(DOCUMENT_STATUSES)))
     return status
 
 

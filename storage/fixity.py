@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from digitize.errors import BadInputError
+from digitize.i18n import _
 from storage.backend import Archive
 from storage.catalog import DIGITIZED_STATUSES, Catalog
 from storage.hashing import check_sha256
@@ -85,7 +86,7 @@ class ArchivedDocument:
 def archived_documents(catalog: Catalog, sample: int | None = None) -> list[ArchivedDocument]:
     """The archived documents of the catalog, all (by code) or a random ``sample`` of them."""
     if sample is not None and (isinstance(sample, bool) or sample < 1):
-        raise BadInputError(f"fixity sample {sample!r} must be a positive number of documents")
+        raise BadInputError(_("fixity sample {sample!r} must be a positive number of documents", sample=sample))
     marks = ", ".join("?" * len(DIGITIZED_STATUSES))
     sql = (
         "SELECT document_code, archive_key, output_sha256 FROM documents "
@@ -136,7 +137,7 @@ def unrecorded_objects(
         if (code, folder) in folders or code in in_flight:
             continue
         problems.append(FixityProblem(code or "-", key, UNRECORDED,
-                                      "the archive holds this object, but the catalog records no such document"))
+                                      _("the archive holds this object, but the catalog records no such document")))
     return problems
 
 
@@ -153,8 +154,8 @@ def check_documents(archive: Archive, documents: Iterable[ArchivedDocument]) -> 
 
 def _check_object(archive: Archive, document: ArchivedDocument) -> list[FixityProblem]:
     return _check_stored(archive, document.document_code, document.key, document.sha256,
-                         "the object is not in the archive",
-                         f"the stored bytes do not have the catalog's SHA-256 {document.sha256}")
+                         _("the object is not in the archive"),
+                         _("the stored bytes do not have the catalog's SHA-256 {sha256}", sha256=document.sha256))
 
 
 def _check_stored(
@@ -171,22 +172,24 @@ def _check_stored(
 def _check_manifest(archive: Archive, document: ArchivedDocument) -> list[FixityProblem]:
     key = manifest_key_of(document.key)
     if archive.head(key) is None:
-        return [FixityProblem(document.document_code, key, MISSING, "the manifest is not in the archive")]
+        return [FixityProblem(document.document_code, key, MISSING, _("the manifest is not in the archive"))]
     try:
         manifest = json.loads(archive.get_bytes(key))
     except (ValueError, UnicodeDecodeError) as e:
-        return [FixityProblem(document.document_code, key, CORRUPT, f"the manifest is not JSON: {e}")]
+        return [FixityProblem(document.document_code, key, CORRUPT, _("the manifest is not JSON: {error}", error=e))]
     stated = manifest.get("output_sha256") if isinstance(manifest, dict) else None
     if stated != document.sha256:
         return [
             FixityProblem(
                 document.document_code, key, CORRUPT,
-                f"the manifest names output SHA-256 {stated}, the catalog {document.sha256}",
+                _("the manifest names output SHA-256 {stated}, the catalog {sha256}", stated=stated,
+                  sha256=document.sha256),
             )
         ]
     originals = manifest.get("signed_originals", [])
     if not isinstance(originals, list):
-        return [FixityProblem(document.document_code, key, CORRUPT, "the manifest's signed_originals is not a list")]
+        return [FixityProblem(document.document_code, key, CORRUPT,
+                              _("the manifest's signed_originals is not a list"))]
     return [problem for original in originals for problem in _check_original(archive, document, key, original)]
 
 
@@ -198,6 +201,7 @@ def _check_original(archive: Archive, document: ArchivedDocument, manifest: str,
         key, sha256 = check_key(key), check_sha256(sha256)  # type: ignore[arg-type] - checked here
     except BadInputError as e:
         return [FixityProblem(document.document_code, manifest, CORRUPT,
-                              f"the manifest lists a signed original it does not name properly: {e.message}")]
-    return _check_stored(archive, document.document_code, key, sha256, "the signed original is not in the archive",
-                         f"the signed original's bytes no longer hash to {sha256}")
+                              _("the manifest lists a signed original it does not name properly: {error}",
+                                error=e.message))]
+    return _check_stored(archive, document.document_code, key, sha256, _("the signed original is not in the archive"),
+                         _("the signed original's bytes no longer hash to {sha256}", sha256=sha256))

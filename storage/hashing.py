@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from digitize.errors import BadInputError
+from digitize.i18n import _
 
 CHUNK_SIZE = 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -40,4 +41,4 @@ def check_sha256(value: str) -> str:
     """Return ``value`` lower-cased if it is a hex SHA-256 (64 hex digits), else raise."""
     if isinstance(value, str) and _SHA256.fullmatch(value.lower()):
         return value.lower()
-    raise BadInputError(f"{value!r} is not a SHA-256 (64 hexadecimal digits)")
+    raise BadInputError(_("{value!r} is not a SHA-256 (64 hexadecimal digits)", value=value))

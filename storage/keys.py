@@ -27,6 +27,7 @@ import re
 from datetime import datetime
 
 from digitize.errors import BadInputError
+from digitize.i18n import _
 from digitize.models import VIETNAM, DocumentMeta, signed_original_names
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -82,7 +83,7 @@ def check_key(key: str) -> str:
     """Return ``key`` if it is a safe archive key, else raise :class:`BadInputError`."""
     problem = _key_problem(key)
     if problem:
-        raise BadInputError(f"archive key {key!r} is not allowed: {problem}")
+        raise BadInputError(_("archive key {key!r} is not allowed: {problem}", key=key, problem=problem))
     return key
 
 
@@ -92,7 +93,8 @@ def check_prefix(prefix: str) -> str:
         return prefix
     problem = _key_problem(prefix[:-1] if prefix.endswith("/") else prefix)
     if problem:
-        raise BadInputError(f"archive key prefix {prefix!r} is not allowed: {problem}")
+        raise BadInputError(_("archive key prefix {prefix!r} is not allowed: {problem}",
+                              prefix=prefix, problem=problem))
     return prefix
 
 
@@ -114,4 +116,4 @@ def _key_problem(key: object) -> str | None:
 
 def _check_year(year: int) -> None:
     if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
-        raise BadInputError(f"archive year {year!r} must be a four-digit year")
+        raise BadInputError(_("archive year {year!r} must be a four-digit year", year=year))

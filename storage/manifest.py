@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from digitize.errors import BadInputError
+from digitize.i18n import _
 from digitize.models import DocumentMeta, nfc
 from storage.hashing import check_sha256
 from storage.keys import check_key
@@ -49,7 +50,7 @@ def build_manifest(
     pages scanned without colour (:attr:`digitize.engine.ScanResult.grey_pages`).
     """
     if isinstance(page_count, bool) or not isinstance(page_count, int) or page_count < 1:
-        raise BadInputError(f"page count {page_count!r} must be a positive integer")
+        raise BadInputError(_("page count {page_count!r} must be a positive integer", page_count=page_count))
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "dossier_code": meta.dossier_code,
@@ -83,7 +84,8 @@ def _page_numbers(pages: Sequence[int], page_count: int) -> list[int]:
     """``pages`` sorted, each checked to be a page of the document."""
     for page in pages:
         if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= page_count:
-            raise BadInputError(f"page number {page!r} is not a page of a {page_count}-page document")
+            raise BadInputError(_("page number {page!r} is not a page of a {page_count}-page document",
+                                  page=page, page_count=page_count))
     return sorted(set(pages))
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from digitize.errors import CatalogError, CatalogUnavailableError, ConfigError
+from digitize.i18n import _
 from storage.dialect import Dialect, postgresql
 
 
@@ -29,14 +30,14 @@ def connect(url: str) -> tuple[PostgresConnection, str, Dialect]:
     try:
         import psycopg
     except ImportError as e:
-        raise ConfigError("a postgresql:// catalog.url needs psycopg (pip install 'psycopg[binary]')") from e
+        raise ConfigError(_("a postgresql:// catalog.url needs psycopg (pip install 'psycopg[binary]')")) from e
     shown = redact(url)
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as e:  # server down, unreachable, refusing connections
-        raise CatalogUnavailableError(f"cannot open the catalog {shown}: {e}") from e
+        raise CatalogUnavailableError(_("cannot open the catalog {catalog}: {error}", catalog=shown, error=e)) from e
     except psycopg.Error as e:
-        raise CatalogError(f"cannot open the catalog {shown}: {e}") from e
+        raise CatalogError(_("cannot open the catalog {catalog}: {error}", catalog=shown, error=e)) from e
     return PostgresConnection(raw), shown, postgresql((psycopg.Error,))
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from digitize.errors import ArchiveError, ArchiveUnavailableError, ConfigError
+from digitize.i18n import _
 from digitize.settings import ArchiveSettings
 from storage.backend import ArchiveItem, ArchiveReceipt, check_digest
 from storage.hashing import CHUNK_SIZE, check_sha256, sha256_stream
@@ -68,7 +69,7 @@ def make_s3_client(settings: ArchiveSettings) -> Any:
         import boto3
         from botocore.config import Config
     except ImportError as e:  # pragma: no cover - boto3 is a dependency
-        raise ConfigError("the s3 archive backend needs boto3 (pip install boto3)") from e
+        raise ConfigError(_("the s3 archive backend needs boto3 (pip install boto3)")) from e
     config = Config(
         region_name=settings.region or None,
         # payload_signing_enabled=False: the body is covered by our x-amz-checksum-sha256; botocore
@@ -89,7 +90,7 @@ class S3Archive:
 
     def __init__(self, settings: ArchiveSettings, client: Any | None = None) -> None:
         if not settings.bucket:
-            raise ConfigError("archive.bucket is required for the s3 backend")
+            raise ConfigError(_("archive.bucket is required for the s3 backend"))
         self.settings = settings
         self.bucket = settings.bucket
         self.client = client if client is not None else make_s3_client(settings)
@@ -146,10 +147,10 @@ class S3Archive:
         """The bytes stored under ``key``; :class:`ArchiveError` if there are none."""
         key = check_key(key)
         try:
-            with self._errors(f"read {key}"):
+            with self._errors(_("read {key}", key=key)):
                 return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except _Missing as e:
-            raise ArchiveError(f"nothing is archived under {key}") from e
+            raise ArchiveError(_("nothing is archived under {key}", key=key)) from e
 
     def head(self, key: str) -> ArchiveReceipt | None:
         """What is stored under ``key`` (from its metadata, without reading it), or None."""
@@ -170,7 +171,7 @@ class S3Archive:
         key, expected = check_key(key), check_sha256(sha256)
         digest = hashlib.sha256()
         try:
-            with self._errors(f"read {key}"):
+            with self._errors(_("read {key}", key=key)):
                 body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
                 for chunk in body.iter_chunks(CHUNK_SIZE):
                     digest.update(chunk)
@@ -181,7 +182,7 @@ class S3Archive:
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Every stored key starting with ``prefix``, in S3's (lexicographic) order."""
         check_prefix(prefix)
-        with self._errors(f"list the bucket {self.bucket}"):
+        with self._errors(_("list the bucket {bucket}", bucket=self.bucket)):
             pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
             for page in pages:
                 for item in page.get("Contents", []):
@@ -190,22 +191,26 @@ class S3Archive:
     def check_bucket(self) -> str:
         """Reach the bucket (for ``digitize doctor``): a one-line description, or an archive error."""
         try:
-            with self._errors("reach the bucket"):
+            with self._errors(_("reach the bucket")):
                 self.client.head_bucket(Bucket=self.bucket)
         except _Missing as e:
-            raise ArchiveError(f"the bucket {self.bucket} does not exist", hint="create it, or set archive.bucket") from e
-        lock = f"object lock {self._object_lock_state()}"
-        if self.settings.object_lock_mode and lock == "object lock off":
+            raise ArchiveError(_("the bucket {bucket} does not exist", bucket=self.bucket),
+                               hint=_("create it, or set archive.bucket")) from e
+        locked = self._object_lock_state() != "off"
+        if self.settings.object_lock_mode and not locked:
             raise ArchiveError(
-                f"archive.object_lock_mode is {self.settings.object_lock_mode} but the bucket {self.bucket} "
-                "has no object lock", hint="create the bucket with object lock enabled, or unset object_lock_mode",
+                _("archive.object_lock_mode is {object_lock_mode} but the bucket {bucket} has no object lock",
+                  object_lock_mode=self.settings.object_lock_mode, bucket=self.bucket),
+                hint=_("create the bucket with object lock enabled, or unset object_lock_mode"),
             )
-        return f"s3://{self.bucket} at {self.settings.endpoint_url or 'AWS'} ({lock})"
+        lock = _("object lock on") if locked else _("object lock off")
+        return _("s3://{bucket} at {endpoint} ({lock})", bucket=self.bucket,
+                 endpoint=self.settings.endpoint_url or "AWS", lock=lock)
 
     def _object_lock_state(self) -> str:
         """``Enabled`` or ``off`` (stores answer a bucket without lock with a 404 or an error code)."""
         try:
-            with self._errors("read the object lock configuration"):
+            with self._errors(_("read the object lock configuration")):
                 config = self.client.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
         except ArchiveUnavailableError:
             raise
@@ -234,9 +239,9 @@ class S3Archive:
         try:
             source = path.open("rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
-            raise ArchiveError(f"cannot archive {path}: the file does not exist") from e
+            raise ArchiveError(_("cannot archive {path}: the file does not exist", path=path)) from e
         except OSError as e:
-            raise ArchiveUnavailableError(f"cannot read {path} to archive it: {e}") from e
+            raise ArchiveUnavailableError(_("cannot read {path} to archive it: {error}", path=path, error=e)) from e
         with source:
             return self._send(key, source, path.stat().st_size, expected)
 
@@ -264,9 +269,10 @@ class S3Archive:
             source.seek(0)
             return self._upload(key, source, _remaining(source), expected, only_if_absent=False)
         raise ArchiveError(
-            f"{key} already holds different content; refusing to overwrite "
-            f"(stored SHA-256 {stored or 'unknown'}, new {expected})",
-            hint="archived files are never rewritten; file the new version under a new document number",
+            _("{key} already holds different content; refusing to overwrite (stored SHA-256 {stored}, new "
+              "{expected})",
+              key=key, stored=stored or 'unknown', expected=expected),
+            hint=_("archived files are never rewritten; file the new version under a new document number"),
         )
 
     def _upload(
@@ -284,7 +290,7 @@ class S3Archive:
             found = self._head(key)
             if found is None:
                 raise ArchiveUnavailableError(
-                    f"{key}: the store refused the upload as a conflict, yet has no object"
+                    _("{key}: the store refused the upload as a conflict, yet has no object", key=key)
                 ) from conflict
             return self._existing(key, source, found, expected)
         return ArchiveReceipt(key=key, sha256=expected, size=size, uri=self._uri(key), created=True), checksum
@@ -298,21 +304,21 @@ class S3Archive:
         args = self._object_args(key, expected)
         if only_if_absent:
             args["IfNoneMatch"] = "*"
-        with self._errors(f"upload {key}"):
+        with self._errors(_("upload {key}", key=key)):
             sent = self.client.put_object(Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum, **args)
         _check_echo(key, sent, checksum)
         return checksum
 
     def _multipart(self, key: str, source: BinaryIO, expected: str, only_if_absent: bool) -> str:
         """A multipart upload with a SHA-256 per part; returns the composite checksum."""
-        with self._errors(f"start the upload of {key}"):
+        with self._errors(_("start the upload of {key}", key=key)):
             upload_id = self.client.create_multipart_upload(ChecksumAlgorithm="SHA256", **self._object_args(key, expected))[
                 "UploadId"
             ]
         try:
             parts, part_digests = self._send_parts(key, source, expected, upload_id)
             extra = {"IfNoneMatch": "*"} if only_if_absent else {}
-            with self._errors(f"finish the upload of {key}"):
+            with self._errors(_("finish the upload of {key}", key=key)):
                 done = self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **extra
                 )
@@ -351,7 +357,7 @@ class S3Archive:
     def _send_part(self, key: str, upload_id: str, number: int, chunk: bytes) -> tuple[dict[str, Any], bytes]:
         digest = hashlib.sha256(chunk).digest()
         checksum = base64.b64encode(digest).decode("ascii")
-        with self._errors(f"upload part {number} of {key}"):
+        with self._errors(_("upload part {number} of {key}", number=number, key=key)):
             sent = self.client.upload_part(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk,
                 ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum,
@@ -369,13 +375,14 @@ class S3Archive:
         """HEAD the new object: its checksum and metadata digest must be what was sent."""
         found = self._head(key, checksum=True)
         if found is None:
-            raise ArchiveUnavailableError(f"{key} was uploaded but a HEAD does not find it")
+            raise ArchiveUnavailableError(_("{key} was uploaded but a HEAD does not find it", key=key))
         reported = found.get("ChecksumSHA256")
         stored = found.get("Metadata", {}).get(SHA256_METADATA)
         if not _same_checksum(reported, checksum) or stored != expected:
             raise ArchiveError(
-                f"{key}: the store reports checksum {reported} and SHA-256 {stored} after upload, "
-                f"not {checksum} and {expected}"
+                _("{key}: the store reports checksum {reported} and SHA-256 {stored} after upload, not {checksum} "
+                  "and {expected}",
+                  key=key, reported=reported, stored=stored, checksum=checksum, expected=expected)
             )
 
     def _object_args(self, key: str, expected: str) -> dict[str, Any]:
@@ -400,7 +407,7 @@ class S3Archive:
     def _head(self, key: str, *, checksum: bool = False) -> dict[str, Any] | None:
         extra = {"ChecksumMode": "ENABLED"} if checksum else {}
         try:
-            with self._errors(f"look up {key}"):
+            with self._errors(_("look up {key}", key=key)):
                 return self.client.head_object(Bucket=self.bucket, Key=key, **extra)
         except _Missing:
             return None
@@ -409,7 +416,7 @@ class S3Archive:
         return f"s3://{self.bucket}/{key}"
 
     def _errors(self, action: str) -> _S3Errors:
-        return _S3Errors(f"could not {action} in the bucket {self.bucket}")
+        return _S3Errors(_("could not {action} in the bucket {bucket}", action=action, bucket=self.bucket))
 
 
 class _Conflict(Exception):
@@ -438,13 +445,14 @@ class _S3Errors:
             raise self._client_error(error) from error
         if isinstance(error, (b.NoCredentialsError, b.PartialCredentialsError)):
             raise ConfigError(
-                f"{self.context}: no S3 credentials",
-                hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role",
+                _("{context}: no S3 credentials", context=self.context),
+                hint=_("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role"),
             ) from error
         if isinstance(error, (b.ConnectionError, b.HTTPClientError, b.ResponseStreamingError)):
-            raise ArchiveUnavailableError(f"{self.context}: the store cannot be reached: {error}") from error
+            raise ArchiveUnavailableError(_("{context}: the store cannot be reached: {error}",
+                                            context=self.context, error=error)) from error
         if isinstance(error, b.BotoCoreError):
-            raise ArchiveError(f"{self.context}: {error}") from error
+            raise ArchiveError(_("{context}: {error}", context=self.context, error=error)) from error
         return False
 
     def _client_error(self, error: Any) -> BaseException:
@@ -455,8 +463,10 @@ class _S3Errors:
         if code in _NOT_FOUND_CODES or status == "404":
             return _Missing(code)
         if code in _TRANSIENT_CODES or status in _TRANSIENT_CODES:
-            return ArchiveUnavailableError(f"{self.context}: the store is unavailable ({code})")
-        return ArchiveError(f"{self.context}: {code or status}: {error}")
+            return ArchiveUnavailableError(_("{context}: the store is unavailable ({code})",
+                                             context=self.context, code=code))
+        return ArchiveError(_("{context}: {status}: {error}",
+                              context=self.context, status=code or status, error=error))
 
 
 def _wait_until_at_most(limit: int, futures: list[Future[None]]) -> None:
@@ -474,7 +484,8 @@ def _check_echo(key: str, answer: dict[str, Any], checksum: str) -> None:
     """The checksum the store echoes in its answer to the upload (if any) must be the one sent."""
     echoed = answer.get("ChecksumSHA256")
     if not _same_checksum(echoed, checksum):
-        raise ArchiveError(f"{key}: the store answered the upload with checksum {echoed}, not the {checksum} sent")
+        raise ArchiveError(_("{key}: the store answered the upload with checksum {echoed}, not the {checksum} sent",
+                             key=key, echoed=echoed, checksum=checksum))
 
 
 def _remaining(source: BinaryIO) -> int:

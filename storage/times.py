@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from digitize.errors import BadInputError
+from digitize.i18n import _
 
 
 def to_utc_text(moment: datetime) -> str:
     """``moment`` (timezone-aware) as ISO 8601 UTC text, e.g. ``2025-11-28T10:15:00Z``."""
     if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise BadInputError(f"time {moment!r} must be a datetime with a timezone")
+        raise BadInputError(_("time {moment!r} must be a datetime with a timezone", moment=moment))
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

@@ -90,6 +90,7 @@ from digitize import intake, pages
 from digitize.errors import BadInputError, CatalogUnavailableError, ConfigError, ExitCode, StorageFullError
 from digitize.settings import CatalogSettings, load_settings
 from storage.catalog import open_catalog
+from tests.cli_fixtures import ENGLISH
 from tests.intake_fixtures import save_pdf, text_page
 from tests.test_storage_full import tiny_fs  # noqa: F401 - a fixture
 
@@ -178,7 +179,7 @@ def test_a_catalog_server_that_is_down_is_transient_and_its_password_not_shown()
 
 
 def _cli(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API_URL"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API_URL"))} | ENGLISH
     env.update(DIGITIZE_INTAKE__SETTLE_SECONDS="0", PREFECT_HOME=str(cwd / "prefect-home"), **extra)
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)

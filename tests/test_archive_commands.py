@@ -61,7 +61,7 @@ def meta(dossier: str, kind: str = "KQ", office: str = "phuoc-loc", level: str =
 def setup(tmp_path: Path):
     """A config whose var_dir is under tmp_path, with three documents archived and catalogued."""
     config = tmp_path / "digitize.toml"
-    config.write_text('[paths]\nvar_dir = "var"\n')
+    config.write_text('[paths]\nvar_dir = "var"\n\n[ui]\nlanguage = "en"\n')
     archive = LocalArchive(tmp_path / "var" / "archive")
     with Catalog.open(tmp_path / "var" / "catalog.sqlite") as catalog:
         keys = {
@@ -87,7 +87,38 @@ def test_ls_lists_every_document_with_its_key(setup, capsys):
     assert run(config, "ls") == 0
     out = capsys.readouterr().out
     assert all(key in out for key in keys.values())
-    assert "3 document(s)" in out
+    assert "3 documents" in out
+
+
+def _in_vietnamese(config: Path) -> None:
+    config.write_text(config.read_text().replace('language = "en"', 'language = "vi"'))
+
+
+def test_ls_prints_signing_times_in_vietnam_time_and_json_keeps_utc(setup, capsys):
+    config, _, _ = setup  # signed 28/11/2025 10:15 UTC: 17:15 in Vietnam
+    assert run(config, "ls") == 0
+    out = capsys.readouterr().out
+    assert "signed (Vietnam time)" in out and "2025-11-28 17:15:00 +07:00" in out and "UTC" not in out
+    assert run(config, "ls", "--json") == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["signed_at"] for r in records} == {"2025-11-28T10:15:00+00:00"}
+
+
+def test_ls_in_vietnamese_reads_dates_dd_mm_yyyy_and_its_columns_line_up(setup, capsys):
+    from rich.cells import cell_len
+
+    config, _, keys = setup
+    _in_vietnamese(config)
+    assert run(config, "ls") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("hồ sơ") and "thời điểm ký (giờ Việt Nam)" in lines[0]
+    assert lines[-1] == "3 hồ sơ"
+    rows = lines[1:-1]
+    assert all("28/11/2025 17:15:00" in row and "đã kiểm tra" in row for row in rows)  # verified
+    # every column starts at the same display column in the header and each row: the key's column
+    starts = {cell_len(line[: line.index(marker)]) for line, marker in
+              [(lines[0], "khóa lưu trữ"), *((row, key) for row in rows for key in keys.values() if key in row)]}
+    assert len(starts) == 1, lines
 
 
 @pytest.mark.parametrize(
@@ -214,6 +245,18 @@ def test_fixity_reports_a_missing_object_and_a_tampered_manifest(setup, capsys):
     out = capsys.readouterr().out
     assert "MISSING  D2-KQ1" in out and "CORRUPT  D1-HS1" in out
     assert "1 missing, 1 corrupt" in out
+
+
+def test_archive_errors_and_fixity_speak_vietnamese_by_default(setup, tmp_path, capsys):
+    config, archive, keys = setup
+    _in_vietnamese(config)
+    assert run(config, "get", "D9-KQ1", "-o", str(tmp_path / "x.pdf")) == ExitCode.archive
+    assert "digitize: lỗi: hồ sơ D9-KQ1 không có trong danh mục (xem digitize archive ls)" in capsys.readouterr().err
+    tamper(archive, keys["D1-KQ1"])
+    assert run(config, "fixity") == ExitCode.archive
+    out = capsys.readouterr().out
+    assert f"HỎNG     D1-KQ1  {keys['D1-KQ1']}: nội dung đã lưu không khớp SHA-256" in out
+    assert "đã kiểm tra 3 hồ sơ: 0 bị thiếu, 1 bị hỏng" in out
 
 
 def test_fixity_sample_checks_only_that_many_documents(setup, capsys):

@@ -13,12 +13,13 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitize.errors import ExitCode
+from tests.cli_fixtures import ENGLISH
 
 DIGITIZE = [sys.executable, "-m", "digitize"]
 
 
 def digitize(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     full_env.update(env or {})
     return subprocess.run([*DIGITIZE, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
 
@@ -118,6 +119,49 @@ def test_doctor_reports_missing_tesseract_with_exit_5(tmp_path):
     assert "fix: install it with: apt-get install tesseract-ocr" in result.stdout
 
 
+def test_doctor_speaks_vietnamese_by_default(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    result = digitize("doctor", cwd=tmp_path, env={"PATH": str(bin_dir), "DIGITIZE_UI__LANGUAGE": "vi"})
+    assert result.returncode == ExitCode.missing_tool
+    assert "[LỖI] tesseract: chưa được cài đặt" in result.stdout
+    assert "[LỖI] ngôn ngữ tesseract: thiếu tesseract" in result.stdout
+    assert "cách xử lý: " in result.stdout and "fix:" not in result.stdout
+    assert "[đạt] khóa ký số:" in result.stdout and "[đạt] kho lưu trữ: thư mục cục bộ" in result.stdout
+    assert "phát hiện 3 vấn đề" in result.stderr
+
+
+def test_usage_errors_are_in_vietnamese_by_default_and_in_english_on_request(tmp_path):
+    vietnamese = digitize("run", "--limit", "0", cwd=tmp_path, env={"DIGITIZE_UI__LANGUAGE": "vi"})
+    assert vietnamese.returncode == ExitCode.usage
+    assert "0 nằm ngoài khoảng cho phép: hãy nhập số nguyên từ 1 trở lên" in vietnamese.stderr
+    english = digitize("run", "--limit", "0", cwd=tmp_path)
+    assert "0 is out of range: give a whole number of at least 1" in english.stderr
+    missing = digitize("run", "--inbox", "không-có", cwd=tmp_path, env={"DIGITIZE_UI__LANGUAGE": "vi"})
+    assert missing.returncode == ExitCode.usage
+    assert "digitize: lỗi: --inbox không-có không phải là thư mục" in missing.stderr
+
+
+def test_settings_that_cannot_be_read_are_reported_in_the_language_asked_for(tmp_path):
+    english = digitize("doctor", cwd=tmp_path, env={"DIGITIZE_NOPE__X": "1"})
+    assert english.returncode == ExitCode.config and english.stderr.startswith("digitize: error: ")
+    vietnamese = digitize("doctor", cwd=tmp_path, env={"DIGITIZE_NOPE__X": "1", "DIGITIZE_UI__LANGUAGE": "vi"})
+    assert vietnamese.returncode == ExitCode.config and vietnamese.stderr.startswith("digitize: lỗi: ")
+
+
+def test_help_is_vietnamese_by_default_and_follows_the_settings_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+
+    def help_text(*args: str) -> str:
+        return subprocess.run([*DIGITIZE, *args, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300).stdout
+
+    assert "Số hóa hồ sơ từ bản quét thành PDF/A tìm kiếm được" in help_text()
+    assert "chỉ cấp này (tinh, huyen, xa)" in help_text("archive", "ls")
+    (tmp_path / "digitize.toml").write_text('[ui]\nlanguage = "en"\n', encoding="utf-8")
+    assert "only this level (tinh, huyen, xa)" in help_text("archive", "ls")
+
+
 def _demo_signed_pdf(tmp_path: Path) -> tuple[Path, Path]:
     """A small PDF signed with a demo identity made under ``tmp_path/var/keys``; returns (pdf, ca)."""
     from signing.identity import ensure_demo_identity, load_signer, read_password
@@ -187,6 +231,29 @@ def test_verify_passes_a_signed_file_and_exits_10_on_one_flipped_byte(tmp_path):
     assert '"integrity"' in bad.stdout
 
 
+def test_verify_speaks_vietnamese_by_default_and_its_json_stays_english(tmp_path):
+    signed, _ca = _demo_signed_pdf(tmp_path)
+    vietnamese = {"DIGITIZE_UI__LANGUAGE": "vi"}
+    ok = digitize("verify", "signed.pdf", cwd=tmp_path, env=vietnamese)
+    assert ok.returncode == ExitCode.ok, ok.stdout
+    assert "signed.pdf: HỢP LỆ" in ok.stdout
+    assert "[đạt ] tính toàn vẹn: giá trị băm sha256 của nội dung đã ký khớp" in ok.stdout
+    assert "[đạt ] phạm vi ký: chữ ký số bao phủ toàn bộ tệp" in ok.stdout
+    data = bytearray(signed.read_bytes())
+    data[len(data) // 4] ^= 0x01
+    (tmp_path / "tampered.pdf").write_bytes(bytes(data))
+    bad = digitize("verify", "tampered.pdf", cwd=tmp_path, env=vietnamese)
+    assert bad.returncode == ExitCode.verification
+    assert "tampered.pdf: KHÔNG HỢP LỆ" in bad.stdout
+    assert "[LỖI ] tính toàn vẹn: " in bad.stdout and "FAIL" not in bad.stdout
+    english = digitize("verify", "tampered.pdf", cwd=tmp_path)
+    assert "tampered.pdf: NOT VALID" in english.stdout
+    assert "[FAIL] integrity: " in english.stdout and "LỖI" not in english.stdout
+    as_json = digitize("verify", "tampered.pdf", "--json", cwd=tmp_path, env=vietnamese)
+    assert as_json.stdout == digitize("verify", "tampered.pdf", "--json", cwd=tmp_path).stdout
+    assert '"name": "integrity"' in as_json.stdout and "LỖI" not in as_json.stdout and "chứng thư" not in as_json.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.tools
 def test_run_with_one_bad_item_exits_13_and_keeps_going(tmp_path):
@@ -202,6 +269,30 @@ def test_run_with_one_bad_item_exits_13_and_keeps_going(tmp_path):
     assert "1 archived, 1 failed" in result.stdout
     assert "Signed PDFs:" in result.stdout
     assert (tmp_path / "var" / "failed" / "tinh" / "ttpvhcc" / "000.00.12.H08-261115-0099-KQ1.pdf.error.json").is_file()
+
+
+@pytest.mark.slow
+def test_run_with_the_archive_on_s3_ends_naming_the_bucket_and_its_endpoint(tmp_path, monkeypatch):
+    from storage.s3 import S3Archive
+    from tests.storage_fixtures import TEST_CREDENTIALS, new_bucket, s3_settings, start_s3_endpoint, unique_bucket
+
+    for name, value in TEST_CREDENTIALS.items():  # boto3 reads them from the environment, here and in the command
+        monkeypatch.setenv(name, value)
+    endpoint = start_s3_endpoint()
+    try:
+        archive = S3Archive(s3_settings(endpoint.url, unique_bucket("luu-tru")))
+        new_bucket(archive)
+        (tmp_path / "var" / "inbox").mkdir(parents=True)
+        env = {**TEST_CREDENTIALS, "PREFECT_HOME": str(tmp_path / "prefect"), "DIGITIZE_UI__LANGUAGE": "vi",
+               "DIGITIZE_ARCHIVE__BACKEND": "s3", "DIGITIZE_ARCHIVE__BUCKET": archive.bucket,
+               "DIGITIZE_ARCHIVE__ENDPOINT_URL": endpoint.url, "DIGITIZE_ARCHIVE__ADDRESSING_STYLE": "path"}
+        result = digitize("run", cwd=tmp_path, env=env)
+    finally:
+        endpoint.stop()
+    assert result.returncode == ExitCode.ok, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"Bản sao điện tử đã ký: bucket S3 {archive.bucket} tại {endpoint.url}" in result.stdout
+    assert f"tệp SQLite {tmp_path / 'var' / 'catalog.sqlite'}" in result.stdout
+    assert "var/archive" not in result.stdout
 
 
 def test_work_list_is_read_from_a_backlog_csv_or_a_plain_list(tmp_path):
@@ -227,6 +318,6 @@ def test_dry_run_lists_items_and_changes_nothing(tmp_path):
     result = digitize("run", "--dry-run", cwd=tmp_path,
                       env={"DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "PREFECT_HOME": str(tmp_path / "prefect")})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "would-digitize" in result.stdout and "dry run" in result.stdout
+    assert "would digitize" in result.stdout and "dry run" in result.stdout
     assert sorted(p.name for p in office.iterdir()) == before
     assert not (tmp_path / "var" / "archive").exists()

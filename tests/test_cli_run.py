@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cli.commands.run import print_totals
+from cli.commands.run import print_locations, print_summary, print_totals
 from cli.prefect_server import prefect_home, wait_until_healthy
+from digitize import i18n
 from digitize.errors import ToolError, ToolTimeoutError
 
 
@@ -23,6 +24,84 @@ def test_summary_reports_pages_per_minute_with_and_without_the_server_start(caps
     assert "10 page(s) in 60 s (10.0 pages/min; 7.5 pages/min with the 20 s Prefect server start)" in line
     print_totals(results, elapsed=60.0)
     assert "(10.0 pages/min)" in capsys.readouterr().out
+
+
+def test_summary_in_vietnamese_has_a_decimal_comma_and_vietnamese_words(capsys):
+    results = [{"document": "000.31.25.H08-261120-0001-KQ1", "status": "archived", "pages": 10},
+               {"document": "000.31.25.H08-261120-0002-KQ1", "status": "failed", "reason": "tệp rỗng"}]
+    with i18n.using("vi"):
+        print_totals(results, elapsed=60.0, server_seconds=20.0)
+    out = capsys.readouterr().out
+    assert ("đã xử lý 1, chuyển sang thư mục lỗi 1, trùng lặp 0, 10 trang trong 60 giây "
+            "(10,0 trang/phút; 7,5 trang/phút tính cả 20 giây khởi động máy chủ Prefect)") in out
+    assert "chuyển sang thư mục lỗi 000.31.25.H08-261120-0002-KQ1: tệp rỗng" in out
+
+
+SUMMARY_ROWS = [
+    {"document": "000.31.25.H08-261120-0001-KQ1", "level": "xa", "office": "phuoc-loc", "status": "archived",
+     "pages": 3, "confidence": 91.25, "key": "xa/phuoc-loc/2026/000.31.25.H08-261120-0001-KQ1.pdf"},
+    {"document": "giấy-tờ-không-tên.pdf", "level": "xa", "office": "phước-lộc", "status": "failed",
+     "reason": "tên tệp không phải là mã hồ sơ"},
+    {"document": "000.31.25.H08-261120-0003-KQ1", "level": "huyen", "office": "tan-an", "status": "retry-later",
+     "reason": "kho lưu trữ tạm thời không kết nối được"},
+]
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_summary_table_columns_line_up_with_vietnamese_text(language, capsys):
+    from rich.cells import cell_len
+
+    with i18n.using(language):
+        print_summary(SUMMARY_ROWS)
+    lines = capsys.readouterr().out.splitlines()
+    table, counts = lines[:-1], lines[-1]
+    last_cells = [table[0][table[0].rindex("  ") + 2:], *(r.get("key") or r["reason"] for r in SUMMARY_ROWS)]
+    last_column = [cell_len(line) - cell_len(cell) for line, cell in zip(table, last_cells, strict=True)]
+    assert len(set(last_column)) == 1, table  # every row's last cell starts at the same display column
+    with i18n.using(language):
+        words = [i18n._(w) for w in ("status", "archived", "failed", "retry later")]
+    status_column = {cell_len(line[: line.index(word)]) for line, word in zip(table, words, strict=True)}
+    assert len(status_column) == 1, table  # after an office written with Vietnamese letters too
+    if language == "vi":
+        assert table[0].startswith("hồ sơ") and "khóa lưu trữ / lý do" in table[0]
+        assert "đã lưu trữ" in table[1] and "91,2" in table[1] and "thử lại sau" in table[3]
+        assert counts == "1 đã lưu trữ, 1 lỗi, 1 thử lại sau; đã số hóa 3 trang"
+    else:
+        assert "91.2" in table[1] and "retry later" in table[3]
+        assert counts == "1 archived, 1 failed, 1 retry later; 3 page(s) digitized"
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_run_ends_naming_the_bucket_and_the_database_in_use_never_the_password(language, tmp_path, capsys):
+    from digitize.settings import load_settings
+
+    settings = load_settings(environ={
+        "DIGITIZE_ARCHIVE__BACKEND": "s3", "DIGITIZE_ARCHIVE__BUCKET": "luu-tru-binh-dinh",
+        "DIGITIZE_ARCHIVE__ENDPOINT_URL": "http://minio.binhdinh.local:9000",
+        "DIGITIZE_CATALOG__URL": "postgresql://thu-ky:Bí-mật-9@db.binhdinh.local:5433/danh_muc?sslmode=require",
+    }, base_dir=tmp_path)
+    with i18n.using(language):
+        print_locations(settings, tmp_path / "var" / "reports" / "run-1.json")
+    out = capsys.readouterr().out
+    assert "luu-tru-binh-dinh" in out and "http://minio.binhdinh.local:9000" in out
+    assert "danh_muc" in out and "db.binhdinh.local:5433" in out and "thu-ky" in out
+    assert "Bí-mật-9" not in out and "var/archive" not in out and "catalog.sqlite" not in out
+    if language == "vi":
+        assert "Bản sao điện tử đã ký: bucket S3 luu-tru-binh-dinh tại http://minio.binhdinh.local:9000" in out
+        assert "cơ sở dữ liệu PostgreSQL danh_muc trên db.binhdinh.local:5433 (người dùng thu-ky)" in out
+    else:
+        assert "Catalog:     PostgreSQL database danh_muc on db.binhdinh.local:5433 (user thu-ky)" in out
+
+
+def test_run_ends_naming_the_local_folder_and_sqlite_file_by_default(tmp_path, capsys):
+    from digitize.settings import load_settings
+
+    settings = load_settings(environ={}, base_dir=tmp_path)
+    print_locations(settings, "not written")
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"Signed PDFs: {tmp_path / 'var' / 'archive'}",
+                   f"Catalog:     SQLite file {tmp_path / 'var' / 'catalog.sqlite'}",
+                   "Summary:     not written"]
 
 
 def test_prefect_home_stays_under_var_unless_the_user_set_it(tmp_path):
@@ -101,8 +180,11 @@ def test_no_digitize_variable_reaches_the_server(monkeypatch, tmp_path):
      ["ocr", "x.png", "-o", "y.pdf", "--jobs", "-3"], ["ocr", "x.png", "-o", "y.pdf", "--jobs", "100000"],
      ["archive", "fixity", "--sample", "0"]],
 )
-def test_numbers_out_of_range_on_the_command_line_are_usage_errors(argv, capsys):
+def test_numbers_out_of_range_on_the_command_line_are_usage_errors(argv, capsys, monkeypatch, tmp_path):
     from cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGITIZE_UI__LANGUAGE", "en")
 
     with pytest.raises(SystemExit) as caught:
         main(argv)
@@ -120,3 +202,26 @@ def test_the_run_summary_file_never_holds_a_secret(tmp_path):
                 "reason": "cannot open the catalog postgresql://thu-ky:Bí-mật-9@db/catalog"}]
     text = write_summary(results, settings).read_text(encoding="utf-8")
     assert "Bí-mật-9" not in text and "thu-ky:***@db" in text
+
+
+def test_a_catalog_on_a_local_socket_is_named_without_host_or_password():
+    from digitize.settings import CatalogSettings
+    from storage.catalog import describe_catalog
+
+    with i18n.using("vi"):
+        said = describe_catalog(CatalogSettings(url="postgresql:///danh_muc?password=Bí-mật-9"))
+    assert said == "cơ sở dữ liệu PostgreSQL danh_muc trên socket cục bộ"
+
+
+def test_ocr_page_notes_read_vietnamese_with_a_decimal_comma():
+    from types import SimpleNamespace
+
+    from cli.commands.scan import page_notes
+
+    page = SimpleNamespace(rotation=90, skew=-1.25, blank=False, meets_decree30=False, dpi_from="paper size",
+                           kept_as_is=False, grey=True)
+    with i18n.using("vi"):
+        notes = page_notes(page)
+    assert notes == ["đã xoay 90", "đã chỉnh nghiêng -1,25°", "dưới 200 dpi (Nghị định 30)", "dpi lấy từ paper size",
+                     "ảnh xám, không có màu (Nghị định 30 yêu cầu bản quét màu)"]
+    assert page_notes(page)[1] == "deskewed -1.25°"

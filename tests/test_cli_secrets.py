@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from digitize.errors import ExitCode
+from tests.cli_fixtures import ENGLISH
 from tests.signing_helpers import make_ca, make_p12, write_pem
 
 SECRET = "Bí-mật-Phước-Lộc-7391"  # a password no message may ever show
@@ -19,7 +20,7 @@ RIGHT = b"dung-mat-khau"
 
 
 def digitize(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API_URL"))}
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API_URL"))} | ENGLISH
     full.update(env or {})
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=full, capture_output=True,
                           text=True, timeout=300)

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitize.errors import ExitCode
+from tests.cli_fixtures import ENGLISH
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools]
 
@@ -76,7 +77,7 @@ def two_pages(folder: Path) -> list[Path]:
 
 
 def start(args: list[str], tmp_path: Path, mark: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_") and k != "PREFECT_API_URL"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_") and k != "PREFECT_API_URL"} | ENGLISH
     env.update({
         MARK: mark, "PATH": f"{tmp_path / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}",
         "DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "DIGITIZE_OCR__WORKERS": "2",

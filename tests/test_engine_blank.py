@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from digitize import cleanup, engine, pdfa
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
+from tests.cli_fixtures import ENGLISH
 from tests.engine_fixtures import font_file, tesseract_double, text_page
 
 DPI = 300
@@ -84,7 +85,7 @@ def _fault_tesseract(bin_dir: Path, log: Path) -> dict[str, str]:
     """A tesseract double on PATH: answers the version and language probes with the real one, and
     fails (logging the call) if anything is read."""
     tesseract_double(bin_dir, passthrough="--version*|--list-langs*", then=f'echo "$*" >> {log}\nexit 1')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
     return env
 

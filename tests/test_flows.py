@@ -15,6 +15,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from tests.cli_fixtures import ENGLISH
 from tests.intake_fixtures import cover_page, save_pdf, text_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools]
@@ -93,7 +94,7 @@ def api_url(prefect_harness) -> str:
 
 
 def _run_cli(root: Path, *args: str, prefect_home: str, api_url: str, path: str | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API"))} | ENGLISH
     env.update(PREFECT_HOME=prefect_home, PREFECT_API_URL=api_url, DIGITIZE_INTAKE__SETTLE_SECONDS="0",
                PATH=path or os.environ["PATH"])
     return subprocess.Popen([sys.executable, "-m", "digitize", "run", "--level", "xa", *args], cwd=root, env=env,
@@ -149,7 +150,7 @@ def test_two_workers_on_one_pool_run_the_deployment_and_share_the_archive(tmp_pa
     for n in range(501, 505):
         _good(office, n)
     pool = f"digitize-test-{os.getpid()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGITIZE_", "PREFECT_API"))} | ENGLISH
     env.update(PREFECT_API_URL=api_url, DIGITIZE_CONFIG=str(config), PREFECT_HOME=str(tmp_path / "prefect"))
     yaml = tmp_path / "prefect.yaml"
     repo_yaml = (Path(__file__).resolve().parent.parent / "prefect.yaml").read_text(encoding="utf-8")

@@ -23,6 +23,7 @@ from digitize import intake, pages, split
 from digitize.errors import BadInputError, ExitCode
 from digitize.models import MAX_TITLE_CHARS, DocumentMeta, meta_fields
 from digitize.settings import load_settings
+from tests.cli_fixtures import ENGLISH
 from tests.intake_fixtures import cover_page, text_page
 
 OFFICE = ("xa", "phuoc-loc")
@@ -451,7 +452,7 @@ def test_a_corrupt_pdf_is_named_without_its_work_path(tmp_path):
 
 
 def _digitize(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 

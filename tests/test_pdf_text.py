@@ -14,6 +14,7 @@ from PIL import Image
 
 from digitize import pages
 from digitize.errors import ExitCode
+from tests.cli_fixtures import ENGLISH
 from tests.engine_fixtures import text_page
 
 
@@ -93,7 +94,7 @@ def test_plan_takes_an_empty_text_object_page_as_a_scan_and_names_each_kind_it_r
 
 
 def _digitize(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 

@@ -21,6 +21,7 @@ from signing.document_check import check_document_identity
 from storage.archive import LocalArchive
 from storage.catalog import Catalog, open_catalog
 from storage.fixity import UNRECORDED, check_fixity
+from tests.cli_fixtures import ENGLISH
 from tests.intake_fixtures import save_pdf, text_page
 
 SHA_A = "a" * 64
@@ -302,7 +303,7 @@ def test_verify_command_fails_identity_for_a_document_filed_under_another_code(t
     ensure_demo_identity(tmp_path / "var" / "keys", "UBND xã Phước Lộc (DEMO)")
 
     def digitize(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
         return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=300)
 

@@ -12,13 +12,14 @@ import pytest
 from PIL import Image
 
 from digitize.errors import ExitCode
+from tests.cli_fixtures import ENGLISH
 from tests.engine_fixtures import tesseract_double, text_page
 
 pytestmark = pytest.mark.tools
 
 
 def digitize(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -165,7 +166,7 @@ def test_page_past_its_timeout_stops_the_document_with_exit_8_and_nothing_writte
     frames = [Image.fromarray(page.pixels)] * 2
     frames[0].save(tmp_path / "two.tif", save_all=True, append_images=frames[1:], dpi=(200, 200))
     (tmp_path / "digitize.toml").write_text("[ocr]\npage_timeout_seconds = 3\nworkers = 2\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
     result = subprocess.run([sys.executable, "-m", "digitize", "ocr", "two.tif", "-o", "out.pdf"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=120)

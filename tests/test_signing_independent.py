@@ -49,6 +49,7 @@ from asn1crypto import cms
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from tests.cli_fixtures import ENGLISH
 from tests.signing_helpers import (
     add_annotation_incrementally,
     change_metadata_incrementally,
@@ -79,7 +80,7 @@ def pki(folder):
 
 
 def _digitize(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     full_env |= {"DIGITIZE_SIGNING__PKCS12_PASSWORD": PASSWORD} | (env or {})
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=300)
@@ -731,7 +732,7 @@ def run_outputs(folder, pki) -> list[Path]:
     with (work / "digitize.toml").open("a", encoding="utf-8") as f:
         f.write("[intake]\nsettle_seconds = 0\n[ocr]\nworkers = 1\n")
     env = {"PREFECT_HOME": str(work / "prefect"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | env
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | ENGLISH | env
     result = subprocess.run([sys.executable, "-m", "digitize", "run"], cwd=work, capture_output=True, text=True,
                             timeout=1200, env=env | {"DIGITIZE_SIGNING__PKCS12_PASSWORD": PASSWORD})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

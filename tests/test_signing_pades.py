@@ -28,6 +28,7 @@ from signing.session import open_signing_session
 from signing.sign import sign_pdf
 from signing.stamp_check import read_stamp
 from signing.verify import verify_pdf
+from tests.cli_fixtures import ENGLISH
 from tests.signing_helpers import (
     TOKEN_LABEL,
     TOKEN_PIN,
@@ -404,7 +405,7 @@ def test_renew_refuses_a_file_that_is_not_b_lta(settings, source, folder):
 
 
 def _digitize(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | env
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH | env
     return subprocess.run([sys.executable, "-m", "digitize", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=120)
 
@@ -427,7 +428,7 @@ def test_sign_verify_and_renew_commands(pki, settings, source, folder):
     assert "PAdES B-LT" in signed.stdout and PASSWORD not in signed.stdout + signed.stderr
     checked = _digitize("verify", "out.pdf", "--min-level", "B-LT", cwd=work, env=env)
     assert checked.returncode == 0, checked.stdout
-    for name in ("integrity", "trust", "revocation", "timestamps", "stamp", "pdfa"):
+    for name in ("integrity", "trust", "revocation", "timestamps", "visible signature", "PDF/A"):
         assert f"] {name}:" in checked.stdout
     lta_run = _digitize("sign", str(source), "-o", "lta.pdf", cwd=work, env=env)
     assert "PAdES B-LTA" in lta_run.stdout
@@ -458,11 +459,11 @@ def test_verify_command_checks_the_archive_sha256_from_the_catalog(lta, pki, fol
         )
     result = _digitize("verify", archived.name, cwd=work, env={})
     assert result.returncode == 0, result.stdout
-    assert "archive_sha256: SHA-256" in result.stdout and "as recorded for 000.31.25.H08-261120-0001-KQ1" in result.stdout
+    assert "archive SHA-256: SHA-256" in result.stdout and "as recorded for 000.31.25.H08-261120-0001-KQ1" in result.stdout
     archived.write_bytes(archived.read_bytes() + b"\n% appended\n")
     result = _digitize("verify", archived.name, cwd=work, env={})
     assert result.returncode == 10
-    assert "[FAIL] archive_sha256" in result.stdout
+    assert "[FAIL] archive SHA-256" in result.stdout
 
 
 def _catalog_knowing(work: Path, code: str, sha256: str, level: str) -> None:
@@ -493,11 +494,11 @@ def test_verify_expects_the_level_the_catalog_records(lta, pki, folder, damage):
         f'[signing]\ntrust_roots = ["{pki.root_pem}"]\nfetch_revocation = false\n'
         '[catalog]\npath = "catalog.sqlite"\n', encoding="utf-8")
     without_record = _digitize("verify", damaged.name, cwd=work, env={})
-    assert "[FAIL] pades_level" not in without_record.stdout  # B-B is the default minimum
+    assert "[FAIL] PAdES level" not in without_record.stdout  # B-B is the default minimum
     _catalog_knowing(work, code, lta.sha256, "B-LTA")
     result = _digitize("verify", damaged.name, cwd=work, env={})
     assert result.returncode == 10, result.stdout
-    assert "[FAIL] pades_level: B-T reached; B-LTA required: the catalog records B-LTA for " + code in result.stdout
+    assert "[FAIL] PAdES level: B-T reached; B-LTA required: the catalog records B-LTA for " + code in result.stdout
 
 
 def test_verify_expects_the_level_the_manifest_beside_the_file_records(lta, pki, folder):
@@ -541,7 +542,7 @@ def _verify_at(work: Path, path: Path, moment: str | None) -> tuple[int, dict]:
     if moment is not None and shutil.which("faketime") is None:
         pytest.skip("libfaketime is not installed (apt-get install faketime)")
     prefix = ["faketime", moment] if moment else []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     result = subprocess.run([*prefix, sys.executable, "-m", "digitize", "verify", "--json", str(path)], cwd=work,
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.stdout, result.stderr

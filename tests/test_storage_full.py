@@ -19,6 +19,7 @@ from digitize import engine, files, ocr
 from digitize.errors import ExitCode, StorageFullError, ToolError, exit_code_for, is_transient
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings
+from tests.cli_fixtures import ENGLISH
 from tests.engine_fixtures import text_page
 
 META = DocumentMeta("000.31.25.H08-261120-0001", "KQ", 1, "xa", "phuoc-loc")
@@ -149,7 +150,7 @@ def test_scanning_into_a_full_work_folder_is_storage_full(tmp_path, tiny_fs):
 @pytest.mark.tools
 def test_digitize_ocr_on_a_full_disk_exits_14_with_a_clear_reason(tmp_path, tiny_fs):
     text_page(dpi=200).save(tmp_path / "page.png")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     env["TMPDIR"] = str(tiny_fs)  # digitize ocr works in a temporary folder there
     result = subprocess.run([sys.executable, "-m", "digitize", "ocr", "page.png", "-o", "out.pdf"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=300)

@@ -17,39 +17,43 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from cli.commands import whole_number
+from cli.commands import table_lines, whole_number
 from digitize.errors import ArchiveError, BadInputError, ExitCode, UsageError, VerificationError
 from digitize.files import write_atomically
+from digitize.i18n import N_, _, format_datetime, format_number, ngettext
 from digitize.settings import Settings
 
 EXPORT_FORMAT = "digitize-reuse-v1"
+#: The kinds of fixity problem (storage.fixity) as a person reads them.
+FIXITY_LABELS = {"missing": N_("missing"), "corrupt": N_("corrupt"), "unrecorded": N_("unrecorded")}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    archive = sub.add_parser("archive", help="list, fetch, export and fixity-check the archive")
+    archive = sub.add_parser("archive", help=_("list, fetch, export and fixity-check the archive"))
     commands = archive.add_subparsers(dest="archive_command", required=True)
 
-    ls = commands.add_parser("ls", help="list archived documents from the catalog")
-    ls.add_argument("--level", help="only this level (tinh, huyen, xa)")
-    ls.add_argument("--office", help="only this office code")
-    ls.add_argument("--year", type=int, help="only documents filed under this year")
-    ls.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    ls = commands.add_parser("ls", help=_("list archived documents from the catalog"))
+    ls.add_argument("--level", help=_("only this level (tinh, huyen, xa)"))
+    ls.add_argument("--office", help=_("only this office code"))
+    ls.add_argument("--year", type=int, help=_("only documents filed under this year"))
+    ls.add_argument("--json", action="store_true", help=_("JSON lines instead of a table (times in UTC, ISO 8601)"))
     ls.set_defaults(func=cmd_ls)
 
-    get = commands.add_parser("get", help="fetch one document, checking its SHA-256")
-    get.add_argument("document", help="document code, e.g. 000.31.25.H08-261128-0001-KQ1")
+    get = commands.add_parser("get", help=_("fetch one document, checking its SHA-256"))
+    get.add_argument("document", help=_("document code, e.g. 000.31.25.H08-261128-0001-KQ1"))
     get.add_argument("-o", "--output", type=Path, required=True,
-                     help="file to write (never inside the archive; an existing file only with --force)")
-    get.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+                     help=_("file to write (never inside the archive; an existing file only with --force)"))
+    get.add_argument("--force", action="store_true", help=_("replace OUTPUT if it exists"))
     get.set_defaults(func=cmd_get)
 
-    export = commands.add_parser("export", help="JSON lines of archived documents for the national reuse store")
-    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
-    export.add_argument("--kind", choices=("KQ", "HS", "all"), default="KQ", help="results (default), papers or all")
+    export = commands.add_parser("export", help=_("JSON lines of archived documents for the national reuse store"))
+    export.add_argument("-o", "--output", type=Path, help=_("file to write (default: standard output)"))
+    export.add_argument("--kind", choices=("KQ", "HS", "all"), default="KQ",
+                        help=_("results (default), papers or all"))
     export.set_defaults(func=cmd_export)
 
-    fixity = commands.add_parser("fixity", help="re-read archived objects and compare SHA-256 with the catalog")
-    fixity.add_argument("--sample", type=whole_number(1), help="check only this many documents, chosen at random")
+    fixity = commands.add_parser("fixity", help=_("re-read archived objects and compare SHA-256 with the catalog"))
+    fixity.add_argument("--sample", type=whole_number(1), help=_("check only this many documents, chosen at random"))
     fixity.set_defaults(func=cmd_fixity)
 
 
@@ -62,15 +66,27 @@ def cmd_ls(args: argparse.Namespace, settings: Settings) -> int:
         for row in rows:
             print(json.dumps(_document_json(row), ensure_ascii=False, sort_keys=True))
         return 0
-    print(f"{'document':<40} {'level':<6} {'office':<16} {'status':<9} {'pages':>5}  {'signed (UTC)':<20} key")
-    for row in rows:
-        signed = row.signed_at.strftime("%Y-%m-%d %H:%M:%S") if row.signed_at else "-"
-        print(
-            f"{row.document_code:<40} {row.level:<6} {row.office_code:<16} {row.status:<9} "
-            f"{row.page_count or 0:>5}  {signed:<20} {row.archive_key or '-'}"
-        )
-    print(f"{len(rows)} document(s)")
+    header = (_("document"), _("level"), _("office"), _("status"), _("pages"), _("signed (Vietnam time)"),
+              _("archive key"))
+    lines = [
+        (row.document_code, row.level, row.office_code, document_status_label(row.status),
+         str(row.page_count or 0), format_datetime(row.signed_at, seconds=True) if row.signed_at else "-",
+         row.archive_key or "-")
+        for row in rows
+    ]
+    for line in table_lines(header, lines, right=(4,)):
+        print(line)
+    print(ngettext("{n} document", "{n} documents", len(rows), n=len(rows)))
     return 0
+
+
+#: The catalog's document statuses as a person reads them (``--json`` keeps the keys).
+DOCUMENT_STATUS_LABELS = {"archived": N_("archived"), "verified": N_("verified"), "failed": N_("failed")}
+
+
+def document_status_label(status: str) -> str:
+    """A document's status in the catalog (``archived``, ``verified``, ``failed``) in the reader's language."""
+    return _(DOCUMENT_STATUS_LABELS[status]) if status in DOCUMENT_STATUS_LABELS else status
 
 
 def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,17 +100,19 @@ def cmd_get(args: argparse.Namespace, settings: Settings) -> int:
     with open_catalog(settings.catalog) as catalog:
         row = catalog.find_document(args.document)
     if row is None or not row.archive_key or not row.output_sha256:
-        raise ArchiveError(f"document {args.document} is not in the catalog", hint="see digitize archive ls")
+        raise ArchiveError(_("document {document} is not in the catalog", document=args.document),
+                           hint=_("see digitize archive ls"))
     data = open_archive(settings.archive).get_bytes(row.archive_key)
     actual = sha256_bytes(data)
     if actual != row.output_sha256:
         raise VerificationError(
-            f"the archived {row.archive_key} has SHA-256 {actual}, the catalog says {row.output_sha256}; "
-            "nothing was written",
-            hint="run digitize archive fixity and restore the object from a replica",
+            _("the archived {key} has SHA-256 {actual}, the catalog says {expected}; nothing was written",
+              key=row.archive_key, actual=actual, expected=row.output_sha256),
+            hint=_("run digitize archive fixity and restore the object from a replica"),
         )
     write_output(args.output, data, force=args.force)
-    print(f"{args.output}: {len(data)} bytes, SHA-256 {actual} (matches the catalog)")
+    print(_("{output}: {size} bytes, SHA-256 {sha256} (matches the catalog)",
+            output=args.output, size=format_number(len(data)), sha256=actual))
     return 0
 
 
@@ -105,12 +123,12 @@ def check_output_path(output: Path, settings: Settings, *, force: bool) -> None:
         root = settings.archive.root.resolve()
         if target == root or target.is_relative_to(root):
             raise UsageError(
-                f"-o {output} is inside the archive {root}; the archive is never written by 'archive get'",
-                hint="choose a file outside the archive folder",
+                _("-o {output} is inside the archive {root}; the archive is never written by 'archive get'",
+                  output=output, root=root),
+                hint=_("choose a file outside the archive folder"),
             )
     if (output.exists() or output.is_symlink()) and not force:
-        raise UsageError(f"-o {output} already exists; nothing was written",
-                         hint="choose another file, or add --force to replace it")
+        raise _exists(output)
 
 
 def write_output(output: Path, data: bytes, *, force: bool) -> None:
@@ -119,10 +137,14 @@ def write_output(output: Path, data: bytes, *, force: bool) -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(output, data, overwrite=force)
     except FileExistsError as e:
-        raise UsageError(f"-o {output} already exists; nothing was written",
-                         hint="choose another file, or add --force to replace it") from e
+        raise _exists(output) from e
     except OSError as e:
-        raise BadInputError(f"could not write -o {output}: {e.strerror or e}") from e
+        raise BadInputError(_("could not write -o {output}: {error}", output=output, error=e.strerror or e)) from e
+
+
+def _exists(output: Path) -> UsageError:
+    return UsageError(_("-o {output} already exists; nothing was written", output=output),
+                      hint=_("choose another file, or add --force to replace it"))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,11 +166,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             record = {"format": EXPORT_FORMAT, **dict(zip(names, row, strict=True))}
             out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
             count += 1
-    print(f"exported {count} document(s)", file=sys.stderr)
+    print(ngettext("exported {n} document", "exported {n} documents", count, n=count), file=sys.stderr)
     return 0
 
 
 def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.cells import cell_len
+
     from storage.archive import open_archive
     from storage.catalog import open_catalog
     from storage.fixity import check_fixity, record_fixity_events
@@ -157,10 +181,13 @@ def cmd_fixity(args: argparse.Namespace, settings: Settings) -> int:
     with open_catalog(settings.catalog) as catalog:
         report = check_fixity(archive, catalog, args.sample)
         record_fixity_events(catalog, report)
+    labels = {kind: _(label).upper() for kind, label in FIXITY_LABELS.items()}
     for problem in report.problems:
-        print(f"{problem.problem.upper():<8} {problem.document_code}  {problem.key}: {problem.detail}")
-    print(f"checked {report.checked} document(s): {report.missing} missing, {report.corrupt} corrupt, "
-          f"{report.unrecorded} in the archive without a catalog row")
+        label = labels.get(problem.problem, problem.problem.upper())
+        print(f"{label}{' ' * max(0, 8 - cell_len(label))} {problem.document_code}  {problem.key}: {problem.detail}")
+    print(_("checked {checked} document(s): {missing} missing, {corrupt} corrupt, {unrecorded} in the archive "
+            "without a catalog row", checked=report.checked, missing=report.missing, corrupt=report.corrupt,
+            unrecorded=report.unrecorded))
     return 0 if report.ok else int(ExitCode.archive)
 
 

@@ -18,34 +18,35 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from cli.commands import whole_number
+from cli.commands import table_lines, whole_number
 from cli.prefect_server import prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
 from digitize.files import write_atomically
+from digitize.i18n import N_, _, format_number
 from digitize.models import parse_document_code
 from digitize.settings import Settings, mask_secrets, secret_values
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="digitize what is ready in the scanner folders (a Prefect flow)")
-    p.add_argument("--level", help="only this level (tinh, huyen, xa); default: every level")
-    p.add_argument("--office", help="only this office code")
-    p.add_argument("--inbox", type=Path, help="scanner folder root (default: paths.inbox)")
-    p.add_argument("--limit", type=whole_number(1), help="at most this many items")
-    p.add_argument("--dry-run", action="store_true", help="list what would be taken; change nothing")
+    p = sub.add_parser("run", help=_("digitize what is ready in the scanner folders (a Prefect flow)"))
+    p.add_argument("--level", help=_("only this level (tinh, huyen, xa); default: every level"))
+    p.add_argument("--office", help=_("only this office code"))
+    p.add_argument("--inbox", type=Path, help=_("scanner folder root (default: paths.inbox)"))
+    p.add_argument("--limit", type=whole_number(1), help=_("at most this many items"))
+    p.add_argument("--dry-run", action="store_true", help=_("list what would be taken; change nothing"))
     p.add_argument("--work-list", type=Path, metavar="FILE",
-                   help="only these documents: a CSV with a 'document' column (digitize report --backlog "
-                        "--format csv) or one document code per line")
+                   help=_("only these documents: a CSV with a 'document' column (digitize report --backlog "
+                          "--format csv) or one document code per line"))
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.level and args.level not in settings.intake.levels:
-        raise ConfigError(
-            f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}"
-        )
+        raise ConfigError(_("unknown level {level!r}; configured levels: {levels}",
+                            level=args.level, levels=", ".join(settings.intake.levels)))
     if args.inbox is not None and not args.inbox.is_dir():
-        raise UsageError(f"--inbox {args.inbox} is not a folder; name the scanner folder holding <level>/<office>/")
+        raise UsageError(_("--inbox {inbox} is not a folder; name the scanner folder holding <level>/<office>/",
+                           inbox=args.inbox))
     only = read_work_list(args.work_list) if args.work_list else None
     if not args.dry_run:
         check_signing_key(settings)  # a wrong password stops the run here: exit 9, nothing taken
@@ -69,14 +70,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         elapsed = time.monotonic() - started
     print_summary(results)
     if args.dry_run:
-        print("dry run: nothing was changed")
+        print(_("dry run: nothing was changed"))
         return 0
     print_totals(results, elapsed, server.seconds)
     summary_path = write_summary(results, settings)
     print()
-    print(f"Signed PDFs: {settings.archive.root}")
-    print(f"Catalog:     {settings.catalog.path}")
-    print(f"Summary:     {summary_path}")
+    print_locations(settings, summary_path)
     failed = [r for r in results if r["status"] == "failed"]
     later = [r for r in results if r["status"] == "retry-later"]
     if failed or later:
@@ -89,11 +88,26 @@ def batch_outcome(total: int, failed: int, later: int, failed_dir: Path) -> str:
     that met a transient fault (a full disk, an unreachable archive or TSA) are still in the inbox."""
     parts = []
     if failed:
-        parts.append(f"{failed} of {total} item(s) failed; see {failed_dir}")
+        parts.append(_("{failed} of {total} item(s) failed; see {folder}", failed=failed, total=total,
+                       folder=failed_dir))
     if later:
-        parts.append(f"{later} of {total} item(s) met a passing fault (see the reasons above) and stay in the "
-                     "scanner folder for the next run")
+        parts.append(_("{later} of {total} item(s) met a passing fault (see the reasons above) and stay in the "
+                       "scanner folder for the next run", later=later, total=total))
     return "; ".join(parts)
+
+
+def print_locations(settings: Settings, summary_path: Path | str) -> None:
+    """Where the run's results are, as set up: the archive's folder or bucket (and endpoint), the
+    catalog's file or database (never its password), and the summary file."""
+    from storage.archive import describe_archive
+    from storage.catalog import describe_catalog
+
+    lines = [(_("Signed PDFs:"), describe_archive(settings.archive)),
+             (_("Catalog:"), describe_catalog(settings.catalog)),
+             (_("Summary:"), str(summary_path))]
+    width = max(len(label) for label, _value in lines)
+    for label, value in lines:
+        print(f"{label:<{width}} {value}")
 
 
 def check_signing_key(settings: Settings) -> None:
@@ -127,7 +141,7 @@ def read_work_list(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
-        raise BadInputError(f"--work-list {path}: {e}") from e
+        raise BadInputError(_("--work-list {path}: {error}", path=path, error=e)) from e
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if lines and "document" in next(csv.reader([lines[0]])):
         codes = [row["document"].strip() for row in csv.DictReader(lines) if row.get("document")]
@@ -137,7 +151,8 @@ def read_work_list(path: Path) -> list[str]:
         try:
             parse_document_code(code)
         except BadInputError as e:
-            raise BadInputError(f"--work-list {path}: entry {number} is not a document code: {e.message}") from e
+            raise BadInputError(_("--work-list {path}: entry {number} is not a document code: {error}",
+                                  path=path, number=number, error=e.message)) from e
     return codes
 
 
@@ -158,7 +173,7 @@ def _progress_bar() -> Iterator[Callable[[int, int, list[dict]], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with Progress(TextColumn("digitizing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn(_("digitizing")), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=True,
                   disable=not console.is_terminal) as progress:
         task = progress.add_task("", total=None)
@@ -166,7 +181,7 @@ def _progress_bar() -> Iterator[Callable[[int, int, list[dict]], None]]:
         def listener(done: int, total: int, summaries: list[dict]) -> None:
             last = summaries[-1] if summaries else {}
             progress.update(task, completed=done, total=total,
-                            description=f"{last.get('document', '')} {last.get('status', '')}")
+                            description=f"{last.get('document', '')} {status_label(last.get('status', ''))}")
 
         yield listener
 
@@ -175,21 +190,28 @@ def print_totals(results: list[dict], elapsed: float, server_seconds: float = 0.
     """Processed, quarantined with reasons, duplicates, pages and pages per minute (with and
     without the start of a Prefect server for the run)."""
     archived = [r for r in results if r["status"] == "archived"]
+    failed = [r for r in results if r["status"] == "failed"]
     pages = sum(r.get("pages") or 0 for r in archived)
     rate = pages / (elapsed / 60) if elapsed > 0 else 0.0
     total = elapsed + server_seconds
-    with_server = (f"; {pages / (total / 60) if total > 0 else 0.0:.1f} pages/min with the "
-                   f"{server_seconds:.0f} s Prefect server start" if server_seconds else "")
-    failed = [r for r in results if r["status"] == "failed"]
-    print(f"processed {len(archived)}, quarantined {len(failed)}, "
-          f"duplicates {sum(r['status'] == 'duplicate' for r in results)}, "
-          f"{pages} page(s) in {elapsed:.0f} s ({rate:.1f} pages/min{with_server})")
+    counts = {"archived": len(archived), "failed": len(failed), "pages": pages, "seconds": format_number(elapsed),
+              "duplicates": sum(r["status"] == "duplicate" for r in results), "rate": format_number(rate, 1)}
+    if server_seconds:
+        line = _("processed {archived}, quarantined {failed}, duplicates {duplicates}, {pages} page(s) in "
+                 "{seconds} s ({rate} pages/min; {rate_with_server} pages/min with the {server_seconds} s "
+                 "Prefect server start)", **counts,
+                 rate_with_server=format_number(pages / (total / 60) if total > 0 else 0.0, 1),
+                 server_seconds=format_number(server_seconds))
+    else:
+        line = _("processed {archived}, quarantined {failed}, duplicates {duplicates}, {pages} page(s) in "
+                 "{seconds} s ({rate} pages/min)", **counts)
+    print(line)
     for r in failed:
-        print(f"  quarantined {r['document']}: {r.get('reason')}")
+        print("  " + _("quarantined {document}: {reason}", document=r["document"], reason=r.get("reason")))
     for r in archived:
         if r.get("grey_pages"):
-            pages_ = ", ".join(str(n) for n in r["grey_pages"])
-            print(f"  no colour in {r['document']} page(s) {pages_} (Decree 30/2020 asks for a colour scan)")
+            print("  " + _("no colour in {document} page(s) {pages} (Decree 30/2020 asks for a colour scan)",
+                           document=r["document"], pages=", ".join(str(n) for n in r["grey_pages"])))
 
 
 def write_summary(results: list[dict], settings: Settings) -> Path | str:
@@ -205,27 +227,47 @@ def write_summary(results: list[dict], settings: Settings) -> Path | str:
         reports.mkdir(parents=True, exist_ok=True)
         write_atomically(path, mask_secrets(text, secret_values(settings)).encode("utf-8"))
     except (OSError, StorageFullError) as e:
-        return f"not written ({path}: {e.strerror if isinstance(e, OSError) else e.message})"
+        return _("not written ({path}: {error})", path=path, error=e.strerror if isinstance(e, OSError) else e.message)
     return path
 
 
+#: What each outcome of the flow is called in the summary (the JSON summary keeps the keys).
+STATUS_LABELS = {
+    "archived": N_("archived"),
+    "duplicate": N_("duplicate"),
+    "failed": N_("failed"),
+    "retry-later": N_("retry later"),
+    "settling": N_("still being written"),
+    "taken": N_("taken by another worker"),
+    "would-digitize": N_("would digitize"),
+    "would-check": N_("would check"),
+}
+
+
+def status_label(status: str) -> str:
+    """An outcome of the flow (``archived``, ``retry-later``...) in the reader's language."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
 def print_summary(results: list[dict]) -> None:
-    header = ("document", "level", "office", "status", "pages", "conf", "archive key / reason")
+    """One line per item (document, level, office, outcome, pages, OCR confidence, archive key or
+    reason), then the count of each outcome and the pages digitized."""
+    header = (_("document"), _("level"), _("office"), _("status"), _("pages"), _("conf"),
+              _("archive key / reason"))
     rows = [
         (
-            r["document"], r["level"], r["office"], r["status"],
+            r["document"], r["level"], r["office"], status_label(r["status"]),
             "" if r.get("pages") is None else str(r["pages"]),
-            "" if r.get("confidence") is None else f"{r['confidence']:.1f}",
+            "" if r.get("confidence") is None else format_number(r["confidence"], 1),
             r.get("key") or r.get("reason") or "",
         )
         for r in results
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    widths[-1] = min(widths[-1], 90)
-    for row in (header, *rows):
-        print("  ".join(str(cell)[:w].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in table_lines(header, rows, max_last=90):
+        print(line)
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     pages = sum(r.get("pages") or 0 for r in results if r["status"] == "archived")
-    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f"; {pages} page(s) digitized")
+    print(", ".join(f"{n} {status_label(status)}" for status, n in sorted(counts.items()))
+          + "; " + _("{pages} page(s) digitized", pages=pages))

@@ -9,28 +9,31 @@ from pathlib import Path
 
 from cli.commands import whole_number
 from digitize.errors import BadInputError, DigitizeError, ExitCode, StorageFullError, UsageError
+from digitize.i18n import _, format_number
 from digitize.models import DocumentMeta
 from digitize.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ocr", help="one dossier to a searchable PDF/A, without signing")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="PDF, TIFF, JPEG, PNG or a folder of them")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the PDF/A to write")
-    p.add_argument("--lang", help="Tesseract languages, e.g. vie or vie+eng (default: ocr.languages)")
-    p.add_argument("--metadata", type=Path, help="JSON with dossier_code, kind, number, level, office, ...")
+    p = sub.add_parser("ocr", help=_("one dossier to a searchable PDF/A, without signing"))
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                   help=_("PDF, TIFF, JPEG, PNG or a folder of them"))
+    p.add_argument("-o", "--output", type=Path, required=True, help=_("the PDF/A to write"))
+    p.add_argument("--lang", help=_("Tesseract languages, e.g. vie or vie+eng (default: ocr.languages)"))
+    p.add_argument("--metadata", type=Path, help=_("JSON with dossier_code, kind, number, level, office, ..."))
     text = p.add_mutually_exclusive_group()
     text.add_argument("--redo-ocr", dest="existing_text", action="store_const", const="redo",
-                      help="OCR again pages that already have text (default: ocr.existing_text)")
+                      help=_("OCR again pages that already have text (default: ocr.existing_text)"))
     text.add_argument("--skip-text", dest="existing_text", action="store_const", const="skip",
-                      help="keep pages that already have text as they are")
+                      help=_("keep pages that already have text as they are"))
     p.add_argument("--keep-signed-original", dest="signed_input", action="store_const", const="keep-original",
-                   help="digitize a signed PDF and keep the signed original beside OUT.pdf (default: refuse)")
-    p.add_argument("--jobs", type=whole_number(0, 256), help="worker processes (default: ocr.workers, 0 = one per core)")
+                   help=_("digitize a signed PDF and keep the signed original beside OUT.pdf (default: refuse)"))
+    p.add_argument("--jobs", type=whole_number(0, 256),
+                   help=_("worker processes (default: ocr.workers, 0 = one per core)"))
     p.set_defaults(func=cmd_ocr)
 
-    p = sub.add_parser("check", help="check that a file is PDF/A-2b")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser("check", help=_("check that a file is PDF/A-2b"))
+    p.add_argument("file", type=Path, help=_("the PDF to check"))
     p.set_defaults(func=cmd_check)
 
 
@@ -57,22 +60,33 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as e:
             raise _unwritable(args.output, e) from e
     for original in keep_signed_originals(result, args.output):
-        print(f"kept the signed original untouched: {original}")
+        print(_("kept the signed original untouched: {path}", path=original))
     for page in result.pages:
-        notes = [f"rotated {page.rotation}" if page.rotation else "", f"deskewed {page.skew:+.2f}°" if page.skew else "",
-                 "blank" if page.blank else "", "below 200 dpi (Decree 30)" if not page.meets_decree30 else "",
-                 f"dpi from {page.dpi_from}" if page.dpi_from != "file" else "",
-                 "kept as it is (has text)" if page.kept_as_is else "",
-                 "grey, no colour (Decree 30 asks for colour)" if page.grey and not page.blank else ""]
-        print(f"page {page.number}: {page.dpi:g} dpi, confidence {page.confidence:.1f}, {page.words} words "
-              + " ".join(n for n in notes if n))
+        dpi = format(page.dpi, "g")
+        print(_("page {number}: {dpi} dpi, confidence {confidence}, {words} words",
+                number=page.number, dpi=dpi, confidence=format_number(page.confidence, 1), words=page.words),
+              *page_notes(page))
     if result.dropped_blank_pages:
-        print(f"blank pages dropped: {list(result.dropped_blank_pages)}")
+        print(_("blank pages dropped: {pages}", pages=", ".join(str(n) for n in result.dropped_blank_pages)))
     review = result.review_pages(settings.ocr.min_confidence)
     if review:
-        print(f"pages for human review (confidence < {settings.ocr.min_confidence:g}): {review}")
-    print(f"wrote {args.output} ({result.page_count} pages, PDF/A-2b)")
+        print(_("pages for human review (confidence < {minimum}): {pages}",
+                minimum=format_number(settings.ocr.min_confidence, 1), pages=", ".join(str(n) for n in review)))
+    print(_("wrote {output} ({pages} pages, PDF/A-2b)", output=args.output, pages=result.page_count))
     return 0
+
+
+def page_notes(page) -> list[str]:
+    """What ``ocr`` says of a page beyond its numbers: rotated, deskewed, blank, below 200 dpi, grey..."""
+    notes = [_("rotated {degrees}", degrees=page.rotation) if page.rotation else "",
+             _("deskewed {degrees}°", degrees=("+" if page.skew > 0 else "-") + format_number(abs(page.skew), 2))
+             if page.skew else "",
+             _("blank") if page.blank else "",
+             _("below 200 dpi (Decree 30)") if not page.meets_decree30 else "",
+             _("dpi from {source}", source=page.dpi_from) if page.dpi_from != "file" else "",
+             _("kept as it is (has text)") if page.kept_as_is else "",
+             _("grey, no colour (Decree 30 asks for colour)") if page.grey and not page.blank else ""]
+    return [note for note in notes if note]
 
 
 def check_output(output: Path, inputs: list[Path]) -> None:
@@ -82,19 +96,22 @@ def check_output(output: Path, inputs: list[Path]) -> None:
     for source in inputs:
         source = source.resolve()
         if target == source or source in target.parents:
-            raise UsageError(f"-o {output} would overwrite the input {source.name}; write the PDF/A elsewhere")
+            raise UsageError(_("-o {output} would overwrite the input {name}; write the PDF/A elsewhere",
+                               output=output, name=source.name))
     folder = next((p for p in target.parents if p.exists()), None)
     if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) \
             or (target.parent.exists() and not os.access(target.parent, os.W_OK | os.X_OK)):
-        raise UsageError(f"-o {output}: cannot write in {target.parent}; choose a folder you may write to")
+        raise UsageError(_("-o {output}: cannot write in {folder}; choose a folder you may write to",
+                           output=output, folder=target.parent))
     if target.is_dir():
-        raise UsageError(f"-o {output} is a folder; name the PDF/A file to write")
+        raise UsageError(_("-o {output} is a folder; name the PDF/A file to write", output=output))
 
 
 def _unwritable(output: Path, error: OSError) -> DigitizeError:
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StorageFullError(f"no space left to write {output}", hint="free space on that disk and run again")
-    return UsageError(f"cannot write -o {output}: {error.strerror or error}")
+        return StorageFullError(_("no space left to write {output}", output=output),
+                                hint=_("free space on that disk and run again"))
+    return UsageError(_("cannot write -o {output}: {error}", output=output, error=error.strerror or error))
 
 
 def _metadata(path: Path | None, output: Path) -> DocumentMeta:
@@ -119,7 +136,7 @@ def _metadata(path: Path | None, output: Path) -> DocumentMeta:
     try:
         return DocumentMeta(**data)
     except BadInputError as e:
-        raise BadInputError(f"--metadata {path}: {e.message}" if path else e.message) from e
+        raise BadInputError(_("--metadata {path}: {error}", path=path, error=e.message) if path else e.message) from e
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,9 +144,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     report = check_pdfa(args.file)
     if report.passed:
-        print(f"{args.file}: PDF/A-{report.flavour} passed")
+        print(_("{file}: PDF/A-{flavour} passed", file=args.file, flavour=report.flavour))
         return 0
-    print(f"{args.file}: not PDF/A-{report.flavour}")
+    print(_("{file}: not PDF/A-{flavour}", file=args.file, flavour=report.flavour))
     for finding in report.findings:
         print(f"  - {finding}")
     return int(ExitCode.pdfa)

@@ -7,7 +7,9 @@ import dataclasses
 import json
 from pathlib import Path
 
+from digitize import i18n
 from digitize.errors import ConfigError, ExitCode
+from digitize.i18n import N_, _, format_datetime, ngettext
 from digitize.models import PADES_LEVELS
 from digitize.settings import Settings
 
@@ -15,23 +17,23 @@ LEVEL_CHOICES = (*PADES_LEVELS, "auto")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sign", help="sign a PDF/A (PAdES, Decree 30/2020 visible signature)")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True, help="the signed file (never the input)")
-    p.add_argument("--level", choices=LEVEL_CHOICES, help="PAdES level (default: signing.pades_level)")
+    p = sub.add_parser("sign", help=_("sign a PDF/A (PAdES, Decree 30/2020 visible signature)"))
+    p.add_argument("input", type=Path, help=_("the PDF/A to sign"))
+    p.add_argument("-o", "--output", type=Path, required=True, help=_("the signed file (never the input)"))
+    p.add_argument("--level", choices=LEVEL_CHOICES, help=_("PAdES level (default: signing.pades_level)"))
     p.set_defaults(func=cmd_sign)
 
-    p = sub.add_parser("renew", help="add a fresh archive timestamp to a PAdES B-LTA file")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True, help="the renewed file (never the input)")
+    p = sub.add_parser("renew", help=_("add a fresh archive timestamp to a PAdES B-LTA file"))
+    p.add_argument("input", type=Path, help=_("the signed PAdES B-LTA file"))
+    p.add_argument("-o", "--output", type=Path, required=True, help=_("the renewed file (never the input)"))
     p.set_defaults(func=cmd_renew)
 
-    p = sub.add_parser("verify", help="verify signed PDFs: integrity, signature, trust, changes after signing")
-    p.add_argument("files", nargs="+", type=Path)
-    p.add_argument("--json", action="store_true", help="print the reports as JSON")
+    p = sub.add_parser("verify", help=_("verify signed PDFs: integrity, signature, trust, changes after signing"))
+    p.add_argument("files", nargs="+", type=Path, help=_("the signed PDFs to verify"))
+    p.add_argument("--json", action="store_true", help=_("print the reports as JSON (in English, for programs)"))
     p.add_argument("--min-level", choices=PADES_LEVELS, default="B-B",
-                   help="the PAdES level a file must reach (default B-B; the level the catalog or "
-                        "manifest records for the file when higher)")
+                   help=_("the PAdES level a file must reach (default B-B; the level the catalog or "
+                          "manifest records for the file when higher)"))
     p.set_defaults(func=cmd_verify)
 
 
@@ -41,13 +43,14 @@ def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
     signing = settings.signing
     if args.level:
         if args.level not in ("B-B", "auto") and not signing.tsa_url:
-            raise ConfigError(f"PAdES level {args.level} needs a timestamp authority: set signing.tsa_url")
+            raise ConfigError(_("PAdES level {level} needs a timestamp authority: set signing.tsa_url",
+                                level=args.level))
         signing = dataclasses.replace(signing, pades_level=args.level)
     with open_signing_session(signing, font_cache_dir=settings.paths.font_cache) as session:
         print(session.note)
         result = session.sign(args.input, args.output)
-    print(f"{result.path}: PAdES {result.pades_level}, signed {result.signing_time.isoformat()}, "
-          f"SHA-256 {result.sha256}")
+    print(_("{path}: PAdES {level}, signed {time}, SHA-256 {sha256}", path=result.path, level=result.pades_level,
+            time=format_datetime(result.signing_time, seconds=True), sha256=result.sha256))
     return 0
 
 
@@ -55,11 +58,28 @@ def cmd_renew(args: argparse.Namespace, settings: Settings) -> int:
     from signing.renew import renew_timestamp
 
     result = renew_timestamp(args.input, args.output, settings.signing)
-    print(f"{result.path}: {result.document_timestamps} archive timestamps, SHA-256 {result.sha256}")
+    print(ngettext("{path}: {n} archive timestamp, SHA-256 {sha256}",
+                   "{path}: {n} archive timestamps, SHA-256 {sha256}",
+                   result.document_timestamps, path=result.path, n=result.document_timestamps, sha256=result.sha256))
     return 0
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    if args.json:  # a stable interface for programs: the checks' details in English, whatever ui.language
+        with i18n.using("en"):
+            reports = _verify_all(args, settings)
+        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2, default=str))
+    else:
+        reports = _verify_all(args, settings)
+        for report in reports:
+            print(f"{report.path}: {_headline(report)}")
+            for check in report.checks:
+                print(f"  [{_mark(check)}] {check_label(check.name)}: {check.detail}")
+    return _exit_code(reports)
+
+
+def _verify_all(args: argparse.Namespace, settings: Settings) -> list:
+    """The verification report of each file named, with the checks against what the archive recorded."""
     from signing.identity import resolve_identity
     from signing.renew import parse_sunsets
     from signing.verify import stricter_level, verify_pdf
@@ -81,14 +101,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             agency_name=signing.agency_name if signing.agency_name_override else None,  # else: the signer's
         )
         reports.append(_with_identity_check(_with_record_checks(report, record, path), record, path))
-    if args.json:
-        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2, default=str))
-    else:
-        for report in reports:
-            print(f"{report.path}: {'VALID' if report.ok else _headline(report)}")
-            for check in report.checks:
-                print(f"  [{_mark(check)}] {check.name}: {check.detail}")
-    return _exit_code(reports)
+    return reports
 
 
 def _exit_code(reports) -> int:
@@ -100,14 +113,35 @@ def _exit_code(reports) -> int:
     return int(ExitCode.indeterminate)
 
 
+#: The outcome of a file's verification as a person reads it (``--json`` keeps ``valid``...).
+OUTCOMES = {"valid": N_("VALID"), "invalid": N_("NOT VALID"), "indeterminate": N_("INDETERMINATE")}
+#: The checks' names (``--json`` keeps them) as a person reads them.
+CHECK_LABELS = {
+    "signed": N_("signed"), "integrity": N_("integrity"), "cryptography": N_("cryptography"),
+    "trust": N_("trust"), "revocation": N_("revocation"), "timestamps": N_("timestamps"),
+    "pades_level": N_("PAdES level"), "modifications": N_("modifications"), "coverage": N_("coverage"),
+    "renewal": N_("renewal"), "archive_sha256": N_("archive SHA-256"), "identity": N_("identity"),
+    "stamp": N_("visible signature"), "stamp_clear": N_("visible signature clear of the text"),
+    "pdfa": N_("PDF/A"),
+}
+
+
+def check_label(name: str) -> str:
+    """A check's name (``integrity``, ``pades_level``...) in the reader's language."""
+    return _(CHECK_LABELS[name]) if name in CHECK_LABELS else name
+
+
 def _headline(report) -> str:
-    return "INDETERMINATE" if report.outcome == "indeterminate" else "NOT VALID"
+    return _(OUTCOMES[report.outcome])
 
 
 def _mark(check) -> str:
-    if check.ok:
-        return "ok  "
-    return "????" if getattr(check, "indeterminate", False) else "FAIL"
+    """``ok``, ``FAIL`` or ``????`` (open for want of data), padded to one width so the names line up."""
+    from rich.cells import cell_len
+
+    marks = (_("ok"), _("FAIL"), "????")
+    mark = marks[0] if check.ok else marks[2] if getattr(check, "indeterminate", False) else marks[1]
+    return mark + " " * (max(cell_len(m) for m in marks) - cell_len(mark))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,12 +173,12 @@ def _catalog_record(path: Path, settings: Settings) -> _Record | None:
         for code in _document_codes(path):
             row = catalog.find_document(code)
             if row is not None:
-                return _Record(row.document_code, row.pades_level, row.output_sha256, "the catalog")
+                return _Record(row.document_code, row.pades_level, row.output_sha256, _("the catalog"))
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
         found = catalog.query("SELECT document_code FROM documents WHERE output_sha256 = ?", (actual,))
         if found:
             row = catalog.find_document(found[0][0])
-            return _Record(row.document_code, row.pades_level, row.output_sha256, "the catalog")
+            return _Record(row.document_code, row.pades_level, row.output_sha256, _("the catalog"))
     return None
 
 
@@ -180,7 +214,8 @@ def _manifest_record(path: Path) -> _Record | None:
         return None
     if not isinstance(data, dict) or not data.get("document_code"):
         return None
-    return _Record(str(data["document_code"]), data.get("pades_level"), None, f"its manifest {manifest.name}")
+    return _Record(str(data["document_code"]), data.get("pades_level"), None,
+                   _("its manifest {name}", name=manifest.name))
 
 
 def _with_record_checks(report, record: _Record | None, path: Path):
@@ -191,12 +226,14 @@ def _with_record_checks(report, record: _Record | None, path: Path):
         return report
     checks = list(report.checks)
     for i, check in enumerate(checks):
-        if check.name == "pades_level" and not check.ok and record.pades_level and "required" in check.detail:
-            checks[i] = dataclasses.replace(check, detail=f"{check.detail}: {record.source} records "
-                                                          f"{record.pades_level} for {record.document_code}")
+        if check.name == "pades_level" and not check.ok and record.pades_level:
+            checks[i] = dataclasses.replace(check, detail=_("{detail}: {source} records {level} for {document}",
+                                                            detail=check.detail, source=record.source,
+                                                            level=record.pades_level,
+                                                            document=record.document_code))
     if record.sha256 and path.is_file():
         checks.append(sha256_check(path.read_bytes(), record.sha256,
-                                   source=f"as recorded for {record.document_code}"))
+                                   source=_("as recorded for {document}", document=record.document_code)))
     return dataclasses.replace(report, checks=tuple(checks))
 
 
@@ -223,5 +260,6 @@ def _with_identity_check(report, record: _Record | None, path: Path):
     check = identity_check(stated, expected)
     manifest = _manifest_record(path)
     if check.ok and manifest is not None and manifest.document_code != expected:
-        check = Check(IDENTITY, False, f"filed as {expected}, but {manifest.source} names {manifest.document_code}")
+        check = Check(IDENTITY, False, _("filed as {expected}, but {source} names {document}", expected=expected,
+                                         source=manifest.source, document=manifest.document_code))
     return dataclasses.replace(report, checks=(*report.checks, check))
