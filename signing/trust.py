@@ -19,6 +19,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from digitize.errors import ConfigError
+from digitize.i18n import _
 
 
 def load_trust_roots(trust_roots: Sequence[Path]) -> list:
@@ -26,7 +27,8 @@ def load_trust_roots(trust_roots: Sequence[Path]) -> list:
     try:
         return list(load_certs_from_pemder([str(p) for p in trust_roots]))
     except (OSError, ValueError) as e:
-        raise ConfigError(f"could not read the trust roots {', '.join(map(str, trust_roots))}: {e}") from e
+        raise ConfigError(_("could not read the trust roots {roots}: {error}",
+                            roots=", ".join(map(str, trust_roots)), error=e)) from e
 
 
 def fetcher(timeout: float) -> RequestsFetcherBackend:

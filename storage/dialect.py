@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from digitize.errors import CatalogError
+from digitize.i18n import _
 
 BUSY_TIMEOUT_SECONDS = 30
 #: PostgreSQL advisory lock key held while a process reads the schema version and migrates (Decree 45/2020).
@@ -66,7 +67,7 @@ class _Sqlite(Dialect):
         db.execute("PRAGMA foreign_keys = ON")
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
         if str(mode).lower() != "wal":
-            raise CatalogError(f"the catalog {where} cannot use WAL mode (journal mode is {mode})")
+            raise CatalogError(_("the catalog {path} cannot use WAL mode (journal mode is {mode})", path=where, mode=mode))
 
     def schema_version(self, db: Any) -> int:
         return int(db.execute("PRAGMA user_version").fetchone()[0])
