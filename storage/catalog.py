@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from digitize.errors import BadInputError, CatalogError, DocumentConflictError, StorageFullError
 from digitize.i18n import _
@@ -606,3 +607,19 @@ def open_catalog(settings: CatalogSettings, migrations: Sequence[Migration] = MI
     if settings.path is None:
         raise CatalogError("catalog.path is not set")
     return Catalog.open(settings.path, migrations)
+
+
+def describe_catalog(settings: CatalogSettings) -> str:
+    """Where the catalog is, for a person: the SQLite file, or PostgreSQL's database, host and user
+    (never the password, nor the URL's query, which may carry one)."""
+    if not settings.url:
+        return _("SQLite file {path}", path=settings.path)
+    parts = urlsplit(settings.url)
+    host = parts.hostname or _("the local socket")
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    database = parts.path.lstrip("/") or parts.username or "postgres"
+    if parts.username:
+        return _("PostgreSQL database {database} on {host} (user {user})",
+                 database=database, host=host, user=parts.username)
+    return _("PostgreSQL database {database} on {host}", database=database, host=host)

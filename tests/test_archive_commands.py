@@ -111,7 +111,7 @@ def test_ls_in_vietnamese_reads_dates_dd_mm_yyyy_and_its_columns_line_up(setup, 
     _in_vietnamese(config)
     assert run(config, "ls") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("hồ sơ") and "thời điểm ký (giờ Việt Nam)" in lines[0]
+    assert lines[0].startswith("mã hồ sơ") and "thời điểm ký (giờ Việt Nam)" in lines[0]
     assert lines[-1] == "3 hồ sơ"
     rows = lines[1:-1]
     assert all("28/11/2025 17:15:00" in row and "đã kiểm tra" in row for row in rows)  # verified

@@ -63,7 +63,7 @@ def test_summary_table_columns_line_up_with_vietnamese_text(language, capsys):
     status_column = {cell_len(line[: line.index(word)]) for line, word in zip(table, words, strict=True)}
     assert len(status_column) == 1, table  # after an office written with Vietnamese letters too
     if language == "vi":
-        assert table[0].startswith("hồ sơ") and "khóa lưu trữ / lý do" in table[0]
+        assert table[0].startswith("mã hồ sơ") and "khóa lưu trữ / lý do" in table[0]
         assert "đã lưu trữ" in table[1] and "91,2" in table[1] and "thử lại sau" in table[3]
         assert counts == "1 đã lưu trữ, 1 lỗi, 1 thử lại sau; đã số hóa 3 trang"
     else:
