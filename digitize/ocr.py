@@ -22,6 +22,7 @@ import pikepdf
 
 from digitize import files, tools
 from digitize.errors import ToolError, ToolTimeoutError
+from digitize.i18n import _
 from digitize.models import nfc
 
 #: Orientation detection needs no more than this resolution and runs faster below it.
@@ -66,7 +67,7 @@ def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: f
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     ok, data = cv2.imencode(work_file.suffix, small)
     if not ok:
-        raise ToolError(f"could not encode the orientation image {work_file.name}")
+        raise ToolError(_("could not encode the orientation image {name}", name=work_file.name))
     files.write_bytes(work_file, data.tobytes())
     try:
         proc = tools.run(

@@ -24,6 +24,7 @@ import pikepdf
 
 from digitize import files
 from digitize.errors import BadInputError, PdfaError, StorageFullError
+from digitize.i18n import _
 from digitize.models import DocumentMeta, nfc
 
 FLAVOUR = "2b"
@@ -61,7 +62,7 @@ def write_display_jpeg(image: np.ndarray, path: Path, quality: int) -> bool:
     gray = image.ndim == 2
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise BadInputError(f"could not encode page image {path.name}")
+        raise BadInputError(_("could not encode the page image {name}", name=path.name))
     files.write_bytes(path, data.tobytes())
     return gray
 
@@ -101,7 +102,7 @@ def _save(
             report = pikepdf.pdfa.save(pdf, tmp, flavour)
     except pikepdf.pdfa.PdfaError as e:
         tmp.unlink(missing_ok=True)
-        raise PdfaError(f"the assembled PDF is not PDF/A-{flavour}: {e}") from e
+        raise PdfaError(_("the assembled PDF is not PDF/A-{flavour}: {error}", flavour=flavour, error=e)) from e
     except pikepdf.PdfError as e:  # qpdf reports a failed write as its own error, not an OSError
         tmp.unlink(missing_ok=True)
         if files.is_short_of_space(tmp.parent):
@@ -223,7 +224,7 @@ def check_pdfa(path: Path, flavour: str = FLAVOUR) -> PdfaReport:
     checked; validate before signing.
     """
     if not path.is_file():
-        raise BadInputError(f"{path} does not exist")
+        raise BadInputError(_("{name} does not exist", name=path))
     import pikepdf.pdfa  # see _save
 
     report = pikepdf.pdfa.validate_written(path, flavour)

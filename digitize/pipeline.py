@@ -35,6 +35,7 @@ from typing import Any
 
 from digitize import engine, files, intake, tools
 from digitize.errors import VerificationError
+from digitize.i18n import _
 from digitize.models import VIETNAM, DocumentMeta
 from digitize.settings import Settings
 from signing.document_check import check_document_identity
@@ -295,7 +296,7 @@ def verify(signed: SignResult, meta: DocumentMeta, session: SigningSession) -> V
                                                                                           meta.document_code)))
     if not report.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failed())
-        raise VerificationError(f"the signed file failed verification: {failed}")
+        raise VerificationError(_("the signed file failed verification: {checks}", checks=failed))
     return report
 
 
@@ -336,7 +337,7 @@ def archive(
     ])
     for item in (document, *originals):
         if not store.verify(item.key, item.sha256):
-            raise VerificationError(f"the archived copy under {item.key} does not match what was signed")
+            raise VerificationError(_("the archived copy under {key} does not match what was signed", key=item.key))
     return receipts[0]
 
 
@@ -374,5 +375,5 @@ def duplicate(meta: DocumentMeta, known: DocumentRow) -> DocumentOutcome:
     return DocumentOutcome(
         meta.document_code, meta.level, meta.office, "duplicate", known.archive_key, pages=known.page_count,
         confidence=known.ocr_confidence, pades_level=known.pades_level,
-        reason=f"the same scan was archived before as {known.archive_key}",
+        reason=_("the same scan was archived before as {key}", key=known.archive_key),
     )

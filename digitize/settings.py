@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from digitize.errors import ConfigError
+from digitize.i18n import N_, _
 
 ENV_PREFIX = "DIGITIZE_"
 CONFIG_ENV = "DIGITIZE_CONFIG"
@@ -299,11 +300,11 @@ def load_settings(
     if path.is_file():
         raw = _read_toml(path)
         sources.append(str(path))
-        origins = {f"{section}.{key}": f"the settings file {path.resolve()}"
+        origins = {f"{section}.{key}": _("the settings file {path}", path=path.resolve())
                    for section, values in raw.items() for key in values}
         base = base_dir or path.resolve().parent
     elif explicit:
-        raise ConfigError(f"configuration file {path} does not exist")
+        raise ConfigError(_("configuration file {path} does not exist", path=path))
     else:
         base = base_dir or Path.cwd()
     env_values = _env_overrides(environ)
@@ -311,7 +312,8 @@ def load_settings(
         sources.append("environment")
     for section, values in env_values.items():
         raw.setdefault(section, {}).update(values)
-        origins.update({f"{section}.{key}": f"the environment variable {ENV_PREFIX}{section.upper()}__{key.upper()}"
+        origins.update({f"{section}.{key}": _("the environment variable {name}",
+                                               name=f"{ENV_PREFIX}{section.upper()}__{key.upper()}")
                         for key in values})
     settings = _build(raw, base, origins)
     return dataclasses.replace(settings, source=" + ".join(["defaults", *sources]))
@@ -322,14 +324,15 @@ def _read_toml(path: Path) -> dict[str, dict[str, object]]:
         # A byte order mark (Windows Notepad writes one) is not TOML, but it is not a mistake either.
         data = tomllib.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from e
+        raise ConfigError(_("{path}: not UTF-8 text (byte {byte}); save it as UTF-8", path=path, byte=e.start)) from e
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+        raise ConfigError(_("{path}: not valid TOML: {error}", path=path, error=e)) from e
     for section, values in data.items():
         if section not in _SECTIONS:
-            raise ConfigError(f"{path}: unknown section [{section}]; known: {', '.join(_SECTIONS)}")
+            raise ConfigError(_("{path}: unknown section [{section}]; known: {known}", path=path, section=section,
+                                known=", ".join(_SECTIONS)))
         if not isinstance(values, dict):
-            raise ConfigError(f"{path}: '{section}' must be a [section] table")
+            raise ConfigError(_("{path}: '{section}' must be a [section] table", path=path, section=section))
     return data
 
 
@@ -341,10 +344,10 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
         rest = name[len(ENV_PREFIX):].lower()
         section, sep, key = rest.partition("__")
         if not sep or section not in _SECTIONS:
-            raise ConfigError(
-                f"environment variable {name}: unknown setting; "
-                f"use DIGITIZE_<SECTION>__<KEY> with a section among {', '.join(_SECTIONS)}"
-            )
+            raise ConfigError(_(
+                "environment variable {name}: unknown setting; "
+                "use DIGITIZE_<SECTION>__<KEY> with a section among {known}", name=name, known=", ".join(_SECTIONS),
+            ))
         out.setdefault(section, {})[key] = value
     return out
 
@@ -358,9 +361,10 @@ def _build(raw: Mapping[str, Mapping[str, object]], base: Path, origins: Mapping
         kwargs: dict[str, object] = {}
         for key, value in values.items():
             if key not in known:
-                raise ConfigError(
-                    f"unknown setting '{name}.{key}'; known keys in [{name}]: {', '.join(known)}"
-                )
+                raise ConfigError(_(
+                    "unknown setting '{key}'; known keys in [{section}]: {known}",
+                    key=f"{name}.{key}", section=name, known=", ".join(known),
+                ))
             kwargs[key] = _coerce(f"{name}.{key}", value, typing.get_type_hints(cls)[key])
         if cls is SigningSettings:
             kwargs["sources"] = tuple((key, origins[f"{name}.{key}"]) for key in values
@@ -417,7 +421,7 @@ def _coerce(name: str, value: object, hint: object) -> object:
     if origin is tuple:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
-            raise ConfigError(f"setting '{name}' must be a list, not {shown_value(name, value)}")
+            raise ConfigError(_("setting '{key}' must be a list, not {value}", key=name, value=shown_value(name, value)))
         return tuple(_coerce(name, item.strip() if isinstance(item, str) else item, args[0])
                      for item in items if item != "")
     if hint in (int, float):
@@ -440,18 +444,26 @@ def _coerce(name: str, value: object, hint: object) -> object:
                 raise ValueError(value)
             return str(value)
     except (TypeError, ValueError) as e:
-        wanted = {bool: "true or false", Path: "a path (a string)", str: "a string"}.get(hint, hint)
-        raise ConfigError(f"setting '{name}' must be {wanted}, not {shown_value(name, value)}") from e
-    raise ConfigError(f"setting '{name}' has an unsupported type {hint!r}")
+        wanted = {bool: N_("true or false"), Path: N_("a path (a string)"), str: N_("a string")}.get(hint, hint)
+        raise ConfigError(_("setting '{key}' must be {wanted}, not {value}", key=name,
+                            wanted=_(wanted) if isinstance(wanted, str) else wanted,
+                            value=shown_value(name, value))) from e
+    raise ConfigError(_("setting '{key}' has an unsupported type {type}", key=name, type=repr(hint)))
 
 
 def _number(name: str, value: object, hint: type) -> int | float:
     """A finite number of type ``hint`` within :data:`NUMERIC_RANGES`; a bool, a fraction for a
     whole number, nan and infinity are refused."""
     low, high = NUMERIC_RANGES.get(name, (0, float("inf")))
-    what = "a whole number" if hint is int else "a number"
-    allowed = f"{what} from {low:g} to {high:g}" if high != float("inf") else f"{what} of at least {low:g}"
-    error = ConfigError(f"setting '{name}' must be {allowed}, not {shown_value(name, value)}")
+    low_text, high_text = f"{low:g}", f"{high:g}"
+    if hint is int:
+        allowed = (_("a whole number from {low} to {high}", low=low_text, high=high_text) if high != float("inf")
+                   else _("a whole number of at least {low}", low=low_text))
+    else:
+        allowed = (_("a number from {low} to {high}", low=low_text, high=high_text) if high != float("inf")
+                   else _("a number of at least {low}", low=low_text))
+    error = ConfigError(_("setting '{key}' must be {wanted}, not {value}", key=name, wanted=allowed,
+                          value=shown_value(name, value)))
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise error
     if hint is int and isinstance(value, float):
@@ -468,7 +480,7 @@ def _number(name: str, value: object, hint: type) -> int | float:
 def shown_value(name: str, value: object) -> str:
     """``value`` as a message may show it: a secret or a URL that may carry a password is never shown."""
     if name in SECRET_KEYS or name in URL_KEYS:
-        return f"a {type(value).__name__} (value not shown: it may hold a secret)"
+        return _("a {type} (value not shown: it may hold a secret)", type=type(value).__name__)
     return repr(value)
 
 
@@ -515,49 +527,58 @@ def _resolve_paths(section: object, base: Path) -> object:
 
 def _check(settings: Settings) -> None:
     if not settings.intake.levels:
-        raise ConfigError("intake.levels is empty: name at least one level of office, e.g. [\"xa\"]")
+        raise ConfigError(_("intake.levels is empty: name at least one level of office, e.g. [\"xa\"]"))
     for level in settings.intake.levels:
         if not _SLUG.fullmatch(level):
-            raise ConfigError(f"intake.levels: {level!r} is not a level code (lower-case letters, digits, '-')")
+            raise ConfigError(_("intake.levels: {value} is not a level code (lower-case letters, digits, '-')",
+                                value=repr(level)))
     if settings.signing.pades_level not in ("B-B", "B-T", "B-LT", "B-LTA", "auto"):
-        raise ConfigError(f"signing.pades_level must be B-B, B-T, B-LT, B-LTA or auto, not {settings.signing.pades_level!r}")
+        raise _not_one_of("signing.pades_level", ("B-B", "B-T", "B-LT", "B-LTA", "auto"), settings.signing.pades_level)
     if settings.signing.pades_level not in ("B-B", "auto") and not settings.signing.tsa_url:
-        raise ConfigError(f"signing.pades_level {settings.signing.pades_level} needs a timestamp authority: set signing.tsa_url")
+        raise ConfigError(_("signing.pades_level {level} needs a timestamp authority: set signing.tsa_url",
+                            level=settings.signing.pades_level))
     if settings.signing.pkcs11_module is not None and settings.signing.pkcs12 is not None:
-        raise ConfigError("set either signing.pkcs12 or signing.pkcs11_module, not both")
+        raise ConfigError(_("set either signing.pkcs12 or signing.pkcs11_module, not both"))
     if settings.signing.pkcs11_module is not None and not settings.signing.pkcs11_key_label:
-        raise ConfigError("signing.pkcs11_module needs signing.pkcs11_key_label (the key's label on the token)")
+        raise ConfigError(_("signing.pkcs11_module needs signing.pkcs11_key_label (the key's label on the token)"))
     if settings.signing.revocation_mode not in ("soft-fail", "hard-fail", "require"):
-        raise ConfigError(f"signing.revocation_mode must be soft-fail, hard-fail or require, not {settings.signing.revocation_mode!r}")
+        raise _not_one_of("signing.revocation_mode", ("soft-fail", "hard-fail", "require"),
+                          settings.signing.revocation_mode)
     if settings.signing.tsa_timeout_seconds <= 0 or settings.signing.tsa_retries < 0 or settings.signing.tsa_backoff_seconds < 0:
-        raise ConfigError("signing.tsa_timeout_seconds must be positive, tsa_retries and tsa_backoff_seconds not negative")
+        raise ConfigError(_("signing.tsa_timeout_seconds must be positive, tsa_retries and tsa_backoff_seconds not negative"))
     if settings.signing.copy_form not in ("SAO Y", "SAO LỤC", "TRÍCH SAO"):
-        raise ConfigError(f"signing.copy_form must be 'SAO Y', 'SAO LỤC' or 'TRÍCH SAO', not {settings.signing.copy_form!r}")
+        raise _not_one_of("signing.copy_form", ("SAO Y", "SAO LỤC", "TRÍCH SAO"), settings.signing.copy_form)
     _check_archive(settings.archive)
     if settings.ui.language not in LANGUAGES:
-        raise ConfigError(f"ui.language must be one of {', '.join(LANGUAGES)}, not {settings.ui.language!r}")
+        raise _not_one_of("ui.language", LANGUAGES, settings.ui.language)
     if settings.catalog.url and not settings.catalog.url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("catalog.url must be a postgresql:// URL (leave it empty for the SQLite file catalog.path)")
+        raise ConfigError(_("catalog.url must be a postgresql:// URL (leave it empty for the SQLite file catalog.path)"))
     if settings.ocr.timeout_seconds <= 0:
-        raise ConfigError("ocr.timeout_seconds must be positive")
+        raise ConfigError(_("ocr.timeout_seconds must be positive"))
     if settings.ocr.page_timeout_seconds <= 0 or settings.ocr.workers < 0:
-        raise ConfigError("ocr.page_timeout_seconds must be positive and ocr.workers >= 0")
+        raise ConfigError(_("ocr.page_timeout_seconds must be positive and ocr.workers >= 0"))
     if settings.ocr.reading_order not in ("layout", "tesseract"):
-        raise ConfigError(f"ocr.reading_order must be 'layout' or 'tesseract', not {settings.ocr.reading_order!r}")
+        raise _not_one_of("ocr.reading_order", ("layout", "tesseract"), settings.ocr.reading_order)
     if settings.ocr.require_colour not in ("warn", "refuse"):
-        raise ConfigError(f"ocr.require_colour must be 'warn' or 'refuse', not {settings.ocr.require_colour!r}")
+        raise _not_one_of("ocr.require_colour", ("warn", "refuse"), settings.ocr.require_colour)
     if settings.ocr.existing_text not in ("refuse", "redo", "skip"):
-        raise ConfigError(f"ocr.existing_text must be 'refuse', 'redo' or 'skip', not {settings.ocr.existing_text!r}")
+        raise _not_one_of("ocr.existing_text", ("refuse", "redo", "skip"), settings.ocr.existing_text)
     if settings.ocr.signed_input not in ("refuse", "keep-original"):
-        raise ConfigError(f"ocr.signed_input must be 'refuse' or 'keep-original', not {settings.ocr.signed_input!r}")
+        raise _not_one_of("ocr.signed_input", ("refuse", "keep-original"), settings.ocr.signed_input)
+
+
+def _not_one_of(key: str, allowed: tuple[str, ...], value: object) -> ConfigError:
+    """The error for a setting ``key`` whose ``value`` is not among ``allowed``."""
+    return ConfigError(_("{key} must be one of {allowed}, not {value}", key=key,
+                         allowed=", ".join(repr(a) for a in allowed), value=repr(value)))
 
 
 def _check_archive(archive: ArchiveSettings) -> None:
     """The archive settings are consistent (backend, S3 options, sizes)."""
     if archive.backend not in ("local", "s3"):
-        raise ConfigError(f"archive.backend must be 'local' or 's3', not {archive.backend!r}")
+        raise _not_one_of("archive.backend", ("local", "s3"), archive.backend)
     if archive.backend == "s3" and not archive.bucket:
-        raise ConfigError("archive.bucket is required when archive.backend is 's3'")
+        raise ConfigError(_("archive.bucket is required when archive.backend is 's3'"))
     choices = {
         "addressing_style": ("auto", "path", "virtual"),
         "on_conflict": ("refuse", "version"),
@@ -566,12 +587,12 @@ def _check_archive(archive: ArchiveSettings) -> None:
     }
     for name, allowed in choices.items():
         if getattr(archive, name) not in allowed:
-            raise ConfigError(f"archive.{name} must be one of {allowed}, not {getattr(archive, name)!r}")
+            raise _not_one_of(f"archive.{name}", allowed, getattr(archive, name))
     if archive.object_lock_mode and archive.retention_years < 1:
-        raise ConfigError("archive.retention_years must be at least 1 when archive.object_lock_mode is set")
+        raise ConfigError(_("archive.retention_years must be at least 1 when archive.object_lock_mode is set"))
     if archive.multipart_chunk_mb < 5 or archive.multipart_threshold_mb < archive.multipart_chunk_mb:
-        raise ConfigError("archive.multipart_chunk_mb must be >= 5 (S3 minimum part size) and <= multipart_threshold_mb")
+        raise ConfigError(_("archive.multipart_chunk_mb must be >= 5 (S3 minimum part size) and <= multipart_threshold_mb"))
     if archive.multipart_concurrency < 1:
-        raise ConfigError("archive.multipart_concurrency must be at least 1")
+        raise ConfigError(_("archive.multipart_concurrency must be at least 1"))
     if archive.max_attempts < 1 or archive.retention_years < 0:
-        raise ConfigError("archive.max_attempts must be >= 1 and archive.retention_years >= 0")
+        raise ConfigError(_("archive.max_attempts must be >= 1 and archive.retention_years >= 0"))
