@@ -35,7 +35,7 @@ from typing import Any
 
 from digitize import engine, files, intake, tools
 from digitize.errors import VerificationError
-from digitize.i18n import _
+from digitize.i18n import N_, _
 from digitize.models import VIETNAM, DocumentMeta
 from digitize.settings import Settings
 from signing.document_check import check_document_identity
@@ -96,6 +96,43 @@ class ScanSummary:
             page_reports=tuple(data["page_reports"]),
             signed_originals=tuple(SignedOriginal(Path(o["path"]), o["sha256"]) for o in data["signed_originals"]),
         )
+
+
+#: Each status of :class:`DocumentOutcome` in words, marked for translation (shown with ``_(STATUS_LABELS[s])``).
+STATUS_LABELS = {
+    "archived": N_("archived"),
+    "duplicate": N_("duplicate (archived before)"),
+    "failed": N_("bad input, set aside in the failed folder"),
+    "retry-later": N_("retry later (an outage)"),
+    "settling": N_("still being written"),
+    "taken": N_("taken by another worker"),
+    "would-digitize": N_("would be digitized"),
+    "would-check": N_("would be refused"),
+}
+#: The stages a document goes through, in words (the ``stage`` of an outcome or an error report).
+STAGE_LABELS = {
+    "intake": N_("intake"),
+    "split": N_("cutting the batch"),
+    "ocr": N_("OCR"),
+    "sign": N_("signing"),
+    "verify": N_("verification"),
+    "archive": N_("archiving"),
+    "catalog": N_("catalog"),
+    "batch": N_("batch"),
+    "flow": N_("run"),
+}
+
+
+def status_label(status: str) -> str:
+    """A status of :class:`DocumentOutcome` in the reader's language (an unknown one as it is)."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def stage_label(stage: str | None) -> str:
+    """A stage in the reader's language (an unknown one as it is, none as "")."""
+    if not stage:
+        return ""
+    return _(STAGE_LABELS[stage]) if stage in STAGE_LABELS else stage
 
 
 @dataclass(frozen=True)
