@@ -303,7 +303,7 @@ def _kill_groups(groups: set[int]) -> None:
 
 def _page_timeout(page: pages.SourcePage, settings: OcrSettings) -> ToolTimeoutError:
     return ToolTimeoutError(_("{what} did not finish within {seconds} s", what=page.origin,
-                              seconds=f"{settings.page_timeout_seconds:g}"))
+                              seconds=format(settings.page_timeout_seconds, "g")))
 
 
 def _process_page_safely(

@@ -37,12 +37,12 @@ import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from digitize.errors import BadInputError, DigitizeError, exit_code_for
 from digitize.files import write_atomically
-from digitize.i18n import _, format_number
+from digitize.i18n import VIETNAM, _, format_number, language
 from digitize.models import DocumentMeta, check_office, meta_fields, parse_document_code
 from digitize.pages import INPUT_SUFFIXES
 
@@ -215,7 +215,7 @@ def check_item(item: InboxItem, *, max_file_mb: float | None = None) -> None:
         raise BadInputError(_(
             "{name} is {size} MB, over the limit of {limit} MB (intake.max_file_mb); "
             "split it into smaller files or scan at a lower resolution",
-            name=item.name, size=format_number(total / MB, 1), limit=f"{max_file_mb:g}",
+            name=item.name, size=format_number(total / MB, 1), limit=format(max_file_mb, "g"),
         ))
 
 
@@ -521,7 +521,14 @@ def set_aside(item: InboxItem, root: Path) -> Path:
 
 
 def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: str) -> Path:
-    """Move a failed input to ``failed/`` with ``<name>.error.json`` saying why, for a clerk."""
+    """Move a failed input to ``failed/`` with ``<name>.error.json`` saying why, for a clerk.
+
+    ``reason`` is in the language messages are shown in (``ui.language``, set by the flow or the
+    CLI), named by ``language``; what a program or a support desk reads stays the same in every
+    language: ``error`` (the error's class), ``exit_code``, ``transient``, ``stage`` and ``at``
+    (ISO 8601, Vietnam time). There is no English copy of the reason: a message is translated where
+    it is raised, and the class, the code and the stage say what failed in any language.
+    """
     target = set_aside(item, failed_root)
     report = {
         "file": displayable(item.name),
@@ -534,7 +541,8 @@ def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: 
         "error": type(error).__name__,
         "exit_code": exit_code_for(error),
         "transient": getattr(error, "transient", False),
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "language": language(),
+        "at": datetime.now(VIETNAM).isoformat(timespec="seconds"),
     }
     error_file = beside(target.parent, target.name, ERROR_SUFFIX)
     error_file.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -124,7 +124,7 @@ def check_title(value: object) -> str:
     bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
     if bad is not None:
         raise BadInputError(_("title holds a control or invalid character ({char}); type it again as plain text",
-                              char=f"U+{ord(bad):04X}"))
+                              char="U+" + format(ord(bad), "04X")))
     return nfc(value)
 
 

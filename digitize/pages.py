@@ -134,7 +134,7 @@ def input_files(path: Path) -> list[Path]:
     for file in _folder_files(path):
         if file.is_symlink() or not file.is_file():
             raise BadInputError(_("{name} is a link or a special file, not a page; put the page files themselves "
-                                  "in the folder", name=f"{path.name}/{file.relative_to(path).as_posix()}"))
+                                  "in the folder", name=path.name + "/" + file.relative_to(path).as_posix()))
         if file.suffix.lower() != ".json":
             files.append(file)
     if not files:
@@ -340,7 +340,7 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
         raise BadInputError(_(
             "{page}: its scan is only {dpi} dpi for a page of {width} x {height} mm, too coarse to read; "
             "scan it again (at least 200 dpi, Decree 30)", page=page_name(file.name, number),
-            dpi=f"{dpi:.0f}", width=f"{width_in * 25.4:.0f}", height=f"{height_in * 25.4:.0f}",
+            dpi=format(dpi, ".0f"), width=format(width_in * 25.4, ".0f"), height=format(height_in * 25.4, ".0f"),
         ))
     _check_pixels(page_name(file.name, number), width_in * dpi, height_in * dpi)
     return _PdfPage(dpi, dpi_from, text)
@@ -432,19 +432,19 @@ def _check_pixels(what: str, width: float, height: float) -> None:
         raise BadInputError(_(
             "{what} is too small to be a page scan ({width} x {height} pixels; a page needs at "
             "least {limit} on each side): scan the page again",
-            what=what, width=f"{width:.0f}", height=f"{height:.0f}", limit=MIN_SIDE_PIXELS,
+            what=what, width=format(width, ".0f"), height=format(height, ".0f"), limit=MIN_SIDE_PIXELS,
         ))
     if long > MAX_ASPECT * short:
         raise BadInputError(_(
             "{what} is a strip, not a page ({width} x {height} pixels, more than {limit} times "
             "longer than wide): scan each page on its own",
-            what=what, width=f"{width:.0f}", height=f"{height:.0f}", limit=MAX_ASPECT,
+            what=what, width=format(width, ".0f"), height=format(height, ".0f"), limit=MAX_ASPECT,
         ))
     if width * height > MAX_PIXELS:
         raise BadInputError(_(
             "{what} is too large to be a page scan ({width} x {height} pixels, more than "
             "{limit} million): split it or scan at a lower resolution",
-            what=what, width=f"{width:.0f}", height=f"{height:.0f}", limit=MAX_PIXELS // 1_000_000,
+            what=what, width=format(width, ".0f"), height=format(height, ".0f"), limit=MAX_PIXELS // 1_000_000,
         ))
 
 

@@ -313,7 +313,7 @@ def load_settings(
     for section, values in env_values.items():
         raw.setdefault(section, {}).update(values)
         origins.update({f"{section}.{key}": _("the environment variable {name}",
-                                               name=f"{ENV_PREFIX}{section.upper()}__{key.upper()}")
+                                               name=ENV_PREFIX + section.upper() + "__" + key.upper())
                         for key in values})
     settings = _build(raw, base, origins)
     return dataclasses.replace(settings, source=" + ".join(["defaults", *sources]))
@@ -363,7 +363,7 @@ def _build(raw: Mapping[str, Mapping[str, object]], base: Path, origins: Mapping
             if key not in known:
                 raise ConfigError(_(
                     "unknown setting '{key}'; known keys in [{section}]: {known}",
-                    key=f"{name}.{key}", section=name, known=", ".join(known),
+                    key=name + "." + key, section=name, known=", ".join(known),
                 ))
             kwargs[key] = _coerce(f"{name}.{key}", value, typing.get_type_hints(cls)[key])
         if cls is SigningSettings:

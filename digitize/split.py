@@ -223,7 +223,7 @@ def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
                                hint=_("install it with: {command}", command="apt-get install poppler-utils")) from e
     except PDFPopplerTimeoutError as e:
         raise ToolTimeoutError(_("{name}: rendering the batch took more than {seconds} s", name=path.name,
-                                 seconds=f"{timeout:g}")) from e
+                                 seconds=format(timeout, "g"))) from e
     except (PDFPageCountError, PDFSyntaxError) as e:
         reason = str(e).replace(str(path), path.name)
         raise BadInputError(_("{name}: the batch could not be rendered to read its cover sheets: {error}",
@@ -243,8 +243,8 @@ def _check_render_size(path: Path, first: int | None, last: int | None) -> None:
                 if abs(x1 - x0) * scale * abs(y1 - y0) * scale > MAX_PIXELS:
                     raise BadInputError(_(
                         "{page} is too large to be a page scan ({width} x {height} inches); split it or scan it again",
-                        page=page_name(path.name, number), width=f"{abs(x1 - x0) / 72:.0f}",
-                        height=f"{abs(y1 - y0) / 72:.0f}",
+                        page=page_name(path.name, number), width=format(abs(x1 - x0) / 72, ".0f"),
+                        height=format(abs(y1 - y0) / 72, ".0f"),
                     ))
     except (pikepdf.PdfError, ValueError, TypeError):
         return  # an unreadable or odd file: pdftoppm says what is wrong with it

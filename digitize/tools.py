@@ -37,7 +37,7 @@ SINGLE_THREAD_ENV = {"OMP_THREAD_LIMIT": "1"}
 
 def install_hint(program: str) -> str:
     package = PACKAGES.get(program, program)
-    return _("install it with: {command}", command=f"apt-get install {package}")
+    return _("install it with: {command}", command="apt-get install " + package)
 
 
 def run(
@@ -66,7 +66,7 @@ def run(
         raise MissingToolError(_("{program} is not installed", program=program), hint=install_hint(program)) from e
     except subprocess.TimeoutExpired as e:
         raise ToolTimeoutError(
-            _("{program} did not finish within {seconds} s", program=program, seconds=f"{timeout:g}"),
+            _("{program} did not finish within {seconds} s", program=program, seconds=format(timeout, "g")),
             stderr=_text(e.stderr),
         ) from e
     if proc.returncode != 0:

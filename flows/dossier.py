@@ -549,13 +549,13 @@ def _overview(name: str, started: datetime, results: list[dict[str, Any]], count
     outage = [r for r in results if r["status"] == "retry-later"]
     bad = [r for r in results if r["status"] == "failed"]
     if outage:
-        lines += [f"## {_('Outage: retry later')}", "",
+        lines += ["## " + _("Outage: retry later"), "",
                   _("These inputs stay in the scanner folder and are taken again by the next run; "
                     "nothing is wrong with them. Fix the outage (the archive, the catalog, the timestamp "
                     "authority, a full disk) if it lasts."), ""]
         lines += [f"- {r['document']}: {r.get('reason') or ''}" for r in outage] + [""]
     if bad:
-        lines += [f"## {_('Bad inputs, set aside in the failed folder')}", "",
+        lines += ["## " + _("Bad inputs, set aside in the failed folder"), "",
                   _("Each is in the failed folder with its reason (<name>.error.json): correct it and drop it "
                     "in the scanner folder again."), ""]
         lines += [f"- {r['document']}: {r.get('reason') or ''}" for r in bad] + [""]

@@ -137,8 +137,8 @@ def renew_timestamps(level: str | None = None, config: str | None = None,
     headline = ngettext("Renewed the archive timestamp of {renewed} of {total} B-LTA document.",
                         "Renewed the archive timestamp of {renewed} of {total} B-LTA documents.",
                         len(results), renewed=format_number(len(renewed)), total=format_number(len(results)))
-    lines = [f"- {r['document']}: {_('renewed') if r['renewed'] else _('not renewed')} ({r['reason']})"
-             for r in results]
+    lines = ["- " + _("{code}: {outcome} ({reason})", code=r["document"], reason=r["reason"],
+                      outcome=_("renewed") if r["renewed"] else _("not renewed")) for r in results]
     create_markdown_artifact(headline + "\n\n" + "\n".join(lines), key="renewal",
                              description=_("Archive-timestamp renewal"))
     _rename_run(f"renew-timestamps — {headline}")
