@@ -95,7 +95,7 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
     # that is wrong whatever the catalog does is set aside with its reason.
     config, office = _setup(tmp_path, '[catalog]\nurl = "postgresql://digitize@127.0.0.1:9/digitize"\n')
     good = save_pdf([text_page("Giấy xác nhận")], office / f"{CODE.format(7)}.pdf")
-    unnamed = save_pdf([text_page("không tên")], office / "ho-so-khong-ten.pdf")
+    unnamed = save_pdf([text_page("không tên")], office / "ban-quet-thieu-ma.pdf")
 
     state = process_inbox(level="xa", config=str(config), return_state=True)
 
@@ -108,7 +108,7 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
         artifacts = {a.key: a for a in client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))}
         children = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(
-            any_=[f"{CODE.format(7)} (xa/phuoc-loc)", "ho-so-khong-ten (xa/phuoc-loc)"])))
+            any_=[f"{CODE.format(7)} (xa/phuoc-loc)", "ban-quet-thieu-ma (xa/phuoc-loc)"])))
     what = "1 lỗi, 1 thử lại sau (sự cố tạm thời)"
     assert re.fullmatch(rf"inbox-xa \d\d/\d\d \d\d:\d\d — {re.escape(what)}", run.name), run.name
     assert run.state.is_completed() and run.state.message == what
@@ -118,7 +118,7 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
     rows = {row["tài liệu"]: row for row in table}
     assert rows[good.name]["trạng thái"] == "thử lại sau (sự cố tạm thời)"
     assert rows[unnamed.name]["trạng thái"] == "tệp đầu vào lỗi, đã chuyển sang thư mục lỗi"
-    assert rows[unnamed.name]["lý do"].startswith("ho-so-khong-ten.pdf: tên 'ho-so-khong-ten' không theo dạng")
+    assert rows[unnamed.name]["lý do"].startswith("ban-quet-thieu-ma.pdf: tên 'ban-quet-thieu-ma' không theo dạng")
 
     overview = artifacts["digitize-run-overview"].data
     outage, bad = overview.split("## Tệp đầu vào lỗi")
