@@ -51,8 +51,10 @@ def fixity_check(sample: int | None = None, config: str | None = None) -> dict[s
         _rename_run(_("fixity check — {problems}; {checked}", checked=checked, problems=ngettext(
             "{n} problem", "{n} problems", len(report.problems), n=format_number(len(report.problems)))))
         raise ArchiveError(ngettext(
-            "fixity check: {problems} problem in {checked}", "fixity check: {problems} problems in {checked}",
-            len(report.problems), problems=format_number(len(report.problems)), checked=checked))
+            "fixity check: {problems} problem among {objects} object(s) checked",
+            "fixity check: {problems} problems among {objects} object(s) checked",
+            len(report.problems), problems=format_number(len(report.problems)),
+            objects=format_number(report.checked)))
     _rename_run(_("fixity check — all sound; {checked}", checked=checked))
     get_run_logger().info("fixity check: %d object(s) checked, all sound", report.checked)
     return {"checked": report.checked, "problems": 0}
