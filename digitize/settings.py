@@ -300,7 +300,9 @@ def load_settings(
     if path.is_file():
         raw = _read_toml(path)
         sources.append(str(path))
-        origins = {f"{section}.{key}": _("the settings file {path}", path=path.resolve())
+        # Where each value came from, in words signing/session.py puts into its own (English) messages:
+        # worded when the settings are read, so not translated here (the language may change after).
+        origins = {f"{section}.{key}": f"the settings file {path.resolve()}"
                    for section, values in raw.items() for key in values}
         base = base_dir or path.resolve().parent
     elif explicit:
@@ -312,8 +314,7 @@ def load_settings(
         sources.append("environment")
     for section, values in env_values.items():
         raw.setdefault(section, {}).update(values)
-        origins.update({f"{section}.{key}": _("the environment variable {name}",
-                                               name=ENV_PREFIX + section.upper() + "__" + key.upper())
+        origins.update({f"{section}.{key}": f"the environment variable {ENV_PREFIX}{section.upper()}__{key.upper()}"
                         for key in values})
     settings = _build(raw, base, origins)
     return dataclasses.replace(settings, source=" + ".join(["defaults", *sources]))

@@ -109,8 +109,7 @@ def test_run_with_a_wrong_pkcs12_password_exits_9_before_taking_anything(tmp_pat
     p12, ca = agency_key
     scan = _inbox_with_one_document(tmp_path)
     env = {"DIGITIZE_SIGNING__PKCS12": str(p12), "DIGITIZE_SIGNING__TRUST_ROOTS": str(ca),
-           "DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "PREFECT_HOME": str(tmp_path / "prefect"),
-           "DIGITIZE_UI__LANGUAGE": "en"}  # about where the secret came from; the words asserted in English
+           "DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "PREFECT_HOME": str(tmp_path / "prefect")}
     if where == "environment":
         env["DIGITIZE_SIGNING__PKCS12_PASSWORD"] = SECRET
         expected = "the environment variable DIGITIZE_SIGNING__PKCS12_PASSWORD"
