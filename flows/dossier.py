@@ -329,7 +329,7 @@ def catch_up(
 ) -> list[dict[str, Any]]:
     """The backlog of one level from ``paths.backlog`` (laid out like the inbox)."""
     settings = flow_settings(config)
-    with _named_at_the_end("backlog", level) as finish:
+    with _named_at_the_end("catch-up", level) as finish:
         return finish(_process(settings.paths.backlog, level, office, limit, settings, config, dry_run=False))
 
 
