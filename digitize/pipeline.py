@@ -102,7 +102,7 @@ class ScanSummary:
 STATUS_LABELS = {
     "archived": N_("archived"),
     "duplicate": N_("duplicate (archived before)"),
-    "failed": N_("bad input, set aside in the failed folder"),
+    "failed": N_("failed: set aside in the failed folder"),
     "retry-later": N_("retry later (an outage)"),
     "settling": N_("still being written"),
     "taken": N_("taken by another worker"),

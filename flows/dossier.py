@@ -508,26 +508,25 @@ def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
 
 def _what_it_did(counts: dict[str, int]) -> str:
     """``3 đã lưu trữ, 2 lỗi, 1 thử lại sau (sự cố tạm thời)``: each status that occurred, by count."""
-    parts = []
-    for status, n in sorted(counts.items(), key=lambda kv: list(pipeline.STATUS_LABELS).index(kv[0])
-                            if kv[0] in pipeline.STATUS_LABELS else 99):
-        parts.append(_count_of(status, n))
-    return ", ".join(parts) if parts else _("nothing ready")
+    order = list(pipeline.STATUS_LABELS)
+    ranked = sorted(counts, key=lambda status: order.index(status) if status in order else len(order))
+    return ", ".join(_count_of(status, counts[status]) for status in ranked) or _("nothing ready")
 
 
 def _count_of(status: str, n: int) -> str:
+    """``n`` items of a status, in words."""
     count = format_number(n)
-    words = {
-        "archived": lambda: ngettext("{n} archived", "{n} archived", n, n=count),
-        "duplicate": lambda: ngettext("{n} duplicate", "{n} duplicates", n, n=count),
-        "failed": lambda: ngettext("{n} bad input", "{n} bad inputs", n, n=count),
-        "retry-later": lambda: ngettext("{n} to retry later (outage)", "{n} to retry later (outage)", n, n=count),
-        "settling": lambda: ngettext("{n} still being written", "{n} still being written", n, n=count),
-        "taken": lambda: ngettext("{n} taken by another worker", "{n} taken by another worker", n, n=count),
-        "would-digitize": lambda: ngettext("{n} would be digitized", "{n} would be digitized", n, n=count),
-        "would-check": lambda: ngettext("{n} would be refused", "{n} would be refused", n, n=count),
-    }
-    return words[status]() if status in words else f"{count} {status}"
+    if status == "archived":
+        return ngettext("{n} archived", "{n} archived", n, n=count)
+    if status == "duplicate":
+        return ngettext("{n} duplicate", "{n} duplicates", n, n=count)
+    if status == "failed":
+        return ngettext("{n} failed", "{n} failed", n, n=count)
+    if status == "retry-later":
+        return ngettext("{n} to retry later (outage)", "{n} to retry later (outage)", n, n=count)
+    if status == "settling":
+        return ngettext("{n} still being written", "{n} still being written", n, n=count)
+    return f"{count} {pipeline.status_label(status)}"
 
 
 def _row(result: dict[str, Any]) -> dict[str, Any]:
@@ -555,7 +554,7 @@ def _overview(name: str, started: datetime, results: list[dict[str, Any]], count
                     "authority, a full disk) if it lasts."), ""]
         lines += [f"- {r['document']}: {r.get('reason') or ''}" for r in outage] + [""]
     if bad:
-        lines += ["## " + _("Bad inputs, set aside in the failed folder"), "",
+        lines += ["## " + _("Set aside in the failed folder"), "",
                   _("Each is in the failed folder with its reason (<name>.error.json): correct it and drop it "
                     "in the scanner folder again."), ""]
         lines += [f"- {r['document']}: {r.get('reason') or ''}" for r in bad] + [""]

@@ -117,11 +117,11 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
     table = json.loads(artifacts["digitize-run"].data)
     rows = {row["tài liệu"]: row for row in table}
     assert rows[good.name]["trạng thái"] == "thử lại sau (sự cố tạm thời)"
-    assert rows[unnamed.name]["trạng thái"] == "tệp đầu vào lỗi, đã chuyển sang thư mục lỗi"
+    assert rows[unnamed.name]["trạng thái"] == "lỗi: đã chuyển sang thư mục lỗi"
     assert rows[unnamed.name]["lý do"].startswith("ban-quet-thieu-ma.pdf: tên 'ban-quet-thieu-ma' không theo dạng")
 
     overview = artifacts["digitize-run-overview"].data
-    outage, bad = overview.split("## Tệp đầu vào lỗi")
+    outage, bad = overview.split("## Đã chuyển sang thư mục lỗi")
     assert "## Sự cố tạm thời: thử lại sau" in outage and good.name in outage and unnamed.name not in outage
     assert unnamed.name in bad and good.name not in bad
     assert re.search(r"Bắt đầu \d\d/\d\d/\d{4} \d\d:\d\d:\d\d, kết thúc .* \(giờ Việt Nam\)", overview), overview
