@@ -391,7 +391,8 @@ def read_meta(item: InboxItem) -> DocumentMeta:
             title=extra.get("title"),
         )
     except BadInputError as e:
-        raise BadInputError(f"{item.sidecar.name}: {e.message}" if extra else e.message) from e
+        raise BadInputError(_("{name}: {reason}", name=item.sidecar.name, reason=e.message) if extra
+                            else e.message) from e
 
 
 def _read_sidecar(path: Path) -> dict[str, object]:
