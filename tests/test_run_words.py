@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from digitize import i18n
+from digitize.errors import ArchiveUnavailableError, ConfigError
+from flows import dossier
 from flows.dossier import _row, _what_it_did
 
 
@@ -24,3 +28,15 @@ def test_a_row_of_the_runs_table_reads_in_words_with_a_decimal_comma():
     assert row["trạng thái"] == "đã lưu trữ" and row["độ tin cậy nhận dạng"] == "95,5"
     assert row["tài liệu"] == "000.31.25.H08-261120-0001-KQ1" and row["công đoạn"] == ""
     assert _row(result)["confidence"] == "95.5"
+
+
+def test_a_run_stopped_by_an_outage_is_renamed_as_one_and_a_bad_input_is_not(monkeypatch):
+    names: list[str] = []
+    monkeypatch.setattr(dossier, "_rename_run", names.append)
+    with i18n.using("vi"):
+        with pytest.raises(ArchiveUnavailableError), dossier._named_at_the_end("inbox", "xa"):
+            raise ArchiveUnavailableError("kho lưu trữ không truy cập được")
+        with pytest.raises(ConfigError), dossier._named_at_the_end("inbox", "xa"):
+            raise ConfigError("sai cấu hình")
+    assert len(names) == 1 and names[0].startswith("inbox-xa ")
+    assert names[0].endswith(" — sự cố tạm thời: thử lại sau")
