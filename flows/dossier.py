@@ -165,6 +165,7 @@ def digitize_document(path: str, level: str, office: str, config: str | None = N
             _release(held, settings)
             if os.path.lexists(item.path):
                 intake.quarantine(item, settings.paths.failed, e, stage=stage)
+        _rename_with_outcome("retry-later" if is_transient(e) else "failed")
         raise
     intake.set_aside(item, settings.paths.done)
     if not settings.paths.keep_work:
@@ -563,13 +564,28 @@ def _overview(name: str, started: datetime, results: list[dict[str, Any]], count
     return "\n".join(lines)
 
 
+def _rename_with_outcome(status: str) -> None:
+    """Add how a document's run ended to its name: ``... (xa/phuoc-loc) — thử lại sau (sự cố tạm thời)``."""
+    from prefect.runtime import flow_run
+
+    if flow_run.name:
+        _rename_run(f"{flow_run.name} — {pipeline.status_label(status)}")
+
+
 def _rename_run(name: str) -> None:
-    """Rename the flow run in progress (the Prefect UI lists runs by name)."""
+    """Rename the flow run in progress (the Prefect UI lists runs by name).
+
+    A name is only a label: an API that fails to take it is logged, never allowed to replace the
+    run's own outcome (a failing rename must not turn an outage into a quarantine)."""
+    import httpx
     from prefect.client.orchestration import get_client
     from prefect.runtime import flow_run
 
     run_id = flow_run.id
     if run_id is None:
         return
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(run_id, name=name)
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(run_id, name=name)
+    except httpx.HTTPError as e:
+        get_run_logger().warning("could not rename the run to %r: %s", name, e)

@@ -108,11 +108,13 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
         artifacts = {a.key: a for a in client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))}
         children = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(
-            any_=[f"{CODE.format(7)} (xa/phuoc-loc)", "ban-quet-thieu-ma (xa/phuoc-loc)"])))
+            any_=[f"{CODE.format(7)} (xa/phuoc-loc) — thử lại sau (sự cố tạm thời)",
+                  "ban-quet-thieu-ma (xa/phuoc-loc) — lỗi: đã chuyển sang thư mục lỗi"])))
     what = "1 lỗi, 1 thử lại sau (sự cố tạm thời)"
     assert re.fullmatch(rf"inbox-xa \d\d/\d\d \d\d:\d\d — {re.escape(what)}", run.name), run.name
     assert run.state.is_completed() and run.state.message == what
-    assert len(children) == 2  # each document's run is named by its code and where it came from
+    # Each document's run is named by its code and where it came from, then how it ended.
+    assert len(children) == 2
 
     table = json.loads(artifacts["digitize-run"].data)
     rows = {row["tài liệu"]: row for row in table}
