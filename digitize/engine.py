@@ -35,8 +35,9 @@ from pathlib import Path
 
 import cv2
 
-from digitize import cleanup, files, layout, lifetime, ocr, pages, pdfa, tools
+from digitize import cleanup, files, i18n, layout, lifetime, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedError, ToolError, ToolTimeoutError
+from digitize.i18n import _
 from digitize.models import DocumentMeta, signed_original_names
 from digitize.settings import OcrSettings
 
@@ -154,14 +155,23 @@ def require_colour(done: list[_PageDone], policy: str) -> None:
     """Refuse grey pages (:class:`BadInputError`, exit 4) when ``policy`` (``ocr.require_colour``) is "refuse";
     with "warn" they are only reported (:attr:`ScanResult.grey_pages`)."""
     if policy not in ("warn", "refuse"):
-        raise ConfigError(f"ocr.require_colour must be 'warn' or 'refuse', not {policy!r}")
+        raise ConfigError(_("ocr.require_colour must be 'warn' or 'refuse', not {value}", value=repr(policy)))
     grey = [d.report for d in done if d.report.grey and not d.report.blank]
     if policy == "refuse" and grey:
-        pages = ", ".join(p.origin if "page" in p.origin else f"page {p.number} ({p.origin})" for p in grey)
+        pages = ", ".join(_page_named(p) for p in grey)
         raise BadInputError(
-            f"{pages}: scanned in grey, without colour; a digital copy must be in colour (Decree 30/2020)",
-            hint="scan these pages again with the scanner set to colour (not grey or automatic) and drop them again",
+            _("{pages}: scanned in grey, without colour; a digital copy must be in colour (Decree 30/2020)",
+              pages=pages),
+            hint=_("scan these pages again with the scanner set to colour (not grey or automatic) and drop them again"),
         )
+
+
+def _page_named(report: PageReport) -> str:
+    """A page as the clerk finds it: its origin when that names the page (``scan.pdf page 2``), else its
+    number and the file it is (``page 3 (0003.jpg)``, a page of a folder)."""
+    if not report.origin.lower().endswith(tuple(pages.INPUT_SUFFIXES)):
+        return report.origin
+    return _("page {number} ({origin})", number=report.number, origin=report.origin)
 
 
 def worker_count(settings: OcrSettings, pages_to_do: int) -> int:
@@ -233,24 +243,23 @@ class PagePool:
         stopped (:meth:`terminate`), a waiting document stops with :class:`StoppedError` (transient).
         """
         if self._stopped.is_set():
-            raise StoppedError("the run was stopped before this document's pages were read")
-        pending = [self._pool.apply_async(_process_page_safely, (page, work_dir, settings)) for page in todo]
+            raise StoppedError(_("the run was stopped before this document's pages were read"))
+        language = i18n.language()  # the worker never read the settings: it says its errors in the run's language
+        pending = [self._pool.apply_async(_process_page_safely, (page, work_dir, settings, language)) for page in todo]
         return [_unwrap(self._wait(page, job, settings)) for page, job in zip(todo, pending, strict=True)]
 
     def _wait(self, page: pages.SourcePage, job: multiprocessing.pool.AsyncResult, settings: OcrSettings) -> object:
         silence = settings.page_timeout_seconds + PAGE_LIMIT_GRACE_SECONDS
         while True:
             if self._stopped.is_set():
-                raise StoppedError(f"{page.origin}: the run was stopped before this page was read")
+                raise StoppedError(_("{what}: the run was stopped before this page was read", what=page.origin))
             self._note_workers()
             try:
                 outcome = job.get(timeout=1.0)
             except multiprocessing.TimeoutError as e:
                 if time.monotonic() - self._progress > silence:
                     self.terminate()  # a worker stuck where its own alarm cannot reach it
-                    raise ToolTimeoutError(
-                        f"{page.origin} did not finish within {settings.page_timeout_seconds:g} s"
-                    ) from e
+                    raise _page_timeout(page, settings) from e
                 continue
             self._progress = time.monotonic()
             return outcome
@@ -292,20 +301,32 @@ def _kill_groups(groups: set[int]) -> None:
             pass
 
 
-def _process_page_safely(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> object:
+def _page_timeout(page: pages.SourcePage, settings: OcrSettings) -> ToolTimeoutError:
+    return ToolTimeoutError(_("{what} did not finish within {seconds} s", what=page.origin,
+                              seconds=format(settings.page_timeout_seconds, "g")))
+
+
+def _process_page_safely(
+    page: pages.SourcePage, work_dir: Path, settings: OcrSettings, language: str = "en"
+) -> object:
     """Worker entry: a page, or the product error it raised as plain values (errors with
     keyword arguments do not survive pickling whole).
+
+    The worker shows its messages in ``language``, the language of the run that sent the page
+    (a worker process never reads the settings, and a pool outlives a change of language).
 
     The page is kept to ``settings.page_timeout_seconds`` by an alarm: past it
     the page stops (``subprocess.run`` kills the program it was waiting for)
     with :class:`ToolTimeoutError`, transient.
     """
+    if i18n.language() != language:
+        i18n.set_language(language)
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, settings.page_timeout_seconds)
     try:
         return process_page(page, work_dir, settings)
     except _PageTimeout:
-        error = ToolTimeoutError(f"{page.origin} did not finish within {settings.page_timeout_seconds:g} s")
+        error = _page_timeout(page, settings)
         return ("error", type(error), error.message, error.hint, "")
     except DigitizeError as e:
         return ("error", type(e), e.message, e.hint, getattr(e, "stderr", ""))
@@ -344,7 +365,7 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     if image is None:
         if source != page.file and files.is_short_of_space(source.parent):  # a rendering cut short by a full disk
             raise files.storage_full(source)
-        raise BadInputError(f"{page.origin}: the page image could not be decoded")
+        raise BadInputError(_("{what}: the page image could not be decoded", what=page.origin))
     # A scanned JPEG is kept while the page is read: a page neither turned, deskewed nor cropped shows it as it is.
     scanned_jpeg = source if source.suffix.lower() in (".jpg", ".jpeg") else None
     if source != page.file and scanned_jpeg is None:
@@ -452,7 +473,7 @@ def _encode(extension: str, image, path: Path) -> bytes:
     """``image`` encoded in memory (cv2.imwrite's result says nothing of a full disk; a Python write does)."""
     ok, data = cv2.imencode(extension, image)
     if not ok:
-        raise DigitizeError(f"could not encode the page image {path.name}")
+        raise DigitizeError(_("could not encode the page image {name}", name=path.name))
     return data.tobytes()
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from digitize.errors import StorageFullError
+from digitize.i18n import _
 
 #: errno values that mean "the disk or the user's quota is full".
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -96,8 +97,8 @@ def storage_guard(path: Path) -> Iterator[None]:
 def storage_full(path: Path) -> StorageFullError:
     """The error for a full disk while writing ``path``."""
     return StorageFullError(
-        f"no space left on the disk holding {path.parent} (writing {path.name})",
-        hint="free space on that disk (or raise the quota) and run again; the input stays in the scanner folder",
+        _("no space left on the disk holding {folder} (writing {name})", folder=path.parent, name=path.name),
+        hint=_("free space on that disk (or raise the quota) and run again; the input stays in the scanner folder"),
     )
 
 

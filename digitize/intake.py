@@ -37,11 +37,12 @@ import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from digitize.errors import BadInputError, DigitizeError, exit_code_for
 from digitize.files import write_atomically, written_whole
+from digitize.i18n import VIETNAM, _, format_number, language
 from digitize.models import DocumentMeta, check_office, meta_fields, parse_document_code
 from digitize.pages import INPUT_SUFFIXES
 
@@ -200,23 +201,27 @@ def check_item(item: InboxItem, *, max_file_mb: float | None = None) -> None:
     try:
         total = sum(st.st_size for _, st in _checked_entries(item.path) if stat.S_ISREG(st.st_mode))
     except FileNotFoundError as e:
-        raise BadInputError(f"{item.name} disappeared from the scanner folder while it was being taken") from e
+        raise BadInputError(_("{name} disappeared from the scanner folder while it was being taken",
+                               name=item.name)) from e
     if os.path.lexists(item.sidecar):
         st = os.lstat(item.sidecar)
-        _refuse_odd(f"the sidecar {item.sidecar.name}", st)
+        _refuse_odd(_("the sidecar {name}", name=item.sidecar.name), st)
         if stat.S_ISDIR(st.st_mode):
-            raise BadInputError(f"the sidecar {item.sidecar.name} is a folder; it must be a JSON file")
+            raise BadInputError(_("the sidecar {name} is a folder; it must be a JSON file", name=item.sidecar.name))
         if st.st_size > MAX_SIDECAR_BYTES:
-            raise BadInputError(f"the sidecar {item.sidecar.name} {_too_big_for_fields(st.st_size, MAX_SIDECAR_BYTES)}")
+            raise BadInputError(_too_big_for_fields(_("the sidecar {name}", name=item.sidecar.name), st.st_size,
+                                                     MAX_SIDECAR_BYTES))
     if max_file_mb is not None and total > max_file_mb * MB:
-        raise BadInputError(
-            f"{item.name} is {total / MB:,.1f} MB, over the limit of {max_file_mb:g} MB (intake.max_file_mb); "
-            "split it into smaller files or scan at a lower resolution"
-        )
+        raise BadInputError(_(
+            "{name} is {size} MB, over the limit of {limit} MB (intake.max_file_mb); "
+            "split it into smaller files or scan at a lower resolution",
+            name=item.name, size=format_number(total / MB, 1), limit=format(max_file_mb, "g"),
+        ))
 
 
-def _too_big_for_fields(size: int, limit: int) -> str:
-    return f"is {size:,} bytes, more than a document's fields can need (at most {limit:,} bytes)"
+def _too_big_for_fields(what: str, size: int, limit: int) -> str:
+    return _("{what} is {size} bytes, more than a document's fields can need (at most {limit} bytes)",
+             what=what, size=format_number(size), limit=format_number(limit))
 
 
 def _checked_entries(path: Path) -> list[tuple[Path, os.stat_result]]:
@@ -231,16 +236,17 @@ def _checked_entries(path: Path) -> list[tuple[Path, os.stat_result]]:
 def _refuse_odd(what: str, st: os.stat_result) -> None:
     """Raise when ``st`` is not a regular file or a folder."""
     if stat.S_ISLNK(st.st_mode):
-        raise BadInputError(
-            f"{what} is a link (shortcut) to another file, not a scan; links are not followed: "
-            "put the scanned file itself in the scanner folder"
-        )
+        raise BadInputError(_(
+            "{what} is a link (shortcut) to another file, not a scan; links are not followed: "
+            "put the scanned file itself in the scanner folder", what=what,
+        ))
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-        kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
-                else "a device")
-        raise BadInputError(
-            f"{what} is {kind}, not a file or a folder; only scanned files and folders of page images are taken"
-        )
+        kind = (_("a named pipe") if stat.S_ISFIFO(st.st_mode) else _("a socket") if stat.S_ISSOCK(st.st_mode)
+                else _("a device"))
+        raise BadInputError(_(
+            "{what} is {kind}, not a file or a folder; only scanned files and folders of page images are taken",
+            what=what, kind=kind,
+        ))
 
 
 @dataclass(frozen=True)
@@ -360,19 +366,18 @@ def read_meta(item: InboxItem) -> DocumentMeta:
     check_item(item)
     if not _is_real_dir(item.path) and item.path.suffix.lower() not in INPUT_SUFFIXES:
         if not re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", item.path.suffix):  # '.H08-261120-0001-KQ1'
-            raise BadInputError(f"{item.name}: the name does not end with a file type (.pdf, .tif, .jpg or .png); "
-                                "add the one the scanner saved it as")
-        raise BadInputError(
-            f"{item.name}: unsupported file type '{item.path.suffix}'; scan to PDF, TIFF, JPEG or PNG"
-        )
+            raise BadInputError(_("{name}: the name does not end with a file type (.pdf, .tif, .jpg or .png); "
+                                  "add the one the scanner saved it as", name=item.name))
+        raise BadInputError(_("{name}: unsupported file type '{suffix}'; scan to PDF, TIFF, JPEG or PNG",
+                              name=item.name, suffix=item.path.suffix))
     check_office(item.office)
     try:
         dossier_code, kind, number = parse_document_code(item.stem)
     except BadInputError as e:
         batch_hint = item.path.suffix.lower() in (".pdf", ".tif", ".tiff")
         raise BadInputError(
-            f"{item.name}: the {e.message}",
-            hint="a batch of several dossiers needs a QR cover sheet as its first page" if batch_hint else None,
+            _("{name}: {reason}", name=item.name, reason=e.message),
+            hint=_("a batch of several dossiers needs a QR cover sheet as its first page") if batch_hint else None,
         ) from e
     extra = _read_sidecar(item.sidecar) if os.path.lexists(item.sidecar) else {}
     try:
@@ -386,7 +391,8 @@ def read_meta(item: InboxItem) -> DocumentMeta:
             title=extra.get("title"),
         )
     except BadInputError as e:
-        raise BadInputError(f"{item.sidecar.name}: {e.message}" if extra else e.message) from e
+        raise BadInputError(_("{name}: {reason}", name=item.sidecar.name, reason=e.message) if extra
+                            else e.message) from e
 
 
 def _read_sidecar(path: Path) -> dict[str, object]:
@@ -408,23 +414,23 @@ def read_json_file(
         fd = os.open(path, flags)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise BadInputError(f"{source} is a link to another file; links are not followed") from e
-        raise BadInputError(f"{source} could not be read: {e.strerror}") from e
+            raise BadInputError(_("{name} is a link to another file; links are not followed", name=source)) from e
+        raise BadInputError(_("{name} could not be read: {error}", name=source, error=e.strerror)) from e
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
-            raise BadInputError(f"{source} is not a regular file")
+            raise BadInputError(_("{name} is not a regular file", name=source))
         if st.st_size > max_bytes:
-            raise BadInputError(f"{source} {_too_big_for_fields(st.st_size, max_bytes)}")
+            raise BadInputError(_too_big_for_fields(source, st.st_size, max_bytes))
         raw = f.read(max_bytes + 1)
     try:
         return json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as e:
-        raise BadInputError(f"{source} is not UTF-8 text; save it as UTF-8") from e
+        raise BadInputError(_("{name} is not UTF-8 text; save it as UTF-8", name=source)) from e
     except RecursionError as e:
-        raise BadInputError(f"{source} is not a usable JSON object: it is nested too deeply") from e
+        raise BadInputError(_("{name} is not a usable JSON object: it is nested too deeply", name=source)) from e
     except ValueError as e:  # JSONDecodeError, and a number with more digits than Python reads
-        raise BadInputError(f"{source} is not valid JSON: {e}") from e
+        raise BadInputError(_("{name} is not valid JSON: {error}", name=source, error=e)) from e
 
 
 def input_sha256(path: Path) -> str:
@@ -462,12 +468,12 @@ def _open_no_follow(path: Path):  # noqa: ANN202 - a binary file object
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise BadInputError(f"{path.name} is a link to another file; links are not followed") from e
+            raise BadInputError(_("{name} is a link to another file; links are not followed", name=path.name)) from e
         raise
     f = os.fdopen(fd, "rb")
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         f.close()
-        raise BadInputError(f"{path.name} is not a regular file")
+        raise BadInputError(_("{name} is not a regular file", name=path.name))
     return f
 
 
@@ -514,7 +520,14 @@ def set_aside(item: InboxItem, root: Path) -> Path:
 
 
 def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: str) -> Path:
-    """Move a failed input to ``failed/`` with ``<name>.error.json`` saying why, for a clerk."""
+    """Move a failed input to ``failed/`` with ``<name>.error.json`` saying why, for a clerk.
+
+    ``reason`` is in the language messages are shown in (``ui.language``, set by the flow or the
+    CLI), named by ``language``; what a program or a support desk reads stays the same in every
+    language: ``error`` (the error's class), ``exit_code``, ``transient``, ``stage`` and ``at``
+    (ISO 8601, Vietnam time). There is no English copy of the reason: a message is translated where
+    it is raised, and the class, the code and the stage say what failed in any language.
+    """
     target = set_aside(item, failed_root)
     report = {
         "file": displayable(item.name),
@@ -522,12 +535,13 @@ def quarantine(item: InboxItem, failed_root: Path, error: BaseException, stage: 
         "office": item.office,
         "stage": stage,
         "reason": displayable(clerk_reason(
-            str(error) if isinstance(error, DigitizeError) else f"unexpected error: {error!r}"
+            str(error) if isinstance(error, DigitizeError) else _("unexpected error: {error}", error=repr(error))
         )),
         "error": type(error).__name__,
         "exit_code": exit_code_for(error),
         "transient": getattr(error, "transient", False),
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "language": language(),
+        "at": datetime.now(VIETNAM).isoformat(timespec="seconds"),
     }
     error_file = beside(target.parent, target.name, ERROR_SUFFIX)
     error_file.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -583,4 +597,4 @@ def _free_name(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem}.{n}{path.suffix}") if is_file else path.with_name(f"{path.name}.{n}")
         if not os.path.lexists(candidate):
             return candidate
-    raise BadInputError(f"too many copies of {path.name} already set aside")
+    raise BadInputError(_("too many copies of {name} already set aside", name=path.name))

@@ -10,12 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta, timezone
 
 from digitize.errors import BadInputError
-
-#: Vietnam time (UTC+7, no daylight saving): signing times, archive years and report days.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
+from digitize.i18n import N_, _, format_number
+from digitize.i18n import VIETNAM as VIETNAM  # Vietnam time, defined with the formats and given on from here
 
 KINDS = ("KQ", "HS")
 #: Beside a digitized copy, a signed input kept untouched (``ocr.signed_input = "keep-original"``).
@@ -47,24 +45,25 @@ def shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-def check_code(value: str, what: str = "dossier code") -> str:
+def check_code(value: str, what: str = N_("dossier code")) -> str:
     """Return ``value`` if it is a safe code (letters, digits, '.', '_', '-'), else raise.
 
     Codes become parts of archive keys and file names: no path separators,
     no '..', nothing outside the allowed set.
     """
     if not isinstance(value, str) or not _CODE.fullmatch(value) or ".." in value:
-        raise BadInputError(
-            f"{what} {shown(value)} is not allowed: use letters, digits, '.', '_' and '-' "
-            "(at most 64, starting with a letter or digit)"
-        )
+        raise BadInputError(_(
+            "{what} {value} is not allowed: use letters, digits, '.', '_' and '-' "
+            "(at most 64, starting with a letter or digit)", what=_(what), value=shown(value),
+        ))
     return value
 
 
 def check_office(value: str) -> str:
     """Return ``value`` if it is a valid office code (lower-case slug), else raise."""
     if not isinstance(value, str) or not _OFFICE.fullmatch(value):
-        raise BadInputError(f"office code {shown(value)} is not allowed: use lower-case letters, digits and '-'")
+        raise BadInputError(_("office code {value} is not allowed: use lower-case letters, digits and '-'",
+                              value=shown(value)))
     return value
 
 
@@ -85,10 +84,10 @@ class DocumentMeta:
         check_office(self.office)
         check_office(self.level)
         if not isinstance(self.kind, str) or self.kind not in KINDS:
-            raise BadInputError(f"kind {shown(self.kind)} must be KQ (result) or HS (dossier paper)")
+            raise BadInputError(_("kind {value} must be KQ (result) or HS (dossier paper)", value=shown(self.kind)))
         check_number(self.number)
         if self.procedure_code is not None:
-            check_code(self.procedure_code, "procedure code")
+            check_code(self.procedure_code, N_("procedure code"))
         if self.title is not None:
             object.__setattr__(self, "title", check_title(self.title))
 
@@ -102,17 +101,18 @@ def parse_document_code(name: str) -> tuple[str, str, int]:
     """Split ``000.31.25.H08-261128-0001-KQ1`` into (dossier code, kind, number)."""
     m = _DOCUMENT.fullmatch(name)
     if not m:
-        raise BadInputError(
-            f"name {shown(name)} does not follow '<dossier code>-KQ<n>' or '<dossier code>-HS<n>' "
-            "(for example 000.31.25.H08-261128-0001-KQ1.pdf)"
-        )
+        raise BadInputError(_(
+            "the name {value} does not follow '<dossier code>-KQ<n>' or '<dossier code>-HS<n>' "
+            "(for example 000.31.25.H08-261128-0001-KQ1.pdf)", value=shown(name),
+        ))
     return check_code(m["code"]), m["kind"], int(m["number"])
 
 
 def check_number(value: object) -> int:
     """Return ``value`` if it is a document number (a whole number from 1 to 9999), else raise."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9999:
-        raise BadInputError(f"document number {shown(value)} must be a whole number from 1 to 9999 (no quotes)")
+        raise BadInputError(_("document number {value} must be a whole number from 1 to 9999 (no quotes)",
+                              value=shown(value)))
     return value
 
 
@@ -123,14 +123,14 @@ def check_title(value: object) -> str:
     characters (XMP, being XML, cannot hold them) and encodable as UTF-8.
     """
     if not isinstance(value, str):
-        raise BadInputError(f"title must be text in quotes, not {json_kind(value)}")
+        raise BadInputError(_("title must be text in quotes, not {kind}", kind=json_kind(value)))
     if len(value) > MAX_TITLE_CHARS:
-        raise BadInputError(f"title is {len(value):,} characters long; at most {MAX_TITLE_CHARS:,} are allowed")
+        raise BadInputError(_("title is {count} characters long; at most {limit} are allowed",
+                              count=format_number(len(value)), limit=format_number(MAX_TITLE_CHARS)))
     bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
     if bad is not None:
-        raise BadInputError(
-            f"title holds a control or invalid character (U+{ord(bad):04X}); type it again as plain text"
-        )
+        raise BadInputError(_("title holds a control or invalid character ({char}); type it again as plain text",
+                              char="U+" + format(ord(bad), "04X")))
     return nfc(value)
 
 
@@ -146,9 +146,10 @@ def signed_original_names(stem: str, count: int) -> list[str]:
 
 def json_kind(value: object) -> str:
     """What a JSON value is, in words: "a list", "a number", ..."""
-    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    kinds = {bool: N_("true/false"), int: N_("a number"), float: N_("a number"), str: N_("text"),
+             list: N_("a list"), dict: N_("an object")}
     found = (name for kind, name in kinds.items() if isinstance(value, kind))
-    return next(found, "null" if value is None else "a value")
+    return _(next(found, "null" if value is None else N_("a value")))
 
 
 def meta_fields(data: object, source: str, allowed: tuple[str, ...] = META_FIELDS) -> dict[str, object]:
@@ -161,12 +162,13 @@ def meta_fields(data: object, source: str, allowed: tuple[str, ...] = META_FIELD
     JSON type, and a title that :func:`check_title` refuses.
     """
     if not isinstance(data, dict):
-        raise BadInputError(f"{source} must hold a JSON object ({{...}}), not {json_kind(data)}")
+        raise BadInputError(_("{name} must hold a JSON object ({{...}}), not {kind}", name=source, kind=json_kind(data)))
     unknown = [key for key in data if key not in allowed]
     if unknown:
-        raise BadInputError(
-            f"{source}: unknown field(s) {', '.join(shown(k, 40) for k in unknown[:5])}; allowed: {', '.join(allowed)}"
-        )
+        raise BadInputError(_(
+            "{name}: unknown field(s) {fields}; allowed: {allowed}",
+            name=source, fields=", ".join(shown(k, 40) for k in unknown[:5]), allowed=", ".join(allowed),
+        ))
     fields: dict[str, object] = {}
     for key, value in data.items():
         if value is None or (key in _OPTIONAL_TEXT and isinstance(value, str) and not value.strip()):
@@ -179,7 +181,7 @@ def meta_fields(data: object, source: str, allowed: tuple[str, ...] = META_FIELD
             elif isinstance(value, str):
                 fields[key] = nfc(value)
             else:
-                raise BadInputError(f"{key} must be text in quotes, not {json_kind(value)}")
+                raise BadInputError(_("{key} must be text in quotes, not {kind}", key=key, kind=json_kind(value)))
         except BadInputError as e:
-            raise BadInputError(f"{source}: {e.message}") from e
+            raise BadInputError(_("{name}: {reason}", name=source, reason=e.message)) from e
     return fields

@@ -73,7 +73,7 @@ def detect_rotation(gray: np.ndarray, dpi: float, work_file: Path, *, timeout: f
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     ok, data = cv2.imencode(work_file.suffix, small)
     if not ok:
-        raise ToolError(f"could not encode the orientation image {work_file.name}")
+        raise ToolError(_("could not encode the orientation image {name}", name=work_file.name))
     files.write_bytes(work_file, data.tobytes())
     try:
         proc = tools.run(

@@ -46,6 +46,7 @@ from digitize.errors import (
     ToolError,
     ToolTimeoutError,
 )
+from digitize.i18n import _, format_number
 
 PDF_SUFFIXES = {".pdf"}
 IMAGE_SUFFIXES = {".tif", ".tiff", ".jpg", ".jpeg", ".png"}
@@ -126,18 +127,18 @@ def input_files(path: Path) -> list[Path]:
     refused, never followed.
     """
     if not os.path.lexists(path):
-        raise BadInputError(f"{path.name} does not exist")
+        raise BadInputError(_("{name} does not exist", name=path.name))
     if not path.is_dir():
         return [path]
     files = []
     for file in _folder_files(path):
         if file.is_symlink() or not file.is_file():
-            raise BadInputError(f"{path.name}/{file.relative_to(path).as_posix()} is a link or a special file, "
-                                "not a page; put the page files themselves in the folder")
+            raise BadInputError(_("{name} is a link or a special file, not a page; put the page files themselves "
+                                  "in the folder", name=path.name + "/" + file.relative_to(path).as_posix()))
         if file.suffix.lower() != ".json":
             files.append(file)
     if not files:
-        raise BadInputError(f"folder {path.name} holds no page files")
+        raise BadInputError(_("folder {name} holds no page files", name=path.name))
     return sorted(files, key=lambda f: _natural_key(f.relative_to(path)))
 
 
@@ -200,16 +201,16 @@ def plan_pages(
             elif suffix in IMAGE_SUFFIXES:
                 pages.extend(_image_plan(file, first, default_dpi, room))
             else:
-                raise BadInputError(
-                    f"{file.name}: unsupported file type '{file.suffix}'; scan to PDF, TIFF, JPEG or PNG"
-                )
+                raise BadInputError(_("{name}: unsupported file type '{suffix}'; scan to PDF, TIFF, JPEG or PNG",
+                                      name=file.name, suffix=file.suffix))
     except TooManyPages as e:
         counted = len(pages) + e.count
-        more = "" if file == sources[-1] else " or more"
-        raise BadInputError(
-            f"{_input_name(paths)} has {counted}{more} pages, more than the limit of {max_pages} "
-            "(intake.max_pages): split it into smaller documents and drop them again"
-        ) from None
+        count = format_number(counted) if file == sources[-1] else _("{count} or more", count=format_number(counted))
+        raise BadInputError(_(
+            "{name} has {count} pages, more than the limit of {limit} "
+            "(intake.max_pages): split it into smaller documents and drop them again",
+            name=_input_name(paths), count=count, limit=format_number(max_pages),
+        )) from None
     return InputPlan(tuple(pages), tuple(signed))
 
 
@@ -223,12 +224,12 @@ class TooManyPages(Exception):  # noqa: N818 - internal signal, never leaves pla
 
 def _input_name(paths: Path | list[Path]) -> str:
     items = [paths] if isinstance(paths, Path) else paths
-    return items[0].name if len(items) == 1 else f"{items[0].name} (with the other inputs)"
+    return items[0].name if len(items) == 1 else _("{name} (with the other inputs)", name=items[0].name)
 
 
 def _check_not_empty(file: Path) -> None:
     if file.stat().st_size == 0:
-        raise BadInputError(f"{file.name} is empty (0 bytes); scan it again")
+        raise BadInputError(_("{name} is empty (0 bytes); scan it again", name=file.name))
 
 
 def _pdf_plan(file: Path, infos: list[_PdfPage], first: int, existing_text: str, *, redo: bool) -> list[SourcePage]:
@@ -240,20 +241,26 @@ def _pdf_plan(file: Path, infos: list[_PdfPage], first: int, existing_text: str,
                 raise BadInputError(_has_text_message(file.name, index + 1, info.text))
             action = "keep" if existing_text == "skip" else "ocr"
         pages.append(SourcePage(first + index, file, index, "pdf", info.dpi, info.dpi_from,
-                                f"{file.name} page {index + 1}", action))
+                                page_name(file.name, index + 1), action))
     return pages
 
 
 def _has_text_message(name: str, number: int, kind: str) -> str:
     """Why a page with text is refused, in the clerk's words: an earlier OCR layer or born-digital text."""
-    what = (
-        "already has an invisible text layer from an earlier OCR (it may be a copy that was already "
-        "digitized); check it is not archived already"
-        if kind == TEXT_INVISIBLE else
-        "already has visible text (a born-digital page, not a scan); keep the electronic original as it is"
-    )
-    return (f"{name} page {number} {what}. To digitize it anyway, set ocr.existing_text = \"redo\" "
-            "(OCR the page again) or \"skip\" (keep such pages as they are)")
+    page = page_name(name, number)
+    if kind == TEXT_INVISIBLE:
+        return _("{page} already has an invisible text layer from an earlier OCR (it may be a copy that was "
+                 "already digitized); check it is not archived already. To digitize it anyway, set "
+                 "ocr.existing_text = \"redo\" (OCR the page again) or \"skip\" (keep such pages as they are)",
+                 page=page)
+    return _("{page} already has visible text (a born-digital page, not a scan); keep the electronic original "
+             "as it is. To digitize it anyway, set ocr.existing_text = \"redo\" (OCR the page again) or "
+             "\"skip\" (keep such pages as they are)", page=page)
+
+
+def page_name(name: str, number: int) -> str:
+    """Page ``number`` of the file ``name`` as a clerk reads it: ``scan.pdf page 2``."""
+    return _("{name} page {number}", name=name, number=number)
 
 
 def inspect_pdf(
@@ -267,34 +274,36 @@ def inspect_pdf(
     try:
         pdf = pikepdf.open(file)
     except pikepdf.PasswordError as e:
-        raise EncryptedInputError(
-            f"{file.name} is encrypted (password protected); save it without a password and scan again"
-        ) from e
+        raise EncryptedInputError(_(
+            "{name} is encrypted (password protected); save it without a password and scan again", name=file.name
+        )) from e
     except pikepdf.PdfError as e:
-        raise BadInputError(
-            f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}"
-        ) from e
+        raise BadInputError(_unreadable_pdf(e, file)) from e
     with pdf:
         if pdf.is_encrypted:
-            raise EncryptedInputError(f"{file.name} is encrypted; save it without encryption and scan again")
+            raise EncryptedInputError(_("{name} is encrypted; save it without encryption and scan again",
+                                        name=file.name))
         signed = is_signed(pdf)
         if signed and signed_input != "keep-original":
-            raise SignedInputError(
-                f"{file.name} already carries a digital signature; it is an electronic "
+            raise SignedInputError(_(
+                "{name} already carries a digital signature; it is an electronic "
                 "original, not a scan: keep it as it is (or set ocr.signed_input = \"keep-original\" "
-                "to digitize it and keep the signed original beside the copy)"
-            )
+                "to digitize it and keep the signed original beside the copy)", name=file.name,
+            ))
         try:
             if len(pdf.pages) == 0:
-                raise BadInputError(f"{file.name} has no pages")
+                raise BadInputError(_("{name} has no pages", name=file.name))
             if max_pages is not None and len(pdf.pages) > max_pages:
                 raise TooManyPages(len(pdf.pages))
             return [_page_info(file, page, n, default_dpi, vector_ok=signed)
                     for n, page in enumerate(pdf.pages, 1)], signed
         except pikepdf.PdfError as e:
-            raise BadInputError(
-                f"{file.name} is not a readable PDF (corrupt or truncated): {_without_path(e, file)}"
-            ) from e
+            raise BadInputError(_unreadable_pdf(e, file)) from e
+
+
+def _unreadable_pdf(error: Exception, file: Path) -> str:
+    return _("{name} is not a readable PDF (corrupt or truncated): {error}", name=file.name,
+             error=_without_path(error, file))
 
 
 def is_signed(pdf: pikepdf.Pdf) -> bool:
@@ -321,18 +330,19 @@ def _page_info(file: Path, page: pikepdf.Page, number: int, default_dpi: int, *,
     if int(page.obj.get("/Rotate", 0)) % 180:
         width_in, height_in = height_in, width_in
     if width_in <= 0 or height_in <= 0:
-        raise BadInputError(f"{file.name} page {number} has an empty page box")
-    _check_page_size(f"{file.name} page {number}", width_in, height_in)
+        raise BadInputError(_("{page} has an empty page box", page=page_name(file.name, number)))
+    _check_page_size(page_name(file.name, number), width_in, height_in)
     widest = max((int(image.get("/Width", 0)) for image in page.get_images().values()), default=0)
     if not widest and not has_text and not vector_ok:
-        raise BadInputError(f"{file.name} page {number} holds no scanned image")
+        raise BadInputError(_("{page} holds no scanned image", page=page_name(file.name, number)))
     dpi, dpi_from = (float(round(widest / width_in)), "file") if widest else (float(default_dpi), "default")
     if dpi_from == "file" and dpi < STATED_DPI[0]:
-        raise BadInputError(
-            f"{file.name} page {number}: its scan is only {dpi:.0f} dpi for a page of {width_in * 25.4:.0f} x "
-            f"{height_in * 25.4:.0f} mm, too coarse to read; scan it again (at least 200 dpi, Decree 30)"
-        )
-    _check_pixels(file.name + f" page {number}", width_in * dpi, height_in * dpi)
+        raise BadInputError(_(
+            "{page}: its scan is only {dpi} dpi for a page of {width} x {height} mm, too coarse to read; "
+            "scan it again (at least 200 dpi, Decree 30)", page=page_name(file.name, number),
+            dpi=format(dpi, ".0f"), width=format(width_in * 25.4, ".0f"), height=format(height_in * 25.4, ".0f"),
+        ))
+    _check_pixels(page_name(file.name, number), width_in * dpi, height_in * dpi)
     return _PdfPage(dpi, dpi_from, text)
 
 
@@ -409,29 +419,33 @@ def _form(resources: object, name: object) -> pikepdf.Stream | None:
 def _check_page_size(what: str, width_in: float, height_in: float) -> None:
     """Refuse a page smaller than :data:`MIN_PAGE_INCHES` on a side (its size in inches)."""
     if min(width_in, height_in) < MIN_PAGE_INCHES:
-        raise BadInputError(
-            f"{what} is too small to be a page ({width_in * 25.4:.1f} x {height_in * 25.4:.1f} mm at the "
-            "resolution it states): scan the page again at its real size"
-        )
+        raise BadInputError(_(
+            "{what} is too small to be a page ({width} x {height} mm at the "
+            "resolution it states): scan the page again at its real size",
+            what=what, width=format_number(width_in * 25.4, 1), height=format_number(height_in * 25.4, 1),
+        ))
 
 
 def _check_pixels(what: str, width: float, height: float) -> None:
     short, long = sorted((width, height))
     if short < MIN_SIDE_PIXELS:
-        raise BadInputError(
-            f"{what} is too small to be a page scan ({width:.0f} x {height:.0f} pixels; a page needs at "
-            f"least {MIN_SIDE_PIXELS} on each side): scan the page again"
-        )
+        raise BadInputError(_(
+            "{what} is too small to be a page scan ({width} x {height} pixels; a page needs at "
+            "least {limit} on each side): scan the page again",
+            what=what, width=format(width, ".0f"), height=format(height, ".0f"), limit=MIN_SIDE_PIXELS,
+        ))
     if long > MAX_ASPECT * short:
-        raise BadInputError(
-            f"{what} is a strip, not a page ({width:.0f} x {height:.0f} pixels, more than {MAX_ASPECT} times "
-            f"longer than wide): scan each page on its own"
-        )
+        raise BadInputError(_(
+            "{what} is a strip, not a page ({width} x {height} pixels, more than {limit} times "
+            "longer than wide): scan each page on its own",
+            what=what, width=format(width, ".0f"), height=format(height, ".0f"), limit=MAX_ASPECT,
+        ))
     if width * height > MAX_PIXELS:
-        raise BadInputError(
-            f"{what} is too large to be a page scan ({width:.0f} x {height:.0f} pixels, more than "
-            f"{MAX_PIXELS // 1_000_000} million): split it or scan at a lower resolution"
-        )
+        raise BadInputError(_(
+            "{what} is too large to be a page scan ({width} x {height} pixels, more than "
+            "{limit} million): split it or scan at a lower resolution",
+            what=what, width=format(width, ".0f"), height=format(height, ".0f"), limit=MAX_PIXELS // 1_000_000,
+        ))
 
 
 def _image_plan(file: Path, first: int, default_dpi: int, room: int) -> list[SourcePage]:
@@ -440,20 +454,26 @@ def _image_plan(file: Path, first: int, default_dpi: int, room: int) -> list[Sou
         with open_image(file) as image:
             frames = getattr(image, "n_frames", 1)
             if frames < 1:
-                raise BadInputError(f"{file.name} holds no page (an image file with no frames); scan it again")
+                raise BadInputError(_("{name} holds no page (an image file with no frames); scan it again",
+                                      name=file.name))
             if frames > room:
                 raise TooManyPages(frames)
             pages = []
             for index in range(frames):
                 image.seek(index)
-                origin = file.name + (f" page {index + 1}" if frames > 1 else "")
+                origin = page_name(file.name, index + 1) if frames > 1 else file.name
                 _check_frame(origin, image)
                 dpi, dpi_from = _image_dpi(image, default_dpi)
                 _check_page_size(origin, image.size[0] / dpi, image.size[1] / dpi)
                 pages.append(SourcePage(first + index, file, index, "image", dpi, dpi_from, origin))
             return pages
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as e:
-        raise BadInputError(f"{file.name} is not a readable image (corrupt or truncated): {e}") from e
+        raise BadInputError(unreadable_image(file.name, e)) from e
+
+
+def unreadable_image(what: str, error: BaseException) -> str:
+    """Why an image file or page (``what``, as the clerk dropped it) was refused: corrupt or truncated."""
+    return _("{what} is not a readable image (corrupt or truncated): {error}", what=what, error=error)
 
 
 def render_page(page: SourcePage, work_dir: Path, *, timeout: float) -> Path:
@@ -477,7 +497,7 @@ def render_page(page: SourcePage, work_dir: Path, *, timeout: float) -> Path:
                 return page.file
             pixels = page_pixels(image, page.origin)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as e:
-        raise BadInputError(f"{page.origin} is not a readable image (corrupt or truncated): {e}") from e
+        raise BadInputError(unreadable_image(page.origin, e)) from e
     files.save_image(pixels, out, dpi=(page.dpi, page.dpi))
     return out
 
@@ -613,10 +633,11 @@ def _check_not_flattened(source: Image.Image, out: Image.Image, origin: str) -> 
     source_extrema = source.getextrema()
     source_bands = source_extrema if isinstance(source_extrema[0], tuple) else (source_extrema,)
     if any(low != high for low, high in source_bands):
-        raise BadInputError(
-            f"{origin} could not be read as it is: its pixels vary ({source.mode} image) but they come out as "
-            "one flat colour; save the scan as an 8-bit grey or colour PNG, TIFF or JPEG and drop it again"
-        )
+        raise BadInputError(_(
+            "{what} could not be read as it is: its pixels vary ({mode} image) but they come out as "
+            "one flat colour; save the scan as an 8-bit grey or colour PNG, TIFF or JPEG and drop it again",
+            what=origin, mode=source.mode,
+        ))
 
 
 def _render_pdf_page(page: SourcePage, out: Path, timeout: float) -> Path:
@@ -655,9 +676,10 @@ def _extract_scan(page: SourcePage, out: Path) -> Path | None:
     if not fits:
         return None
     if not data.rstrip(b"\0\r\n\t ").endswith(b"\xff\xd9"):  # no end-of-image marker: cut short
-        raise BadInputError(
-            f"{page.origin}: its scanned image is cut short (the JPEG in the PDF is truncated); scan it again"
-        )
+        raise BadInputError(_(
+            "{what}: its scanned image is cut short (the JPEG in the PDF is truncated); scan it again",
+            what=page.origin,
+        ))
     files.write_bytes(out, data)
     return out
 
@@ -708,7 +730,7 @@ def _rasterize(page: SourcePage, out: Path, timeout: float) -> Path:
     except ToolTimeoutError:
         raise
     except ToolError as e:
-        raise BadInputError(f"{page.origin} could not be rendered: {e.message}") from e
+        raise BadInputError(_("{what} could not be rendered: {error}", what=page.origin, error=e.message)) from e
     tools.check_output(out, "pdftoppm")
     return out
 
@@ -732,13 +754,15 @@ def open_image(file: Path) -> Image.Image:
             image.size  # noqa: B018 - forces the header to be read
             return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise BadInputError(
-            f"{file.name} is too large to be a page scan ({e}); split it or scan at a lower resolution"
-        ) from e
+        raise BadInputError(_(
+            "{name} is too large to be a page scan ({error}); split it or scan at a lower resolution",
+            name=file.name, error=e,
+        )) from e
     except UnidentifiedImageError as e:
-        raise BadInputError(f"{file.name} is not an image Pillow can read; scan to PDF, TIFF, JPEG or PNG") from e
+        raise BadInputError(_("{name} is not an image that can be read; scan to PDF, TIFF, JPEG or PNG",
+                              name=file.name)) from e
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
-        raise BadInputError(f"{file.name} is not a readable image (corrupt or truncated): {e}") from e
+        raise BadInputError(unreadable_image(file.name, e)) from e
 
 
 def check_frame(origin: str, image: Image.Image) -> None:
@@ -749,7 +773,8 @@ def check_frame(origin: str, image: Image.Image) -> None:
 def _check_frame(origin: str, image: Image.Image) -> None:
     width, height = image.size
     if width <= 0 or height <= 0:
-        raise BadInputError(f"{origin} has no pixels ({width} x {height}); scan it again")
+        raise BadInputError(_("{what} has no pixels ({width} x {height}); scan it again",
+                              what=origin, width=width, height=height))
     _check_pixels(origin, width, height)
 
 

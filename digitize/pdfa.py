@@ -23,6 +23,7 @@ import pikepdf
 
 from digitize import files
 from digitize.errors import BadInputError, PdfaError
+from digitize.i18n import _
 from digitize.models import DocumentMeta, nfc
 
 FLAVOUR = "2b"
@@ -60,7 +61,7 @@ def write_display_jpeg(image: np.ndarray, path: Path, quality: int) -> bool:
     gray = image.ndim == 2
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise BadInputError(f"could not encode page image {path.name}")
+        raise BadInputError(_("could not encode the page image {name}", name=path.name))
     files.write_bytes(path, data.tobytes())
     return gray
 
@@ -98,7 +99,7 @@ def _save(
         with files.storage_guard(out), files.written_whole(out) as tmp:
             report = pikepdf.pdfa.save(pdf, tmp, flavour)
     except pikepdf.pdfa.PdfaError as e:
-        raise PdfaError(f"the assembled PDF is not PDF/A-{flavour}: {e}") from e
+        raise PdfaError(_("the assembled PDF is not PDF/A-{flavour}: {error}", flavour=flavour, error=e)) from e
     except pikepdf.PdfError as e:  # qpdf reports a failed write as its own error, not an OSError
         if files.is_short_of_space(out.parent):
             raise files.storage_full(out) from e
@@ -215,7 +216,7 @@ def check_pdfa(path: Path, flavour: str = FLAVOUR) -> PdfaReport:
     checked; validate before signing.
     """
     if not path.is_file():
-        raise BadInputError(f"{path} does not exist")
+        raise BadInputError(_("{name} does not exist", name=path))
     import pikepdf.pdfa  # see _save
 
     report = pikepdf.pdfa.validate_written(path, flavour)

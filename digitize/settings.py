@@ -365,6 +365,8 @@ def load_settings(
     if path.is_file():
         file_values = _read_toml(path)
         sources.append(str(path))
+        # Where each value came from, in words signing/session.py puts into its own (English) messages:
+        # worded when the settings are read, so not translated here (the language may change after).
         origins = {f"{section}.{key}": f"the settings file {path.resolve()}"
                    for section, values in file_values.items() for key in values}
         base = base_dir or path.resolve().parent

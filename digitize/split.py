@@ -35,8 +35,9 @@ from PIL import Image
 
 from digitize.errors import BadInputError, MissingToolError, SignedInputError, ToolTimeoutError
 from digitize.files import storage_guard, written_whole
+from digitize.i18n import _
 from digitize.models import KINDS, check_code, check_number, json_kind, parse_document_code, shown
-from digitize.pages import MAX_PIXELS, check_frame, is_signed, open_image
+from digitize.pages import MAX_PIXELS, check_frame, is_signed, open_image, page_name, unreadable_image
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
@@ -79,7 +80,8 @@ def parse_cover(payload: str) -> Cover | None:
     try:
         return _cover(payload)
     except BadInputError as e:
-        raise BadInputError(f"the cover sheet's QR code {shown(payload)} is wrong: {e.message}") from e
+        raise BadInputError(_("the cover sheet's QR code {value} is wrong: {reason}",
+                              value=shown(payload), reason=e.message)) from e
 
 
 def _cover(payload: str) -> Cover:
@@ -87,11 +89,11 @@ def _cover(payload: str) -> Cover:
         try:
             data = json.loads(payload)
         except RecursionError as e:
-            raise BadInputError("it is nested too deeply") from e
+            raise BadInputError(_("it is nested too deeply")) from e
         except ValueError as e:
-            raise BadInputError(f"it is not valid JSON ({e})") from e
+            raise BadInputError(_("it is not valid JSON ({error})", error=e)) from e
         if not isinstance(data, dict):
-            raise BadInputError(f"it must be a JSON object, not {json_kind(data)}")
+            raise BadInputError(_("it must be a JSON object, not {kind}", kind=json_kind(data)))
     elif "=" in payload:
         data = {key.strip(): value.strip() for key, _, value in
                 (part.partition("=") for part in payload.split(";") if "=" in part)}
@@ -99,10 +101,10 @@ def _cover(payload: str) -> Cover:
         try:
             code, kind, number = parse_document_code(payload)
         except BadInputError as e:
-            raise BadInputError(
+            raise BadInputError(_(
                 "it does not read as a document code '<dossier code>-KQ<n>' or '<dossier code>-HS<n>' "
                 "with n from 1 to 9999"
-            ) from e
+            )) from e
         return Cover(code, kind, number)
     return Cover(
         check_code(_text(data, "dossier_code", required=True)),
@@ -117,21 +119,22 @@ def _text(data: dict, key: str, *, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str):
-        raise BadInputError(f"{key} must be text, not {json_kind(value)}")
+        raise BadInputError(_("{key} must be text, not {kind}", key=key, kind=json_kind(value)))
     return value
 
 
 def _kind(data: dict) -> str:
     kind = (_text(data, "kind") or "HS").upper()
     if kind not in KINDS:
-        raise BadInputError(f"kind {shown(kind)} must be KQ (result) or HS (dossier paper)")
+        raise BadInputError(_("kind {value} must be KQ (result) or HS (dossier paper)", value=shown(kind)))
     return kind
 
 
 def _number(value: object) -> int:
     if isinstance(value, str):
         if not re.fullmatch(r"[0-9]{1,4}", value):
-            raise BadInputError(f"document number {shown(value)} must be a whole number from 1 to 9999")
+            raise BadInputError(_("document number {value} must be a whole number from 1 to 9999",
+                                  value=shown(value)))
         value = int(value)
     return check_number(value)
 
@@ -143,7 +146,7 @@ def plan_split(covers: list[Cover | None]) -> list[Segment]:
     since guessing their owner would file papers under the wrong dossier.
     """
     if not covers or covers[0] is None:
-        raise BadInputError("the batch does not start with a QR cover sheet; put one before each dossier")
+        raise BadInputError(_("the batch does not start with a QR cover sheet; put one before each dossier"))
     segments: list[Segment] = []
     current: Cover | None = None
     pages: list[int] = []
@@ -158,13 +161,13 @@ def plan_split(covers: list[Cover | None]) -> list[Segment]:
     codes = [s.cover.document_code for s in segments]
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:
-        raise BadInputError(f"the batch names the same document twice: {', '.join(duplicates)}")
+        raise BadInputError(_("the batch names the same document twice: {codes}", codes=", ".join(duplicates)))
     return segments
 
 
 def _segment(cover: Cover, pages: list[int]) -> Segment:
     if not pages:
-        raise BadInputError(f"the cover sheet of {cover.document_code} is followed by no page")
+        raise BadInputError(_("the cover sheet of {code} is followed by no page", code=cover.document_code))
     return Segment(cover, tuple(pages))
 
 
@@ -194,7 +197,8 @@ def _page_cover(path: Path, number: int, text: str | None) -> Cover | None:
     try:
         return parse_cover(text) if text else None
     except BadInputError as e:
-        raise BadInputError(f"{path.name} page {number}: {e.message}; print that cover sheet again") from e
+        raise BadInputError(_("{page}: {reason}; print that cover sheet again",
+                              page=page_name(path.name, number), reason=e.message)) from e
 
 
 def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
@@ -212,14 +216,18 @@ def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
     try:
         return convert_from_path(str(path), dpi=QR_DPI, grayscale=True, timeout=timeout, **pages)
     except Image.DecompressionBombError as e:
-        raise BadInputError(f"{path.name}: a page is too large to be a page scan ({e})") from e
+        raise BadInputError(_("{name}: a page is too large to be a page scan ({error})", name=path.name,
+                              error=e)) from e
     except (PDFInfoNotInstalledError, PopplerNotInstalledError) as e:
-        raise MissingToolError("poppler is not installed", hint="install it with: apt-get install poppler-utils") from e
+        raise MissingToolError(_("{program} is not installed", program="poppler"),
+                               hint=_("install it with: {command}", command="apt-get install poppler-utils")) from e
     except PDFPopplerTimeoutError as e:
-        raise ToolTimeoutError(f"{path.name}: rendering the batch took more than {timeout:g} s") from e
+        raise ToolTimeoutError(_("{name}: rendering the batch took more than {seconds} s", name=path.name,
+                                 seconds=format(timeout, "g"))) from e
     except (PDFPageCountError, PDFSyntaxError) as e:
         reason = str(e).replace(str(path), path.name)
-        raise BadInputError(f"{path.name}: the batch could not be rendered to read its cover sheets: {reason}") from e
+        raise BadInputError(_("{name}: the batch could not be rendered to read its cover sheets: {error}",
+                              name=path.name, error=reason)) from e
 
 
 def _check_render_size(path: Path, first: int | None, last: int | None) -> None:
@@ -233,10 +241,11 @@ def _check_render_size(path: Path, first: int | None, last: int | None) -> None:
                 x0, y0, x1, y1 = (float(v) for v in page.mediabox)
                 scale = float(page.obj.get("/UserUnit", 1)) * QR_DPI / 72
                 if abs(x1 - x0) * scale * abs(y1 - y0) * scale > MAX_PIXELS:
-                    raise BadInputError(
-                        f"{path.name} page {number} is too large to be a page scan "
-                        f"({abs(x1 - x0) / 72:.0f} x {abs(y1 - y0) / 72:.0f} inches); split it or scan it again"
-                    )
+                    raise BadInputError(_(
+                        "{page} is too large to be a page scan ({width} x {height} inches); split it or scan it again",
+                        page=page_name(path.name, number), width=format(abs(x1 - x0) / 72, ".0f"),
+                        height=format(abs(y1 - y0) / 72, ".0f"),
+                    ))
     except (pikepdf.PdfError, ValueError, TypeError):
         return  # an unreadable or odd file: pdftoppm says what is wrong with it
 
@@ -247,13 +256,13 @@ def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
     with open_image(path) as tiff:
         texts = []
         for index in range(getattr(tiff, "n_frames", 1)):
-            origin = f"{path.name} page {index + 1}"
+            origin = page_name(path.name, index + 1)
             try:
                 tiff.seek(index)
                 check_frame(origin, tiff)  # before decoding: an oversized page is refused, not loaded
                 texts.append(read_qr(np.asarray(tiff.convert("L"))))
             except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
-                raise BadInputError(f"{origin} is not a readable image (corrupt or truncated): {e}") from e
+                raise BadInputError(unreadable_image(origin, e)) from e
         return texts
 
 
@@ -276,7 +285,7 @@ def has_cover_first(path: Path, *, timeout: float) -> bool:
         return bool(images) and _page_cover(path, 1, read_qr(np.asarray(images[0]))) is not None
     if path.suffix.lower() in (".tif", ".tiff"):
         with open_image(path) as tiff:  # a file Pillow cannot open, or too large, is refused with its reason
-            check_frame(f"{path.name} page 1", tiff)
+            check_frame(page_name(path.name, 1), tiff)
             try:
                 text = read_qr(np.asarray(tiff.convert("L")))
             except (OSError, SyntaxError, ValueError, EOFError):
@@ -295,10 +304,10 @@ def cut(path: Path, segments: list[Segment], out_dir: Path) -> list[Path]:
     if path.suffix.lower() == ".pdf":
         with pikepdf.open(path) as batch:
             if is_signed(batch):
-                raise SignedInputError(
-                    f"{path.name} carries a digital signature: cutting it at its cover sheets would leave "
-                    "documents without it; send each document as its own file"
-                )
+                raise SignedInputError(_(
+                    "{name} carries a digital signature: cutting it at its cover sheets would leave "
+                    "documents without it; send each document as its own file", name=path.name,
+                ))
         return [_cut_pdf(path, s, out_dir) for s in segments]
     return [_cut_tiff(path, s, out_dir) for s in segments]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from digitize import files
 from digitize.errors import DigitizeError, MissingToolError, ToolError, ToolTimeoutError
+from digitize.i18n import _
 
 #: Debian package that provides each program, for install advice.
 PACKAGES = {
@@ -36,7 +37,7 @@ SINGLE_THREAD_ENV = {"OMP_THREAD_LIMIT": "1"}
 
 def install_hint(program: str) -> str:
     package = PACKAGES.get(program, program)
-    return f"install it with: apt-get install {package}"
+    return _("install it with: {command}", command="apt-get install " + package)
 
 
 def run(
@@ -76,12 +77,13 @@ def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def missing(program: str) -> MissingToolError:
     """The error for a program that is not installed (not found on PATH)."""
-    return MissingToolError(f"{program} is not installed", hint=install_hint(program))
+    return MissingToolError(_("{program} is not installed", program=program), hint=install_hint(program))
 
 
 def timed_out(program: str, timeout: float, stderr: str = "") -> ToolTimeoutError:
     """The error for a program stopped at its timeout (transient)."""
-    return ToolTimeoutError(f"{program} did not finish within {timeout:g} s", stderr=stderr)
+    return ToolTimeoutError(_("{program} did not finish within {seconds} s", program=program, seconds=format(timeout, "g")),
+                            stderr=stderr)
 
 
 def failure(program: str, returncode: int, stderr: str, output_dir: Path | None = None) -> DigitizeError:
@@ -90,7 +92,8 @@ def failure(program: str, returncode: int, stderr: str, output_dir: Path | None 
     :class:`ToolError` with the last line of what it said on stderr."""
     if output_dir is not None and (files.is_short_of_space(output_dir) or _says_disk_full(stderr)):
         return files.storage_full(output_dir / program)
-    return ToolError(f"{program} failed with exit code {returncode}: {_last_line(stderr)}", stderr=stderr)
+    return ToolError(_("{program} failed with exit code {code}: {error}", program=program, code=returncode,
+                       error=_last_line(stderr)), stderr=stderr)
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ def require(program: str) -> Probe:
     """Return the probe of ``program`` or raise :class:`MissingToolError`."""
     found = probe(program)
     if not found.found:
-        raise MissingToolError(f"{program} is not installed", hint=found.detail or install_hint(program))
+        raise MissingToolError(_("{program} is not installed", program=program),
+                               hint=found.detail or install_hint(program))
     return found
 
 
@@ -169,18 +173,22 @@ def require_languages(languages: str, tessdata_dir: str = "") -> None:
     tessdata_dir = model_folder(tessdata_dir)
     if tessdata_dir and not Path(tessdata_dir).is_dir():
         raise MissingToolError(
-            f"the Tesseract model folder {tessdata_dir} (ocr.tessdata_dir) does not exist",
-            hint="run: bash run.sh setup (it installs the model there), or leave ocr.tessdata_dir empty",
+            _("the Tesseract model folder {folder} (ocr.tessdata_dir) does not exist", folder=tessdata_dir),
+            hint=_("run: bash run.sh setup (it installs the model there), or leave ocr.tessdata_dir empty"),
         )
     have = tesseract_languages(tessdata_dir)
     missing = [lang for lang in languages.split("+") if lang not in have]
     if missing:
         packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
-        where = f" in {tessdata_dir} (ocr.tessdata_dir)" if tessdata_dir else ""
-        raise MissingToolError(
-            f"Tesseract language data missing{where}: {', '.join(missing)}",
-            hint=f"install it with: apt-get install {packages}" + (", then bash run.sh setup" if tessdata_dir else ""),
-        )
+        command = f"apt-get install {packages}"
+        if tessdata_dir:
+            raise MissingToolError(
+                _("Tesseract language data missing in {folder} (ocr.tessdata_dir): {languages}",
+                  folder=tessdata_dir, languages=", ".join(missing)),
+                hint=_("install it with: {command}, then bash run.sh setup", command=command),
+            )
+        raise MissingToolError(_("Tesseract language data missing: {languages}", languages=", ".join(missing)),
+                               hint=_("install it with: {command}", command=command))
 
 
 def tool_versions() -> dict[str, str]:
@@ -195,7 +203,7 @@ def check_output(path: Path, program: str) -> None:
         return
     if files.is_short_of_space(path.parent):
         raise files.storage_full(path)
-    raise ToolError(f"{program} wrote no {path.name}")
+    raise ToolError(_("{program} wrote no {name}", program=program, name=path.name))
 
 
 def _says_disk_full(stderr: str) -> bool:
@@ -212,4 +220,4 @@ def _text(data: bytes | str | None) -> str:
 
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no message)"
+    return lines[-1] if lines else _("(no message)")

@@ -31,15 +31,23 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.states import Completed, State
 
 import pipeline
 from digitize import engine, intake, split
 from digitize.errors import BadInputError, BatchError, StoppedError, TimestampUnavailableError, is_transient
+from digitize.i18n import N_, _, format_datetime, format_number, ngettext, to_vietnam_time
 from digitize.models import DocumentMeta, parse_document_code
 from digitize.settings import Settings
 from flows import flow_settings
@@ -126,10 +134,12 @@ def record(
 
 
 def _document_run_name() -> str:
+    """A document's run is named by its document code (the input's name without its file type), then
+    where it came from: ``000.31.25.H08-261120-0001-KQ1 (xa/phuoc-loc)``; a batch by its file's name."""
     from prefect.runtime import flow_run
 
     p = flow_run.parameters
-    return f"{p['level']}/{p['office']}/{Path(p['path']).name}"
+    return f"{intake.InboxItem(Path(p['path']), p['level'], p['office']).stem} ({p['level']}/{p['office']})"
 
 
 @flow(name="digitize-document", flow_run_name=_document_run_name, log_prints=True)
@@ -161,6 +171,7 @@ def digitize_document(path: str, level: str, office: str, config: str | None = N
             _release(held, settings)
             if os.path.lexists(item.path):
                 intake.quarantine(item, settings.paths.failed, e, stage=stage)
+        _rename_with_outcome("retry-later" if is_transient(e) else "failed")
         raise
     intake.set_aside(item, settings.paths.done)
     if not settings.paths.keep_work:
@@ -220,9 +231,13 @@ def _digitize_batch(
         except Exception as e:
             if is_transient(e):
                 raise
-            failures.append(f"{meta.document_code} ({getattr(e, 'stage', 'digitize')}): {e}")
+            failures.append(f"{meta.document_code} ({pipeline.stage_label(getattr(e, 'stage', 'ocr'))}): {e}")
     if failures:
-        error = BatchError(f"{len(failures)} of {len(parts)} document(s) of the batch failed: " + "; ".join(failures))
+        error = BatchError(ngettext(
+            "{failed} of {total} document of the batch failed: {reasons}",
+            "{failed} of {total} documents of the batch failed: {reasons}",
+            len(parts), failed=len(failures), total=len(parts), reasons="; ".join(failures),
+        ))
         error.stage = "batch"  # type: ignore[attr-defined]
         raise error
     return outcomes
@@ -270,7 +285,31 @@ def _digitize_one(
 PROGRESS_LISTENERS: list[Callable[[int, int, list[dict[str, Any]]], None]] = []
 
 
-@flow(name="process-inbox", log_prints=True)
+def _inbox_run_name() -> str:
+    """A watcher's run, named at its start for where and when (``inbox-xa 29/11 19:00``, Vietnam time);
+    its end adds what it did (:func:`_finish`)."""
+    from prefect.runtime import flow_run
+
+    return _run_title("inbox", flow_run.parameters.get("level"))
+
+
+def _catch_up_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return _run_title("catch-up", flow_run.parameters.get("level"))
+
+
+def _run_title(kind: str, level: str | None) -> str:
+    """``inbox-xa 29/11 19:00``: the kind of run, its level (none: every level) and when it was to start,
+    in Vietnam time (the same at the run's start and at its end)."""
+    from prefect.runtime import flow_run
+
+    when = flow_run.scheduled_start_time or datetime.now(timezone.utc)
+    where = f"{kind}-{level}" if level else kind
+    return f"{where} {to_vietnam_time(when):%d/%m %H:%M}"
+
+
+@flow(name="process-inbox", flow_run_name=_inbox_run_name, log_prints=True)
 def process_inbox(
     level: str | None = None,
     office: str | None = None,
@@ -287,16 +326,18 @@ def process_inbox(
     """
     settings = flow_settings(config)
     root = Path(inbox) if inbox else settings.paths.inbox
-    return _process(root, level, office, limit, settings, config, dry_run, only)
+    with _named_at_the_end("inbox", level) as finish:
+        return finish(_process(root, level, office, limit, settings, config, dry_run, only))
 
 
-@flow(name="catch-up", log_prints=True)
+@flow(name="catch-up", flow_run_name=_catch_up_run_name, log_prints=True)
 def catch_up(
     level: str, office: str | None = None, limit: int | None = None, config: str | None = None
 ) -> list[dict[str, Any]]:
     """The backlog of one level from ``paths.backlog`` (laid out like the inbox)."""
     settings = flow_settings(config)
-    return _process(settings.paths.backlog, level, office, limit, settings, config, dry_run=False)
+    with _named_at_the_end("catch-up", level) as finish:
+        return finish(_process(settings.paths.backlog, level, office, limit, settings, config, dry_run=False))
 
 
 def _process(
@@ -329,7 +370,7 @@ def _process(
         # The key is opened (and its password checked) before any input is taken: a wrong password
         # stops the run here, with every input still in the inbox.
         logger.info("signing: %s", _session(config).note)
-    progress = create_progress_artifact(0.0, key="digitize-progress", description="Items of this run done")
+    progress = create_progress_artifact(0.0, key="digitize-progress", description=_("Items of this run done"))
     by_item: dict[int, list[dict[str, Any]]] = {}
     workers = engine.worker_count(settings.ocr, 1 << 16)
     in_flight = settings.ocr.documents_in_flight or 4 * workers
@@ -352,9 +393,7 @@ def _process(
             if _run_pool is not None:
                 _run_pool.terminate()
             raise
-    results = [summary for n in sorted(by_item) for summary in by_item[n]] + [_settling(i) for i in settling]
-    _publish(results)
-    return results
+    return [summary for n in sorted(by_item) for summary in by_item[n]] + [_settling(i) for i in settling]
 
 
 @contextlib.contextmanager
@@ -391,12 +430,12 @@ def _preview(item: intake.InboxItem) -> dict[str, Any]:
     try:
         meta = intake.read_meta(item)
     except BadInputError as e:
-        return _item_outcome(item, "would-check", f"not named as a document: {e.message}")
+        return _item_outcome(item, "would-check", _("not named as a document: {reason}", reason=e.message))
     return pipeline.DocumentOutcome(meta.document_code, item.level, item.office, "would-digitize").to_dict()
 
 
 def _settling(item: intake.InboxItem) -> dict[str, Any]:
-    return _item_outcome(item, "settling", "still being written; taken on a later run")
+    return _item_outcome(item, "settling", _("still being written; taken on a later run"))
 
 
 def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> list[dict[str, Any]]:
@@ -405,13 +444,13 @@ def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> 
         time.sleep(min(0.2, settings.intake.settle_seconds))
         second = intake.file_state(item.path)
     except FileNotFoundError:  # another worker claimed it since the folder was listed
-        return [_item_outcome(item, "taken", "claimed by another worker")]
+        return [_item_outcome(item, "taken", _("claimed by another worker"))]
     if not intake.is_settled(first, second, time.time(), settings.intake.settle_seconds):
         return [_settling(item)]
     owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
     claimed = intake.claim(item, owner)
     if claimed is None:
-        return [_item_outcome(item, "taken", "claimed by another worker")]
+        return [_item_outcome(item, "taken", _("claimed by another worker"))]
     state = digitize_document(str(claimed.path), item.level, item.office, config, return_state=True)
     if not state.is_failed():
         return state.result()
@@ -421,13 +460,138 @@ def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> 
         return [_item_outcome(item, "retry-later", str(error))]
     if os.path.lexists(claimed.path):
         # The flow failed before it could set the input aside itself (e.g. a crash).
-        reason = error if isinstance(error, BaseException) else RuntimeError(state.message or "unknown failure")
+        reason = error if isinstance(error, BaseException) else RuntimeError(state.message or _("unknown failure"))
         intake.quarantine(claimed, settings.paths.failed, reason, stage="flow")
     return [_item_outcome(item, "failed", str(error) if error is not None else state.message,
                           stage=getattr(error, "stage", None))]
 
 
-def _publish(results: list[dict[str, Any]]) -> None:
-    columns = ["document", "level", "office", "status", "pages", "confidence", "pades_level", "key", "reason"]
-    rows = [{c: r.get(c) for c in columns} for r in results]
-    create_table_artifact(rows, key="digitize-run", description="Documents of this run")
+@contextlib.contextmanager
+def _named_at_the_end(kind: str, level: str | None) -> Iterator[Callable[[list[dict[str, Any]]], State]]:
+    """Give the block a ``finish(results)`` that publishes the run's artifacts, renames the run for what
+    it did and returns its final state; a run stopped by an outage (a transient error before any item
+    was done: the catalog, the archive, a full disk) is renamed as one, told apart from bad inputs."""
+    started = datetime.now(timezone.utc)
+    title = _run_title(kind, level)
+
+    def finish(results: list[dict[str, Any]]) -> State:
+        return _finish(title, started, results)
+
+    try:
+        yield finish
+    except Exception as e:
+        if is_transient(e):
+            _rename_run(f"{title} — " + _("outage: retry later"))
+        raise
+
+
+#: The summary's columns, in words (the keys of each row stay the stable English ones of the JSON).
+_COLUMNS = {
+    "document": N_("document"), "level": N_("level"), "office": N_("office"), "status": N_("status"),
+    "pages": N_("pages"), "confidence": N_("confidence"), "pades_level": N_("signature level"),
+    "key": N_("archive key"), "stage": N_("stage"), "reason": N_("reason"),
+}
+
+
+def _finish(title: str, started: datetime, results: list[dict[str, Any]]) -> State:
+    """Publish the run's artifacts (a table of its documents and an overview, in the reader's language,
+    Vietnam time), name the run for what it did, and return its final state (its message the same words)."""
+    counts = _counts(results)
+    what = _what_it_did(counts)
+    name = f"{title} — {what}"
+    create_table_artifact([_row(r) for r in results], key="digitize-run", description=_("Documents of this run"))
+    create_markdown_artifact(_overview(name, started, results, counts), key="digitize-run-overview",
+                             description=_("What this run did"))
+    _rename_run(name)
+    return Completed(message=what, data=results)
+
+
+def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return counts
+
+
+def _what_it_did(counts: dict[str, int]) -> str:
+    """``3 đã lưu trữ, 2 lỗi, 1 thử lại sau (sự cố tạm thời)``: each status that occurred, by count."""
+    order = list(pipeline.STATUS_LABELS)
+    ranked = sorted(counts, key=lambda status: order.index(status) if status in order else len(order))
+    return ", ".join(_count_of(status, counts[status]) for status in ranked) or _("nothing ready")
+
+
+def _count_of(status: str, n: int) -> str:
+    """``n`` items of a status, in words."""
+    count = format_number(n)
+    if status == "archived":
+        return ngettext("{n} archived", "{n} archived", n, n=count)
+    if status == "duplicate":
+        return ngettext("{n} duplicate", "{n} duplicates", n, n=count)
+    if status == "failed":
+        return ngettext("{n} failed", "{n} failed", n, n=count)
+    if status == "retry-later":
+        return ngettext("{n} to retry later (outage)", "{n} to retry later (outage)", n, n=count)
+    if status == "settling":
+        return ngettext("{n} still being written", "{n} still being written", n, n=count)
+    return f"{count} {pipeline.status_label(status)}"
+
+
+def _row(result: dict[str, Any]) -> dict[str, Any]:
+    """One document of the run as a person reads it: columns in words, status in words, decimal comma."""
+    shown = dict(result)
+    shown["status"] = pipeline.status_label(result["status"])
+    shown["stage"] = pipeline.stage_label(result.get("stage"))
+    if isinstance(result.get("confidence"), (int, float)):
+        shown["confidence"] = format_number(result["confidence"], 1)
+    return {_(label): shown.get(column) for column, label in _COLUMNS.items()}
+
+
+def _overview(name: str, started: datetime, results: list[dict[str, Any]], counts: dict[str, int]) -> str:
+    """The run at a glance (markdown): what it did, from when to when, and an outage apart from bad inputs."""
+    lines = [f"# {name}", "",
+             _("Started {start}, ended {end} (Vietnam time).",
+               start=format_datetime(started, seconds=True),
+               end=format_datetime(datetime.now(timezone.utc), seconds=True)), ""]
+    outage = [r for r in results if r["status"] == "retry-later"]
+    bad = [r for r in results if r["status"] == "failed"]
+    if outage:
+        lines += ["## " + _("Outage: retry later"), "",
+                  _("These inputs stay in the scanner folder and are taken again by the next run; "
+                    "nothing is wrong with them. Fix the outage (the archive, the catalog, the timestamp "
+                    "authority, a full disk) if it lasts."), ""]
+        lines += [f"- {r['document']}: {r.get('reason') or ''}" for r in outage] + [""]
+    if bad:
+        lines += ["## " + _("Set aside in the failed folder"), "",
+                  _("Each is in the failed folder with its reason (<name>.error.json): correct it and drop it "
+                    "in the scanner folder again."), ""]
+        lines += [f"- {r['document']}: {r.get('reason') or ''}" for r in bad] + [""]
+    if not outage and not bad and counts:
+        lines += [_("No outage and no bad input."), ""]
+    return "\n".join(lines)
+
+
+def _rename_with_outcome(status: str) -> None:
+    """Add how a document's run ended to its name: ``... (xa/phuoc-loc) — thử lại sau (sự cố tạm thời)``."""
+    from prefect.runtime import flow_run
+
+    if flow_run.name:
+        _rename_run(f"{flow_run.name} — {pipeline.status_label(status)}")
+
+
+def _rename_run(name: str) -> None:
+    """Rename the flow run in progress (the Prefect UI lists runs by name).
+
+    A name is only a label: an API that fails to take it is logged, never allowed to replace the
+    run's own outcome (a failing rename must not turn an outage into a quarantine)."""
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if run_id is None:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(run_id, name=name)
+    except httpx.HTTPError as e:
+        get_run_logger().warning("could not rename the run to %r: %s", name, e)

@@ -20,9 +20,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from digitize.errors import ArchiveError, VerificationError
+from digitize.i18n import _, format_number, ngettext
 from digitize.models import VIETNAM
 from flows import flow_settings
-from flows.dossier import RETRY_DELAYS, _session, retry_if_transient
+from flows.dossier import RETRY_DELAYS, _rename_run, _session, retry_if_transient
 from signing.identity import resolve_identity
 from signing.renew import parse_sunsets, renew_timestamp, renewal_blockers, renewal_need
 from signing.trust import load_trust_roots
@@ -40,12 +41,22 @@ def fixity_check(sample: int | None = None, config: str | None = None) -> dict[s
     with open_catalog(settings.catalog) as catalog:
         report = check_fixity(open_archive(settings.archive), catalog, sample=sample)
         record_fixity_events(catalog, report)
-    rows = [{"document": p.document_code, "key": p.key, "problem": p.problem, "detail": p.detail}
+    columns = (_("document"), _("archive key"), _("problem"), _("detail"))
+    rows = [dict(zip(columns, (p.document_code, p.key, p.problem, p.detail), strict=True))
             for p in report.problems]
-    create_table_artifact(rows or [{"document": "-", "key": "-", "problem": "none", "detail": ""}],
-                          key="fixity", description=f"{report.checked} object(s) checked")
+    checked = ngettext("{n} object checked", "{n} objects checked", report.checked,
+                       n=format_number(report.checked))
+    create_table_artifact(rows or [dict(zip(columns, ("-", "-", _("none"), ""), strict=True))],
+                          key="fixity", description=checked)
     if report.problems:
-        raise ArchiveError(f"fixity check: {len(report.problems)} problem(s) in {report.checked} object(s)")
+        _rename_run(_("fixity check — {problems}; {checked}", checked=checked, problems=ngettext(
+            "{n} problem", "{n} problems", len(report.problems), n=format_number(len(report.problems)))))
+        raise ArchiveError(ngettext(
+            "fixity check: {problems} problem among {objects} object(s) checked",
+            "fixity check: {problems} problems among {objects} object(s) checked",
+            len(report.problems), problems=format_number(len(report.problems)),
+            objects=format_number(report.checked)))
+    _rename_run(_("fixity check — all sound; {checked}", checked=checked))
     get_run_logger().info("fixity check: %d object(s) checked, all sound", report.checked)
     return {"checked": report.checked, "problems": 0}
 
@@ -62,10 +73,11 @@ def renew_document(document_code: str, config: str | None, within_days: int | No
     with open_catalog(settings.catalog) as catalog:
         row = catalog.find_document(document_code)
     if row is None or row.archive_key is None:
-        raise ArchiveError(f"{document_code} is not in the catalog")
+        raise ArchiveError(_("{code} is not in the catalog", code=document_code))
     data = store.get_bytes(row.archive_key)
     if sha256_bytes(data) != row.output_sha256:
-        raise VerificationError(f"{row.archive_key} does not match the catalog's SHA-256; run a fixity check")
+        raise VerificationError(_("{key} does not match the catalog's SHA-256; run a fixity check",
+                                  key=row.archive_key))
     need = renewal_need(data, load_trust_roots(resolve_identity(settings.signing).trust_roots),
                         within=timedelta(days=within_days if within_days is not None
                                          else settings.signing.renew_within_days),
@@ -79,7 +91,7 @@ def renew_document(document_code: str, config: str | None, within_days: int | No
         report = _session(config).verify(renewed.path, expected_sha256=renewed.sha256)
         if blockers := renewal_blockers(report):
             failed = "; ".join(f"{c.name}: {c.detail}" for c in blockers)
-            raise VerificationError(f"the renewed file failed verification: {failed}")
+            raise VerificationError(_("the renewed file failed verification: {checks}", checks=failed))
         for check in report.failed():
             get_run_logger().warning("%s: %s fails (%s); fixed at signing, the file is renewed all the same",
                                      document_code, check.name, check.detail)
@@ -89,7 +101,7 @@ def renew_document(document_code: str, config: str | None, within_days: int | No
                                 renewed.sha256, renewed.renewed_at)
     store.put_bytes(manifest_key_of(key), manifest, sha256_bytes(manifest))
     if not store.verify(key, renewed.sha256):
-        raise VerificationError(f"the archived renewed copy under {key} does not match")
+        raise VerificationError(_("the archived renewed copy under {key} does not match", key=key))
     with open_catalog(settings.catalog) as catalog:
         catalog.record_renewal(document_code, archive_key=key, output_sha256=renewed.sha256)
     return {"document": document_code, "renewed": True, "reason": need.reason, "key": key,
@@ -119,10 +131,12 @@ def renew_timestamps(level: str | None = None, config: str | None = None,
                  if d.pades_level == "B-LTA" and d.status == "verified"]
     results = [renew_document(code, config, within_days) for code in codes]
     renewed = [r for r in results if r["renewed"]]
-    rows = [{"document": r["document"], "renewed": "yes" if r["renewed"] else "no", "why": r["reason"]}
-            for r in results]
-    create_markdown_artifact(
-        f"Renewed the archive timestamp of {len(renewed)} of {len(results)} B-LTA document(s).\n\n"
-        + "\n".join(f"- {r['document']}: {r['renewed']} ({r['why']})" for r in rows),
-        key="renewal", description="Archive-timestamp renewal")
+    headline = ngettext("Renewed the archive timestamp of {renewed} of {total} B-LTA document.",
+                        "Renewed the archive timestamp of {renewed} of {total} B-LTA documents.",
+                        len(results), renewed=format_number(len(renewed)), total=format_number(len(results)))
+    lines = ["- " + _("{code}: {outcome} ({reason})", code=r["document"], reason=r["reason"],
+                      outcome=_("renewed") if r["renewed"] else _("not renewed")) for r in results]
+    create_markdown_artifact(headline + "\n\n" + "\n".join(lines), key="renewal",
+                             description=_("Archive-timestamp renewal"))
+    _rename_run(f"renew-timestamps — {headline}")
     return renewed

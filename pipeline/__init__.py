@@ -40,6 +40,7 @@ from typing import Any
 
 from digitize import engine, files, intake, tools
 from digitize.errors import VerificationError
+from digitize.i18n import N_, _
 from digitize.models import VIETNAM, DocumentMeta
 from digitize.settings import Settings
 from signing.document_check import check_document_identity
@@ -101,6 +102,43 @@ class ScanSummary:
             page_reports=tuple(data["page_reports"]),
             signed_originals=tuple(SignedOriginal(Path(o["path"]), o["sha256"]) for o in data["signed_originals"]),
         )
+
+
+#: Each status of :class:`DocumentOutcome` in words, marked for translation (shown with ``_(STATUS_LABELS[s])``).
+STATUS_LABELS = {
+    "archived": N_("archived"),
+    "duplicate": N_("duplicate (archived before)"),
+    "failed": N_("failed: set aside in the failed folder"),
+    "retry-later": N_("retry later (an outage)"),
+    "settling": N_("still being written"),
+    "taken": N_("taken by another worker"),
+    "would-digitize": N_("would be digitized"),
+    "would-check": N_("would be refused"),
+}
+#: The stages a document goes through, in words (the ``stage`` of an outcome or an error report).
+STAGE_LABELS = {
+    "intake": N_("intake"),
+    "split": N_("cutting the batch"),
+    "ocr": N_("OCR"),
+    "sign": N_("signing"),
+    "verify": N_("verification"),
+    "archive": N_("archiving"),
+    "catalog": N_("catalog"),
+    "batch": N_("batch"),
+    "flow": N_("run"),
+}
+
+
+def status_label(status: str) -> str:
+    """A status of :class:`DocumentOutcome` in the reader's language (an unknown one as it is)."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def stage_label(stage: str | None) -> str:
+    """A stage in the reader's language (an unknown one as it is, none as "")."""
+    if not stage:
+        return ""
+    return _(STAGE_LABELS[stage]) if stage in STAGE_LABELS else stage
 
 
 @dataclass(frozen=True)
@@ -301,7 +339,7 @@ def verify(signed: SignResult, meta: DocumentMeta, session: SigningSession) -> V
                                                                                           meta.document_code)))
     if not report.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failed())
-        raise VerificationError(f"the signed file failed verification: {failed}")
+        raise VerificationError(_("the signed file failed verification: {checks}", checks=failed))
     return report
 
 
@@ -342,7 +380,7 @@ def archive(
     ])
     for item in (document, *originals):
         if not store.verify(item.key, item.sha256):
-            raise VerificationError(f"the archived copy under {item.key} does not match what was signed")
+            raise VerificationError(_("the archived copy under {key} does not match what was signed", key=item.key))
     return receipts[0]
 
 
@@ -380,5 +418,5 @@ def duplicate(meta: DocumentMeta, known: DocumentRow) -> DocumentOutcome:
     return DocumentOutcome(
         meta.document_code, meta.level, meta.office, "duplicate", known.archive_key, pages=known.page_count,
         confidence=known.ocr_confidence, pades_level=known.pades_level,
-        reason=f"the same scan was archived before as {known.archive_key}",
+        reason=_("the same scan was archived before as {key}", key=known.archive_key),
     )

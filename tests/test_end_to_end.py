@@ -128,7 +128,7 @@ def test_same_content_dropped_again_is_not_archived_twice_and_bad_file_is_set_as
     report = json.loads((failed_dir / f"{broken.name}.error.json").read_text(encoding="utf-8"))
     assert report["exit_code"] == 4
     assert report["stage"] == "ocr"
-    assert "not a readable PDF" in report["reason"]
+    assert "không phải tệp PDF đọc được" in report["reason"]  # the run's language: Vietnamese by default
     assert (failed_dir / broken.name).read_bytes().startswith(b"%PDF-1.4")
     misnamed_report = json.loads((failed_dir / f"{misnamed.name}.error.json").read_text(encoding="utf-8"))
     assert misnamed_report["stage"] == "intake"

@@ -75,8 +75,8 @@ def test_mixed_inbox_gives_the_right_counts_and_reasons_and_loses_nothing(prefec
         f"{CODE.format(second)}.pdf": 4,
     }
     assert CODE.format(first) in reports[f"{CODE.format(second)}.pdf"]["reason"]
-    assert "encrypted" in reports[f"{CODE.format(103)}.pdf"]["reason"]
-    assert "empty" in reports[f"{CODE.format(104)}.pdf"]["reason"]
+    assert "đã bị mã hóa" in reports[f"{CODE.format(103)}.pdf"]["reason"]  # in ui.language: Vietnamese by default
+    assert "rỗng (0 byte)" in reports[f"{CODE.format(104)}.pdf"]["reason"]
     # Nothing lost: every input is in done/ or failed/, none left in the scanner folder.
     done_dir = tmp_path / "var" / "done" / "xa" / "phuoc-loc"
     kept = sorted(p.name for d in (done_dir, failed_dir) for p in d.iterdir() if not p.name.endswith(".error.json"))

@@ -73,13 +73,23 @@ def test_renewal_adds_an_archive_timestamp_and_keeps_the_original(lta_run):
     assert "renewed" in events
 
 
+def _run_name(state) -> str:  # noqa: ANN001 - a Prefect state
+    """The name the Prefect UI shows for the flow run that ended in ``state``."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(state.state_details.flow_run_id).name
+
+
 def test_fixity_passes_then_catches_a_tampered_copy(lta_run):
     from flows.maintenance import fixity_check
     from storage.catalog import Catalog
 
     root, _results = lta_run
     config = str(root / "digitize.toml")
-    assert fixity_check(config=config)["problems"] == 0
+    sound = fixity_check(config=config, return_state=True)
+    assert sound.result()["problems"] == 0
+    assert _run_name(sound) == "kiểm tra tính toàn vẹn — tất cả nguyên vẹn; đã kiểm tra 1 đối tượng"
 
     with Catalog.open(root / "var" / "catalog.sqlite") as catalog:
         key = catalog.find_document(SAMPLE).archive_key
@@ -88,5 +98,5 @@ def test_fixity_passes_then_catches_a_tampered_copy(lta_run):
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))
-    with pytest.raises(ArchiveError, match="1 problem"):
+    with pytest.raises(ArchiveError, match="1 vấn đề trong 1 đối tượng"):  # the flow speaks ui.language (vi)
         fixity_check(config=config)

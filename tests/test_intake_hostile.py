@@ -542,9 +542,10 @@ def test_a_run_quarantines_links_and_special_files_and_copies_nothing_of_a_targe
     assert {name: r["exit_code"] for name, r in reports.items()} == {
         f"{CODE}-KQ1.pdf": 4, "lo-quet-01.pdf": 4, f"{CODE}-KQ2.pdf": 4, f"{CODE}-HS1": 4,
     }
-    assert "is a link" in reports["lo-quet-01.pdf"]["reason"]
-    assert "named pipe" in reports[f"{CODE}-KQ2.pdf"]["reason"]
-    assert f"{CODE}-HS1/trang-2.pdf is a link" in reports[f"{CODE}-HS1"]["reason"]
+    # A flow's reasons are in ui.language, Vietnamese by default.
+    assert "là liên kết (shortcut)" in reports["lo-quet-01.pdf"]["reason"]
+    assert "đường ống (named pipe)" in reports[f"{CODE}-KQ2.pdf"]["reason"]
+    assert f"{CODE}-HS1/trang-2.pdf là liên kết" in reports[f"{CODE}-HS1"]["reason"]
     assert (failed / f"{CODE}-KQ1.pdf").is_symlink() and secret.read_bytes() == SECRET
     assert not [p for p in office.rglob("*") if not p.name.startswith(".claimed")]
     work = tmp_path / "var" / "work"

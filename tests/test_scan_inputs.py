@@ -159,7 +159,11 @@ def test_signed_pdf_is_refused_or_digitized_with_the_original_kept_untouched(tmp
     assert (tmp_path / "out.pdf").is_file()
 
 
-def test_page_past_its_timeout_stops_the_document_with_exit_8_and_nothing_written(tmp_path):
+@pytest.mark.parametrize(("language", "words"), [("vi", "không xử lý xong trong 3 giây"),
+                                                  ("en", "did not finish within 3 s")])
+def test_page_past_its_timeout_stops_the_document_with_exit_8_and_nothing_written(tmp_path, language, words):
+    # The timeout is raised inside a page worker process, which never read the settings: it still
+    # speaks the run's language.
     # A fault double: answers the probes and orientation detection, hangs on recognition.
     bin_dir = tesseract_double(tmp_path / "bin", passthrough="--version*|--list-langs*|*osd*", then="sleep 60")
     page = text_page(dpi=200)
@@ -168,10 +172,11 @@ def test_page_past_its_timeout_stops_the_document_with_exit_8_and_nothing_writte
     (tmp_path / "digitize.toml").write_text("[ocr]\npage_timeout_seconds = 3\nworkers = 2\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | ENGLISH
     env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    env["DIGITIZE_UI__LANGUAGE"] = language
     result = subprocess.run([sys.executable, "-m", "digitize", "ocr", "two.tif", "-o", "out.pdf"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == ExitCode.tool_failed, result.stderr
-    assert "did not finish within 3 s" in result.stderr
+    assert f"two.tif {'trang' if language == 'vi' else 'page'} 1 {words}" in result.stderr, result.stderr
     assert _nothing_written(tmp_path)
 
 
