@@ -26,7 +26,7 @@ def test_a_row_of_the_runs_table_reads_in_words_with_a_decimal_comma():
     with i18n.using("vi"):
         row = _row(result)
     assert row["trạng thái"] == "đã lưu trữ" and row["độ tin cậy nhận dạng"] == "95,5"
-    assert row["tài liệu"] == "000.31.25.H08-261120-0001-KQ1" and row["công đoạn"] == ""
+    assert row["mã hồ sơ"] == "000.31.25.H08-261120-0001-KQ1" and row["công đoạn"] == ""
     assert _row(result)["confidence"] == "95.5"
 
 
