@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import enum
 
+from digitize.i18n import _
+
 
 class ExitCode(enum.IntEnum):
     ok = 0
@@ -216,7 +218,7 @@ class CsvImportError(BadInputError):
     """A CSV import was refused; ``errors`` holds ``(line number, message)`` for each bad line."""
 
     def __init__(self, message: str, errors: list[tuple[int, str]], *, hint: str | None = None):
-        shown = "\n".join(f"  line {line}: {text}" for line, text in errors[:50])
-        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        shown = "\n".join("  " + _("line {line}: {reason}", line=line, reason=text) for line, text in errors[:50])
+        more = "\n  " + _("... and {n} more", n=len(errors) - 50) if len(errors) > 50 else ""
         super().__init__(f"{message}\n{shown}{more}" if errors else message, hint=hint)
         self.errors = errors

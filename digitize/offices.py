@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digitize.errors import BadInputError
+from digitize.i18n import _
 from digitize.models import check_office, nfc, shown
 
 #: How remote an office is (the plan exempts remote communes from intake coverage).
@@ -36,15 +37,16 @@ class Office:
         check_office(self.code)
         check_office(self.level)
         if not isinstance(self.name, str) or not self.name.strip():
-            raise BadInputError(f"office {self.code} needs a name")
+            raise BadInputError(_("office {code} needs a name", code=self.code))
         object.__setattr__(self, "name", nfc(self.name.strip()))
         if self.area_type not in AREA_TYPES:
-            raise BadInputError(f"office {self.code}: area_type {shown(self.area_type)} must be one of "
-                                f"{', '.join(AREA_TYPES)}")
+            raise BadInputError(_("office {code}: area_type {value} must be one of {allowed}", code=self.code,
+                                  value=shown(self.area_type), allowed=", ".join(AREA_TYPES)))
         if self.status not in OFFICE_STATUSES:
-            raise BadInputError(f"office {self.code}: status {shown(self.status)} must be one of "
-                                f"{', '.join(OFFICE_STATUSES)}")
+            raise BadInputError(_("office {code}: status {value} must be one of {allowed}", code=self.code,
+                                  value=shown(self.status), allowed=", ".join(OFFICE_STATUSES)))
         if self.merged_into is not None:
             check_office(self.merged_into)
             if self.status != "merged" or self.merged_into == self.code:
-                raise BadInputError(f"office {self.code}: merged_into is only for a merged office, and not itself")
+                raise BadInputError(_("office {code}: merged_into is only for a merged office, and not itself",
+                                      code=self.code))

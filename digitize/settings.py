@@ -56,6 +56,10 @@ from digitize.settings_types import Flag, FolderPath, Number, OptionalPath, Opti
 
 ENV_PREFIX = "DIGITIZE_"
 CONFIG_ENV = "DIGITIZE_CONFIG"
+#: Kinds of the place a setting came from (:func:`describe_origin` words them).
+ORIGIN_ENV, ORIGIN_FILE = "env", "file"
+#: The parts of ``Settings.source`` besides a settings file's path (:func:`describe_source` words them).
+SOURCE_DEFAULTS, SOURCE_ENVIRONMENT = "defaults", "environment"
 DEFAULT_CONFIG_NAME = "digitize.toml"
 LEVELS = ("tinh", "huyen", "xa")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -193,14 +197,20 @@ class SigningSettings:
     renew_within_days: Annotated[Whole, Field(ge=1, le=36_500)] = 365
     #: algorithms no longer trusted from a date on ("sha1=2020-01-01"): a timestamp using one is renewed
     algorithm_sunsets: Words = ()
-    #: Where each key of this section was set ("the environment variable ...", "the settings
-    #: file ..."), so that a wrong password can be traced without showing it. Not a setting.
-    sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False,
-                                                 metadata={"internal": True})
+    #: Where each key of this section was set, as ``(key, kind, name)``: kind ``env`` (name: the
+    #: variable) or ``file`` (name: the settings file), so that a wrong password can be traced without
+    #: showing it. A record in no language: :func:`describe_origin` words it when shown. Not a setting.
+    sources: tuple[tuple[str, str, str], ...] = field(default=(), repr=False, compare=False,
+                                                      metadata={"internal": True})
+
+    def origin_of(self, key: str) -> tuple[str, str] | None:
+        """Where ``key`` of [signing] was set, as ``(kind, name)``; None when it kept its default."""
+        return next(((kind, name) for k, kind, name in self.sources if k == key), None)
 
     def source_of(self, key: str) -> str | None:
-        """Where ``key`` of [signing] was set, in words; None when it kept its default."""
-        return dict(self.sources).get(key)
+        """Where ``key`` of [signing] was set, in the reader's words now; None when it kept its default."""
+        origin = self.origin_of(key)
+        return None if origin is None else describe_origin(*origin)
 
 
 @_section
@@ -267,7 +277,7 @@ class Settings:
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     ui: UiSettings = field(default_factory=UiSettings)
-    source: str = "defaults"
+    source: str = SOURCE_DEFAULTS  # a record, worded by describe_source
 
 
 
@@ -360,14 +370,12 @@ def load_settings(
     explicit = config_path is not None or CONFIG_ENV in environ
     path = Path(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
     file_values: dict[str, dict[str, object]] = {}
-    origins: dict[str, str] = {}
-    sources = ["defaults"]
+    origins: dict[str, tuple[str, str]] = {}  # "section.key": (kind, name), worded when shown
+    sources = [SOURCE_DEFAULTS]
     if path.is_file():
         file_values = _read_toml(path)
         sources.append(str(path))
-        # Where each value came from, in words signing/session.py puts into its own (English) messages:
-        # worded when the settings are read, so not translated here (the language may change after).
-        origins = {f"{section}.{key}": f"the settings file {path.resolve()}"
+        origins = {f"{section}.{key}": (ORIGIN_FILE, str(path.resolve()))
                    for section, values in file_values.items() for key in values}
         base = base_dir or path.resolve().parent
     elif explicit:
@@ -378,9 +386,9 @@ def load_settings(
     environment = _Environment(environ)
     env_values = environment()
     if env_values:
-        sources.append("environment")
+        sources.append(SOURCE_ENVIRONMENT)
     for section, values in env_values.items():
-        origins.update({f"{section}.{key}": f"the environment variable {ENV_PREFIX}{section.upper()}__{key.upper()}"
+        origins.update({f"{section}.{key}": (ORIGIN_ENV, f"{ENV_PREFIX}{section.upper()}__{key.upper()}")
                         for key in values})
     for key in origins:
         section, _sep, name = key.partition(".")
@@ -460,10 +468,10 @@ def _config_error(section: str, error: pydantic.ValidationError) -> ConfigError:
     return ConfigError(_("setting '{key}' must be a string, not {value}", key=name, value=value))
 
 
-def _finish(sections: dict[str, Any], base: Path, origins: Mapping[str, str]) -> Settings:
+def _finish(sections: dict[str, Any], base: Path, origins: Mapping[str, tuple[str, str]]) -> Settings:
     """The validated sections made concrete: paths resolved, unset folders under ``var_dir``, rules checked."""
     sections["signing"] = dataclasses.replace(sections["signing"], sources=tuple(
-        (key.partition(".")[2], where) for key, where in origins.items() if key.startswith("signing.")))
+        (key.partition(".")[2], kind, name) for key, (kind, name) in origins.items() if key.startswith("signing.")))
     ocr = sections["ocr"]
     if ocr.tessdata_dir not in ("", "auto") and not Path(ocr.tessdata_dir).is_absolute():
         sections["ocr"] = dataclasses.replace(ocr, tessdata_dir=str(base / ocr.tessdata_dir))
@@ -501,6 +509,22 @@ def _tessdata_dir(value: str, var: Path) -> str:
     return str(folder) if (folder / "vie.traineddata").is_file() else ""
 
 
+def describe_origin(kind: str, name: str) -> str:
+    """Where a setting came from, in the reader's words: ``the environment variable DIGITIZE_...`` (kind
+    ``env``) or ``the settings file /etc/digitize.toml`` (kind ``file``)."""
+    if kind == ORIGIN_ENV:
+        return _("the environment variable {name}", name=name)
+    if kind == ORIGIN_FILE:
+        return _("the settings file {name}", name=name)
+    raise ValueError(f"unknown kind of origin {kind!r}")  # a caller's mistake
+
+
+def describe_source(source: str) -> str:
+    """``Settings.source`` (``defaults + digitize.toml + environment``) in the reader's words."""
+    words = {SOURCE_DEFAULTS: _("the defaults"), SOURCE_ENVIRONMENT: _("environment variables")}
+    return " + ".join(words.get(part) or _("the settings file {name}", name=part) for part in source.split(" + "))
+
+
 def shown_value(name: str, value: object) -> str:
     """``value`` as a message may show it: a secret or a URL that may carry a password is never shown."""
     if name in SECRET_KEYS or name in URL_KEYS:
@@ -514,7 +538,7 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
-        return "(a URL that could not be read)"
+        return _("(a URL that could not be read)")
     if password is None:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@")))

@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from digitize.errors import BadInputError, CsvImportError
+from digitize.i18n import N_, _, ngettext
 from digitize.models import check_code, check_office, nfc
 from digitize.offices import Office
 from rates.summary import inventory_counted_in_bulk
@@ -69,9 +70,10 @@ def import_offices(catalog: Catalog, path: Path, levels: Sequence[str]) -> Impor
     """Import the office registry CSV at ``path`` (all or nothing, idempotent)."""
     rows, errors = _parse(path, OFFICE_COLUMNS, lambda line, rec: _office(rec, levels))
     known = {row[0] for row in catalog.query("SELECT code FROM offices")} | {r.code for _, r in rows}
-    errors += [(line, f"merged_into {r.merged_into!r} is not an office in the file or the catalog")
+    errors += [(line, _("merged_into {office!r} is not an office in the file or the office registry",
+                        office=r.merged_into))
                for line, r in rows if r.merged_into is not None and r.merged_into not in known]
-    errors += _duplicates([(line, (r.code,)) for line, r in rows], "office")
+    errors += _duplicates([(line, (r.code,)) for line, r in rows], N_("the same office {key} as line {first}"))
     _refuse(path, errors)
     values = [(r.code, r.name, r.level, r.area_type, r.status, r.merged_into) for _, r in rows]
     with catalog.transaction(f"import offices from {path}"):
@@ -94,12 +96,13 @@ def import_inventory(catalog: Catalog, path: Path, levels: Sequence[str]) -> Imp
     registry = {code: level for code, level in catalog.query("SELECT code, level FROM offices")}
     for line, r in rows:
         if r.office_code not in registry:
-            errors.append((line, f"office {r.office_code!r} is not in the office registry "
-                                 "(import it first: digitize offices import FILE.csv)"))
+            errors.append((line, _("office {office!r} is not in the office registry "
+                                   "(import it first: digitize offices import FILE.csv)", office=r.office_code)))
         elif registry[r.office_code] != r.level:
-            errors.append((line, f"office {r.office_code} is a {registry[r.office_code]} office, "
-                                 f"not {r.level}"))
-    errors += _duplicates([(line, (r.dossier_code, r.result_no)) for line, r in rows], "result")
+            errors.append((line, _("office {office} is of level {registered} in the office registry, not {level}",
+                                   office=r.office_code, registered=registry[r.office_code], level=r.level)))
+    errors += _duplicates([(line, (r.dossier_code, r.result_no)) for line, r in rows],
+                          N_("the same result {key} as line {first}"))
     _refuse(path, errors)
     values = [(r.dossier_code, r.procedure_code, r.office_code, r.level, r.received_date, r.resolved_date,
                r.result_no, r.valid_until) for _, r in rows]
@@ -123,19 +126,21 @@ def _parse(path, columns, convert):  # noqa: ANN001, ANN202 - private helper
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except OSError as e:
-        raise BadInputError(f"cannot read {path}: {e.strerror or e}") from e
+        raise BadInputError(_("cannot read {file}: {error}", file=path, error=e.strerror or e)) from e
     except UnicodeDecodeError as e:
-        raise CsvImportError(f"{path} is not UTF-8 text; nothing was imported",
-                             [(text_line(e), "not UTF-8")]) from e
+        raise CsvImportError(_("{file} is not UTF-8 text; nothing was imported", file=path),
+                             [(text_line(e), _("not UTF-8"))],
+                             hint=_("export the CSV again as UTF-8")) from e
     reader = csv.reader(io.StringIO(nfc(text), newline=""))
     header = next(reader, None)
     if header is None:
-        raise CsvImportError(f"{path} is empty; nothing was imported", [])
+        raise CsvImportError(_("{file} is empty; nothing was imported", file=path), [])
     header = [h.strip() for h in header]
     if sorted(header) != sorted(columns):
         raise CsvImportError(
-            f"{path}: the header must name the columns {', '.join(columns)}; nothing was imported",
-            [(1, f"found {', '.join(header) or '(nothing)'}")],
+            _("{file}: the header must name the columns {columns}; nothing was imported", file=path,
+              columns=", ".join(columns)),
+            [(1, _("found {columns}", columns=", ".join(header) or _("(nothing)")))],
         )
     rows, errors = [], []
     for record in reader:
@@ -143,14 +148,14 @@ def _parse(path, columns, convert):  # noqa: ANN001, ANN202 - private helper
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
-            errors.append((line, f"{len(record)} fields, expected {len(header)}"))
+            errors.append((line, _("{found} fields, expected {expected}", found=len(record), expected=len(header))))
             continue
         try:
             rows.append((line, convert(line, dict(zip(header, (c.strip() for c in record), strict=True)))))
         except BadInputError as e:
             errors.append((line, e.message))
     if not rows and not errors:
-        raise CsvImportError(f"{path} has a header but no rows; nothing was imported", [])
+        raise CsvImportError(_("{file} has a header but no rows; nothing was imported", file=path), [])
     return rows, errors
 
 
@@ -162,15 +167,19 @@ def text_line(error: UnicodeDecodeError) -> int:
 def _refuse(path: Path, errors: list[tuple[int, str]]) -> None:
     if errors:
         errors.sort()
-        raise CsvImportError(f"{path}: {len(errors)} bad line(s); nothing was imported", errors)
+        raise CsvImportError(ngettext("{file}: {n} bad line; nothing was imported",
+                                      "{file}: {n} bad lines; nothing was imported", len(errors),
+                                      file=path, n=len(errors)),
+                             errors, hint=_("correct these lines and import the whole file again"))
 
 
-def _duplicates(keys: list[tuple[int, tuple[str, ...]]], what: str) -> list[tuple[int, str]]:
+def _duplicates(keys: list[tuple[int, tuple[str, ...]]], message: str) -> list[tuple[int, str]]:
+    """``message`` (marked, with ``{key}`` and ``{first}``) for each line whose key an earlier line had."""
     seen: dict[tuple[str, ...], int] = {}
     errors = []
     for line, key in keys:
         if key in seen:
-            errors.append((line, f"the same {what} {' / '.join(key)} as line {seen[key]}"))
+            errors.append((line, _(message, key=" / ".join(key), first=seen[key])))
         else:
             seen[key] = line
     return errors
@@ -190,18 +199,21 @@ def _inventory(rec: dict[str, str], levels: Sequence[str]) -> InventoryRow:
     resolved = _date(rec, "resolved_date", required=True)
     valid_until = _date(rec, "valid_until", required=False)
     if received is not None and received > resolved:
-        raise BadInputError(f"resolved_date {resolved} is before received_date {received}")
+        raise BadInputError(_("resolved_date {resolved} is before received_date {received}",
+                              resolved=resolved, received=received))
     if valid_until is not None and valid_until < resolved:
-        raise BadInputError(f"valid_until {valid_until} is before resolved_date {resolved}")
+        raise BadInputError(_("valid_until {valid_until} is before resolved_date {resolved}",
+                              valid_until=valid_until, resolved=resolved))
     number = rec["result_no"]
     if not number.isdigit() or not 1 <= int(number) <= 9999:
-        raise BadInputError(f"result_no {number!r} must be a whole number from 1 to 9999 (the n of -KQ<n>)")
+        raise BadInputError(_("result_no {number!r} must be a whole number from 1 to 9999 (the n of -KQ<n>)",
+                              number=number))
     return InventoryRow(dossier, procedure, office, level, received, resolved, str(int(number)), valid_until)
 
 
 def _level(value: str, levels: Sequence[str]) -> str:
     if value not in levels:
-        raise BadInputError(f"level {value!r} must be one of {', '.join(levels)}")
+        raise BadInputError(_("level {value!r} must be one of {levels}", value=value, levels=", ".join(levels)))
     return value
 
 
@@ -209,11 +221,11 @@ def _date(rec: dict[str, str], column: str, *, required: bool) -> str | None:
     value = rec[column]
     if not value:
         if required:
-            raise BadInputError(f"{column} is empty")
+            raise BadInputError(_("{column} is empty", column=column))
         return None
     try:
         if not _DATE.fullmatch(value):
             raise ValueError
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        raise BadInputError(f"{column} {value!r} is not a date YYYY-MM-DD") from None
+        raise BadInputError(_("{column} {value!r} is not a date YYYY-MM-DD", column=column, value=value)) from None

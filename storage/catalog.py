@@ -605,7 +605,7 @@ def open_catalog(settings: CatalogSettings, migrations: Sequence[Migration] = MI
         connection, shown, dialect = connect(settings.url)
         return Catalog(connection, shown, dialect, migrations).prepare()
     if settings.path is None:
-        raise CatalogError("catalog.path is not set")
+        raise CatalogError(_("catalog.path is not set"), hint=_("set catalog.path or catalog.url"))
     return Catalog.open(settings.path, migrations)
 
 

@@ -120,7 +120,8 @@ class _Postgres(Dialect):
 
 def _nothing_left(pending: str) -> None:
     if pending.strip():
-        raise CatalogError(f"migration script ends with an incomplete statement: {pending.strip()[:80]!r}")
+        raise CatalogError(_("migration script ends with an incomplete statement: {statement!r}",
+                             statement=pending.strip()[:80]))
 
 
 SQLITE: Dialect = _Sqlite("sqlite", "BEGIN IMMEDIATE", "PRAGMA defer_foreign_keys = ON", "IS NOT", (sqlite3.Error,))

@@ -100,17 +100,17 @@ def check_prefix(prefix: str) -> str:
 
 def _key_problem(key: object) -> str | None:
     if not isinstance(key, str) or not key:
-        return "it is empty or not text"
+        return _("it is empty or not text")
     if key.startswith("/"):
-        return "it starts with '/'"
+        return _("it starts with '/'")
     if "\\" in key:
-        return "it contains a backslash"
+        return _("it contains a backslash")
     if ".." in key:
-        return "it contains '..'"
+        return _("it contains '..'")
     if not _KEY_CHARS.fullmatch(key):
-        return "use only letters, digits, '.', '_', '-' and '/'"
+        return _("use only letters, digits, '.', '_', '-' and '/'")
     if any(part == "" or part.startswith(".") for part in key.split("/")):
-        return "a path segment is empty or starts with '.'"
+        return _("a path segment is empty or starts with '.'")
     return None
 
 

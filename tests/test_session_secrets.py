@@ -53,11 +53,32 @@ def test_wrong_password_from_a_file_names_the_file_and_where_it_was_set(tmp_path
     assert "sai-mật-khẩu" not in text
 
 
+def test_wrong_password_in_vietnamese_names_the_environment_variable_it_came_from(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from digitize.errors import SigningError
+    from digitize.i18n import using
+    from digitize.settings import load_settings
+    from tests.signing_helpers import make_ca, make_p12
+
+    now = datetime.now(UTC)
+    p12 = make_p12(tmp_path / "khóa cơ quan.p12", b"dung", not_before=now - timedelta(days=1),
+                   not_after=now + timedelta(days=9), ca=make_ca("CA thử"))
+    settings = load_settings(environ={"DIGITIZE_SIGNING__PKCS12": str(p12),
+                                      "DIGITIZE_SIGNING__PKCS12_PASSWORD": "sai-mật-khẩu"}, base_dir=tmp_path)
+    with using("vi"), pytest.raises(SigningError) as caught:
+        open_signing_session(settings.signing, font_cache_dir=tmp_path / "fonts")
+    text = str(caught.value)
+    assert "mật khẩu" in text and "biến môi trường DIGITIZE_SIGNING__PKCS12_PASSWORD" in text, text
+    assert "the environment variable" not in text and "wrong password" not in text
+    assert "sai-mật-khẩu" not in text
+
+
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
         (SigningSettings(pkcs11_module=Path("/t.so"), pkcs11_key_label="k", pkcs11_pin="1234",
-                         sources=(("pkcs11_pin", "the environment variable DIGITIZE_SIGNING__PKCS11_PIN"),)),
+                         sources=(("pkcs11_pin", "env", "DIGITIZE_SIGNING__PKCS11_PIN"),)),
          "the token PIN was taken from the environment variable DIGITIZE_SIGNING__PKCS11_PIN (not shown)"),
         (SigningSettings(pkcs11_module=Path("/t.so"), pkcs11_key_label="k", pkcs11_pin_file=Path("/etc/pin")),
          "the token PIN was taken from the first line of the file /etc/pin"),

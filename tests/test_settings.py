@@ -222,6 +222,22 @@ def test_settings_remember_where_each_signing_secret_came_from(tmp_path):
     assert "Mật-khẩu-1" not in repr(s) and "2468" not in repr(s)
 
 
+def test_where_a_setting_came_from_is_kept_in_no_language_and_worded_when_shown(tmp_path):
+    from digitize.i18n import using
+    from digitize.settings import describe_source
+
+    config = tmp_path / "cấu hình.toml"
+    config.write_text('[signing]\npkcs11_pin = "2468"\n', encoding="utf-8")
+    s = load_settings(config, environ={"DIGITIZE_SIGNING__PKCS12_PASSWORD": "x"})
+    assert s.signing.origin_of("pkcs12_password") == ("env", "DIGITIZE_SIGNING__PKCS12_PASSWORD")
+    assert s.signing.origin_of("pkcs11_pin") == ("file", str(config))
+    with using("vi"):  # the settings were read in English: the words follow the language of the moment
+        assert s.signing.source_of("pkcs12_password") == "biến môi trường DIGITIZE_SIGNING__PKCS12_PASSWORD"
+        assert s.signing.source_of("pkcs11_pin") == f"tệp cấu hình {config}"
+        assert describe_source(s.source) == f"mặc định + tệp cấu hình {config} + biến môi trường"
+    assert describe_source(s.source) == f"the defaults + the settings file {config} + environment variables"
+
+
 @pytest.mark.parametrize("key", ["signing.pkcs12_password", "signing.pkcs11_pin", "catalog.url",
                                  "archive.endpoint_url", "signing.tsa_url"])
 def test_a_secret_of_the_wrong_type_is_refused_without_showing_it(tmp_path, key):

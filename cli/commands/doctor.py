@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from digitize.i18n import _, ngettext
-from digitize.settings import Settings
+from digitize.settings import Settings, describe_source
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     failed = [c for c in checks if not c.ok]
     if failed:
         print(ngettext("{n} problem found (settings from {source})", "{n} problems found (settings from {source})",
-                       len(failed), n=len(failed), source=settings.source), file=sys.stderr)
+                       len(failed), n=len(failed), source=describe_source(settings.source)), file=sys.stderr)
         return int(failed[0].exit_code)
     return 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digitize.errors import BadInputError, ConfigError
-from digitize.i18n import _
+from digitize.i18n import _, format_date
 from digitize.models import VIETNAM
 from digitize.settings import Settings
 
@@ -84,7 +84,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from storage.catalog import open_catalog
 
     if args.level and args.level not in settings.intake.levels:
-        raise ConfigError(f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}")
+        raise ConfigError(_("unknown level {level!r}; configured levels: {levels}", level=args.level,
+                            levels=", ".join(settings.intake.levels)))
     end = _period_end(args, period_end)
     schedule = load_schedule(args.targets)
     with open_catalog(settings.catalog) as catalog:
@@ -104,12 +105,13 @@ def _period_end(args: argparse.Namespace, period_end) -> date:  # noqa: ANN001
     today = datetime.now(VIETNAM).date()
     if args.as_of is not None:
         if args.year is not None and args.year != args.as_of.year:
-            raise BadInputError(f"--as-of {args.as_of} is not in --year {args.year}")
+            raise BadInputError(_("--as-of {day} is not in --year {year}", day=args.as_of, year=args.year))
         return args.as_of
     try:
         return period_end(args.year or today.year, today)
-    except ValueError as e:
-        raise BadInputError(str(e)) from None
+    except ValueError:
+        raise BadInputError(_("year {year} has not begun (today is {today})", year=args.year,
+                              today=format_date(today))) from None
 
 
 def render(report: RatesReport, fmt: str, only: tuple[str, ...] | None = None) -> str:
