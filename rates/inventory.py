@@ -128,9 +128,8 @@ def _parse(path, columns, convert):  # noqa: ANN001, ANN202 - private helper
     except OSError as e:
         raise BadInputError(_("cannot read {file}: {error}", file=path, error=e.strerror or e)) from e
     except UnicodeDecodeError as e:
-        raise CsvImportError(_("{file} is not UTF-8 text; nothing was imported", file=path),
-                             [(text_line(e), _("not UTF-8"))],
-                             hint=_("export the CSV again as UTF-8")) from e
+        raise CsvImportError(_("{file} is not UTF-8 text; nothing was imported: export the CSV again as UTF-8",
+                               file=path), [(text_line(e), _("not UTF-8"))]) from e
     reader = csv.reader(io.StringIO(nfc(text), newline=""))
     header = next(reader, None)
     if header is None:
@@ -167,10 +166,11 @@ def text_line(error: UnicodeDecodeError) -> int:
 def _refuse(path: Path, errors: list[tuple[int, str]]) -> None:
     if errors:
         errors.sort()
-        raise CsvImportError(ngettext("{file}: {n} bad line; nothing was imported",
-                                      "{file}: {n} bad lines; nothing was imported", len(errors),
-                                      file=path, n=len(errors)),
-                             errors, hint=_("correct these lines and import the whole file again"))
+        # The action is part of the headline: a hint would be shown after the list, as if of its last line.
+        raise CsvImportError(ngettext("{file}: {n} bad line; nothing was imported: correct it and import the "
+                                      "whole file again",
+                                      "{file}: {n} bad lines; nothing was imported: correct them and import the "
+                                      "whole file again", len(errors), file=path, n=len(errors)), errors)
 
 
 def _duplicates(keys: list[tuple[int, tuple[str, ...]]], message: str) -> list[tuple[int, str]]:

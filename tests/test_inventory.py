@@ -127,7 +127,90 @@ def test_cli_bad_inventory_exits_4_with_line_numbers(settings_env, tmp_path, cap
     assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
     bad = _csv(tmp_path, HEADER + "\nX1,1.0,ttpvhcc,tinh,2025-01-01,2025-13-01,1,\n", "bad.csv")
     assert main(["inventory", "import", str(bad)]) == ExitCode.bad_input
-    assert "line 2: resolved_date '2025-13-01'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bad.csv: 1 dòng lỗi; chưa nhập gì: hãy sửa rồi nhập lại toàn bộ tệp" in err  # the default: Vietnamese
+    assert "dòng 2: resolved_date '2025-13-01' không phải ngày dạng YYYY-MM-DD" in err
+
+
+def test_cli_bad_inventory_reads_in_english_when_the_language_is_english(settings_env, tmp_path, capsys,
+                                                                         monkeypatch):
+    from tests.cli_fixtures import ENGLISH
+
+    for name, value in ENGLISH.items():
+        monkeypatch.setenv(name, value)
+    assert main(["offices", "import", str(SAMPLES / "offices.csv")]) == 0
+    bad = _csv(tmp_path, HEADER + "\nX1,1.0,ttpvhcc,tinh,2025-01-01,2025-13-01,1,\n", "bad.csv")
+    assert main(["inventory", "import", str(bad)]) == ExitCode.bad_input
+    err = capsys.readouterr().err
+    assert "bad.csv: 1 bad line; nothing was imported" in err
+    assert "line 2: resolved_date '2025-13-01' is not a date YYYY-MM-DD" in err
+
+
+def test_import_errors_read_in_vietnamese_line_by_line(catalog, tmp_path):
+    from digitize.i18n import using
+
+    path = _csv(tmp_path, "\n".join([
+        HEADER,
+        "G1,1.001,prov,tinh,2025-01-08,2025-01-10,1,",           # line 2: good
+        "G3,1.001,phuong-moi,xa,2025-01-08,2025-01-10,1,",       # line 3: unknown office
+        "G1,1.001,prov,tinh,2025-01-08,2025-01-10,1,",           # line 4: same result as line 2
+        "G4,1.001,prov,xa,2025-01-08,2025-01-10,1,",             # line 5: level does not match the office
+        "G5,1.001,prov,tinh,2025-01-08,,1,",                     # line 6: resolved_date empty
+        "G6,1.001,prov,tinh,2025-01-12,2025-01-10,1,",           # line 7: resolved before received
+        "G7,1.001,prov,tinh,2025-01-08",                         # line 8: too few fields
+    ]) + "\n", "kết quả.csv")
+    with using("vi"), pytest.raises(CsvImportError) as caught:
+        import_inventory(catalog, path, LEVELS)
+    text = str(caught.value)
+    assert text.startswith(f"{path}: 6 dòng lỗi; chưa nhập gì")
+    assert "dòng 3: cơ quan, đơn vị 'phuong-moi' chưa có trong danh sách cơ quan, đơn vị" in text
+    assert "dòng 4: trùng kết quả G1 / 1 với dòng 2" in text
+    assert "dòng 5: cơ quan, đơn vị prov thuộc cấp tinh trong danh sách cơ quan, đơn vị, không phải cấp xa" in text
+    assert "dòng 6: resolved_date đang trống" in text
+    assert "dòng 7: resolved_date 2025-01-10 trước received_date 2025-01-12" in text
+    assert "dòng 8: có 5 trường, cần 8" in text
+    reasons = text.removeprefix(str(path))
+    assert "line " not in reasons and "office " not in reasons and "nothing" not in reasons, reasons
+    assert _count(catalog) == 0
+
+
+def test_wrong_header_and_a_file_not_in_utf8_read_in_vietnamese(catalog, tmp_path):
+    from digitize.i18n import using
+
+    with using("vi"), pytest.raises(CsvImportError) as header:
+        import_inventory(catalog, _csv(tmp_path, "mã hồ sơ,đơn vị\nX,prov\n"), LEVELS)
+    assert "dòng tiêu đề phải ghi đúng các cột dossier_code, procedure_code" in str(header.value)
+    assert "dòng 1: tìm thấy mã hồ sơ, đơn vị" in str(header.value)
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes((HEADER + "\nG1,1.001,prov,tinh,2025-01-08,2025-01-10,1,Phú Hà\n").encode("cp1258"))
+    with using("vi"), pytest.raises(CsvImportError) as encoding:
+        import_inventory(catalog, latin, LEVELS)
+    assert "không phải văn bản UTF-8; chưa nhập gì: hãy xuất lại tệp CSV với bảng mã UTF-8" in str(encoding.value)
+    assert "dòng 2: không phải UTF-8" in str(encoding.value)
+
+
+def test_office_registry_errors_read_in_vietnamese(catalog, tmp_path):
+    from digitize.i18n import using
+
+    path = _csv(tmp_path, "code,name,level,area_type,status,merged_into\n"
+                          "xa-a,UBND xã Phước Lộc,xa,mountain,active,\n"
+                          "xa-b,,xa,rural,active,\n"
+                          "xa-c,UBND xã Tân Phú,xa,rural,merged,xa-c\n", "cơ quan.csv")
+    with using("vi"), pytest.raises(CsvImportError) as caught:
+        import_offices(catalog, path, LEVELS)
+    text = str(caught.value)
+    assert "dòng 2: cơ quan, đơn vị xa-a: area_type 'mountain' phải là một trong urban, rural, remote" in text
+    assert "dòng 3: cơ quan, đơn vị xa-b cần có tên" in text
+    assert "dòng 4: cơ quan, đơn vị xa-c: merged_into chỉ dùng cho cơ quan, đơn vị đã sáp nhập" in text
+
+
+def test_cli_report_options_read_in_vietnamese(settings_env, capsys):
+    assert main(["report", "--year", "2024", "--as-of", "2025-01-31"]) == ExitCode.bad_input
+    assert "--as-of 2025-01-31 không thuộc năm --year 2024" in capsys.readouterr().err
+    assert main(["report", "--year", "2999"]) == ExitCode.bad_input
+    assert "năm 2999 chưa bắt đầu (hôm nay là " in capsys.readouterr().err
+    assert main(["report", "--level", "thôn"]) == ExitCode.config
+    assert "không có cấp 'thôn'; các cấp đã cấu hình: " in capsys.readouterr().err
 
 
 def test_cli_unknown_level_is_a_config_error(settings_env):
