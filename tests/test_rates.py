@@ -51,6 +51,44 @@ def test_schedule_with_a_wrong_key_is_refused_naming_it():
                                             "baseline": {"xa": 30}}})
 
 
+_SCHEDULE_ERRORS = [  # (TOML, the Vietnamese, the English)
+    ('[digitization]\nfirst_year = 2022\n', "thiếu mục [intake_coverage]", "the section [intake_coverage] is missing"),
+    ('[digitisation]\n[digitization]\n[intake_coverage]\n', "mục không xác định digitisation",
+     "unknown section(s) digitisation"),
+    ('[digitization]\nfirst_year = 2022\nstep_points = "hai mươi"\ncap = 100\nbaseline = {xa = 35}\n'
+     '[intake_coverage]\nfirst_year = 2022\nstep_points = 30\ncap = 100\nbaseline = {xa = 30}\n',
+     "[digitization]: step_points phải là số nguyên từ 0 đến 100, không phải 'hai mươi'",
+     "[digitization]: step_points must be a whole number from 0 to 100, not 'hai mươi'"),
+    ('[digitization]\nfirst_year = 2022\nstep_points = 20\ncap = 100\nbaseline = {}\n'
+     '[intake_coverage]\nfirst_year = 2022\nstep_points = 30\ncap = 100\nbaseline = {xa = 30}\n',
+     "baseline: ghi tỷ lệ phần trăm cho từng cấp, ví dụ tinh = 50", "baseline: give a percentage per level"),
+    ("[digitization\n", "không phải TOML hợp lệ", "is not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("toml", "vietnamese", "english"), _SCHEDULE_ERRORS)
+def test_target_schedule_errors_name_the_file_in_the_readers_language(tmp_path, toml, vietnamese, english):
+    from digitize.i18n import using
+
+    path = tmp_path / "chỉ tiêu tỉnh.toml"
+    path.write_text(toml, encoding="utf-8")
+    with using("vi"), pytest.raises(ConfigError) as in_vietnamese:
+        load_schedule(path)
+    assert vietnamese in str(in_vietnamese.value) and str(path) in str(in_vietnamese.value)
+    with pytest.raises(ConfigError) as in_english:
+        load_schedule(path)
+    assert english in str(in_english.value)
+
+
+def test_a_missing_target_schedule_says_so_in_vietnamese(tmp_path):
+    from digitize.i18n import using
+
+    with using("vi"), pytest.raises(ConfigError) as caught:
+        load_schedule(tmp_path / "không có.toml")
+    assert "không đọc được lộ trình chỉ tiêu" in str(caught.value)
+    assert "kiểm tra đường dẫn đã ghi sau --targets" in str(caught.value)
+
+
 def test_checkpoints_are_month_ends_then_the_period_end():
     points = rates.checkpoints(date(2026, 3, 15), months=4)
     assert points == (date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 15))
