@@ -244,3 +244,11 @@ def test_report_rates_flow_publishes_the_tables_as_artifacts(prefect_harness, se
     assert found["rates-rates"].description.startswith("Kết quả còn hiệu lực đến ngày 28/11/2026")
     rows = json.loads(found["rates-rates"].data)
     assert "còn hiệu lực" in rows[0] and "in force" not in rows[0]
+
+
+def test_cli_rates_commands_help_reads_in_vietnamese(settings_env, capsys):
+    for argv, words in ((["report", "--help"], "ngày chốt số liệu (mặc định: 31/12 của năm --year"),
+                        (["offices", "--help"], "nhập danh sách cơ quan, đơn vị từ tệp CSV UTF-8")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert words in " ".join(capsys.readouterr().out.split())

@@ -24,30 +24,36 @@ FORMATS = ("table", "csv", "json", "html")
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``inventory``, ``offices`` and ``report``."""
-    for group, what in (("inventory", "results issued (the rates' denominator)"),
-                        ("offices", "the office registry")):
-        p = sub.add_parser(group, help=f"{what}: import from CSV")
+    helps = {
+        "inventory": (_("results issued (the rates' denominator): import from CSV"),
+                      _("import the results issued from a UTF-8 CSV (all or nothing; re-import is a no-op)")),
+        "offices": (_("the office registry: import from CSV"),
+                    _("import the office registry from a UTF-8 CSV (all or nothing; re-import is a no-op)")),
+    }
+    for group, (group_help, import_help) in helps.items():
+        p = sub.add_parser(group, help=group_help)
         actions = p.add_subparsers(dest="action", required=True)
-        q = actions.add_parser("import", help=f"import {what} from a UTF-8 CSV (all or nothing; re-import is a no-op)")
+        q = actions.add_parser("import", help=import_help)
         q.add_argument("file", type=Path, metavar="FILE.csv")
         q.set_defaults(func=cmd_import, group=group)
         if group == "inventory":
-            r = actions.add_parser("recount", help="count the report's per-office monthly summary again from "
-                                                   "scratch and say whether it had drifted")
+            r = actions.add_parser("recount", help=_("count the report's per-office monthly summary again from "
+                                                     "scratch and say whether it had drifted"))
             r.set_defaults(func=cmd_recount)
 
-    p = sub.add_parser("report", help="digitization rates per level and office against plan 4521/QĐ-UBND")
-    p.add_argument("--year", type=int, help="report year (default: this year; its end is today)")
+    p = sub.add_parser("report", help=_("digitization rates per level and office against plan 4521/QĐ-UBND"))
+    p.add_argument("--year", type=int, help=_("report year (default: this year; its end is today)"))
     p.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="period end (default: 31 December of --year, or today for this year)")
-    p.add_argument("--level", help="only this level")
-    p.add_argument("--office", help="only this office code")
+                   help=_("period end (default: 31 December of --year, or today for this year)"))
+    p.add_argument("--level", help=_("only this level"))
+    p.add_argument("--office", help=_("only this office code"))
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--backlog", action="store_true",
-                   help="print only the backlog (results still missing, oldest first): a work list")
-    p.add_argument("--limit", type=int, default=100, help="backlog and orphan lines listed (0: all; default 100)")
-    p.add_argument("--targets", type=Path, help="a target schedule TOML (default: the packaged plan 4521)")
-    p.add_argument("-o", "--output", type=Path, help="write here instead of the standard output")
+                   help=_("print only the backlog (results still missing, oldest first): a work list"))
+    p.add_argument("--limit", type=int, default=100,
+                   help=_("backlog and orphan lines listed (0: all; default 100)"))
+    p.add_argument("--targets", type=Path, help=_("a target schedule TOML (default: the packaged plan 4521)"))
+    p.add_argument("-o", "--output", type=Path, help=_("write here instead of the standard output"))
     p.set_defaults(func=cmd_report)
 
 
