@@ -84,12 +84,12 @@ def _info_entries(resolver: HistoricalResolver) -> dict[str, str]:
     try:
         ref = resolver.trailer_view.get_value_as_reference("/Info", optional=True)
     except misc.IndirectObjectExpected as e:
-        raise SuspiciousModification("/Info should be an indirect reference") from e
+        raise SuspiciousModification(_("/Info should be an indirect reference")) from e
     if ref is None:
         return {}
     info = resolver(ref)
     if not isinstance(info, generic.DictionaryObject):
-        raise SuspiciousModification("/Info is not a dictionary")
+        raise SuspiciousModification(_("/Info is not a dictionary"))
     return {str(k): _plain(resolver, info.raw_get(k)) for k in info}
 
 
@@ -106,7 +106,7 @@ def _xmp_properties(resolver: HistoricalResolver) -> dict[str, tuple[str, ...]]:
     except KeyError:
         return {}
     except misc.IndirectObjectExpected as e:
-        raise SuspiciousModification("/Metadata should be an indirect reference") from e
+        raise SuspiciousModification(_("/Metadata should be an indirect reference")) from e
     stream = resolver(ref)
     if not isinstance(stream, generic.StreamObject):
         raise SuspiciousModification(_("/Metadata should be a stream"))

@@ -260,10 +260,11 @@ def resolve_agency(configured: str, loaded: LoadedSigner, *, override: bool = Fa
             return name  # the certificate's spelling of the name chosen (its O or its CN)
     if override:
         return nfc(configured).strip()
-    hint = ("leave signing.agency_name empty to print the certificate's name, or set "
-            "signing.agency_name_override = true if the stamp must name another body")
+    hint = _("leave signing.agency_name empty to print the certificate's name, or set "
+             "signing.agency_name_override = true if the stamp must name another body")
     if demo:
-        hint += "; or delete the demo key folder (signing.demo_dir) to make a demo key for that name"
+        hint = _("{hint}; or delete the demo key folder (signing.demo_dir) to make a demo key for that name",
+                 hint=hint)
     raise SigningError(
         _("signing.agency_name {agency!r} is not the agency of the signing key ({subject}): the stamp would name a "
           "body the key does not belong to",

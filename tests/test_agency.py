@@ -89,6 +89,15 @@ def test_an_agency_that_is_not_the_certificates_is_refused_when_the_key_is_opene
     assert PASSWORD not in str(info.value)
 
 
+def test_the_refusal_of_another_agency_says_what_to_do_in_vietnamese(settings, folder):
+    from digitize.i18n import using
+
+    with using("vi"), pytest.raises(SigningError) as info:
+        _open(settings, folder, agency_name=OTHER)
+    assert info.value.hint.startswith("để trống signing.agency_name để in tên ghi trong chứng thư chữ ký số")
+    assert "leave" not in info.value.hint
+
+
 def test_the_certificates_name_configured_in_other_case_and_spacing_is_accepted(settings, source, folder):
     with _open(settings, folder, agency_name="  ubnd  XÃ phước lộc ") as session:
         assert session.agency_name == CERT_AGENCY  # the certificate's spelling is printed
