@@ -128,7 +128,7 @@ def test_doctor_speaks_vietnamese_by_default(tmp_path):
     assert "[LỖI] ngôn ngữ tesseract: thiếu tesseract" in result.stdout
     assert "cách xử lý: " in result.stdout and "fix:" not in result.stdout
     assert "[đạt] khóa ký số:" in result.stdout and "[đạt] kho lưu trữ: thư mục cục bộ" in result.stdout
-    assert "phát hiện 3 vấn đề" in result.stderr
+    assert "phát hiện 3 vấn đề (cấu hình lấy từ mặc định + biến môi trường)" in result.stderr
 
 
 def test_usage_errors_are_in_vietnamese_by_default_and_in_english_on_request(tmp_path):
