@@ -76,7 +76,7 @@ def import_offices(catalog: Catalog, path: Path, levels: Sequence[str]) -> Impor
     errors += _duplicates([(line, (r.code,)) for line, r in rows], N_("the same office {key} as line {first}"))
     _refuse(path, errors)
     values = [(r.code, r.name, r.level, r.area_type, r.status, r.merged_into) for _, r in rows]
-    with catalog.transaction(f"import offices from {path}"):
+    with catalog.transaction(_("import the office registry from {file}", file=path)):
         before = catalog.query("SELECT COUNT(*) FROM offices")[0][0]
         catalog.defer_foreign_keys()  # merged_into may name a later line
         changed = catalog.executemany(
@@ -108,7 +108,7 @@ def import_inventory(catalog: Catalog, path: Path, levels: Sequence[str]) -> Imp
                r.result_no, r.valid_until) for _, r in rows]
     changing = ("procedure_code", "office_code", "level", "received_date", "resolved_date", "valid_until")
     counted = [(r.dossier_code, r.result_no, r.level, r.office_code, r.resolved_date, r.valid_until) for _, r in rows]
-    with catalog.transaction(f"import inventory from {path}"), inventory_counted_in_bulk(catalog, counted):
+    with catalog.transaction(_("import the results issued from {file}", file=path)), inventory_counted_in_bulk(catalog, counted):
         before = catalog.query("SELECT COUNT(*) FROM inventory")[0][0]
         changed = catalog.executemany(
             f"INSERT INTO inventory ({', '.join(INVENTORY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "

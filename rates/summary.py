@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from digitize.i18n import N_
 from storage import summary_schema as summary_sql
 from storage.catalog import Catalog
 
@@ -22,7 +23,7 @@ _SUMMARY_TABLES = ("result_days", "result_months", "orphan_documents")
 def recount(catalog: Catalog) -> int:
     """Count the summary (``result_days``, ``result_months``, ``orphan_documents``) again; how many had drifted."""
     db = summary_sql.dialect(catalog.dialect.name)
-    with catalog.transaction("recount the rates summary"):
+    with catalog.transaction(N_("recount the rates summary")):
         kept = _summary(catalog)
         for table in _SUMMARY_TABLES:
             catalog.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names

@@ -1,7 +1,7 @@
 """No message a clerk or an operator reads is left in English (issue 15): an AST scan of the product's code.
 
-What it scans: the message and the ``hint=`` of every error of :mod:`digitize.errors` raised, and what
-``print`` writes. A text there (a string or an f-string with words) must be marked, ``_("...")``. Values
+What it scans: the message and the ``hint=`` of every error of :mod:`digitize.errors` raised, what
+``print`` writes, and the action a catalog or archive error names (``transaction``, ``_errors``). A text there (a string or an f-string with words) must be marked, ``_("...")``. Values
 marked elsewhere (``_(LABELS[k])``, a variable) and bare placeholders (``f"{a}: {b}"``) pass.
 """
 
@@ -20,6 +20,8 @@ MARKERS = {"_", "ngettext", "N_"}
 #: The product's errors: what they say reaches a clerk or an operator.
 PRODUCT_ERRORS = {name for name, cls in inspect.getmembers(errors, inspect.isclass)
                   if issubclass(cls, errors.DigitizeError)}
+#: Calls whose first argument a reader sees: printed, or the action named in a storage error.
+SHOWN_CALLS = {"print", "transaction", "_errors"}
 WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -47,7 +49,7 @@ def unmarked_messages(source: str) -> list[tuple[int, str]]:
         if not isinstance(node, ast.Call) or _name(node.func) in MARKERS:
             continue
         texts = []
-        if _name(node.func) in PRODUCT_ERRORS or _name(node.func) == "print":
+        if _name(node.func) in PRODUCT_ERRORS or _name(node.func) in SHOWN_CALLS:
             texts += node.args[:1]
         texts += [k.value for k in node.keywords if k.arg == "hint"]
         found += [(text.lineno, words) for text in texts if (words := _words(text))]
@@ -69,5 +71,9 @@ print("3 documents archived")
 raise CsvImportError(_("{file}: bad lines", file=f), errors)
 print(f"{label}: {value}")
 raise ValueError(f"a caller's mistake {x}")
+with catalog.transaction(f"import offices from {path}"):
+    pass
+with catalog.transaction(N_("recount the rates summary")):
+    pass
 '''
-    assert [line for line, _text in unmarked_messages(source)] == [2, 3, 4]
+    assert [line for line, _text in unmarked_messages(source)] == [2, 3, 4, 8]
