@@ -37,6 +37,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from digitize.errors import BadInputError
+from digitize.i18n import _, format_date
 from digitize.offices import Office
 from rates.targets import Schedule
 from storage.summary_schema import PACE_DAYS
@@ -220,9 +222,10 @@ class RatesReport:
 
 
 def period_end(year: int, today: date) -> date:
-    """31 December of ``year``, or ``today`` when ``year`` is the current year."""
+    """31 December of ``year``, or ``today`` when ``year`` is the current year; a later year is refused
+    (:class:`BadInputError`: a report year asked for by an operator, from the command or the flow)."""
     if year > today.year:
-        raise ValueError(f"year {year} has not begun (today is {today.isoformat()})")
+        raise BadInputError(_("year {year} has not begun (today is {today})", year=year, today=format_date(today)))
     return today if year == today.year else date(year, 12, 31)
 
 

@@ -99,6 +99,16 @@ def test_period_end_is_the_year_end_or_today():
     assert rates.period_end(2026, date(2026, 5, 1)) == date(2026, 5, 1)
 
 
+def test_a_year_not_begun_is_refused_in_the_readers_language():
+    from digitize.errors import BadInputError
+    from digitize.i18n import using
+
+    with using("vi"), pytest.raises(BadInputError, match=r"năm 2027 chưa bắt đầu \(hôm nay là 01/05/2026\)"):
+        rates.period_end(2027, date(2026, 5, 1))
+    with pytest.raises(BadInputError, match=r"year 2027 has not begun \(today is 2026-05-01\)"):
+        rates.period_end(2027, date(2026, 5, 1))
+
+
 @pytest.fixture
 def report(tmp_path):
     with build_catalog(tmp_path) as catalog:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digitize.errors import BadInputError, ConfigError
-from digitize.i18n import _, format_date
+from digitize.i18n import _
 from digitize.models import VIETNAM
 from digitize.settings import Settings
 
@@ -113,11 +113,7 @@ def _period_end(args: argparse.Namespace, period_end) -> date:  # noqa: ANN001
         if args.year is not None and args.year != args.as_of.year:
             raise BadInputError(_("--as-of {day} is not in --year {year}", day=args.as_of, year=args.year))
         return args.as_of
-    try:
-        return period_end(args.year or today.year, today)
-    except ValueError:
-        raise BadInputError(_("year {year} has not begun (today is {today})", year=args.year,
-                              today=format_date(today))) from None
+    return period_end(args.year or today.year, today)
 
 
 def render(report: RatesReport, fmt: str, only: tuple[str, ...] | None = None) -> str:
