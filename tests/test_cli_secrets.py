@@ -133,6 +133,21 @@ def test_run_with_a_wrong_pkcs12_password_exits_9_before_taking_anything(tmp_pat
     assert "Prefect server" not in result.stderr  # it stopped before starting anything
 
 
+def test_a_wrong_pkcs12_password_is_told_in_vietnamese_naming_the_environment_variable(tmp_path, agency_key):
+    p12, ca = agency_key
+    scan = _inbox_with_one_document(tmp_path)
+    env = {"DIGITIZE_SIGNING__PKCS12": str(p12), "DIGITIZE_SIGNING__TRUST_ROOTS": str(ca),
+           "DIGITIZE_SIGNING__PKCS12_PASSWORD": SECRET, "DIGITIZE_INTAKE__SETTLE_SECONDS": "0",
+           "DIGITIZE_UI__LANGUAGE": "vi", "PREFECT_HOME": str(tmp_path / "prefect")}
+    result = digitize("run", cwd=tmp_path, env=env)
+    assert result.returncode == ExitCode.signing, shown(result)
+    assert "mật khẩu PKCS#12 được lấy từ biến môi trường DIGITIZE_SIGNING__PKCS12_PASSWORD" in result.stderr, \
+        result.stderr
+    assert "the environment variable" not in result.stderr and "wrong password" not in result.stderr
+    assert SECRET not in shown(result)
+    assert scan.is_file()
+
+
 def test_run_with_an_unreadable_key_file_exits_9_naming_where_it_was_set(tmp_path):
     scan = _inbox_with_one_document(tmp_path)
     missing = tmp_path / "khóa" / "agency.p12"
