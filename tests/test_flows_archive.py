@@ -61,7 +61,7 @@ def test_renewal_adds_an_archive_timestamp_and_keeps_the_original(lta_run):
     toml.write_text(toml.read_text(encoding="utf-8").replace('/tsa/tsa"', '/tsa/tsa2"'), encoding="utf-8")
     [renewed] = renew_timestamps(level="tinh", config=config, within_days=365 * 20)
 
-    assert renewed["timestamps"] == 2 and "less than 7300 days" in renewed["reason"]
+    assert renewed["timestamps"] == 2 and "chưa đến 7300 ngày" in renewed["reason"]  # the flow speaks ui.language: Vietnamese
     assert renewed["key"] != results[0]["key"] and ".renewed-" in renewed["key"]
     assert original.read_bytes() == original_bytes  # write-once: the original stays
     copy = root / "var" / "archive" / renewed["key"]

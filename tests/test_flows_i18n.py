@@ -117,7 +117,7 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
     assert len(children) == 2
 
     table = json.loads(artifacts["digitize-run"].data)
-    rows = {row["tài liệu"]: row for row in table}
+    rows = {row["mã hồ sơ"]: row for row in table}
     assert rows[good.name]["trạng thái"] == "thử lại sau (sự cố tạm thời)"
     assert rows[unnamed.name]["trạng thái"] == "lỗi: đã chuyển sang thư mục lỗi"
     assert rows[unnamed.name]["lý do"].startswith("ban-quet-thieu-ma.pdf: tên 'ban-quet-thieu-ma' không theo dạng")

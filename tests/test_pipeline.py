@@ -259,7 +259,7 @@ def test_the_same_code_in_two_offices_is_refused_before_anything_is_archived(pre
     refused = next(r for r in results if r["status"] == "failed")
     error = json.loads((tmp_path / "var" / "failed" / "xa" / refused["office"] / f"{DOSSIER}-KQ1.pdf.error.json")
                        .read_text(encoding="utf-8"))
-    assert error["exit_code"] == 4 and "belongs to xa/" in error["reason"]
+    assert error["exit_code"] == 4 and "thuộc xa/" in error["reason"]  # ui.language: Vietnamese by default
     settings = load_settings(str(config))
     objects = list(LocalArchive(settings.archive.root).iter_keys())
     assert all(f"/{refused['office']}/" not in key for key in objects)
