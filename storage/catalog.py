@@ -20,7 +20,6 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,49 +33,12 @@ from digitize.settings import CatalogSettings
 from storage.dialect import BUSY_TIMEOUT_SECONDS, SQLITE, Dialect
 from storage.hashing import check_sha256
 from storage.keys import check_key
+from storage.rows import DIGITIZED_STATUSES, DOCUMENT_STATUSES, DocumentRow, EventRow, document_row
 from storage.schema import MIGRATIONS, Migration
 from storage.times import from_utc_text, to_utc_text, utc_now_text
 
-DOCUMENT_STATUSES = ("archived", "verified", "failed")
-# Statuses that count as digitized in rates: the signed file is in the archive.
-DIGITIZED_STATUSES = ("archived", "verified")
 #: A document code held for an input this long without being recorded may be taken by another input.
 RESERVATION_STALE_SECONDS = 24 * 3600
-
-@dataclass(frozen=True)
-class DocumentRow:
-    """One row of ``documents``: a digitized, signed and archived document."""
-
-    id: int
-    document_code: str
-    dossier_code: str
-    kind: str
-    number: int
-    level: str
-    office_code: str
-    input_sha256: str
-    output_sha256: str | None
-    archive_key: str | None
-    page_count: int | None
-    ocr_confidence: float | None
-    pades_level: str | None
-    signer: str | None
-    status: str
-    digitized_at: datetime
-    signed_at: datetime | None
-    archived_at: datetime | None
-    title: str | None
-
-
-@dataclass(frozen=True)
-class EventRow:
-    """One row of ``events``; ``detail`` is the decoded JSON object."""
-
-    id: int
-    at: datetime
-    document_code: str | None
-    kind: str
-    detail: dict[str, Any]
 
 
 _DOCUMENT_COLUMNS = ", ".join(DocumentRow.__dataclass_fields__)
@@ -327,7 +289,7 @@ class Catalog:
             rows = self._db.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents{where} ORDER BY document_code", args
             ).fetchall()
-        return [_document_row(row) for row in rows]
+        return [document_row(row) for row in rows]
 
     def counts_by_level(self) -> dict[str, int]:
         """How many documents per level are digitized (status archived or verified; failed ones not)."""
@@ -461,7 +423,7 @@ class Catalog:
             row = self._db.execute(
                 f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {column} = ?", (value,)
             ).fetchone()
-        return None if row is None else _document_row(row)
+        return None if row is None else document_row(row)
 
     # --- plain SQL for other modules (the rates package) ----------------------
 
@@ -570,13 +532,6 @@ def _check_status(status: str) -> str:
         raise BadInputError(_("document status {status!r} must be one of {names}",
                               status=status, names=', '.join(DOCUMENT_STATUSES)))
     return status
-
-
-def _document_row(row: tuple[Any, ...]) -> DocumentRow:
-    values = dict(zip(DocumentRow.__dataclass_fields__, row, strict=True))
-    for name in ("digitized_at", "signed_at", "archived_at"):
-        values[name] = from_utc_text(values[name])
-    return DocumentRow(**values)
 
 
 def _filters(**conditions: str | None) -> tuple[str, tuple[str, ...]]:
