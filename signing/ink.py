@@ -1,8 +1,11 @@
 """Where page 1 has ink, and the free rectangle nearest a chosen point.
 
 The visible signature must cover nothing on the page (it used to be printed
-over the national title). Page 1 is rendered by pdftoppm at 144 dpi (two pixels
-per point; ~0.1 s), and a pixel is *ink* when its darkest colour channel is
+over the national title). Page 1 is drawn at 144 dpi (two pixels per point):
+from its scanned JPEG when the page is that one image and invisible text only,
+as every page the scan engine writes is (:func:`scan_image`: the JPEG decoded
+at half size, ~0.03 s), else by pdftoppm (~0.1-0.2 s, most of it decoding the
+JPEG at full size). A pixel is *ink* when its darkest colour channel is
 clearly darker than the paper (the page's median): black text, a red seal, a
 blue signature or a yellow highlight all count; the paper's tone, uneven light
 and a lone speck of dust (at most 1 pt², touching no other ink) do not. Signing places the stamp
@@ -12,12 +15,14 @@ under the stamp (:func:`signing.stamp_check.check_stamp_clear`).
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pikepdf
 
 from digitize import tools
 from digitize.errors import ToolError
@@ -61,13 +66,23 @@ class PageInk:
 
 
 def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations: bool = False) -> PageInk:
-    """Render page 1 of ``pdf`` (a file, or its bytes) and return its ink over ``box``.
+    """Draw page 1 of ``pdf`` (a file, or its bytes) and return its ink over ``box``.
 
-    ``box`` is the page's visible box (CropBox, else MediaBox) in points, the
-    one pdftoppm renders. ``hide_annotations`` leaves out annotations (the
+    Drawn from its scanned JPEG when the page is only that (:func:`scan_image`),
+    else by pdftoppm. ``box`` is the page's visible box (CropBox, else MediaBox)
+    in points, the one pdftoppm renders. ``hide_annotations`` leaves out annotations (the
     stamp itself, when measuring what lies under it). Raises the errors of
     :func:`digitize.tools.run` (missing pdftoppm, failure, timeout).
     """
+    scale = RENDER_DPI / 72
+    image = scan_image(pdf, box, hide_annotations=hide_annotations)
+    if image is None:
+        image = _pdftoppm(pdf, timeout=timeout, hide_annotations=hide_annotations)
+    return PageInk(ink_mask(image, dust_pixels=round(DUST_AREA * scale**2)), box, scale)
+
+
+def _pdftoppm(pdf: Path | bytes, *, timeout: float, hide_annotations: bool) -> np.ndarray:
+    """Page 1 of ``pdf`` drawn by pdftoppm over its visible box (BGR)."""
     args = ["pdftoppm", "-r", str(RENDER_DPI), "-f", "1", "-l", "1", "-cropbox"]
     if hide_annotations:
         args.append("-hide-annotations")
@@ -78,8 +93,126 @@ def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations:
     image = cv2.imdecode(np.frombuffer(proc.stdout, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ToolError("pdftoppm gave no image of page 1")
+    return image
+
+
+#: Operators of a form that draws only text, and the text render modes in which shown text is invisible
+#: (3: neither filled nor stroked; 7, clipping, changes what later drawing shows and is not taken).
+_TEXT_ONLY = frozenset({"q", "Q", "cm", "BT", "ET", "Tf", "Tm", "Td", "TD", "T*", "Tz", "Tc", "Tw", "Ts", "TL",
+                        "Tr", "Tj", "TJ", "'", '"'})
+_SHOWS = frozenset({"Tj", "TJ", "'", '"'})
+_INVISIBLE = 3
+
+
+def scan_image(pdf: Path | bytes, box: Box, *, hide_annotations: bool = False) -> np.ndarray | None:
+    """Page 1 of ``pdf`` drawn at :data:`RENDER_DPI` over ``box`` (BGR or grey) from its scanned JPEG,
+    without pdftoppm; None when the page is anything but that.
+
+    Taken only when drawing the page is showing one JPEG (``/DCTDecode`` alone, 8-bit
+    ``/DeviceRGB`` or ``/DeviceGray``, no mask, no ``/Decode``) upright and unflipped,
+    plus forms that draw only invisible text (render mode 3: an OCR layer), with no page
+    rotation and no annotations (unless ``hide_annotations``). The JPEG is decoded at
+    the smallest size no coarser than the drawing (a 300-dpi scan at half size) and
+    scaled into place on white, as pdftoppm lays it; the ink found differs from
+    pdftoppm's only along the edges of strokes.
+    """
+    try:
+        with pikepdf.open(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf) as document:
+            found = _lone_jpeg(document.pages[0], hide_annotations)
+            if found is None:
+                return None
+            data, gray, width, (a, d, e, f) = found
+    except (pikepdf.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
     scale = RENDER_DPI / 72
-    return PageInk(ink_mask(image, dust_pixels=round(DUST_AREA * scale**2)), box, scale)
+    reduce = next(k for k in (8, 4, 2, 1) if k == 1 or width / k >= a * scale)
+    flags = {(True, 1): cv2.IMREAD_GRAYSCALE, (False, 1): cv2.IMREAD_COLOR}.get((gray, reduce)) or getattr(
+        cv2, f"IMREAD_REDUCED_{'GRAYSCALE' if gray else 'COLOR'}_{reduce}")
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    if decoded is None:
+        return None
+    x0, y0, x1, y1 = box
+    canvas_shape = (math.ceil((y1 - y0) * scale - 1e-6), math.ceil((x1 - x0) * scale - 1e-6))
+    canvas = np.full(canvas_shape + decoded.shape[2:], 255, np.uint8)
+    left, right = round((e - x0) * scale), round((e + a - x0) * scale)
+    top, bottom = round((y1 - f - d) * scale), round((y1 - f) * scale)
+    if right <= left or bottom <= top:
+        return canvas
+    placed = cv2.resize(decoded, (right - left, bottom - top), interpolation=cv2.INTER_AREA)
+    rows = slice(max(0, top), min(canvas_shape[0], bottom))
+    columns = slice(max(0, left), min(canvas_shape[1], right))
+    if rows.stop > rows.start and columns.stop > columns.start:
+        canvas[rows, columns] = placed[rows.start - top:rows.stop - top, columns.start - left:columns.stop - left]
+    return canvas
+
+
+def _lone_jpeg(page: pikepdf.Page, hide_annotations: bool) -> tuple[bytes, bool, int, tuple[float, ...]] | None:
+    """The JPEG bytes, greyness, pixel width and placement (a, d, e, f of its matrix) of the one image
+    ``page`` shows (see :func:`scan_image`), or None."""
+    if int(page.obj.get("/Rotate", 0)) % 360 or "/UserUnit" in page.obj:
+        return None
+    if page.obj.get("/Annots") and not hide_annotations:
+        return None
+    xobjects = page.resources.get("/XObject", pikepdf.Dictionary())
+    ctm, stack, shown = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0], [], None
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop() if stack else ctm
+        elif op == "cm":
+            ctm = _concat([float(v) for v in operands], ctm)
+        elif op == "Do":
+            x = xobjects.get(str(operands[0]))
+            if not isinstance(x, pikepdf.Stream):
+                return None
+            if x.get("/Subtype") == "/Form":
+                if not _draws_invisible_text_only(x):
+                    return None
+            elif shown is None and _plain_jpeg(x):
+                shown = (x, ctm)
+            else:
+                return None
+        else:
+            return None
+    if shown is None:
+        return None
+    image, (a, b, c, d, e, f) = shown
+    if abs(b) > 1e-9 or abs(c) > 1e-9 or a <= 0 or d <= 0:
+        return None  # turned, sheared or flipped: pdftoppm draws it
+    return image.read_raw_bytes(), image.get("/ColorSpace") == "/DeviceGray", int(image.Width), (a, d, e, f)
+
+
+def _plain_jpeg(image: pikepdf.Stream) -> bool:
+    return (image.get("/Subtype") == "/Image" and image.get("/Filter") == "/DCTDecode"
+            and image.get("/ColorSpace") in ("/DeviceRGB", "/DeviceGray") and image.get("/BitsPerComponent") == 8
+            and not any(k in image for k in ("/SMask", "/Mask", "/Decode", "/ImageMask", "/DecodeParms")))
+
+
+def _draws_invisible_text_only(form: pikepdf.Stream) -> bool:
+    """True when ``form`` draws nothing visible: only text operators, every string shown in mode 3."""
+    mode, stack = 0, []
+    for operands, operator in pikepdf.parse_content_stream(form):
+        op = str(operator)
+        if op not in _TEXT_ONLY:
+            return False
+        if op == "q":
+            stack.append(mode)
+        elif op == "Q":
+            mode = stack.pop() if stack else mode
+        elif op == "Tr":
+            mode = int(operands[0])
+        elif op in _SHOWS and mode != _INVISIBLE:
+            return False
+    return True
+
+
+def _concat(m: list[float], ctm: list[float]) -> list[float]:
+    """``m`` then ``ctm`` (the PDF ``cm`` operator: the new matrix is m x ctm)."""
+    a, b, c, d, e, f = m
+    A, B, C, D, E, F = ctm
+    return [a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F]
 
 
 def ink_mask(image: np.ndarray, *, dust_pixels: int) -> np.ndarray:
