@@ -247,6 +247,21 @@ def test_a_page_with_visible_text_over_its_scan_is_drawn_by_pdftoppm(folder):
     assert drawn.ink_in((300, 700, 500, 730)) > 100  # the visible text is ink: only a real drawing shows it
 
 
+def test_signing_and_verifying_a_scan_draw_its_first_page_once(folder, signer, monkeypatch):
+    src = scan_pdfa(folder / "once.pdf", nd30_page(top_margin_mm=20))
+    drawn = []
+    draw = ink._draw_scan
+    monkeypatch.setattr(ink, "_draw_scan", lambda scan, box: drawn.append(box) or draw(scan, box))
+    ink._kept.clear()
+    result = _sign(src, folder / "once.signed.pdf", signer, folder / "fonts")
+    report = verify_pdf(result.path, [], check_pdfa=False)
+    assert report.check("stamp_clear").ok, report.check("stamp_clear").detail
+    assert len(drawn) == 1  # placing the stamp drew it; looking under the stamp reused that drawing
+    ink._kept.clear()
+    assert verify_pdf(result.path, [], check_pdfa=False).check("stamp_clear").ok  # drawn again: the same verdict
+    assert len(drawn) == 2
+
+
 # --- signing a page drawn here --------------------------------------------------------
 
 
