@@ -47,14 +47,28 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.inbox is not None and not args.inbox.is_dir():
         raise UsageError(f"--inbox {args.inbox} is not a folder; name the scanner folder holding <level>/<office>/")
     only = read_work_list(args.work_list) if args.work_list else None
-    if not args.dry_run:
-        check_signing_key(settings)  # a wrong password stops the run here: exit 9, nothing taken
-        check_catalog(settings)  # an unreachable or unusable catalog too: exit 12, nothing taken
-    _quiet_prefect_defaults()
-    with prefect_api(settings.paths.var_dir) as server:
-        from flows.dossier import PROGRESS_LISTENERS, process_inbox
+    config = str(args.config) if args.config else None
+    with contextlib.ExitStack() as stack:
+        session = None
+        if not args.dry_run:
+            # a wrong password stops the run here (exit 9, nothing taken); the flow signs with this session
+            session = stack.enter_context(open_session(settings))
+            check_catalog(settings)  # an unreachable or unusable catalog too: exit 12, nothing taken
+        _quiet_prefect_defaults()
+        pool: list = []
 
-        config = str(args.config) if args.config else None
+        def start_up() -> None:
+            """While the Prefect server starts: import the flows (Prefect's import is ~1-2 s of CPU) and
+            start the page workers, so the first document's pages are read as soon as the server answers."""
+            import flows.dossier  # noqa: F401
+
+            if not args.dry_run:
+                pool.append(stack.enter_context(start_page_pool(settings)))
+
+        server = stack.enter_context(prefect_api(settings.paths.var_dir, meanwhile=start_up))
+        from flows.dossier import PROGRESS_LISTENERS, prepared_run, process_inbox
+
+        stack.enter_context(prepared_run(config, session, pool[0] if pool else None))
         started = time.monotonic()
         with _progress_bar() as listener:
             PROGRESS_LISTENERS.append(listener)
@@ -96,17 +110,31 @@ def batch_outcome(total: int, failed: int, later: int, failed_dir: Path) -> str:
     return "; ".join(parts)
 
 
-def check_signing_key(settings: Settings) -> None:
-    """Open the signing key and check its certificate before any input is taken.
+def open_session(settings: Settings):
+    """Open the signing key and check its certificate before any input is taken; the session signs the run.
 
     A wrong password or PIN, an unreadable key, an expired or revoked
     certificate raise :class:`SigningError` (exit 9) saying where the secret
-    came from; the inbox is left as it is.
+    came from; the inbox is left as it is. Use as a context manager.
     """
     from signing.session import open_signing_session
 
-    with open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts"):
+    return open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts")
+
+
+def check_signing_key(settings: Settings) -> None:
+    """Open the signing key and check its certificate (see :func:`open_session`), then close it."""
+    with open_session(settings):
         pass
+
+
+def start_page_pool(settings: Settings):
+    """The run's page workers (:class:`digitize.engine.PagePool`), or a null context when one process
+    reads the pages; use as a context manager."""
+    from digitize import engine
+
+    workers = engine.worker_count(settings.ocr, 1 << 16)
+    return engine.PagePool(workers) if workers > 1 else contextlib.nullcontext()
 
 
 def check_catalog(settings: Settings) -> None:
