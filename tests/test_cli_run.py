@@ -120,3 +120,61 @@ def test_the_run_summary_file_never_holds_a_secret(tmp_path):
                 "reason": "cannot open the catalog postgresql://thu-ky:Bí-mật-9@db/catalog"}]
     text = write_summary(results, settings).read_text(encoding="utf-8")
     assert "Bí-mật-9" not in text and "thu-ky:***@db" in text
+
+
+def _slow_health_server(port: int) -> list[str]:
+    """A stand-in for ``prefect server start``: answers /api/health, but only 2 s after it starts."""
+    return [sys.executable, "-c", (
+        "import http.server, time\n"
+        "time.sleep(2)\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(b'true')\n"
+        "    def log_message(self, *a): pass\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )]
+
+
+def test_the_run_starts_up_while_the_server_starts_with_the_api_url_already_set(tmp_path, monkeypatch):
+    import urllib.request
+
+    from digitize.commands import prefect_server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setattr(prefect_server, "_server_command", _slow_health_server)
+    seen = {}
+
+    def meanwhile() -> None:
+        seen["url"] = os.environ.get("PREFECT_API_URL")
+        try:
+            urllib.request.urlopen(f"{seen['url']}/health", timeout=1)
+            seen["answered"] = True
+        except OSError:
+            seen["answered"] = False  # the server was still starting: the start-up overlapped it
+
+    with prefect_server.prefect_api(tmp_path / "var", say=lambda text: None, meanwhile=meanwhile) as server:
+        assert seen == {"url": server.api_url, "answered": False}
+        with urllib.request.urlopen(f"{server.api_url}/health", timeout=5) as response:
+            assert response.status == 200
+    assert "PREFECT_API_URL" not in os.environ
+
+
+def test_a_start_up_that_fails_while_the_server_starts_stops_the_server(tmp_path, monkeypatch):
+    from digitize.commands import prefect_server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setattr(prefect_server, "_server_command", _slow_health_server)
+    started = []
+    popen = subprocess.Popen
+    monkeypatch.setattr(prefect_server.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
+
+    def meanwhile() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        with prefect_server.prefect_api(tmp_path / "var", say=lambda text: None, meanwhile=meanwhile):
+            raise AssertionError("the block must not run")
+    assert len(started) == 1 and started[0].poll() is not None
+    assert "PREFECT_API_URL" not in os.environ
