@@ -8,7 +8,9 @@ whole commands from outside, all Tesseracts with one thread (``OMP_THREAD_LIMIT=
 - ``floor``: ``tesseract page.jpg out -l vie --dpi 300 pdf`` on every page JPEG of the set, two at a time
   (``xargs -P 2``): what any tool built on Tesseract pays. It does not turn or deskew: a floor for time only;
 - ``run``: ``digitize run --level xa`` as a user runs it: the inbox copied (mtimes kept) into a fresh
-  folder, a fresh ``PREFECT_HOME``, no ``PREFECT_API_URL`` (so the server start is in the time), every
+  folder, a fresh ``PREFECT_HOME`` whose database is prepared before the timing (``prefect server database
+  upgrade -y``, as ``bash run.sh setup`` does; ``run-cold``: not prepared, the first start migrates it),
+  no ``PREFECT_API_URL`` (so the server start is in the time), every
   stage on the embedded defaults (demo key B-B, local archive, SQLite catalog); ``run:SECTION.KEY=VALUE``
   (e.g. ``run:ocr.documents_in_flight=8``) the same with a setting;
 - ``ocr``: ``digitize ocr IN -o OUT --jobs 2``, one command per dossier, one after the other (the command
@@ -351,6 +353,10 @@ def run(backlog: Backlog, results: Path, name: str = "run") -> Outcome:
     # Prefect's temporary server must answer within 20 s by default: on a loaded 2-core box it may not.
     env = clean_env(PREFECT_HOME=str(run_dir / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
                     **RUN_SETTINGS, **settings_env(name.split(":")[1:]))
+    cold = name.split(":")[0] == "run-cold"
+    if not cold:  # as `bash run.sh setup` does once: the server's first start then migrates nothing
+        subprocess.run([str(VENV_BIN / "prefect"), "server", "database", "upgrade", "-y"], cwd=run_dir, env=env,
+                       check=True, capture_output=True, timeout=600)
     started = time.time()
     outcome, output = timed(name, "digitize run --level xa", run_dir, env, backlog.pages)
     outcome.cer = cer_of(backlog, archived_texts(run_dir / "var"))
@@ -573,7 +579,7 @@ def main() -> int:
     for name in args.only.split(","):
         if name == "floor":
             found = [floor(backlog, results_dir)]
-        elif name.split(":")[0] == "run":
+        elif name.split(":")[0] in ("run", "run-cold"):
             found = [run(backlog, results_dir, name)]
         elif name in ("ocr", "ocr-parallel"):
             found = [ocr(backlog, results_dir, parallel=name == "ocr-parallel")]

@@ -134,3 +134,22 @@ def test_a_badly_read_guess_is_weighed_against_the_reading_without_it(monkeypatc
     done = engine.process_page(page, tmp_path, OcrSettings())
     assert done.report.rotation == kept
     assert read == ([180] if confidences[180] >= 70 else [180, 0])
+
+
+def test_the_ocr_image_of_a_turned_page_is_the_same_as_turning_its_red_channel(page):
+    scan = skewed(page, 3.0)
+    clean = cleanup.clean_page(scan)
+    assert abs(clean.skew - 3.0) < 0.3
+    turned_red = cleanup.rotate_small(cleanup.ocr_gray(scan), -clean.skew)
+    expected = cleanup.despeckle(cleanup.flatten_illumination(turned_red))
+    assert np.array_equal(clean.ocr, expected)
+
+
+def test_a_verdict_already_given_spares_the_blank_test(page, monkeypatch):
+    calls = []
+    is_blank = cleanup.is_blank
+    monkeypatch.setattr(cleanup, "is_blank", lambda *a, **k: calls.append(1) or is_blank(*a, **k))
+    assert not cleanup.clean_page(skewed(page, 2.0), 0, page.dpi, blank=False).blank
+    assert calls == []
+    assert not cleanup.clean_page(skewed(page, 2.0), 0, page.dpi).blank
+    assert calls == [1]
