@@ -108,15 +108,21 @@ def measure(command: Callable[[], None]) -> tuple[float, float, float, float, di
         job = pool.submit(command)
         while not job.done():
             rss = pss = 0
+            pss_by_kind: dict[str, int] = {}
             for child in me.children(recursive=True):
                 try:
                     rss += child.memory_info().rss
-                    pss += _pss(child.pid)
                     times = child.cpu_times()
                     kind = seen[child.pid][0] if child.pid in seen else kind_of(child.cmdline())
+                    share = _pss(child.pid)
+                    pss += share
+                    pss_by_kind[kind] = pss_by_kind.get(kind, 0) + share
                     seen[child.pid] = (kind, times.user + times.system - before.get(child.pid, 0.0))
                 except psutil.Error:
                     pass
+            if pss > peak_pss:
+                PEAK_PSS_BY_KIND.clear()
+                PEAK_PSS_BY_KIND.update({kind: round(value / 1e6) for kind, value in pss_by_kind.items()})
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             time.sleep(0.05)
         job.result()
@@ -125,6 +131,10 @@ def measure(command: Callable[[], None]) -> tuple[float, float, float, float, di
     for kind, cpu in seen.values():
         by_kind[kind] = round(by_kind.get(kind, 0.0) + cpu, 1)
     return seconds, sum(cpu for _, cpu in seen.values()), peak_rss / 1e6, peak_pss / 1e6, by_kind
+
+
+#: The PSS (MB) of each kind of process at the last measurement's peak.
+PEAK_PSS_BY_KIND: dict[str, int] = {}
 
 
 def _pss(pid: int) -> int:
@@ -210,7 +220,8 @@ def timed(name: str, command: str, cwd: Path, env: dict[str, str], pages: int) -
     seconds, cpu, rss, pss, by_kind = measure(lambda: out.append(sh(command, cwd, env)))
     outcome = Outcome(name, command, pages, round(seconds, 1), round(cpu, 1), round(pages * 60 / seconds, 1),
                       round(rss), round(pss), None, round(load, 2), round(os.getloadavg()[0], 2),
-                      {"cpu_by_process": dict(sorted(by_kind.items(), key=lambda kv: -kv[1]))})
+                      {"cpu_by_process": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
+                       "peak_pss_mb_by_process": dict(sorted(PEAK_PSS_BY_KIND.items(), key=lambda kv: -kv[1]))})
     return outcome, out[0].stdout + out[0].stderr
 
 
