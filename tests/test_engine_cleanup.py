@@ -153,3 +153,14 @@ def test_a_verdict_already_given_spares_the_blank_test(page, monkeypatch):
     assert calls == []
     assert not cleanup.clean_page(skewed(page, 2.0), 0, page.dpi).blank
     assert calls == [1]
+
+
+def test_a_page_of_text_is_told_not_blank_from_a_half_size_copy(page, monkeypatch):
+    looked_at = []
+    ink = cleanup._ink
+    monkeypatch.setattr(cleanup, "_ink", lambda darkest: looked_at.append(darkest.shape) or ink(darkest))
+    assert not cleanup.is_blank(page.bgr, page.dpi)
+    assert len(looked_at) == 1 and looked_at[0][0] <= (page.bgr.shape[0] + 1) // 2  # the full page was not needed
+    looked_at.clear()
+    assert cleanup.is_blank(blank_page(dpi=200).bgr, 200)
+    assert len(looked_at) == 2  # an empty sheet is looked at in full before it is called blank
