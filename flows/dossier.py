@@ -3,7 +3,7 @@
 ``process_inbox`` takes every ready item from the scanner folders of the
 levels asked for and runs ``digitize_document`` on each, one child flow run
 per document (named ``<level>/<office>/<document>``), two tasks: ``scan``
-and ``sign-verify-archive-catalog`` (whose log gives each stage's time).
+and ``sign-verify-archive-catalog`` (the document's log line gives each stage's time).
 
 The work is done by :mod:`digitize.pipeline` (one function per step, typed
 results); the tasks here wrap them. Each stage checkpoints into the
@@ -113,11 +113,12 @@ def scan(source: str, meta: DocumentMeta, work_dir: str, config: str | None) -> 
       retry_condition_fn=retry_if_transient)
 def sign_and_archive(
     meta: DocumentMeta, scanned: pipeline.ScanSummary, work_dir: str, input_sha256: str, config: str | None
-) -> tuple[SignResult, ArchiveReceipt]:
-    """Sign the PDF/A (PAdES), verify the signed file, archive it and add it to the catalog.
+) -> tuple[SignResult, ArchiveReceipt, str]:
+    """Sign the PDF/A (PAdES), verify the signed file, archive it and add it to the catalog; returns the
+    signature, the archive's receipt and each stage's time (for the document's log line).
 
     One task run for the four stages (each task run costs Prefect ~50 ms of CPU and a round of
-    state updates; these stages take ~0.1 s each): the run's log names each stage and its time,
+    state updates; these stages take ~0.1 s each): the document's log line gives each stage's time,
     and a failure says its stage. Every stage is idempotent (the signature is reused from its
     checkpoint, the archive's same bytes under the same key are a no-op, the catalog row is keyed
     by the input's SHA-256), so a retry after a transient fault redoes nothing already done.
@@ -141,11 +142,10 @@ def sign_and_archive(
     except Exception as e:
         e.stage = stage  # type: ignore[attr-defined]
         raise
-    logger = get_run_logger()
     for original in scanned.signed_originals:
-        logger.info("%s: the signed original %s is kept untouched beside it", meta.document_code, original.path.name)
-    logger.info("%s: %s", meta.document_code, ", ".join(f"{name} {seconds:.2f} s" for name, seconds in times.items()))
-    return signed, receipt
+        get_run_logger().info("%s: the signed original %s is kept untouched beside it", meta.document_code,
+                              original.path.name)
+    return signed, receipt, ", ".join(f"{name} {seconds:.2f} s" for name, seconds in times.items())
 
 
 def _document_run_name() -> str:
@@ -273,12 +273,12 @@ def _digitize_one(
         stage = "ocr"
         scanned = scan(str(copy), meta, str(work.root), config)
         stage = "sign"
-        signed, receipt = sign_and_archive(meta, scanned, str(work.root), input_sha, config)
+        signed, receipt, times = sign_and_archive(meta, scanned, str(work.root), input_sha, config)
     except Exception as e:
         e.stage = getattr(e, "stage", stage)  # type: ignore[attr-defined]
         raise
-    logger.info("%s: %d pages, confidence %.1f, archived as %s", meta.document_code, scanned.pages,
-                scanned.confidence, receipt.key)
+    logger.info("%s: %d pages, confidence %.1f, archived as %s (%s)", meta.document_code, scanned.pages,
+                scanned.confidence, receipt.key, times)
     return pipeline.archived(meta, receipt, signed, scanned)
 
 
