@@ -78,7 +78,9 @@ class CleanPage:
     untouched: bool = False  # the display image is the scan as it came: not turned, deskewed or cropped
 
 
-def clean_page(image: np.ndarray, rotation: int = 0, dpi: float | None = None, *, blank: bool | None = None) -> CleanPage:
+def clean_page(
+    image: np.ndarray, rotation: int = 0, dpi: float | None = None, *, blank: bool | None = None
+) -> CleanPage:
     """Turn ``image`` by ``rotation`` (clockwise, a multiple of 90), deskew, crop the dark
     scanner borders off, and clean.
 

@@ -168,7 +168,8 @@ def test_a_start_up_that_fails_while_the_server_starts_stops_the_server(tmp_path
     monkeypatch.setattr(prefect_server, "_server_command", _slow_health_server)
     started = []
     popen = subprocess.Popen
-    monkeypatch.setattr(prefect_server.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
+    monkeypatch.setattr(prefect_server.subprocess, "Popen",
+                        lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
 
     def meanwhile() -> None:
         raise KeyboardInterrupt

@@ -239,7 +239,8 @@ def test_a_scanned_page_is_drawn_from_its_jpeg_with_the_ink_pdftoppm_finds(folde
 
 
 def test_a_page_with_visible_text_over_its_scan_is_drawn_by_pdftoppm(folder):
-    src = with_text_layer(scan_pdfa(folder / "visible.pdf", nd30_page(top_margin_mm=60)), folder / "visible-text.pdf", 0)
+    scan = scan_pdfa(folder / "visible.pdf", nd30_page(top_margin_mm=60))
+    src = with_text_layer(scan, folder / "visible-text.pdf", 0)
     with pikepdf.open(src) as pdf:
         box = tuple(float(v) for v in pdf.pages[0].mediabox)
     assert ink.scan_image(src, box) is None
