@@ -179,3 +179,13 @@ def test_a_start_up_that_fails_while_the_server_starts_stops_the_server(tmp_path
             raise AssertionError("the block must not run")
     assert len(started) == 1 and started[0].poll() is not None
     assert "PREFECT_API_URL" not in os.environ
+
+
+def test_the_run_shares_two_malloc_arenas_between_its_threads():
+    import platform
+
+    from digitize.commands.run import few_malloc_arenas
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert few_malloc_arenas() is True  # mallopt refused (0) an unknown parameter or value: the call would be wrong

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import ctypes
 import json
 import os
 import time
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    few_malloc_arenas()
     if args.level and args.level not in settings.intake.levels:
         raise ConfigError(
             f"unknown level {args.level!r}; configured levels: {', '.join(settings.intake.levels)}"
@@ -96,6 +98,27 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if failed or later:
         raise BatchError(batch_outcome(len(results), len(failed), len(later), settings.paths.failed))
     return 0
+
+
+#: glibc's mallopt parameter for the number of malloc arenas (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def few_malloc_arenas(arenas: int = 2) -> bool:
+    """Let this process's threads share ``arenas`` malloc arenas; True when set (glibc only).
+
+    glibc gives threads their own arenas, up to 8 per core, and each keeps what
+    was freed in it: with the documents in flight as threads (assembling,
+    signing, verifying), the run's own process peaked at ~390 MB PSS on 16
+    documents, ~240 MB with 2 arenas (what ``MALLOC_ARENA_MAX=2`` does, set
+    here because the variable is read only when a process starts). Threads
+    made before the call keep their arenas: call it first.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False  # not glibc: its allocator is its own business
+    return bool(libc.mallopt(_M_ARENA_MAX, arenas))
 
 
 def batch_outcome(total: int, failed: int, later: int, failed_dir: Path) -> str:
