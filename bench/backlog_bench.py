@@ -16,6 +16,7 @@ whole commands from outside, all Tesseracts with one thread (``OMP_THREAD_LIMIT=
 - ``ocr``: ``digitize ocr IN -o OUT --jobs 2``, one command per dossier, one after the other (the command
   takes several inputs only to make one document of them);
 - ``ocr-parallel``: the same, two commands at a time with ``--jobs 1`` (``xargs -P 2``);
+- ``ocr-one``: ``digitize ocr pages/*.jpg -o all.pdf --jobs 2``: every page of the set as one document;
 - ``ocrmypdf``: ``ocrmypdf -l vie --output-type pdfa --deskew --rotate-pages -j 2`` per dossier, one after
   the other (a multi-page TIFF is given to it as a PDF made with img2pdf, untimed: it reads one-frame images);
 - ``ocrmypdf-parallel``: the same, two at a time with ``-j 1``;
@@ -394,6 +395,18 @@ def ocr(backlog: Backlog, results: Path, parallel: bool) -> Outcome:
     return outcome
 
 
+def ocr_one(backlog: Backlog, results: Path) -> Outcome:
+    """``digitize ocr`` on every page of the set as one document (one command, ``--jobs 2``): many pages
+    of one document, the case where the engine alone must keep both cores busy to the end."""
+    out = fresh(results / "ocr-one")
+    command = f"digitize ocr {backlog.root}/pages/*.jpg -o all.pdf --jobs 2 >/dev/null"
+    outcome, _ = timed("ocr-one", command, out, clean_env(), backlog.pages)
+    truth = normalize("\n".join(backlog.truth(d) for d in sorted(backlog.documents, key=lambda d: d["document"])))
+    text = normalize(pdf_text(out / "all.pdf")) if (out / "all.pdf").is_file() else ""
+    outcome.cer = round(100 * Levenshtein.distance(text, truth) / max(1, len(truth)), 2)
+    return outcome
+
+
 def ocrmypdf(backlog: Backlog, results: Path, parallel: bool) -> Outcome:
     import img2pdf
 
@@ -592,6 +605,8 @@ def main() -> int:
             found = [floor(backlog, results_dir)]
         elif name.split(":")[0] in ("run", "run-cold"):
             found = [run(backlog, results_dir, name)]
+        elif name == "ocr-one":
+            found = [ocr_one(backlog, results_dir)]
         elif name in ("ocr", "ocr-parallel"):
             found = [ocr(backlog, results_dir, parallel=name == "ocr-parallel")]
         elif name in ("ocrmypdf", "ocrmypdf-parallel"):
@@ -601,7 +616,7 @@ def main() -> int:
         elif name == "two-workers":
             found = two_workers(backlog, results_dir)
         else:
-            raise SystemExit(f"unknown contender {name!r}; known: {ALL},ocrmypdf-parallel")
+            raise SystemExit(f"unknown contender {name!r}; known: {ALL},ocrmypdf-parallel,ocr-one,run-cold")
         for outcome in found:
             print(json.dumps(asdict(outcome), ensure_ascii=False), flush=True)
         outcomes += found
