@@ -1,9 +1,10 @@
 """``digitize run``: the Prefect flow over the scanner folders, and its summary.
 
 The signing key is opened and checked first (a wrong password stops the run
-before any input is taken); then, unless ``PREFECT_API_URL`` points at a
-server, a Prefect server is started for the run (see
-:mod:`digitize.commands.prefect_server`) and stopped at its end.
+before any input is taken; the run signs with that session); then, unless
+``PREFECT_API_URL`` points at a server, a Prefect server is started for the run
+(see :mod:`digitize.commands.prefect_server`) and stopped at its end. While it
+starts, the flows are imported and the page workers started.
 """
 
 from __future__ import annotations
@@ -143,12 +144,6 @@ def open_session(settings: Settings):
     from signing.session import open_signing_session
 
     return open_signing_session(settings.signing, font_cache_dir=settings.paths.var_dir / "cache" / "fonts")
-
-
-def check_signing_key(settings: Settings) -> None:
-    """Open the signing key and check its certificate (see :func:`open_session`), then close it."""
-    with open_session(settings):
-        pass
 
 
 def start_page_pool(settings: Settings):
