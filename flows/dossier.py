@@ -353,8 +353,10 @@ def _process(
     pool = _page_pool(workers) if ready else contextlib.nullcontext()
     with pool, ThreadPoolExecutor(in_flight, thread_name_prefix="document") as threads:
         # Each document is its own child flow run, linked to this one through a copy of the run's context.
+        # The largest inputs start first: the run's last minutes then hold small documents, whose pages
+        # keep both page workers busy to the end (the summary keeps the inbox's order).
         futures = {threads.submit(contextvars.copy_context().run, _run_one, item, settings, config): n
-                   for n, item in enumerate(ready)}
+                   for n, item in sorted(enumerate(ready), key=lambda pair: -_input_size(pair[1].path))}
         try:
             for done, future in enumerate(as_completed(futures), 1):
                 by_item[futures[future]] = summaries = future.result()
@@ -387,6 +389,16 @@ def _page_pool(workers: int) -> Iterator[None]:
             yield
         finally:
             _run_pool = None
+
+
+def _input_size(path: Path) -> int:
+    """Bytes of an inbox item (a file, or the files of a folder); 0 when it is gone or unreadable."""
+    try:
+        if path.is_dir():
+            return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file())
+        return path.lstat().st_size
+    except OSError:
+        return 0
 
 
 def _pid_alive(pid: int) -> bool:
