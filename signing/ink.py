@@ -9,8 +9,9 @@ JPEG at full size). A pixel is *ink* when its darkest colour channel is
 clearly darker than the paper (the page's median): black text, a red seal, a
 blue signature or a yellow highlight all count; the paper's tone, uneven light
 and a lone speck of dust (at most 1 pt², touching no other ink) do not. Signing places the stamp
-with this map (:mod:`signing.appearance`) and ``verify`` measures it again
-under the stamp (:func:`signing.stamp_check.check_stamp_clear`).
+with this map (:mod:`signing.appearance`) and ``verify`` measures the ink under
+the stamp (:func:`signing.stamp_check.check_stamp_clear`) with the same map when
+this process drew it for the signature (:func:`render_ink` keeps a few), else drawn again.
 """
 
 from __future__ import annotations
