@@ -8,12 +8,15 @@ whole commands from outside, all Tesseracts with one thread (``OMP_THREAD_LIMIT=
 - ``floor``: ``tesseract page.jpg out -l vie --dpi 300 pdf`` on every page JPEG of the set, two at a time
   (``xargs -P 2``): what any tool built on Tesseract pays. It does not turn or deskew: a floor for time only;
 - ``run``: ``digitize run --level xa`` as a user runs it: the inbox copied (mtimes kept) into a fresh
-  folder, a fresh ``PREFECT_HOME``, no ``PREFECT_API_URL`` (so the server start is in the time), every
+  folder, a fresh ``PREFECT_HOME`` whose database is prepared before the timing (``prefect server database
+  upgrade -y``, as ``bash run.sh setup`` does; ``run-cold``: not prepared, the first start migrates it),
+  no ``PREFECT_API_URL`` (so the server start is in the time), every
   stage on the embedded defaults (demo key B-B, local archive, SQLite catalog); ``run:SECTION.KEY=VALUE``
   (e.g. ``run:ocr.documents_in_flight=8``) the same with a setting;
 - ``ocr``: ``digitize ocr IN -o OUT --jobs 2``, one command per dossier, one after the other (the command
   takes several inputs only to make one document of them);
 - ``ocr-parallel``: the same, two commands at a time with ``--jobs 1`` (``xargs -P 2``);
+- ``ocr-one``: ``digitize ocr pages/*.jpg -o all.pdf --jobs 2``: every page of the set as one document;
 - ``ocrmypdf``: ``ocrmypdf -l vie --output-type pdfa --deskew --rotate-pages -j 2`` per dossier, one after
   the other (a multi-page TIFF is given to it as a PDF made with img2pdf, untimed: it reads one-frame images);
 - ``ocrmypdf-parallel``: the same, two at a time with ``-j 1``;
@@ -106,15 +109,21 @@ def measure(command: Callable[[], None]) -> tuple[float, float, float, float, di
         job = pool.submit(command)
         while not job.done():
             rss = pss = 0
+            pss_by_kind: dict[str, int] = {}
             for child in me.children(recursive=True):
                 try:
                     rss += child.memory_info().rss
-                    pss += _pss(child.pid)
                     times = child.cpu_times()
                     kind = seen[child.pid][0] if child.pid in seen else kind_of(child.cmdline())
+                    share = _pss(child.pid)
+                    pss += share
+                    pss_by_kind[kind] = pss_by_kind.get(kind, 0) + share
                     seen[child.pid] = (kind, times.user + times.system - before.get(child.pid, 0.0))
                 except psutil.Error:
                     pass
+            if pss > peak_pss:
+                PEAK_PSS_BY_KIND.clear()
+                PEAK_PSS_BY_KIND.update({kind: round(value / 1e6) for kind, value in pss_by_kind.items()})
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             time.sleep(0.05)
         job.result()
@@ -123,6 +132,10 @@ def measure(command: Callable[[], None]) -> tuple[float, float, float, float, di
     for kind, cpu in seen.values():
         by_kind[kind] = round(by_kind.get(kind, 0.0) + cpu, 1)
     return seconds, sum(cpu for _, cpu in seen.values()), peak_rss / 1e6, peak_pss / 1e6, by_kind
+
+
+#: The PSS (MB) of each kind of process at the last measurement's peak.
+PEAK_PSS_BY_KIND: dict[str, int] = {}
 
 
 def _pss(pid: int) -> int:
@@ -208,7 +221,8 @@ def timed(name: str, command: str, cwd: Path, env: dict[str, str], pages: int) -
     seconds, cpu, rss, pss, by_kind = measure(lambda: out.append(sh(command, cwd, env)))
     outcome = Outcome(name, command, pages, round(seconds, 1), round(cpu, 1), round(pages * 60 / seconds, 1),
                       round(rss), round(pss), None, round(load, 2), round(os.getloadavg()[0], 2),
-                      {"cpu_by_process": dict(sorted(by_kind.items(), key=lambda kv: -kv[1]))})
+                      {"cpu_by_process": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
+                       "peak_pss_mb_by_process": dict(sorted(PEAK_PSS_BY_KIND.items(), key=lambda kv: -kv[1]))})
     return outcome, out[0].stdout + out[0].stderr
 
 
@@ -351,6 +365,10 @@ def run(backlog: Backlog, results: Path, name: str = "run") -> Outcome:
     # Prefect's temporary server must answer within 20 s by default: on a loaded 2-core box it may not.
     env = clean_env(PREFECT_HOME=str(run_dir / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
                     **RUN_SETTINGS, **settings_env(name.split(":")[1:]))
+    cold = name.split(":")[0] == "run-cold"
+    if not cold:  # as `bash run.sh setup` does once: the server's first start then migrates nothing
+        subprocess.run([str(VENV_BIN / "prefect"), "server", "database", "upgrade", "-y"], cwd=run_dir, env=env,
+                       check=True, capture_output=True, timeout=600)
     started = time.time()
     outcome, output = timed(name, "digitize run --level xa", run_dir, env, backlog.pages)
     outcome.cer = cer_of(backlog, archived_texts(run_dir / "var"))
@@ -374,6 +392,18 @@ def ocr(backlog: Backlog, results: Path, parallel: bool) -> Outcome:
     outcome, _ = timed(name, command, out, clean_env(), backlog.pages)
     outcome.cer = cer_of(backlog, {d["document"]: pdf_text(out / f"{d['document']}.pdf")
                                    for d in backlog.documents if (out / f"{d['document']}.pdf").is_file()})
+    return outcome
+
+
+def ocr_one(backlog: Backlog, results: Path) -> Outcome:
+    """``digitize ocr`` on every page of the set as one document (one command, ``--jobs 2``): many pages
+    of one document, the case where the engine alone must keep both cores busy to the end."""
+    out = fresh(results / "ocr-one")
+    command = f"digitize ocr {backlog.root}/pages/*.jpg -o all.pdf --jobs 2 >/dev/null"
+    outcome, _ = timed("ocr-one", command, out, clean_env(), backlog.pages)
+    truth = normalize("\n".join(backlog.truth(d) for d in sorted(backlog.documents, key=lambda d: d["document"])))
+    text = normalize(pdf_text(out / "all.pdf")) if (out / "all.pdf").is_file() else ""
+    outcome.cer = round(100 * Levenshtein.distance(text, truth) / max(1, len(truth)), 2)
     return outcome
 
 
@@ -573,8 +603,10 @@ def main() -> int:
     for name in args.only.split(","):
         if name == "floor":
             found = [floor(backlog, results_dir)]
-        elif name.split(":")[0] == "run":
+        elif name.split(":")[0] in ("run", "run-cold"):
             found = [run(backlog, results_dir, name)]
+        elif name == "ocr-one":
+            found = [ocr_one(backlog, results_dir)]
         elif name in ("ocr", "ocr-parallel"):
             found = [ocr(backlog, results_dir, parallel=name == "ocr-parallel")]
         elif name in ("ocrmypdf", "ocrmypdf-parallel"):
@@ -584,7 +616,7 @@ def main() -> int:
         elif name == "two-workers":
             found = two_workers(backlog, results_dir)
         else:
-            raise SystemExit(f"unknown contender {name!r}; known: {ALL},ocrmypdf-parallel")
+            raise SystemExit(f"unknown contender {name!r}; known: {ALL},ocrmypdf-parallel,ocr-one,run-cold")
         for outcome in found:
             print(json.dumps(asdict(outcome), ensure_ascii=False), flush=True)
         outcomes += found

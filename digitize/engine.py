@@ -425,7 +425,8 @@ def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int
 def _clean_and_read(
     image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None = None
 ) -> _PageDone:
-    clean = cleanup.clean_page(image, rotation, page.dpi)
+    # _orient_and_read reads only pages the blank detector found not blank: it is not asked again
+    clean = cleanup.clean_page(image, rotation, page.dpi, blank=False)
     display, gray = _write_display(clean, stem, settings, scanned_jpeg)
     ocr_image = stem.with_suffix(".ocr.pgm")  # uncompressed: PNG's zlib costs ~0.1 s a page
     files.write_bytes(ocr_image, _encode(".pgm", clean.ocr, ocr_image))

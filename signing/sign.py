@@ -93,7 +93,8 @@ def sign_pdf(
     """Sign ``src`` into ``dst`` (PAdES, visible Decree 30 stamp on page 1).
 
     The stamp goes at the top right of page 1 where it covers no ink (page 1
-    rendered by pdftoppm within ``render_timeout`` seconds); a page without room
+    drawn from its scanned JPEG, or by pdftoppm within ``render_timeout`` seconds:
+    :func:`signing.ink.render_ink`); a page without room
     there grows a blank band above the scan for it (see :mod:`signing.appearance`).
 
     ``dst`` is written atomically and ``src`` is never modified. ``when`` fixes

@@ -10,8 +10,8 @@ font's ToUnicode map, as a PDF reader would extract it, not taken from the
 signature dictionary, so what is checked is what is printed.
 
 :func:`check_stamp_clear` checks that the stamp covers nothing: page 1 is drawn
-without its annotations and the ink under the stamp's rectangle is measured
-(:mod:`signing.ink`).
+without its annotations (from its scanned JPEG when it is only that, else by
+pdftoppm) and the ink under the stamp's rectangle is measured (:mod:`signing.ink`).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def check_stamp(data: bytes, *, agency_name: str | None = None) -> Check:
 def check_stamp_clear(data: bytes, *, timeout: float = 60.0) -> Check:
     """The ``stamp_clear`` check: the stamp's rectangle covers no ink of page 1.
 
-    Page 1 is drawn by pdftoppm without annotations (so without the stamp), and
+    Page 1 is drawn without annotations (so without the stamp; :func:`signing.ink.render_ink`), and
     the ink (:func:`signing.ink.ink_mask`) inside the stamp's rectangle is counted.
     """
     try:

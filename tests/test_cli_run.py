@@ -225,3 +225,72 @@ def test_ocr_page_notes_read_vietnamese_with_a_decimal_comma():
     assert notes == ["đã xoay 90", "đã chỉnh nghiêng -1,25°", "dưới 200 dpi (Nghị định 30)", "dpi lấy từ paper size",
                      "ảnh xám, không có màu (Nghị định 30 yêu cầu bản quét màu)"]
     assert page_notes(page)[1] == "deskewed -1.25°"
+
+
+def _slow_health_server(port: int) -> list[str]:
+    """A stand-in for ``prefect server start``: answers /api/health, but only 2 s after it starts."""
+    return [sys.executable, "-c", (
+        "import http.server, time\n"
+        "time.sleep(2)\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(b'true')\n"
+        "    def log_message(self, *a): pass\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )]
+
+
+def test_the_run_starts_up_while_the_server_starts_with_the_api_url_already_set(tmp_path, monkeypatch):
+    import urllib.request
+
+    from cli import prefect_server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setattr(prefect_server, "_server_command", _slow_health_server)
+    seen = {}
+
+    def meanwhile() -> None:
+        seen["url"] = os.environ.get("PREFECT_API_URL")
+        try:
+            urllib.request.urlopen(f"{seen['url']}/health", timeout=1)
+            seen["answered"] = True
+        except OSError:
+            seen["answered"] = False  # the server was still starting: the start-up overlapped it
+
+    with prefect_server.prefect_api(tmp_path / "var", say=lambda text: None, meanwhile=meanwhile) as server:
+        assert seen == {"url": server.api_url, "answered": False}
+        with urllib.request.urlopen(f"{server.api_url}/health", timeout=5) as response:
+            assert response.status == 200
+    assert "PREFECT_API_URL" not in os.environ
+
+
+def test_a_start_up_that_fails_while_the_server_starts_stops_the_server(tmp_path, monkeypatch):
+    from cli import prefect_server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setattr(prefect_server, "_server_command", _slow_health_server)
+    started = []
+    popen = subprocess.Popen
+    monkeypatch.setattr(prefect_server.subprocess, "Popen",
+                        lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
+
+    def meanwhile() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        with prefect_server.prefect_api(tmp_path / "var", say=lambda text: None, meanwhile=meanwhile):
+            raise AssertionError("the block must not run")
+    assert len(started) == 1 and started[0].poll() is not None
+    assert "PREFECT_API_URL" not in os.environ
+
+
+def test_the_run_shares_two_malloc_arenas_between_its_threads():
+    import platform
+
+    from cli.commands.run import few_malloc_arenas
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert few_malloc_arenas() is True  # mallopt refused (0) an unknown parameter or value: the call would be wrong

@@ -134,3 +134,33 @@ def test_a_badly_read_guess_is_weighed_against_the_reading_without_it(monkeypatc
     done = engine.process_page(page, tmp_path, OcrSettings())
     assert done.report.rotation == kept
     assert read == ([180] if confidences[180] >= 70 else [180, 0])
+
+
+def test_the_ocr_image_of_a_turned_page_is_the_same_as_turning_its_red_channel(page):
+    scan = skewed(page, 3.0)
+    clean = cleanup.clean_page(scan)
+    assert abs(clean.skew - 3.0) < 0.3
+    turned_red = cleanup.rotate_small(cleanup.ocr_gray(scan), -clean.skew)
+    expected = cleanup.despeckle(cleanup.flatten_illumination(turned_red))
+    assert np.array_equal(clean.ocr, expected)
+
+
+def test_a_verdict_already_given_spares_the_blank_test(page, monkeypatch):
+    calls = []
+    is_blank = cleanup.is_blank
+    monkeypatch.setattr(cleanup, "is_blank", lambda *a, **k: calls.append(1) or is_blank(*a, **k))
+    assert not cleanup.clean_page(skewed(page, 2.0), 0, page.dpi, blank=False).blank
+    assert calls == []
+    assert not cleanup.clean_page(skewed(page, 2.0), 0, page.dpi).blank
+    assert calls == [1]
+
+
+def test_a_page_of_text_is_told_not_blank_from_a_half_size_copy(page, monkeypatch):
+    looked_at = []
+    ink = cleanup._ink
+    monkeypatch.setattr(cleanup, "_ink", lambda darkest: looked_at.append(darkest.shape) or ink(darkest))
+    assert not cleanup.is_blank(page.bgr, page.dpi)
+    assert len(looked_at) == 1 and looked_at[0][0] <= (page.bgr.shape[0] + 1) // 2  # the full page was not needed
+    looked_at.clear()
+    assert cleanup.is_blank(blank_page(dpi=200).bgr, 200)
+    assert len(looked_at) == 2  # an empty sheet is looked at in full before it is called blank

@@ -206,3 +206,23 @@ def test_a_slow_page_does_not_hold_back_other_documents(tmp_path, api_url):
     others = [archived_at[CODE.format(n)] for n in range(502, 505)]
     # Taken first, finished last: at least two of the others were archived before the slow one.
     assert sum(at < archived_at[slow_code] for at in others) >= 2, archived_at
+
+
+def test_the_largest_inputs_start_first_and_the_summary_keeps_the_inbox_order(prefect_harness, tmp_path,
+                                                                              monkeypatch):
+    from flows import dossier
+
+    config, office = _setup(tmp_path)
+    config.write_text("[intake]\nsettle_seconds = 0\n[ocr]\ndocuments_in_flight = 1\n", encoding="utf-8")
+    for n, size in ((1, 10), (2, 3000), (3, 500)):
+        (office / f"{CODE.format(n)}.pdf").write_bytes(b"%" * size)
+    started = []
+
+    def run_one(item, settings, config_path):  # records the order; digitizes nothing
+        started.append(item.stem)
+        return [{"document": item.stem, "status": "would-digitize"}]
+
+    monkeypatch.setattr(dossier, "_run_one", run_one)
+    results = dossier.process_inbox(level="xa", config=str(config))
+    assert started == [CODE.format(2), CODE.format(3), CODE.format(1)]  # one at a time, the largest first
+    assert [r["document"] for r in results] == [CODE.format(n) for n in (1, 2, 3)]

@@ -176,6 +176,20 @@ def test_signed_file_verifies_at_level_b_b(signed, demo):
     json.dumps(report.to_dict())
 
 
+def test_the_key_is_parsed_once_for_every_signature_of_a_batch(workdir, demo, unsigned, font_cache, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+
+    parsed = []
+    parse = serialization.load_der_private_key
+    monkeypatch.setattr(serialization, "load_der_private_key", lambda *a, **k: parsed.append(1) or parse(*a, **k))
+    signer = load_signer(demo.pkcs12, read_password(None, demo.password_file))
+    results = [sign_pdf(unsigned, workdir / f"batch-{n}.pdf", signer, when=WHEN, font_cache_dir=font_cache)
+               for n in range(3)]
+    assert len(parsed) == 1  # pyHanko's SimpleSigner parsed it again for each of the three
+    for result in results:
+        assert verify_pdf(result.path, [demo.ca_cert], expected_sha256=result.sha256).ok
+
+
 def test_sign_result_describes_the_exact_bytes_written(signed, unsigned):
     assert signed.sha256 == hashlib.sha256(signed.path.read_bytes()).hexdigest()
     assert signed.signing_time == WHEN and signed.pades_level == "B-B"

@@ -21,7 +21,7 @@ import pikepdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from signing import appearance, sign
+from signing import appearance, ink, sign
 from signing.identity import ensure_demo_identity, load_signer, read_password
 from signing.ink import PageInk, free_rect, ink_mask, render_ink
 from signing.sign import sign_pdf
@@ -201,6 +201,67 @@ def test_the_ink_map_lines_up_with_a_page_whose_crop_box_is_smaller(tmp_path):
     assert ink.mask.shape[0] == 742 * 2
     assert ink.ink_in((310, 705, 580, 735)) > 0.95 * 270 * 30
     assert ink.ink_in((310, 600, 580, 690)) == 0
+
+
+def with_text_layer(src: Path, dst: Path, mode: int) -> Path:
+    """``src`` with a text layer over page 1 as the engine grafts Tesseract's (a form of text objects),
+    its text drawn in render ``mode`` (3: invisible)."""
+    with pikepdf.open(src) as pdf:
+        font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+        form = pikepdf.Stream(pdf, f"BT {mode} Tr 1 0 0 1 300 700 Tm /F1 40 Tf [ (GIAY XAC NHAN) ] TJ ET".encode())
+        form.Type, form.Subtype = pikepdf.Name.XObject, pikepdf.Name.Form
+        form.BBox = pdf.pages[0].mediabox
+        form.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page = pdf.pages[0]
+        page.add_overlay(form, pikepdf.Rectangle(*(float(v) for v in page.mediabox)))
+        pdf.save(dst)
+    return dst
+
+
+def test_a_scanned_page_is_drawn_from_its_jpeg_with_the_ink_pdftoppm_finds(folder, monkeypatch):
+    src = with_text_layer(scan_pdfa(folder / "jpeg.pdf", nd30_page(top_margin_mm=20)), folder / "jpeg-ocr.pdf", 3)
+    with pikepdf.open(src) as pdf:
+        box = tuple(float(v) for v in pdf.pages[0].mediabox)
+    drawn = ink._pdftoppm(src, timeout=60, hide_annotations=False)
+    from_jpeg = ink.scan_image(src, box)
+    assert from_jpeg is not None and from_jpeg.shape == drawn.shape
+    expected, found = ink_mask(drawn, dust_pixels=4), ink_mask(from_jpeg, dust_pixels=4)
+    # Within a pixel or two (a point, half the stamp's clearance): poppler lays the image ~1 px further right.
+    near = np.ones((5, 5), np.uint8)
+    assert found.sum() == pytest.approx(expected.sum(), rel=0.15)
+    assert (found & ~cv2.dilate(expected.astype(np.uint8), near).astype(bool)).sum() < 0.01 * expected.sum()
+    assert (expected & ~cv2.dilate(found.astype(np.uint8), near).astype(bool)).sum() < 0.01 * expected.sum()
+
+    def no_pdftoppm(*args, **kwargs):
+        raise AssertionError("pdftoppm was run for a page that is one JPEG and invisible text")
+
+    monkeypatch.setattr(ink.tools, "run", no_pdftoppm)
+    assert render_ink(src.read_bytes(), box, timeout=60).mask.sum() == found.sum()
+
+
+def test_a_page_with_visible_text_over_its_scan_is_drawn_by_pdftoppm(folder):
+    scan = scan_pdfa(folder / "visible.pdf", nd30_page(top_margin_mm=60))
+    src = with_text_layer(scan, folder / "visible-text.pdf", 0)
+    with pikepdf.open(src) as pdf:
+        box = tuple(float(v) for v in pdf.pages[0].mediabox)
+    assert ink.scan_image(src, box) is None
+    drawn = render_ink(src, box, timeout=60)
+    assert drawn.ink_in((300, 700, 500, 730)) > 100  # the visible text is ink: only a real drawing shows it
+
+
+def test_signing_and_verifying_a_scan_draw_its_first_page_once(folder, signer, monkeypatch):
+    src = scan_pdfa(folder / "once.pdf", nd30_page(top_margin_mm=20))
+    drawn = []
+    draw = ink._draw_scan
+    monkeypatch.setattr(ink, "_draw_scan", lambda scan, box: drawn.append(box) or draw(scan, box))
+    ink._kept.clear()
+    result = _sign(src, folder / "once.signed.pdf", signer, folder / "fonts")
+    report = verify_pdf(result.path, [], check_pdfa=False)
+    assert report.check("stamp_clear").ok, report.check("stamp_clear").detail
+    assert len(drawn) == 1  # placing the stamp drew it; looking under the stamp reused that drawing
+    ink._kept.clear()
+    assert verify_pdf(result.path, [], check_pdfa=False).check("stamp_clear").ok  # drawn again: the same verdict
+    assert len(drawn) == 2
 
 
 # --- signing a page drawn here --------------------------------------------------------
