@@ -176,7 +176,7 @@ def read_qr(image: np.ndarray) -> str | None:
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
         try:
-            text, _points, _ = detector.detectAndDecode(gray)
+            text, _points, _straight = detector.detectAndDecode(gray)
         except cv2.error:
             continue
         if text:

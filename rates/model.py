@@ -233,7 +233,7 @@ def checkpoints(end: date, months: int = TREND_MONTHS) -> tuple[date, ...]:
     """The month ends of the ``months - 1`` months before ``end``'s month, then ``end`` itself."""
     points: list[date] = []
     year, month = end.year, end.month
-    for _ in range(months - 1):
+    for _month in range(months - 1):
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
         points.append(date(year, month, calendar.monthrange(year, month)[1]))
     return (*reversed(points), end)

@@ -295,7 +295,7 @@ def ink_mask(image: np.ndarray, *, dust_pixels: int) -> np.ndarray:
     darkest = np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2]) if image.ndim == 3 else image
     paper = _median(darkest)
     ink = (darkest < max(0, paper - INK_CONTRAST)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
     dust = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] <= dust_pixels)
     dust = dust[dust != 0]  # label 0 is the background
     if dust.size:

@@ -307,7 +307,7 @@ def _grow_first_page(writer: IncrementalPdfFileWriter, page_box: tuple[float, fl
 
     Only the box grows: the page's content, the scan at 100% scale, stays where it was.
     """
-    page_ref, _ = writer.find_page_for_modification(0)
+    page_ref, _resources = writer.find_page_for_modification(0)
     page = page_ref.get_object()
     top = page_box[3]
     for key in ("/MediaBox", "/CropBox"):
