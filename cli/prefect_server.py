@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitize.errors import MissingToolError, ToolError, ToolTimeoutError
-from digitize.i18n import _, format_number
+from digitize.i18n import _, format_number, os_error
 from digitize.lifetime import die_with_parent
 
 #: Seconds to wait for a server to answer; a first start migrates its database (FIELD-NOTES).
@@ -126,7 +126,7 @@ def _start_server(
                     start_new_session=True,  # Ctrl-C in the terminal is for the CLI; it stops the server last
                 )
         except OSError as e:
-            raise MissingToolError(_("could not start the Prefect server: {error}", error=e.strerror or e),
+            raise MissingToolError(_("could not start the Prefect server: {error}", error=os_error(e)),
                                    hint=_("reinstall the project: bash run.sh setup")) from e
         os.environ["PREFECT_API_URL"] = api_url  # Prefect reads it once, when imported
         try:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import gettext
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,32 @@ def format_number(value: float, digits: int = 0) -> str:
 def format_percent(value: float, digits: int = 1) -> str:
     """A rate given as a percentage number (``42.5``) shown as ``42,5%`` in Vietnamese, ``42.5%`` in English."""
     return f"{format_number(value, digits)}%"
+
+
+#: The operating system's words for the errors a person meets most, marked here so that they are
+#: translated (``strerror`` is the C library's English); any other error keeps the system's words.
+_OS_ERRORS = {
+    errno.ENOENT: N_("no such file or folder"),
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("operation not permitted"),
+    errno.EISDIR: N_("it is a folder"),
+    errno.ENOTDIR: N_("a part of the path is not a folder"),
+    errno.EEXIST: N_("it already exists"),
+    errno.ENOSPC: N_("no space left on the disk"),
+    errno.EDQUOT: N_("disk quota exceeded"),
+    errno.EROFS: N_("the disk is read-only"),
+    errno.EIO: N_("input/output error (the disk or the network share)"),
+    errno.ENAMETOOLONG: N_("the name is too long"),
+    errno.ELOOP: N_("too many levels of links"),
+    errno.EBUSY: N_("the file or device is busy"),
+    errno.ETIMEDOUT: N_("the connection timed out"),
+    errno.ECONNREFUSED: N_("the connection was refused"),
+}
+
+
+def os_error(error: BaseException) -> str:
+    """What went wrong in ``error`` (an ``OSError``: its errno's words) in the reader's language."""
+    number = getattr(error, "errno", None)
+    if number in _OS_ERRORS:
+        return _(_OS_ERRORS[number])
+    return getattr(error, "strerror", None) or str(error)

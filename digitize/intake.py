@@ -42,7 +42,7 @@ from pathlib import Path
 
 from digitize.errors import BadInputError, DigitizeError, exit_code_for
 from digitize.files import write_atomically, written_whole
-from digitize.i18n import VIETNAM, _, format_number, language
+from digitize.i18n import VIETNAM, _, format_number, language, os_error
 from digitize.models import DocumentMeta, check_office, meta_fields, parse_document_code
 from digitize.pages import INPUT_SUFFIXES
 
@@ -415,7 +415,7 @@ def read_json_file(
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise BadInputError(_("{name} is a link to another file; links are not followed", name=source)) from e
-        raise BadInputError(_("{name} could not be read: {error}", name=source, error=e.strerror)) from e
+        raise BadInputError(_("{name} could not be read: {error}", name=source, error=os_error(e))) from e
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from digitize.errors import BadInputError, CsvImportError
-from digitize.i18n import N_, _, ngettext
+from digitize.i18n import N_, _, ngettext, os_error
 from digitize.models import check_code, check_office, nfc
 from digitize.offices import Office
 from rates.summary import inventory_counted_in_bulk
@@ -126,7 +126,7 @@ def _parse(path, columns, convert):  # noqa: ANN001, ANN202 - private helper
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except OSError as e:
-        raise BadInputError(_("cannot read {file}: {error}", file=path, error=e.strerror or e)) from e
+        raise BadInputError(_("cannot read {file}: {error}", file=path, error=os_error(e))) from e
     except UnicodeDecodeError as e:
         raise CsvImportError(_("{file} is not UTF-8 text; nothing was imported: export the CSV again as UTF-8",
                                file=path), [(text_line(e), _("not UTF-8"))]) from e

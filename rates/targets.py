@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from digitize.errors import ConfigError
-from digitize.i18n import _
+from digitize.i18n import _, os_error
 
 PACKAGED = "targets.toml"
 
@@ -66,7 +66,7 @@ def load_schedule(path: Path | None = None) -> Schedule:
             text = Path(path).read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except OSError as e:
-        raise ConfigError(_("cannot read the target schedule {where}: {error}", where=where, error=e.strerror or e),
+        raise ConfigError(_("cannot read the target schedule {where}: {error}", where=where, error=os_error(e)),
                           hint=_("check the path given with --targets")) from e
     except UnicodeDecodeError as e:
         raise ConfigError(_("the target schedule {where} is not UTF-8 text; save it as UTF-8", where=where)) from e

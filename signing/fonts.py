@@ -25,7 +25,7 @@ from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 
 from digitize.errors import SigningError
 from digitize.files import write_atomically
-from digitize.i18n import _
+from digitize.i18n import _, os_error
 
 PDF_UNITS_PER_EM = 1000
 # Liberation Serif has Times New Roman's metrics; version 2 covers Vietnamese,
@@ -106,7 +106,7 @@ def load_stamp_font(source: Path, cache_dir: Path | None = None, *, keep: str | 
         stat = source.stat()
     except OSError as e:
         raise SigningError(_("could not read the signature font {source}: {error}",
-                             source=source, error=e.strerror or e)) from e
+                             source=source, error=os_error(e))) from e
     font = _load_cached(source.resolve(), stat.st_mtime_ns, stat.st_size, cache_dir or DEFAULT_CACHE_DIR)
     if keep is None:
         return font
@@ -151,7 +151,7 @@ def _load_cached(source: Path, mtime_ns: int, size: int, cache_dir: Path) -> Sta
         write_atomically(scaled_path, scaled)
     except OSError as e:
         raise SigningError(_("could not write the font cache {scaled_path}: {error}",
-                             scaled_path=scaled_path, error=e.strerror or e)) from e
+                             scaled_path=scaled_path, error=os_error(e))) from e
     return _stamp_font(source, scaled_path, scaled)
 
 
@@ -189,4 +189,4 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise SigningError(_("could not read the signature font {path}: {error}", path=path,
-                             error=e.strerror or e)) from e
+                             error=os_error(e))) from e

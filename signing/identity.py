@@ -37,7 +37,7 @@ from pyhanko.sign.signers import Signer, SimpleSigner
 
 from digitize.errors import SigningError
 from digitize.files import write_atomically
-from digitize.i18n import _, format_datetime
+from digitize.i18n import _, format_datetime, os_error
 from digitize.models import nfc
 from digitize.settings import SigningSettings
 
@@ -150,7 +150,7 @@ def ensure_demo_identity(demo_dir: Path, agency_name: str) -> DemoIdentity:
             _create_demo_identity(identity, nfc(agency_name))
     except OSError as e:
         raise SigningError(_("could not create the demo signing identity in {demo_dir}: {error}",
-                             demo_dir=demo_dir, error=e.strerror or e)) from e
+                             demo_dir=demo_dir, error=os_error(e))) from e
     return identity
 
 
@@ -164,7 +164,7 @@ def read_password(password: str | None, password_file: Path | None) -> bytes | N
         text = password_file.read_text(encoding="utf-8")
     except OSError as e:
         raise SigningError(_("could not read the password file {password_file}: {error}",
-                             password_file=password_file, error=e.strerror or e)) from e
+                             password_file=password_file, error=os_error(e))) from e
     return text.splitlines()[0].encode("utf-8") if text else b""
 
 
@@ -178,7 +178,7 @@ def load_signer(pkcs12: Path, password: bytes | None, *, now: datetime | None = 
         data = pkcs12.read_bytes()
     except OSError as e:
         raise SigningError(_("could not read the signing key {pkcs12}: {error}", pkcs12=pkcs12,
-                             error=e.strerror or e)) from e
+                             error=os_error(e))) from e
     try:
         loaded = SimpleSigner.load_pkcs12_data(data, other_certs=(), passphrase=password)
     except ValueError as e:

@@ -31,7 +31,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from digitize.errors import BadInputError, ConfigError, SigningError, TimestampUnavailableError
 from digitize.files import write_atomically
-from digitize.i18n import _, format_date
+from digitize.i18n import _, format_date, os_error
 from digitize.settings import SigningSettings
 from signing.identity import resolve_identity
 from signing.long_term import Longevity, longevity
@@ -74,7 +74,7 @@ def renew_timestamp(path: Path, dst: Path, settings: SigningSettings) -> RenewRe
     try:
         write_atomically(dst, data)
     except OSError as e:
-        raise SigningError(_("could not write the renewed file {dst}: {error}", dst=dst, error=e.strerror or e)) from e
+        raise SigningError(_("could not write the renewed file {dst}: {error}", dst=dst, error=os_error(e))) from e
     count = len(PdfFileReader(BytesIO(data), strict=False).embedded_timestamp_signatures)
     return RenewResult(dst, hashlib.sha256(data).hexdigest(), count, datetime.now().astimezone())
 
@@ -166,7 +166,7 @@ def _open_lta(path: Path) -> PdfFileReader:
         reader = PdfFileReader(BytesIO(path.read_bytes()), strict=False)
         stamps = reader.embedded_timestamp_signatures
     except OSError as e:
-        raise BadInputError(_("could not read {path}: {error}", path=path, error=e.strerror or e)) from e
+        raise BadInputError(_("could not read {path}: {error}", path=path, error=os_error(e))) from e
     except (PdfError, ValueError, KeyError, TypeError) as e:
         raise BadInputError(_("{path} is not a readable PDF: {error}", path=path, error=e)) from e
     if not stamps:

@@ -44,7 +44,7 @@ from digitize.errors import (
     ToolTimeoutError,
 )
 from digitize.files import write_atomically
-from digitize.i18n import _
+from digitize.i18n import _, os_error
 from digitize.models import PADES_LEVELS, nfc
 from signing.appearance import (
     VIETNAM_TIME,
@@ -146,7 +146,7 @@ def sign_pdf(
     try:
         write_atomically(dst, signed)
     except OSError as e:
-        raise SigningError(_("could not write the signed file {dst}: {error}", dst=dst, error=e.strerror or e)) from e
+        raise SigningError(_("could not write the signed file {dst}: {error}", dst=dst, error=os_error(e))) from e
     return SignResult(
         path=dst,
         sha256=hashlib.sha256(signed).hexdigest(),
@@ -235,7 +235,7 @@ def _open_for_signing(src: Path) -> IncrementalPdfFileWriter:
     try:
         data = src.read_bytes()
     except OSError as e:
-        raise BadInputError(_("could not read {src}: {error}", src=src, error=e.strerror or e)) from e
+        raise BadInputError(_("could not read {src}: {error}", src=src, error=os_error(e))) from e
     try:
         writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
     except (PdfError, ValueError, KeyError, TypeError) as e:

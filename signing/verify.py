@@ -48,7 +48,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from digitize import i18n
 from digitize.errors import VerificationError
-from digitize.i18n import N_, _
+from digitize.i18n import N_, _, os_error
 from digitize.models import PADES_LEVELS
 from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
@@ -168,7 +168,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise VerificationError(_("could not read {path}: {error}", path=path, error=e.strerror or e)) from e
+        raise VerificationError(_("could not read {path}: {error}", path=path, error=os_error(e))) from e
 
 
 def _open(data: bytes, path: Path) -> PdfFileReader:

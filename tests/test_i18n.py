@@ -157,3 +157,16 @@ def test_every_marked_message_is_a_plain_string_babel_can_extract():
                     if isinstance(arg, (ast.JoinedStr, ast.BinOp)):
                         skipped.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert skipped == [], "marked messages Babel cannot extract (use a literal with {placeholders})"
+
+
+def test_the_systems_words_for_an_error_are_translated_and_others_kept():
+    import errno
+    import os
+
+    missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "x.pdf")
+    with i18n.using("vi"):
+        assert i18n.os_error(missing) == "không có tệp hoặc thư mục này"
+        assert i18n.os_error(PermissionError(errno.EACCES, "Permission denied")) == "không có quyền truy cập"
+        odd = OSError(errno.ENOEXEC, os.strerror(errno.ENOEXEC))
+        assert i18n.os_error(odd) == os.strerror(errno.ENOEXEC)  # not listed: the system's own words
+    assert i18n.os_error(missing) == "no such file or folder"

@@ -20,7 +20,7 @@ from typing import IO, Any
 from cli.commands import table_lines, whole_number
 from digitize.errors import ArchiveError, BadInputError, ExitCode, UsageError, VerificationError
 from digitize.files import write_atomically
-from digitize.i18n import N_, _, format_datetime, format_number, ngettext
+from digitize.i18n import N_, _, format_datetime, format_number, ngettext, os_error
 from digitize.settings import Settings
 
 EXPORT_FORMAT = "digitize-reuse-v1"
@@ -139,7 +139,7 @@ def write_output(output: Path, data: bytes, *, force: bool) -> None:
     except FileExistsError as e:
         raise _exists(output) from e
     except OSError as e:
-        raise BadInputError(_("could not write -o {output}: {error}", output=output, error=e.strerror or e)) from e
+        raise BadInputError(_("could not write -o {output}: {error}", output=output, error=os_error(e))) from e
 
 
 def _exists(output: Path) -> UsageError:

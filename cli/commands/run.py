@@ -24,7 +24,7 @@ from cli.commands import table_lines, whole_number
 from cli.prefect_server import prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
 from digitize.files import write_atomically
-from digitize.i18n import N_, _, format_number
+from digitize.i18n import N_, _, format_number, os_error
 from digitize.models import parse_document_code
 from digitize.settings import Settings, mask_secrets, secret_values
 
@@ -273,7 +273,7 @@ def write_summary(results: list[dict], settings: Settings) -> Path | str:
         reports.mkdir(parents=True, exist_ok=True)
         write_atomically(path, mask_secrets(text, secret_values(settings)).encode("utf-8"))
     except (OSError, StorageFullError) as e:
-        return _("not written ({path}: {error})", path=path, error=e.strerror if isinstance(e, OSError) else e.message)
+        return _("not written ({path}: {error})", path=path, error=os_error(e) if isinstance(e, OSError) else e.message)
     return path
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cli.commands import whole_number
 from digitize.errors import BadInputError, DigitizeError, ExitCode, StorageFullError, UsageError
-from digitize.i18n import _, format_number
+from digitize.i18n import _, format_number, os_error
 from digitize.models import DocumentMeta
 from digitize.settings import Settings
 
@@ -111,7 +111,7 @@ def _unwritable(output: Path, error: OSError) -> DigitizeError:
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return StorageFullError(_("no space left to write {output}", output=output),
                                 hint=_("free space on that disk and run again"))
-    return UsageError(_("cannot write -o {output}: {error}", output=output, error=error.strerror or error))
+    return UsageError(_("cannot write -o {output}: {error}", output=output, error=os_error(error)))
 
 
 def _metadata(path: Path | None, output: Path) -> DocumentMeta:
