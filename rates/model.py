@@ -86,6 +86,21 @@ class OrphanDocument:
     archived_at: str
 
 
+def share(part: int, whole: int) -> float | None:
+    """``part`` of ``whole`` in percent; None when ``whole`` is nothing."""
+    return None if whole == 0 else 100.0 * part / whole
+
+
+def standing(part: int, whole: int, target: int | None, empty: str) -> str:
+    """``met`` or ``behind`` a target percentage (compared in whole numbers: no rounding at the edge);
+    ``no target`` without one, ``empty`` when ``whole`` is nothing."""
+    if target is None:
+        return "no target"
+    if whole == 0:
+        return empty
+    return "met" if part * 100 >= target * whole else "behind"
+
+
 @dataclass(frozen=True)
 class RateRow:
     """One line of the rate table: a level, an office or the total."""
@@ -104,7 +119,7 @@ class RateRow:
     @property
     def rate(self) -> float | None:
         """Digitized share in percent, None when nothing is in force."""
-        return None if self.in_force == 0 else 100.0 * self.digitized / self.in_force
+        return share(self.digitized, self.in_force)
 
     @property
     def needed(self) -> int:
@@ -116,11 +131,7 @@ class RateRow:
     @property
     def status(self) -> str:
         """``met``, ``behind``, ``no results`` (nothing in force) or ``no target``."""
-        if self.target is None:
-            return "no target"
-        if self.in_force == 0:
-            return "no results"
-        return "met" if self.digitized * 100 >= self.target * self.in_force else "behind"
+        return standing(self.digitized, self.in_force, self.target, "no results")
 
 
 @dataclass(frozen=True)
@@ -136,16 +147,12 @@ class TrendPoint:
     @property
     def rate(self) -> float | None:
         """Digitized share in percent, None when nothing is in force."""
-        return None if self.in_force == 0 else 100.0 * self.digitized / self.in_force
+        return share(self.digitized, self.in_force)
 
     @property
     def status(self) -> str:
         """``met``, ``behind``, ``no results`` (nothing in force) or ``no target``, as for a :class:`RateRow`."""
-        if self.target is None:
-            return "no target"
-        if self.in_force == 0:
-            return "no results"
-        return "met" if self.digitized * 100 >= self.target * self.in_force else "behind"
+        return standing(self.digitized, self.in_force, self.target, "no results")
 
 
 @dataclass(frozen=True)
@@ -184,16 +191,12 @@ class IntakeCoverage:
     @property
     def rate(self) -> float | None:
         """Covered share of eligible offices in percent."""
-        return None if self.eligible == 0 else 100.0 * self.covered / self.eligible
+        return share(self.covered, self.eligible)
 
     @property
     def status(self) -> str:
         """``met``, ``behind``, ``no offices`` or ``no target``."""
-        if self.target is None:
-            return "no target"
-        if self.eligible == 0:
-            return "no offices"
-        return "met" if self.covered * 100 >= self.target * self.eligible else "behind"
+        return standing(self.covered, self.eligible, self.target, "no offices")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from digitize.i18n import N_
+from digitize.i18n import _
 from storage import summary_schema as summary_sql
 from storage.catalog import Catalog
 
@@ -23,7 +23,7 @@ _SUMMARY_TABLES = ("result_days", "result_months", "orphan_documents")
 def recount(catalog: Catalog) -> int:
     """Count the summary (``result_days``, ``result_months``, ``orphan_documents``) again; how many had drifted."""
     db = summary_sql.dialect(catalog.dialect.name)
-    with catalog.transaction(N_("recount the rates summary")):
+    with catalog.transaction(_("recount the rates summary")):
         kept = _summary(catalog)
         for table in _SUMMARY_TABLES:
             catalog.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names
@@ -66,7 +66,7 @@ def inventory_counted_in_bulk(catalog: Catalog, rows: list[tuple[Any, ...]]) -> 
     # SQLite: dropped and created again (its readers are not blocked); PostgreSQL: disabled, which blocks
     # other writers of the inventory but not its readers (DROP TRIGGER would block them too).
     triggers = [t for t in summary_sql.triggers(db) if " ON inventory" in t[1]]
-    for name, *_ in triggers:
+    for name, *_rest in triggers:
         catalog.execute(f"DROP TRIGGER {name}" if sqlite else f"ALTER TABLE inventory DISABLE TRIGGER {name}")
     yield
     for trigger in triggers:

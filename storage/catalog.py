@@ -433,9 +433,10 @@ class Catalog:
             return self._db.execute(sql, tuple(params)).fetchall()
 
     @contextlib.contextmanager
-    def transaction(self, action: str = "write") -> Iterator[Catalog]:
-        """One write transaction; inside it use :meth:`execute` and :meth:`executemany`."""
-        with self._transaction(_(action)):  # the callers' words, translated when they are marked
+    def transaction(self, action: str | None = None) -> Iterator[Catalog]:
+        """One write transaction; inside it use :meth:`execute` and :meth:`executemany`. ``action``
+        (what the caller does, in the reader's language) names it in an error."""
+        with self._transaction(action or _("write")):
             yield self
 
     def defer_foreign_keys(self) -> None:
