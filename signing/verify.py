@@ -248,7 +248,7 @@ def _checks_for(
     trust_check, revocation_check = _trust_checks(sig, reader, status, trust)
     checks = [
         signed,
-        _integrity(status, _hole_problem(sig, data)),
+        _integrity(status, _hole_problem(sig, data, trust.roots)),
         _cryptography(status),
         trust_check,
         revocation_check,
@@ -270,7 +270,7 @@ def _integrity(status: PdfSignatureStatus, hole_problem: str | None) -> Check:
     return Check("integrity", False, _("the signed bytes were changed: their digest does not match"))
 
 
-def _hole_problem(sig: EmbeddedPdfSignature, data: bytes) -> str | None:
+def _hole_problem(sig: EmbeddedPdfSignature, data: bytes, roots: Sequence = ()) -> str | None:
     """The one unsigned stretch of a signed revision must hold the signature and zero padding only.
 
     The byte range leaves out ``/Contents``; pyHanko ignores bytes after the
@@ -287,17 +287,22 @@ def _hole_problem(sig: EmbeddedPdfSignature, data: bytes) -> str | None:
     used = _der_length(blob)
     if used is None or any(blob[used:]):
         return _("bytes after the signature in /Contents were changed (only zero padding may follow it)")
-    return _embedded_certificates_problem(blob[:used])
+    return _embedded_certificates_problem(blob[:used], roots)
 
 
-def _embedded_certificates_problem(der: bytes) -> str | None:
+def _embedded_certificates_problem(der: bytes, roots: Sequence = ()) -> str | None:
     """Certificates carried in the CMS are not covered by the signature: check them.
 
     Each link of the signer's chain inside the CMS must verify against the next
     (a self-signed top against itself), and every other certificate there must
     verify against an embedded issuer. A changed byte in an intermediate or root
     certificate inside the signature would otherwise pass, since validation
-    finds the chain through the trust roots.
+    finds the chain through the trust roots. The top of the embedded chain must
+    verify too when it can be: against its own key when it is a copy of a root
+    (self-issued, or sharing a trust root's name or key: a changed byte in the
+    name or the key of a root's copy unhooks it from its own signature), else
+    against the trust root that issued it; a top issued by no root given is left
+    to the trust check.
     """
     from asn1crypto import cms
     from cryptography import x509
@@ -307,14 +312,19 @@ def _embedded_certificates_problem(der: bytes) -> str | None:
         signed_data = cms.ContentInfo.load(der)["content"]
         certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed_data["certificates"] or ()]
         by_subject = {c.subject: c for c in certs}
+        trusted = [x509.load_der_x509_certificate(root.dump()) for root in roots]
         on_path = _signer_path(signed_data, certs, by_subject)
         for cert in certs:
             issuer = by_subject.get(cert.issuer)
             name = cert.subject.rfc4514_string()
             if issuer is None:
                 if cert in on_path:
-                    continue  # the top of the embedded chain: path validation reaches a trust root
-                return _("the certificate {name} inside the signature belongs to no chain: it was changed", name=name)
+                    issuer = _top_issuer(cert, trusted)
+                    if issuer is None:
+                        continue  # issued by no root given: the trust check says so
+                else:
+                    return _("the certificate {name} inside the signature belongs to no chain: it was changed",
+                             name=name)
             try:
                 cert.verify_directly_issued_by(issuer)
             except (InvalidSignature, ValueError, TypeError):
@@ -322,6 +332,26 @@ def _embedded_certificates_problem(der: bytes) -> str | None:
     except (ValueError, TypeError, KeyError) as e:
         return _("the certificates inside the signature cannot be read: {error}", error=e)
     return None
+
+
+def _top_issuer(cert, trusted: list):
+    """What the top certificate of the embedded chain must verify against: itself when it is (a copy of)
+    a root, else the trust root named as its issuer; None when no root given issued it."""
+    key = _public_key_der(cert)
+    if cert.issuer == cert.subject or any(
+            root.subject == cert.subject or _public_key_der(root) == key for root in trusted):
+        return cert
+    return next((root for root in trusted if root.subject == cert.issuer), None)
+
+
+def _public_key_der(cert) -> bytes | None:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        return cert.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    except (ValueError, TypeError):
+        return None
 
 
 def _signer_path(signed_data, certs: list, by_subject: dict) -> list:

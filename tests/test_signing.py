@@ -411,6 +411,39 @@ def test_one_flipped_byte_anywhere_in_the_file_fails_verify(signed, workdir, dem
         assert not report.ok, (offset, data[max(0, offset - 20):offset + 20])
 
 
+
+@pytest.mark.parametrize("field", ["issuer", "subject", "key"])
+def test_a_changed_copy_of_the_root_inside_the_signature_fails_verify(signed, workdir, demo, field):
+    """The CMS carries a copy of the demo CA, outside the signed bytes; validation finds the chain through
+    the trust root given, so a changed byte in that copy's name or key must be caught by the check of the
+    certificates carried (it passed, found by the flipped-byte test at some file lengths)."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    ca = asn1_x509.Certificate.load(x509.load_pem_x509_certificate(demo.ca_cert.read_bytes()).public_bytes(
+        Encoding.DER))
+    ca_der, tbs = ca.dump(), ca["tbs_certificate"]
+    part = {"issuer": tbs["issuer"], "subject": tbs["subject"], "key": tbs["subject_public_key_info"]}[field].dump()
+    data = signed.path.read_bytes()
+    at = data.upper().find(ca_der.hex().upper().encode())
+    assert at > 0, "the CA's copy is inside the signature's /Contents"
+    # the issuer comes before the subject in the certificate: search from the right place for each
+    start = ca_der.find(part, ca_der.find(tbs["issuer"].dump()) + 1) if field == "subject" else ca_der.find(part)
+    # a bit of the key's modulus, or of a name's ASCII letter that stays one (the copy still reads well)
+    letters = [i for i in range(len(part)) if chr(part[i]).isalpha() and chr(part[i] ^ 1).isalpha()]
+    byte = start + (len(part) // 2 if field == "key" else letters[-1])
+    offset = at + 2 * byte
+    changed = bytearray(data)
+    flipped = format(ca_der[byte] ^ 0x01, "02x")  # one bit of the certificate, written as the file writes hex
+    changed[offset:offset + 2] = (flipped.upper() if data[offset:offset + 2].isupper() else flipped).encode()
+    assert changed != data
+    tampered = workdir / f"changed-ca-{field}.pdf"
+    tampered.write_bytes(bytes(changed))
+    report = verify_pdf(tampered, [demo.ca_cert])
+    integrity = next(c for c in report.checks if c.name == "integrity")
+    assert not report.ok and not integrity.ok
+    assert "was changed" in integrity.detail, integrity.detail
+
 def test_renewal_is_not_blocked_by_checks_fixed_at_signing():
     from signing.renew import renewal_blockers
     from signing.report import Check, VerifyReport
