@@ -230,6 +230,12 @@ def _check_destination(src: Path, dst: Path) -> None:
         raise SigningError(_("the signed file must not replace its input {src}; give another destination", src=src))
 
 
+def check_signable(src: Path) -> None:
+    """Refuse ``src`` as :func:`sign_pdf` would: unreadable (:class:`BadInputError`), encrypted
+    (:class:`EncryptedInputError`) or already signed (:class:`SignedInputError`)."""
+    _open_for_signing(src)
+
+
 def _open_for_signing(src: Path) -> IncrementalPdfFileWriter:
     """Open ``src`` for an incremental update, refusing encrypted or already signed files."""
     try:
@@ -366,4 +372,4 @@ def _bytes_reserved(pdf_signer: signers.PdfSigner) -> int | None:
     return 2 * (sum(len(c.dump()) for c in certs) + 4096)
 
 
-__all__ = ["PADES_LEVELS", "SignResult", "is_long_term", "resolve_level", "sign_pdf"]
+__all__ = ["PADES_LEVELS", "SignResult", "check_signable", "is_long_term", "resolve_level", "sign_pdf"]
