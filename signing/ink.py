@@ -130,7 +130,8 @@ def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations:
 
     Drawn from its scanned JPEG when the page is only that (:func:`scan_image`),
     else by pdftoppm. ``box`` is the page's visible box (CropBox, else MediaBox)
-    in points, the one pdftoppm renders. ``hide_annotations`` leaves out annotations (the
+    in points, the one pdftoppm renders; on a page with ``/Rotate``, as the reader
+    sees it (:attr:`PageView.shown_box`: pdftoppm draws the page turned). ``hide_annotations`` leaves out annotations (the
     stamp itself, when measuring what lies under it). Raises the errors of
     :func:`digitize.tools.run` (missing pdftoppm, failure, timeout).
 
