@@ -21,10 +21,12 @@ dossier before it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,8 @@ from digitize.pages import MAX_PIXELS, check_frame, is_signed, open_image, page_
 
 #: Cover sheets are read at this resolution: enough for a QR code of a few cm.
 QR_DPI = 150
+#: Pages of a batch PDF drawn at once to read their QR codes (a grey A4 page at QR_DPI is ~2 MB).
+RENDER_PAGES = 8
 #: A QR text meant as a cover sheet's, well formed or not.
 _COVER_LIKE = re.compile(r"dossier_code|(?:^|;)\s*(?:kind|number|procedure_code)\s*=|-(?:KQ|HS)[0-9]*$",
                          re.IGNORECASE)
@@ -187,8 +191,9 @@ def read_qr(image: np.ndarray) -> str | None:
 def read_covers(path: Path, *, timeout: float) -> list[Cover | None]:
     """Read each page of a batch file (PDF or multi-page TIFF) for a cover sheet.
 
-    A cover sheet whose QR code is wrong stops the batch (:class:`BadInputError`
-    naming the file and the page).
+    Pages are read a few at a time (:data:`RENDER_PAGES` of a PDF; a TIFF frame by frame), so a
+    batch of hundreds of pages never sits whole in memory. A cover sheet whose QR code is wrong
+    stops the batch (:class:`BadInputError` naming the file and the page).
     """
     return [_page_cover(path, number, text) for number, text in enumerate(_page_qr_texts(path, timeout), 1)]
 
@@ -201,9 +206,38 @@ def _page_cover(path: Path, number: int, text: str | None) -> Cover | None:
                               page=page_name(path.name, number), reason=e.message)) from e
 
 
-def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
-    """The pages of a PDF at :data:`QR_DPI` in grey (pdf2image, i.e. poppler's pdftoppm)."""
+def _render(
+    path: Path, timeout: float, *, first_page: int, last_page: int, checked: bool = False
+) -> list[Image.Image]:
+    """Pages ``first_page`` to ``last_page`` of a PDF at :data:`QR_DPI` in grey (pdf2image, i.e. poppler's
+    pdftoppm); their size is checked first unless the caller has (``checked``)."""
     from pdf2image import convert_from_path
+
+    if not checked:
+        _check_render_size(path, first_page, last_page)
+    with _poppler_errors(path, timeout):
+        return convert_from_path(str(path), dpi=QR_DPI, grayscale=True, timeout=timeout, first_page=first_page,
+                                 last_page=last_page)
+
+
+def _pdf_qr_texts(path: Path, timeout: float) -> Iterator[str | None]:
+    """The QR text of each page of a PDF batch, rendered :data:`RENDER_PAGES` at a time."""
+    from pdf2image import pdfinfo_from_path
+
+    _check_render_size(path, None, None)
+    with _poppler_errors(path, timeout):
+        count = int(pdfinfo_from_path(str(path), timeout=timeout)["Pages"])
+    for first in range(1, count + 1, RENDER_PAGES):
+        images = _render(path, timeout, first_page=first, last_page=min(count, first + RENDER_PAGES - 1),
+                         checked=True)
+        for image in images:
+            yield read_qr(np.asarray(image))
+        del images  # before the next pages are drawn
+
+
+@contextlib.contextmanager
+def _poppler_errors(path: Path, timeout: float) -> Iterator[None]:
+    """pdf2image's errors as the product's: a missing poppler, a timeout, a PDF it cannot draw."""
     from pdf2image.exceptions import (
         PDFInfoNotInstalledError,
         PDFPageCountError,
@@ -212,9 +246,8 @@ def _render(path: Path, timeout: float, **pages: int) -> list[Image.Image]:
         PopplerNotInstalledError,
     )
 
-    _check_render_size(path, pages.get("first_page"), pages.get("last_page"))
     try:
-        return convert_from_path(str(path), dpi=QR_DPI, grayscale=True, timeout=timeout, **pages)
+        yield
     except Image.DecompressionBombError as e:
         raise BadInputError(_("{name}: a page is too large to be a page scan ({error})", name=path.name,
                               error=e)) from e
@@ -250,20 +283,21 @@ def _check_render_size(path: Path, first: int | None, last: int | None) -> None:
         return  # an unreadable or odd file: pdftoppm says what is wrong with it
 
 
-def _page_qr_texts(path: Path, timeout: float) -> list[str | None]:
+def _page_qr_texts(path: Path, timeout: float) -> Iterator[str | None]:
+    """The QR text (or None) of each page of a batch, one page after the other."""
     if path.suffix.lower() == ".pdf":
-        return [read_qr(np.asarray(image)) for image in _render(path, timeout)]
+        yield from _pdf_qr_texts(path, timeout)
+        return
     with open_image(path) as tiff:
-        texts = []
         for index in range(getattr(tiff, "n_frames", 1)):
             origin = page_name(path.name, index + 1)
             try:
                 tiff.seek(index)
                 check_frame(origin, tiff)  # before decoding: an oversized page is refused, not loaded
-                texts.append(read_qr(np.asarray(tiff.convert("L"))))
+                text = read_qr(np.asarray(tiff.convert("L")))
             except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
                 raise BadInputError(unreadable_image(origin, e)) from e
-        return texts
+            yield text
 
 
 def has_cover_first(path: Path, *, timeout: float) -> bool:

@@ -550,31 +550,13 @@ def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
 
 def _what_it_did(counts: dict[str, int]) -> str:
     """``3 đã lưu trữ, 2 lỗi, 1 thử lại sau (sự cố tạm thời)``: each status that occurred, by count."""
-    order = list(pipeline.STATUS_LABELS)
-    ranked = sorted(counts, key=lambda status: order.index(status) if status in order else len(order))
-    return ", ".join(_count_of(status, counts[status]) for status in ranked) or _("nothing ready")
-
-
-def _count_of(status: str, n: int) -> str:
-    """``n`` items of a status, in words."""
-    count = format_number(n)
-    if status == "archived":
-        return ngettext("{n} archived", "{n} archived", n, n=count)
-    if status == "duplicate":
-        return ngettext("{n} duplicate", "{n} duplicates", n, n=count)
-    if status == "failed":
-        return ngettext("{n} failed", "{n} failed", n, n=count)
-    if status == "retry-later":
-        return ngettext("{n} to retry later (outage)", "{n} to retry later (outage)", n, n=count)
-    if status == "settling":
-        return ngettext("{n} still being written", "{n} still being written", n, n=count)
-    return f"{count} {pipeline.status_label(status)}"
+    return pipeline.counts_in_words(counts) or _("nothing ready")
 
 
 def _row(result: dict[str, Any]) -> dict[str, Any]:
     """One document of the run as a person reads it: columns in words, status in words, decimal comma."""
     shown = dict(result)
-    shown["status"] = pipeline.status_label(result["status"])
+    shown["status"] = pipeline.status_label(result["status"], meaning=True)
     shown["stage"] = pipeline.stage_label(result.get("stage"))
     if isinstance(result.get("confidence"), (int, float)):
         shown["confidence"] = format_number(result["confidence"], 1)
@@ -610,7 +592,7 @@ def _rename_with_outcome(status: str) -> None:
     from prefect.runtime import flow_run
 
     if flow_run.name:
-        _rename_run(f"{flow_run.name} — {pipeline.status_label(status)}")
+        _rename_run(f"{flow_run.name} — {pipeline.status_label(status, meaning=True)}")
 
 
 def _rename_run(name: str) -> None:

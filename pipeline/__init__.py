@@ -40,7 +40,7 @@ from typing import Any
 
 from digitize import engine, files, intake, tools
 from digitize.errors import VerificationError
-from digitize.i18n import N_, _
+from digitize.i18n import N_, _, format_number
 from digitize.models import VIETNAM, DocumentMeta
 from digitize.settings import Settings
 from signing.document_check import check_document_identity
@@ -104,17 +104,21 @@ class ScanSummary:
         )
 
 
-#: Each status of :class:`DocumentOutcome` in words, marked for translation (shown with ``_(STATUS_LABELS[s])``).
-STATUS_LABELS = {
-    "archived": N_("archived"),
-    "duplicate": N_("duplicate (archived before)"),
-    "failed": N_("failed: set aside in the failed folder"),
-    "retry-later": N_("retry later (an outage)"),
-    "settling": N_("still being written"),
-    "taken": N_("taken by another worker"),
-    "would-digitize": N_("would be digitized"),
-    "would-check": N_("would be refused"),
+#: Each status of :class:`DocumentOutcome` in words, the one vocabulary of the CLI's summary and the Prefect UI:
+#: the term (a table's cell) and, for some, what it means for the input, shown beside the term where there is
+#: room (``duplicate (archived before)``). Marked for translation; read them with :func:`status_label`.
+STATUS_LABELS: dict[str, tuple[str, str | None]] = {
+    "archived": (N_("archived"), None),
+    "duplicate": (N_("duplicate"), N_("archived before")),
+    "failed": (N_("failed"), N_("set aside in the failed folder")),
+    "retry-later": (N_("retry later"), N_("an outage")),
+    "settling": (N_("still being written"), None),
+    "taken": (N_("taken by another worker"), None),
+    "would-digitize": (N_("would be digitized"), None),
+    "would-check": (N_("would check"), N_("cut at its cover sheets if it is a batch, else set aside")),
 }
+#: Statuses counted with their meaning: wherever a run is summed up, an outage is told apart from bad input.
+COUNTED_WITH_MEANING = frozenset({"retry-later"})
 #: The stages a document goes through, in words (the ``stage`` of an outcome or an error report).
 STAGE_LABELS = {
     "intake": N_("intake"),
@@ -129,9 +133,24 @@ STAGE_LABELS = {
 }
 
 
-def status_label(status: str) -> str:
-    """A status of :class:`DocumentOutcome` in the reader's language (an unknown one as it is)."""
-    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+def status_label(status: str, *, meaning: bool = False) -> str:
+    """A status of :class:`DocumentOutcome` in the reader's language (an unknown one as it is); with
+    ``meaning``, followed by what it means for the input when the table gives that (``retry later (an outage)``)."""
+    if status not in STATUS_LABELS:
+        return status
+    term, note = STATUS_LABELS[status]
+    if meaning and note:
+        return _("{status} ({meaning})", status=_(term), meaning=_(note))
+    return _(term)
+
+
+def counts_in_words(counts: dict[str, int]) -> str:
+    """How many items ended in each status, in :data:`STATUS_LABELS`' order: ``3 archived, 1 retry later
+    (an outage)`` (empty when there are none)."""
+    order = list(STATUS_LABELS)
+    ranked = sorted(counts, key=lambda status: (order.index(status) if status in order else len(order), status))
+    return ", ".join(f"{format_number(counts[status])} {status_label(status, meaning=status in COUNTED_WITH_MEANING)}"
+                     for status in ranked)
 
 
 def stage_label(stage: str | None) -> str:

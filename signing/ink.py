@@ -70,12 +70,68 @@ class PageInk:
                 x0 + (column + columns) / self.scale, y1 - row / self.scale)
 
 
+def page_rotation(value: object) -> int:
+    """A page's ``/Rotate`` as 0, 90, 180 or 270 (clockwise, as the reader sees the page); anything
+    that is not a multiple of 90 counts as 0."""
+    try:
+        degrees = int(value) % 360  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+    return degrees if degrees % 90 == 0 else 0
+
+
+@dataclass(frozen=True)
+class PageView:
+    """A page's visible ``box`` (PDF points) and its ``/Rotate``: the page as the reader sees it.
+
+    *Shown* coordinates are points on the page turned as a viewer (and pdftoppm) draws it,
+    ``rotate`` degrees clockwise, with the box's lower-left corner kept as the origin: without a
+    rotation they are the page's own. Ink maps of a turned page are in shown coordinates; the
+    PDF (a widget's ``/Rect``, the MediaBox) in the page's.
+    """
+
+    box: Box
+    rotate: int = 0
+
+    @property
+    def shown_box(self) -> Box:
+        """The visible box as the reader sees it (its width and height swapped by a quarter turn)."""
+        x0, y0, x1, y1 = self.box
+        if self.rotate in (90, 270):
+            return (x0, y0, x0 + (y1 - y0), y0 + (x1 - x0))
+        return self.box
+
+    def to_shown(self, rect: Box) -> Box:
+        """``rect`` (page coordinates) where the reader sees it."""
+        return _corners(rect, self._shown_point)
+
+    def to_page(self, rect: Box) -> Box:
+        """``rect`` (shown coordinates) in the page's own coordinates."""
+        return _corners(rect, self._page_point)
+
+    def _shown_point(self, x: float, y: float) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.box
+        return {0: (x, y), 90: (x0 + y - y0, y0 + x1 - x), 180: (x0 + x1 - x, y0 + y1 - y),
+                270: (x0 + y1 - y, y0 + x - x0)}[self.rotate]
+
+    def _page_point(self, u: float, v: float) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.box
+        return {0: (u, v), 90: (x1 - v + y0, y0 + u - x0), 180: (x1 - u + x0, y1 - v + y0),
+                270: (x0 + v - y0, y1 - u + x0)}[self.rotate]
+
+
+def _corners(rect: Box, point) -> Box:
+    (ax, ay), (bx, by) = point(rect[0], rect[1]), point(rect[2], rect[3])
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
 def render_ink(pdf: Path | bytes, box: Box, *, timeout: float, hide_annotations: bool = False) -> PageInk:
     """Draw page 1 of ``pdf`` (a file, or its bytes) and return its ink over ``box``.
 
     Drawn from its scanned JPEG when the page is only that (:func:`scan_image`),
     else by pdftoppm. ``box`` is the page's visible box (CropBox, else MediaBox)
-    in points, the one pdftoppm renders. ``hide_annotations`` leaves out annotations (the
+    in points, the one pdftoppm renders; on a page with ``/Rotate``, as the reader
+    sees it (:attr:`PageView.shown_box`: pdftoppm draws the page turned). ``hide_annotations`` leaves out annotations (the
     stamp itself, when measuring what lies under it). Raises the errors of
     :func:`digitize.tools.run` (missing pdftoppm, failure, timeout).
 

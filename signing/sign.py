@@ -55,7 +55,7 @@ from signing.appearance import (
 )
 from signing.fonts import default_font_path, load_stamp_font
 from signing.identity import LoadedSigner
-from signing.ink import PageInk, render_ink
+from signing.ink import PageInk, PageView, page_rotation, render_ink
 
 TIME_CHARACTERS = "0123456789-:T+"
 DIGEST = "sha256"
@@ -130,8 +130,9 @@ def sign_pdf(
 
     writer = _open_for_signing(src)
     _align_producer_with_xmp(writer)
-    page_box = _first_page_box(writer.prev)
-    stamp = place_stamp(lines, font, page_box, _first_page_ink(src, page_box, render_timeout))
+    page_box, rotate = _first_page_box(writer.prev), _first_page_rotation(writer.prev)
+    ink = _first_page_ink(src, PageView(page_box, rotate).shown_box, render_timeout)
+    stamp = place_stamp(lines, font, page_box, ink, rotate=rotate)
     if stamp.page_box is not None:
         _grow_first_page(writer, stamp.page_box)
     pdf_signer = _FixedTimePdfSigner(
@@ -139,7 +140,7 @@ def sign_pdf(
         signer.signer,
         signing_time=signing_time,
         timestamper=timestamper if pades_level != "B-B" else None,
-        stamp_style=stamp_style(font),
+        stamp_style=stamp_style(font, stamp.rotate),
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=0, box=stamp.box),
     )
     signed = _sign(pdf_signer, writer, stamp)
@@ -230,6 +231,12 @@ def _check_destination(src: Path, dst: Path) -> None:
         raise SigningError(_("the signed file must not replace its input {src}; give another destination", src=src))
 
 
+def check_signable(src: Path) -> None:
+    """Refuse ``src`` as :func:`sign_pdf` would: unreadable (:class:`BadInputError`), encrypted
+    (:class:`EncryptedInputError`) or already signed (:class:`SignedInputError`)."""
+    _open_for_signing(src)
+
+
 def _open_for_signing(src: Path) -> IncrementalPdfFileWriter:
     """Open ``src`` for an incremental update, refusing encrypted or already signed files."""
     try:
@@ -289,6 +296,17 @@ def _first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
+def _first_page_rotation(reader: PdfFileReader) -> int:
+    """Page 1's ``/Rotate`` (inherited): 0, 90, 180 or 270."""
+    try:
+        page = reader.root["/Pages"]
+        while "/Kids" in page:
+            page = page["/Kids"][0].get_object()
+        return page_rotation(_inherited(page, "/Rotate"))
+    except (PdfError, KeyError, IndexError, TypeError):
+        return 0
+
+
 def _first_page_ink(src: Path, page_box: tuple[float, float, float, float], timeout: float) -> PageInk:
     """Page 1 of ``src`` rendered, as ink; a page poppler cannot draw is bad input."""
     try:
@@ -303,21 +321,21 @@ def _first_page_ink(src: Path, page_box: tuple[float, float, float, float], time
 
 
 def _grow_first_page(writer: IncrementalPdfFileWriter, page_box: tuple[float, float, float, float]) -> None:
-    """Raise the top edge of page 1 (MediaBox, and CropBox if any) to ``page_box``'s, in the signed revision.
+    """Grow page 1 (MediaBox, and CropBox if any) to take in ``page_box``, in the signed revision: its top
+    edge raised, or on a page with /Rotate the edge the reader sees at the top.
 
     Only the box grows: the page's content, the scan at 100% scale, stays where it was.
     """
     page_ref, _resources = writer.find_page_for_modification(0)
     page = page_ref.get_object()
-    top = page_box[3]
     for key in ("/MediaBox", "/CropBox"):
         box = page.get(key) if key == "/CropBox" else _inherited(page, key)
         if box is None:
             continue
         x0, y0, x1, y1 = (float(v) for v in box)
         page[NameObject(key)] = ArrayObject(
-            [FloatObject(min(x0, x1)), FloatObject(min(y0, y1)), FloatObject(max(x0, x1)),
-             FloatObject(max(top, y0, y1))]
+            [FloatObject(min(x0, x1, page_box[0])), FloatObject(min(y0, y1, page_box[1])),
+             FloatObject(max(x0, x1, page_box[2])), FloatObject(max(y0, y1, page_box[3]))]
         )
     writer.mark_update(page_ref)
 
@@ -366,4 +384,4 @@ def _bytes_reserved(pdf_signer: signers.PdfSigner) -> int | None:
     return 2 * (sum(len(c.dump()) for c in certs) + 4096)
 
 
-__all__ = ["PADES_LEVELS", "SignResult", "is_long_term", "resolve_level", "sign_pdf"]
+__all__ = ["PADES_LEVELS", "SignResult", "check_signable", "is_long_term", "resolve_level", "sign_pdf"]

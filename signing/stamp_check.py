@@ -30,7 +30,7 @@ from digitize.i18n import _, format_number
 from digitize.models import COPY_FORMS, nfc
 from signing.appearance import FONT_SIZE, VIETNAM_TIME
 from signing.identity import certificate_names, same_agency
-from signing.ink import render_ink
+from signing.ink import PageView, page_rotation, render_ink
 from signing.report import Check
 from signing.trust import embedded_certificates, signer_certificate
 
@@ -40,7 +40,11 @@ _COLOUR_OPERATORS = {"rg", "RG", "k", "K", "sc", "SC", "scn", "SCN", "cs", "CS"}
 
 @dataclass(frozen=True)
 class StampText:
-    """What the stamp shows: its lines, font sizes, where it is, and the signing time claimed."""
+    """What the stamp shows: its lines, font sizes, where it is, and the signing time claimed.
+
+    ``rect`` and ``page_size`` are the page's own (the widget's /Rect, the MediaBox); ``shown_rect``
+    and ``shown_size`` the same as the reader sees them on a page with ``/Rotate`` (``rotate``).
+    """
 
     lines: tuple[str, ...]
     font_sizes: frozenset[float]
@@ -50,6 +54,9 @@ class StampText:
     has_image: bool
     has_colour: bool
     signer_names: tuple[str, ...] = ()  # the signing certificate's O and CN (empty: unreadable)
+    rotate: int = 0
+    shown_rect: tuple[float, float, float, float] | None = None
+    shown_size: tuple[float, float] | None = None
 
 
 def check_stamp(data: bytes, *, agency_name: str | None = None) -> Check:
@@ -80,36 +87,47 @@ def check_stamp_clear(data: bytes, *, timeout: float = 60.0) -> Check:
     """
     try:
         stamp = read_stamp(data)
-        box = _visible_box(data)
+        view = _visible_page(data)
     except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
         return Check("stamp_clear", False, _("the visible signature cannot be read: {error}", error=e))
     if stamp is None:
         return Check("stamp_clear", False, _("no visible signature on page 1"))
     try:
-        ink = render_ink(data, box, timeout=timeout, hide_annotations=True)
+        ink = render_ink(data, view.shown_box, timeout=timeout, hide_annotations=True)
     except DigitizeError as e:
         return Check("stamp_clear", False, _("page 1 could not be drawn to look under the stamp: {error}",
                                                    error=e.message))
     rect = ", ".join(f"{v:g}" for v in stamp.rect)
-    covered = ink.ink_in(stamp.rect)
+    covered = ink.ink_in(view.to_shown(stamp.rect))
     if covered:
         return Check("stamp_clear", False, _("the stamp at [{rect}] is printed over the page's content ({area} pt² of "
                                              "ink under it)", rect=rect, area=format_number(covered, 1)))
     return Check("stamp_clear", True, _("the stamp at [{rect}] covers no ink of page 1", rect=rect))
 
 
-def _visible_box(data: bytes) -> tuple[float, float, float, float]:
-    """Page 1's CropBox (else MediaBox), as (x0, y0, x1, y1): what pdftoppm draws."""
+def _visible_page(data: bytes) -> PageView:
+    """Page 1's CropBox (else MediaBox) and its /Rotate: what pdftoppm draws."""
     with pikepdf.open(_bytes_io(data)) as pdf:
-        x0, y0, x1, y1 = (float(v) for v in pdf.pages[0].cropbox)
-    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+        page = pdf.pages[0]
+        x0, y0, x1, y1 = (float(v) for v in page.cropbox)
+        return PageView((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), _rotation(page))
+
+
+def _rotation(page) -> int:
+    """A page's /Rotate, inherited from its parents when it has none."""
+    node = page.obj
+    while node is not None:
+        if "/Rotate" in node:
+            return page_rotation(node.Rotate)
+        node = node.get("/Parent")
+    return 0
 
 
 def stamp_problems(stamp: StampText, *, agency_name: str | None = None) -> list[str]:
     """What in ``stamp`` departs from the Decree 30 form (empty when nothing)."""
     problems = []
-    x0, y0, x1, y1 = stamp.rect
-    width, height = stamp.page_size
+    x0, y0, x1, y1 = stamp.shown_rect or stamp.rect
+    width, height = stamp.shown_size or stamp.page_size
     if x0 < width / 2 or y0 < height / 2:
         problems.append(_("the stamp at {rect} is not in the top right quarter of page 1", rect=stamp.rect))
     if len(stamp.lines) != 3:
@@ -172,7 +190,7 @@ def read_stamp(data: bytes) -> StampText | None:
             rect = tuple(float(v) for v in annot.Rect)
             if rect[2] - rect[0] <= 0 or rect[3] - rect[1] <= 0:
                 continue  # an invisible widget (document timestamp)
-            return _decode(annot, field, rect, tuple(float(v) for v in page.mediabox))
+            return _decode(annot, field, rect, tuple(float(v) for v in page.mediabox), _rotation(page))
     return None
 
 
@@ -192,7 +210,7 @@ def _signature_field(annot):
     return None
 
 
-def _decode(annot, field, rect, mediabox) -> StampText:
+def _decode(annot, field, rect, mediabox, rotate: int = 0) -> StampText:
     appearance = annot.AP.N
     fonts = appearance.Resources.get("/Font", {})
     maps = {str(name): _to_unicode(font) for name, font in fonts.items()}
@@ -207,6 +225,8 @@ def _decode(annot, field, rect, mediabox) -> StampText:
         elif op in _COLOUR_OPERATORS or (op in ("g", "G") and float(operands[0]) != 0):
             colour = True
     x0, y0, x1, y1 = mediabox
+    view = PageView((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), rotate)
+    sx0, sy0, sx1, sy1 = view.shown_box
     return StampText(
         lines=tuple(nfc(line) for line in lines),
         font_sizes=frozenset(sizes),
@@ -216,6 +236,9 @@ def _decode(annot, field, rect, mediabox) -> StampText:
         has_image="/XObject" in appearance.Resources and _has_image(appearance.Resources.XObject),
         has_colour=colour,
         signer_names=_signer_names(field),
+        rotate=rotate,
+        shown_rect=view.to_shown(rect),
+        shown_size=(sx1 - sx0, sy1 - sy0),
     )
 
 

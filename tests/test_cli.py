@@ -103,6 +103,40 @@ def test_check_of_a_plain_pdf_exits_15_and_names_the_rule(tmp_path):
     assert "ISO_19005" in result.stdout or "pikepdf:" in result.stdout
 
 
+def test_sign_refuses_a_pdf_that_is_not_pdfa_with_exit_15_before_opening_the_key(tmp_path):
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.save(tmp_path / "plain.pdf")
+    result = digitize("sign", "plain.pdf", "-o", "signed.pdf", cwd=tmp_path)
+    assert result.returncode == ExitCode.pdfa, result.stderr
+    assert "plain.pdf is not PDF/A-2b (" in result.stderr and "can never be made PDF/A afterwards" in result.stderr
+    assert "digitize ocr plain.pdf -o plain-pdfa.pdf" in result.stderr  # what to do instead
+    assert not (tmp_path / "signed.pdf").exists()
+    assert not (tmp_path / "var" / "keys").exists()  # refused before the (demo) key is made or opened
+    in_vietnamese = digitize("sign", "plain.pdf", "-o", "signed.pdf", cwd=tmp_path,
+                             env={"DIGITIZE_UI__LANGUAGE": "vi"})
+    assert in_vietnamese.returncode == ExitCode.pdfa
+    assert "plain.pdf không phải là PDF/A-2b" in in_vietnamese.stderr
+
+
+def test_sign_still_says_encrypted_or_unreadable_for_an_input_it_cannot_judge(tmp_path):
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(owner="o", user="u"))
+    (tmp_path / "junk.pdf").write_bytes(b"not a pdf at all")
+    assert digitize("sign", "locked.pdf", "-o", "out.pdf", cwd=tmp_path).returncode == ExitCode.encrypted_input
+    assert digitize("sign", "junk.pdf", "-o", "out.pdf", cwd=tmp_path).returncode == ExitCode.bad_input
+
+
+@pytest.mark.tools
+def test_sign_signs_a_pdfa(tmp_path):
+    from tests.signing_helpers import make_pdfa
+
+    make_pdfa(tmp_path / "scan.pdf")
+    result = digitize("sign", "scan.pdf", "-o", "signed.pdf", cwd=tmp_path)
+    assert result.returncode == ExitCode.ok, result.stderr
+    assert "PAdES B-B" in result.stdout and (tmp_path / "signed.pdf").is_file()
+
 @pytest.mark.tools
 def test_doctor_passes_on_a_complete_install_and_makes_the_demo_key(tmp_path):
     result = digitize("doctor", cwd=tmp_path)
@@ -318,6 +352,6 @@ def test_dry_run_lists_items_and_changes_nothing(tmp_path):
     result = digitize("run", "--dry-run", cwd=tmp_path,
                       env={"DIGITIZE_INTAKE__SETTLE_SECONDS": "0", "PREFECT_HOME": str(tmp_path / "prefect")})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "would digitize" in result.stdout and "dry run" in result.stdout
+    assert "would be digitized" in result.stdout and "dry run" in result.stdout
     assert sorted(p.name for p in office.iterdir()) == before
     assert not (tmp_path / "var" / "archive").exists()

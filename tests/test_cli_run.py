@@ -65,10 +65,10 @@ def test_summary_table_columns_line_up_with_vietnamese_text(language, capsys):
     if language == "vi":
         assert table[0].startswith("mã hồ sơ") and "khóa lưu trữ / lý do" in table[0]
         assert "đã lưu trữ" in table[1] and "91,2" in table[1] and "thử lại sau" in table[3]
-        assert counts == "1 đã lưu trữ, 1 lỗi, 1 thử lại sau; đã số hóa 3 trang"
+        assert counts == "1 đã lưu trữ, 1 lỗi, 1 thử lại sau (sự cố tạm thời); đã số hóa 3 trang"
     else:
         assert "91.2" in table[1] and "retry later" in table[3]
-        assert counts == "1 archived, 1 failed, 1 retry later; 3 page(s) digitized"
+        assert counts == "1 archived, 1 failed, 1 retry later (an outage); 3 page(s) digitized"
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

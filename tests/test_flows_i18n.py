@@ -109,7 +109,7 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))}
         children = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(
             any_=[f"{CODE.format(7)} (xa/phuoc-loc) — thử lại sau (sự cố tạm thời)",
-                  "ban-quet-thieu-ma (xa/phuoc-loc) — lỗi: đã chuyển sang thư mục lỗi"])))
+                  "ban-quet-thieu-ma (xa/phuoc-loc) — lỗi (đã chuyển sang thư mục lỗi)"])))
     what = "1 lỗi, 1 thử lại sau (sự cố tạm thời)"
     assert re.fullmatch(rf"inbox-xa \d\d/\d\d \d\d:\d\d — {re.escape(what)}", run.name), run.name
     assert run.state.is_completed() and run.state.message == what
@@ -119,7 +119,7 @@ def test_a_run_is_named_for_what_it_did_and_an_outage_is_told_apart_from_bad_inp
     table = json.loads(artifacts["digitize-run"].data)
     rows = {row["mã hồ sơ"]: row for row in table}
     assert rows[good.name]["trạng thái"] == "thử lại sau (sự cố tạm thời)"
-    assert rows[unnamed.name]["trạng thái"] == "lỗi: đã chuyển sang thư mục lỗi"
+    assert rows[unnamed.name]["trạng thái"] == "lỗi (đã chuyển sang thư mục lỗi)"
     assert rows[unnamed.name]["lý do"].startswith("ban-quet-thieu-ma.pdf: tên 'ban-quet-thieu-ma' không theo dạng")
 
     overview = artifacts["digitize-run-overview"].data

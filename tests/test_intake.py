@@ -166,6 +166,30 @@ def test_batch_pdf_is_cut_into_one_pdf_per_document_without_covers(tmp_path):
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in parts]
 
 
+@pytest.mark.tools
+def test_a_batch_pdf_is_read_for_covers_a_few_pages_at_a_time(tmp_path, monkeypatch):
+    import pdf2image
+
+    pages = [
+        cover_page("000.31.25.H08-261120-0011-KQ1"), text_page("một"), text_page("hai"),
+        cover_page("000.31.25.H08-261120-0012-HS1"), text_page("ba"),
+    ]
+    batch = save_pdf(pages, tmp_path / "lo-quet-04.pdf")
+    drawn: list[int] = []
+    convert = pdf2image.convert_from_path
+
+    def counted(*args, **kwargs):
+        images = convert(*args, **kwargs)
+        drawn.append(len(images))
+        return images
+
+    monkeypatch.setattr(pdf2image, "convert_from_path", counted)
+    monkeypatch.setattr(split, "RENDER_PAGES", 2)
+    covers = split.read_covers(batch, timeout=60)
+    assert drawn == [2, 2, 1]  # never the whole batch in memory at once
+    assert [c.document_code if c else None for c in covers] == [
+        "000.31.25.H08-261120-0011-KQ1", None, None, "000.31.25.H08-261120-0012-HS1", None]
+
 def test_unclaim_puts_the_item_and_sidecar_back(tmp_path):
     path = _inbox_file(tmp_path, "000.31.25.H08-261120-0001-KQ1.pdf")
     _inbox_file(tmp_path, "000.31.25.H08-261120-0001-KQ1.json", b"{}")

@@ -105,10 +105,12 @@ def dense_page() -> np.ndarray:
     return np.asarray(image)
 
 
-def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI) -> Path:
-    """A one-page PDF/A-2b showing ``pixels`` at 100% (``dpi``), as the engine assembles a scan."""
+def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI, *, rotate: int = 0) -> Path:
+    """A one-page PDF/A-2b showing ``pixels`` at 100% (``dpi``), as the engine assembles a scan; with
+    ``rotate``, the scan is stored turned back and the page's /Rotate shows it as ``pixels`` again."""
     import pikepdf.pdfa
 
+    pixels = np.ascontiguousarray(np.rot90(pixels, rotate // 90))  # counterclockwise: /Rotate turns clockwise
     jpeg = io.BytesIO()
     Image.fromarray(pixels).save(jpeg, "JPEG", quality=85)
     height_px, width_px = pixels.shape[:2]
@@ -123,6 +125,7 @@ def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI) -> Path:
         MediaBox=[0, 0, width, height],
         Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
         Contents=pikepdf.Stream(pdf, f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode()),
+        **({"Rotate": rotate} if rotate else {}),
     )))
     pikepdf.pdfa.save(pdf, path, "2b")
     return path
@@ -188,6 +191,23 @@ def test_free_rect_keeps_clear_of_ink_and_is_nearest_the_usual_place():
     assert ink.ink_in(rect) == 0
     mask[:, 297:] = True
     assert free_rect(ink, (130, 47), region=(297, 421, 589, 836), anchor=(567, 814), clearance=2) is None
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_a_rectangle_turns_with_the_page_and_back(rotate):
+    view = ink.PageView((10, 20, 605.28, 861.89), rotate)
+    rect = (400, 780, 530, 827)  # top right of the page's own coordinates
+    shown = view.to_shown(rect)
+    assert view.to_page(shown) == pytest.approx(rect)
+    assert shown[2] - shown[0] == pytest.approx(130 if rotate in (0, 180) else 47)
+    x0, y0, x1, y1 = view.shown_box
+    assert (x1 - x0, y1 - y0) == pytest.approx((595.28, 841.89) if rotate in (0, 180) else (841.89, 595.28))
+    # where the reader sees the top-right corner of the page as stored: top right (0), bottom right (90 turns it
+    # clockwise), bottom left (180), top left (270)
+    corner = view.to_shown((600, 855, 600, 855))[:2]
+    expected = {0: (600, 855), 90: (845, 25.28), 180: (15.28, 26.89), 270: (16.89, 610)}[rotate]
+    assert corner == pytest.approx(expected)
+    assert ink.page_rotation(-90) == 270 and ink.page_rotation(45) == 0 and ink.page_rotation("x") == 0
 
 
 def test_the_ink_map_lines_up_with_a_page_whose_crop_box_is_smaller(tmp_path):
@@ -298,7 +318,68 @@ def test_a_page_without_room_grows_a_band_above_the_scan_which_stays_at_full_sca
     assert report.ok, report.to_dict()
 
 
-def _top_right_whatever_lies_there(lines, font, page_box, ink) -> appearance.StampLayout:
+def _drawn(pdf: Path, dpi: int, *, annotations: bool) -> np.ndarray:
+    """Page 1 as a viewer shows it (turned by its /Rotate), in grey, by pdftoppm."""
+    args = ["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-gray", *([] if annotations else ["-hide-annotations"])]
+    out = subprocess.run([*args, str(pdf)], capture_output=True, timeout=60, check=True).stdout
+    return cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+def _stamp_as_seen(pdf: Path, dpi: int = 200) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """Page 1 drawn with and without its annotations, and the box (left, top, right, bottom; pixels) of
+    what the stamp adds."""
+    shown, bare = _drawn(pdf, dpi, annotations=True), _drawn(pdf, dpi, annotations=False)
+    rows, columns = np.nonzero(shown.astype(int) < bare.astype(int) - 64)
+    assert rows.size, "the stamp draws nothing"
+    return shown, bare, (int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1)
+
+
+def _read_by_tesseract(image: np.ndarray, folder: Path) -> str:
+    path = folder / "stamp-crop.png"
+    cv2.imwrite(str(path), cv2.copyMakeBorder(image, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255))
+    return subprocess.run(["tesseract", str(path), "-", "--psm", "6", "-l", "vie"], capture_output=True, text=True,
+                          timeout=60, env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"}).stdout
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_on_a_turned_page_the_stamp_is_upright_at_the_top_right_the_reader_sees_and_covers_no_ink(
+        folder, signer, demo, rotate):
+    src = scan_pdfa(folder / f"turned-{rotate}.pdf", nd30_page(top_margin_mm=20), rotate=rotate)
+    result = _sign(src, folder / f"turned-{rotate}.signed.pdf", signer, folder / "fonts")
+    shown, bare, (left, top, right, bottom) = _stamp_as_seen(result.path)
+    height, width = shown.shape
+    assert width < height  # the portrait page, as the reader sees it
+    assert left >= width / 2 and bottom <= height / 2  # the top-right quarter of the page as seen
+    assert right - left > 2 * (bottom - top)  # three lines of text across, not up the page
+    text = _read_by_tesseract(shown[top:bottom, left:right], folder)
+    assert "SAO" in text and "Phước Lộc" in text and "2026-11-28T09:15" in text, text  # upright: it reads
+    paper = int(np.median(bare))
+    assert int((bare[top:bottom, left:right].astype(int) < paper - 48).sum()) == 0  # nothing under it
+    report = verify_pdf(result.path, [demo.ca_cert], expected_sha256=result.sha256)
+    assert report.ok, report.to_dict()
+
+
+def test_a_turned_page_without_room_grows_its_band_above_the_top_the_reader_sees(folder, signer, demo):
+    src = scan_pdfa(folder / "turned-tight.pdf", dense_page(), rotate=90)
+    with pikepdf.open(src) as pdf:
+        before = [float(v) for v in pdf.pages[0].mediabox]
+        content = pdf.pages[0].Contents.read_bytes()
+    result = _sign(src, folder / "turned-tight.signed.pdf", signer, folder / "fonts")
+    with pikepdf.open(result.path) as pdf:
+        page = pdf.pages[0]
+        after = [float(v) for v in page.mediabox]
+        assert page.Contents.read_bytes() == content  # the scan is drawn as before: same place, same scale
+    # /Rotate 90: the reader's top edge is the page's left edge, which moved out; the others stay
+    assert after[0] < before[0] - 47 and after[1:] == before[1:]
+    shown, bare, (left, top, right, bottom) = _stamp_as_seen(result.path)
+    scale = 200 / 72
+    band = (before[0] - after[0]) * scale
+    assert bottom <= band and right - left > 2 * (bottom - top)  # wholly in the band, upright
+    assert shown.shape[0] == pytest.approx((after[2] - after[0]) * scale, abs=2)  # the page as seen grew upward
+    report = verify_pdf(result.path, [demo.ca_cert], expected_sha256=result.sha256)
+    assert report.ok, report.to_dict()
+
+def _top_right_whatever_lies_there(lines, font, page_box, ink, *, rotate=0) -> appearance.StampLayout:
     """A fault double of ``place_stamp``: the stamp at the page's top right even over the scan's ink."""
     width, height = appearance.stamp_size(lines, font)
     right = math.floor(page_box[2] - appearance.PAGE_MARGIN)

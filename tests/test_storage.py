@@ -208,6 +208,38 @@ def test_the_stored_file_is_read_only(archive):
     assert stat.S_IMODE((archive.root / key).stat().st_mode) == 0o444
 
 
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_every_object_of_a_document_is_read_only_and_stays_readable_and_verifiable(archive, monkeypatch,
+                                                                                   hard_links):
+    import errno
+    import os
+
+    from storage.backend import ArchiveItem
+
+    if not hard_links:  # a file system without link(): published by a checked rename instead
+
+        def no_link(*args):
+            raise OSError(errno.EPERM, "no hard links here")
+
+        monkeypatch.setattr(os, "link", no_link)
+    key = archive_key(meta(), 2025)
+    manifest = b'{"document": "000.31.25.H08-251128-0001-KQ1"}'
+    original = key.removesuffix(".pdf") + ".signed-original.pdf"
+    items = [ArchiveItem(key, sha256_bytes(PDF), data=PDF),
+             ArchiveItem(manifest_key_of(key), sha256_bytes(manifest), data=manifest),
+             ArchiveItem(original, sha256_bytes(OTHER_PDF), data=OTHER_PDF)]
+    assert all(r.created for r in archive.put_many(items))
+    for stored in (key, manifest_key_of(key), original):
+        assert stat.S_IMODE((archive.root / stored).stat().st_mode) == 0o444, stored
+    folder = (archive.root / key).parent
+    assert stat.S_IMODE(folder.stat().st_mode) & 0o700 == 0o700  # folders stay as they are: new objects go in
+    assert archive.get_bytes(key) == PDF and archive.verify(original, sha256_bytes(OTHER_PDF))  # read, fixity
+    assert not any(r.created for r in archive.put_many(items))  # the same bytes again: a no-op, nothing rewritten
+    renewed = renewed_key(key, datetime(2026, 11, 30, tzinfo=timezone.utc))
+    assert archive.put_bytes(renewed, OTHER_PDF, sha256_bytes(OTHER_PDF)).created  # a renewal beside it
+    assert sorted(archive.iter_keys()) == sorted([key, manifest_key_of(key), original, renewed])
+
+
 def test_a_wrong_sha256_is_refused_and_nothing_is_left_behind(archive, tmp_path):
     key = archive_key(meta(), 2025)
     source = tmp_path / "signed.pdf"

@@ -24,7 +24,7 @@ from cli.commands import table_lines, whole_number
 from cli.prefect_server import prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
 from digitize.files import write_atomically
-from digitize.i18n import N_, _, format_number, os_error
+from digitize.i18n import _, format_number, os_error
 from digitize.models import parse_document_code
 from digitize.settings import Settings, mask_secrets, secret_values
 
@@ -277,27 +277,19 @@ def write_summary(results: list[dict], settings: Settings) -> Path | str:
     return path
 
 
-#: What each outcome of the flow is called in the summary (the JSON summary keeps the keys).
-STATUS_LABELS = {
-    "archived": N_("archived"),
-    "duplicate": N_("duplicate"),
-    "failed": N_("failed"),
-    "retry-later": N_("retry later"),
-    "settling": N_("still being written"),
-    "taken": N_("taken by another worker"),
-    "would-digitize": N_("would digitize"),
-    "would-check": N_("would check"),
-}
-
-
 def status_label(status: str) -> str:
-    """An outcome of the flow (``archived``, ``retry-later``...) in the reader's language."""
-    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+    """An outcome of the flow (``archived``, ``retry-later``...) in the reader's language: the pipeline's
+    term (:data:`pipeline.STATUS_LABELS`, which the Prefect UI shows too)."""
+    from pipeline import status_label as term
+
+    return term(status)
 
 
 def print_summary(results: list[dict]) -> None:
     """One line per item (document, level, office, outcome, pages, OCR confidence, archive key or
     reason), then the count of each outcome and the pages digitized."""
+    from pipeline import counts_in_words
+
     header = (_("document"), _("level"), _("office"), _("status"), _("pages"), _("conf"),
               _("archive key / reason"))
     rows = [
@@ -315,5 +307,4 @@ def print_summary(results: list[dict]) -> None:
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     pages = sum(r.get("pages") or 0 for r in results if r["status"] == "archived")
-    print(", ".join(f"{n} {status_label(status)}" for status, n in sorted(counts.items()))
-          + "; " + _("{pages} page(s) digitized", pages=pages))
+    print(counts_in_words(counts) + "; " + _("{pages} page(s) digitized", pages=pages))

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from digitize import i18n
-from digitize.errors import ConfigError, ExitCode
+from digitize.errors import ConfigError, ExitCode, PdfaError
 from digitize.i18n import N_, _, format_datetime, ngettext
 from digitize.models import PADES_LEVELS
 from digitize.settings import Settings
@@ -46,12 +46,39 @@ def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(_("PAdES level {level} needs a timestamp authority: set signing.tsa_url",
                                 level=args.level))
         signing = dataclasses.replace(signing, pades_level=args.level)
+    require_pdfa(args.input)
     with open_signing_session(signing, font_cache_dir=settings.paths.font_cache) as session:
         print(session.note)
         result = session.sign(args.input, args.output)
     print(_("{path}: PAdES {level}, signed {time}, SHA-256 {sha256}", path=result.path, level=result.pades_level,
             time=format_datetime(result.signing_time, seconds=True), sha256=result.sha256))
     return 0
+
+
+def require_pdfa(path: Path) -> None:
+    """Refuse to sign ``path`` unless it is PDF/A-2b (:class:`PdfaError`, exit 15).
+
+    A signed file can never be made PDF/A afterwards (any change breaks the signature), so
+    a PDF that breaks a PDF/A rule is refused before the key is opened. An unreadable, encrypted
+    or already signed file is refused as signing refuses it (exit 4, 6, 7).
+    """
+    from digitize.pdfa import FLAVOUR, check_pdfa
+    from signing.sign import check_signable
+
+    # Constructs pikepdf.pdfa does not check (an already signed file's AcroForm among them) break no rule
+    # it knows; verify's pdfa check takes them as it does.
+    violations = [f for f in check_pdfa(path).findings if f.startswith("[violation]")]
+    if not violations:
+        return
+    check_signable(path)
+    pdfa = path.with_name(f"{path.stem}-pdfa.pdf")
+    raise PdfaError(
+        _("{name} is not PDF/A-{flavour} ({finding}); a signed file can never be made PDF/A afterwards, so it "
+          "is not signed", name=path, flavour=FLAVOUR, finding=violations[0]),
+        hint=_("make it a PDF/A first with 'digitize ocr {name} -o {pdfa}' (add --skip-text when its pages "
+               "already carry text), then sign {pdfa}; 'digitize check {name}' names every broken rule",
+               name=path, pdfa=pdfa),
+    )
 
 
 def cmd_renew(args: argparse.Namespace, settings: Settings) -> int:
