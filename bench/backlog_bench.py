@@ -407,7 +407,8 @@ def ocr_set(backlog: Backlog, results: Path) -> Outcome:
     outcome.cer = cer_of(backlog, {d["document"]: pdf_text(out / f"{d['document']}.pdf")
                                    for d in backlog.documents if (out / f"{d['document']}.pdf").is_file()})
     log = (out / "ocr-set.log").read_text(encoding="utf-8", errors="replace").splitlines()
-    outcome.notes |= {"totals": next((line for line in reversed(log) if "pages/min" in line), "")}
+    outcome.notes |= {"totals": next((line for line in reversed(log) if "pages/min" in line or "trang/phút" in line),
+                                     "")}
     return outcome
 
 
