@@ -19,6 +19,9 @@ parallel worker processes, one page per worker at a time (memory stays at
 about one page per worker) and one Tesseract thread each; a page that runs
 past ``page_timeout_seconds`` stops the document with a transient timeout.
 Workers return small values (paths and numbers), never images.
+
+Many inputs, each its own document (``digitize ocr --output-dir``), share one
+pool through :func:`scan_each`.
 """
 
 from __future__ import annotations

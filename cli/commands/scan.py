@@ -6,13 +6,18 @@ import argparse
 import errno
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.commands import whole_number
 from digitize.errors import BadInputError, BatchError, DigitizeError, ExitCode, StorageFullError, UsageError
 from digitize.i18n import _, format_number, ngettext, os_error
 from digitize.models import DocumentMeta
 from digitize.settings import OcrSettings, Settings
+
+if TYPE_CHECKING:  # the engine (OpenCV) is imported only when a command reads pages
+    from digitize.engine import ScanResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,11 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     import dataclasses
-    import shutil
     import tempfile
 
-    from digitize.engine import keep_signed_originals, scan_to_pdfa
-    from digitize.files import written_whole
+    from digitize.engine import scan_to_pdfa
 
     overrides = {"languages": args.lang, "existing_text": args.existing_text,
                  "signed_input": args.signed_input, "workers": args.jobs}
@@ -61,13 +64,8 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
         result = scan_to_pdfa(args.inputs, meta, Path(tmp), ocr_settings, default_dpi=settings.intake.default_dpi,
                               max_pages=settings.intake.max_pages)
-        try:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            with written_whole(args.output) as partial:
-                shutil.copyfile(result.pdf, partial)
-        except OSError as e:
-            raise _unwritable(args.output, e) from e
-    for original in keep_signed_originals(result, args.output):
+        originals = write_output(result, args.output)
+    for original in originals:
         print(_("kept the signed original untouched: {path}", path=original))
     for page in result.pages:
         dpi = format(page.dpi, "g")
@@ -105,12 +103,12 @@ def ocr_each(inputs: list[Path], output_dir: Path, metadata: Path | None, ocr_se
     targets = output_names(inputs, output_dir)
     metas = [_metadata(metadata, target, each=True) for target in targets]
     check_outputs(targets, inputs, output_dir)
-    outcomes: dict[int, object] = {}
+    outcomes: dict[int, Written | DigitizeError] = {}
 
-    def finish(n: int, result) -> tuple:
-        return result, write_output(result, targets[n])
+    def finish(n: int, result: ScanResult) -> Written:
+        return Written(result, write_output(result, targets[n], each=True))
 
-    def done(n: int, outcome) -> None:
+    def done(n: int, outcome: Written | DigitizeError) -> None:
         outcomes[n] = outcome
         if len(inputs) == 1 and isinstance(outcome, DigitizeError):
             return  # said once, as the command's error
@@ -122,7 +120,7 @@ def ocr_each(inputs: list[Path], output_dir: Path, metadata: Path | None, ocr_se
                   max_pages=settings.intake.max_pages, in_flight=ocr_settings.documents_in_flight)
     elapsed = time.monotonic() - started
     failed = [outcome for outcome in outcomes.values() if isinstance(outcome, DigitizeError)]
-    pages = sum(outcome[0].page_count for outcome in outcomes.values() if not isinstance(outcome, DigitizeError))
+    pages = sum(outcome.result.page_count for outcome in outcomes.values() if isinstance(outcome, Written))
     print(_("{written} of {total} document(s) written to {folder}: {pages} page(s) in {seconds} s "
             "({rate} pages/min)", written=len(inputs) - len(failed), total=len(inputs), folder=output_dir,
             pages=pages, seconds=format_number(elapsed, 1),
@@ -146,21 +144,31 @@ def output_names(inputs: list[Path], output_dir: Path) -> list[Path]:
         stem = source.resolve().name if source.is_dir() else source.stem
         if not stem or stem in (".", ".."):
             stem = source.resolve().name
+        target = output_dir / (stem + ".pdf")
         if stem in seen:
             raise UsageError(_("{first} and {second} would both be written to {output}; give one of them "
                                "another name or digitize them one at a time", first=seen[stem], second=source,
-                               output=output_dir / f"{stem}.pdf"))
+                               output=target))
         seen[stem] = source
-        targets.append(output_dir / f"{stem}.pdf")
+        targets.append(target)
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError(_("--output-dir {folder} is a file; name a folder to write the PDF/A files in",
                            folder=output_dir))
     return targets
 
 
-def write_output(result, output: Path) -> list[Path]:
+@dataclass(frozen=True)
+class Written:
+    """A document of ``--output-dir`` written: its scan and the signed originals kept beside it."""
+
+    result: ScanResult
+    originals: list[Path]
+
+
+def write_output(result: ScanResult, output: Path, *, each: bool = False) -> list[Path]:
     """The document's PDF/A to ``output``, whole (a reader never sees half of it; an existing file is
-    replaced only once the new one is complete), and its signed originals beside it; returns those copies."""
+    replaced only once the new one is complete), and its signed originals beside it; returns those copies.
+    ``each``: ``output`` is one of ``--output-dir``'s (a failure names the file, not ``-o``)."""
     import shutil
 
     from digitize.engine import keep_signed_originals
@@ -171,18 +179,18 @@ def write_output(result, output: Path) -> list[Path]:
         with written_whole(output) as partial:
             shutil.copyfile(result.pdf, partial)
     except OSError as e:
-        raise _unwritable(output, e, each=True) from e
+        raise _unwritable(output, e, each=each) from e
     return keep_signed_originals(result, output)
 
 
-def print_outcome(source: Path, output: Path, outcome, min_confidence: float) -> None:
+def print_outcome(source: Path, output: Path, outcome: Written | DigitizeError, min_confidence: float) -> None:
     """One line for a document of ``--output-dir``: its pages, confidence and the pages to look at, or why
     the input was not digitized (on standard error, with the exit code ``-o`` would have given)."""
     if isinstance(outcome, DigitizeError):
         print(_("{name}: not digitized (exit {code}): {reason}", name=source.name,
                 code=int(outcome.exit_code), reason=outcome), file=sys.stderr)
         return
-    result, originals = outcome
+    result = outcome.result
     parts = [ngettext("{n} page", "{n} pages", result.page_count, n=result.page_count),
              _("confidence {confidence}", confidence=format_number(result.confidence, 1))]
     review = result.review_pages(min_confidence)
@@ -195,8 +203,8 @@ def print_outcome(source: Path, output: Path, outcome, min_confidence: float) ->
         parts.append(_("blank pages dropped: {pages}", pages=", ".join(str(n) for n in result.dropped_blank_pages)))
     if result.grey_pages:
         parts.append(_("grey pages {pages}", pages=", ".join(str(n) for n in result.grey_pages)))
-    parts += [_("kept the signed original untouched: {path}", path=original) for original in originals]
-    print(_("{name} -> {output}: {details}", name=source.name, output=output, details="; ".join(parts)))
+    parts += [_("kept the signed original untouched: {path}", path=original) for original in outcome.originals]
+    print(_("{name} -> {output}: {details}", name=source.name, output=output, details="; ".join(parts)), flush=True)
 
 
 def page_notes(page) -> list[str]:
