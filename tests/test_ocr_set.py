@@ -192,3 +192,17 @@ def test_sigterm_mid_set_exits_143_and_leaves_no_worker_temporary_folder_or_outp
         kill_marked(mark)
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_outputs_are_named_after_each_input_file_or_folder(tmp_path, monkeypatch):
+    from cli.commands.scan import output_names
+    from digitize.errors import UsageError
+
+    folder = tmp_path / "hồ-sơ-0001"
+    folder.mkdir()
+    (tmp_path / "giấy.tif").write_bytes(b"")
+    monkeypatch.chdir(folder)
+    assert output_names([Path("."), tmp_path / "giấy.tif"], Path("out")) == [
+        Path("out/hồ-sơ-0001.pdf"), Path("out/giấy.pdf")]
+    with pytest.raises(UsageError, match="would both be written to out/giấy.pdf"):
+        output_names([tmp_path / "giấy.tif", tmp_path / "giấy.tif"], Path("out"))
