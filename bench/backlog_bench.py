@@ -17,6 +17,8 @@ whole commands from outside, all Tesseracts with one thread (``OMP_THREAD_LIMIT=
   takes several inputs only to make one document of them);
 - ``ocr-parallel``: the same, two commands at a time with ``--jobs 1`` (``xargs -P 2``);
 - ``ocr-one``: ``digitize ocr pages/*.jpg -o all.pdf --jobs 2``: every page of the set as one document;
+- ``ocr-set``: ``digitize ocr --output-dir . --jobs 2`` with every dossier of the set as an input: one
+  command, each dossier its own document, all their pages on one page pool;
 - ``ocrmypdf``: ``ocrmypdf -l vie --output-type pdfa --deskew --rotate-pages -j 2`` per dossier, one after
   the other (a multi-page TIFF is given to it as a PDF made with img2pdf, untimed: it reads one-frame images);
 - ``ocrmypdf-parallel``: the same, two at a time with ``-j 1``;
@@ -395,6 +397,21 @@ def ocr(backlog: Backlog, results: Path, parallel: bool) -> Outcome:
     return outcome
 
 
+def ocr_set(backlog: Backlog, results: Path) -> Outcome:
+    """``digitize ocr --output-dir OUT --jobs 2`` over the set's inputs: one command, each dossier its own
+    document, every document's pages on one page pool (what a user with many files runs)."""
+    out = fresh(results / "ocr-set")
+    (out / "inputs.txt").write_text("".join(f"{p}\n" for p in ocr_inputs(backlog)), encoding="utf-8")
+    command = "xargs -d '\\n' digitize ocr --output-dir . --jobs 2 < inputs.txt >ocr-set.log 2>&1"
+    outcome, _ = timed("ocr-set", command, out, clean_env(), backlog.pages)
+    outcome.cer = cer_of(backlog, {d["document"]: pdf_text(out / f"{d['document']}.pdf")
+                                   for d in backlog.documents if (out / f"{d['document']}.pdf").is_file()})
+    log = (out / "ocr-set.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    outcome.notes |= {"totals": next((line for line in reversed(log) if "pages/min" in line or "trang/phút" in line),
+                                     "")}
+    return outcome
+
+
 def ocr_one(backlog: Backlog, results: Path) -> Outcome:
     """``digitize ocr`` on every page of the set as one document (one command, ``--jobs 2``): many pages
     of one document, the case where the engine alone must keep both cores busy to the end."""
@@ -607,6 +624,8 @@ def main() -> int:
             found = [run(backlog, results_dir, name)]
         elif name == "ocr-one":
             found = [ocr_one(backlog, results_dir)]
+        elif name == "ocr-set":
+            found = [ocr_set(backlog, results_dir)]
         elif name in ("ocr", "ocr-parallel"):
             found = [ocr(backlog, results_dir, parallel=name == "ocr-parallel")]
         elif name in ("ocrmypdf", "ocrmypdf-parallel"):
@@ -616,7 +635,7 @@ def main() -> int:
         elif name == "two-workers":
             found = two_workers(backlog, results_dir)
         else:
-            raise SystemExit(f"unknown contender {name!r}; known: {ALL},ocrmypdf-parallel,ocr-one,run-cold")
+            raise SystemExit(f"unknown contender {name!r}; known: {ALL},ocrmypdf-parallel,ocr-one,ocr-set,run-cold")
         for outcome in found:
             print(json.dumps(asdict(outcome), ensure_ascii=False), flush=True)
         outcomes += found

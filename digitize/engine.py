@@ -19,6 +19,9 @@ parallel worker processes, one page per worker at a time (memory stays at
 about one page per worker) and one Tesseract thread each; a page that runs
 past ``page_timeout_seconds`` stops the document with a transient timeout.
 Workers return small values (paths and numbers), never images.
+
+Many inputs, each its own document (``digitize ocr --output-dir``), share one
+pool through :func:`scan_each`.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 
@@ -40,6 +46,8 @@ from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedEr
 from digitize.i18n import _
 from digitize.models import DocumentMeta, signed_original_names
 from digitize.settings import OcrSettings
+
+T = TypeVar("T")
 
 #: Decree 30/2020/NĐ-CP, Phụ lục I: a digital copy is scanned at 200 dpi or more.
 MIN_DPI = 200
@@ -130,10 +138,7 @@ def scan_to_pdfa(
     ``default_dpi`` and ``max_pages`` come from the intake settings: an input of
     more than ``max_pages`` pages is refused before any page is rendered.
     """
-    tools.require("tesseract")
-    tools.require("pdftoppm")
-    tools.require_languages(settings.languages, settings.tessdata_dir)
-    tools.require_languages("osd", settings.tessdata_dir)
+    require_tools(settings)
     plan = pages.plan_pages(
         source, default_dpi=default_dpi, existing_text=settings.existing_text, signed_input=settings.signed_input,
         max_pages=max_pages,
@@ -149,6 +154,83 @@ def scan_to_pdfa(
     return ScanResult(
         out, tuple(d.report for d in kept), "\n\f".join(d.text for d in kept), plan.signed_originals, dropped
     )
+
+
+def require_tools(settings: OcrSettings) -> None:
+    """Tesseract with the languages of ``settings`` and its orientation data, and poppler: a missing one
+    raises :class:`MissingToolError` (exit 5) with the way to install it."""
+    tools.require("tesseract")
+    tools.require("pdftoppm")
+    tools.require_languages(settings.languages, settings.tessdata_dir)
+    tools.require_languages("osd", settings.tessdata_dir)
+
+
+def scan_each(
+    sources: Sequence[Path],
+    metas: Sequence[DocumentMeta],
+    work_dir: Path,
+    settings: OcrSettings,
+    finish: Callable[[int, ScanResult], T],
+    on_done: Callable[[int, T | DigitizeError], None],
+    *,
+    default_dpi: int,
+    max_pages: int = pages.MAX_PAGES,
+    in_flight: int = 0,
+) -> None:
+    """Each of ``sources`` (a file or a folder) its own document, all on one :class:`PagePool`.
+
+    Up to ``in_flight`` documents (0: 4 x the workers) are read at once, in threads
+    of this process, their pages sharing the workers: pages of the next documents
+    fill the pool while earlier ones are assembled, so both cores stay busy to the
+    last page; the largest inputs start first, leaving small documents for the end.
+    ``finish(n, result)`` runs in the document's thread once document ``n`` is
+    assembled (e.g. to copy it out of ``work_dir/<n>``, removed after it);
+    ``on_done(n, value or error)`` runs in the calling thread as each document ends,
+    with :class:`DigitizeError` that stopped it (the other documents go on). With one
+    worker the documents are read one after the other in the calling thread.
+    Anything else (a signal, an unexpected error) stops every document and is raised.
+    """
+    require_tools(settings)
+    workers = worker_count(settings, 1 << 16)
+    order = sorted(range(len(sources)), key=lambda n: -input_bytes(sources[n]))
+
+    def one(n: int, pool: PagePool | None) -> tuple[int, T | DigitizeError]:
+        folder = work_dir / f"{n:05d}"
+        try:
+            result = scan_to_pdfa(sources[n], metas[n], folder, settings, default_dpi=default_dpi,
+                                  max_pages=max_pages, pool=pool)
+            return n, finish(n, result)
+        except DigitizeError as e:
+            return n, e
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    if workers == 1:
+        for n in order:
+            on_done(*one(n, None))
+        return
+    with PagePool(workers) as pool, ThreadPoolExecutor(in_flight or 4 * workers,
+                                                       thread_name_prefix="document") as threads:
+        futures = [threads.submit(one, n, pool) for n in order]
+        try:
+            for future in as_completed(futures):
+                on_done(*future.result())
+        except BaseException:
+            # Stopping: take no further document; documents waiting on the pool stop with StoppedError.
+            for future in futures:
+                future.cancel()
+            pool.terminate()
+            raise
+
+
+def input_bytes(path: Path) -> int:
+    """Bytes of an input (a file, or the files of a folder); 0 when it is gone or unreadable."""
+    try:
+        if path.is_dir():
+            return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file())
+        return path.lstat().st_size
+    except OSError:
+        return 0
 
 
 def require_colour(done: list[_PageDone], policy: str) -> None:
