@@ -28,8 +28,9 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont, TTLibError
 from fontTools.ttLib.scaleUpem import scale_upem
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngineFactory
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator
 
 from digitize.errors import SigningError
 from digitize.files import write_atomically
@@ -57,6 +58,8 @@ class StampFont:
     path: Path
     data: bytes = field(repr=False)
     advances: dict[int, int] = field(repr=False)  # code point -> advance width (1/1000 em)
+    #: the subset programs embedded so far, by the glyph ids they keep (see :class:`StampGlyphs`)
+    programs: dict[tuple[int, ...], bytes] = field(default_factory=dict, repr=False)
 
     def missing_characters(self, text: str) -> str:
         """The characters of ``text`` this font cannot draw (spaces and line breaks aside)."""
@@ -83,13 +86,61 @@ class StampFontFactory(FontEngineFactory):
         """Make a fresh glyph accumulator for one PDF writer."""
         if obj_stream is None and writer.stream_xrefs:
             obj_stream = writer.prepare_object_stream()
-        return GlyphAccumulator(
+        return StampGlyphs(
+            self.font.programs,
             writer=writer,
             font_handle=BytesIO(self.font.data),
             font_size=self.font_size,
             bcp47_lang_code=self.bcp47_lang_code,
             obj_stream=obj_stream,
         )
+
+
+class StampGlyphs(GlyphAccumulator):
+    """pyHanko's glyph accumulator, embedding a subset program made once per set of glyphs.
+
+    Every signature of a session draws nearly the same letters (the agency's
+    name, the digits of its time), and pyHanko would subset and write the font
+    program again for each (two thirds of its font work): the program for a
+    set of glyph ids is kept in ``programs`` (the font's, shared by its
+    signatures) and embedded as it is. fontTools' subsetting is deterministic,
+    so the bytes are those pyHanko would have written.
+    """
+
+    _KEPT = 64  # sets of glyphs kept per font (the time's digits vary: a few a day)
+
+    def __init__(self, programs: dict[tuple[int, ...], bytes], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._programs = programs
+
+    def _extract_subset(self, options=None) -> None:
+        glyphs = tuple(sorted(self._glyphs))
+        program = self._programs.get(glyphs)
+        if program is None:
+            super()._extract_subset(options)
+            out = BytesIO()
+            self.tt.save(out)
+            program = out.getvalue()
+            if len(self._programs) >= self._KEPT:
+                self._programs.clear()
+            self._programs[glyphs] = program
+        assert isinstance(self.cidfont_obj, CIDFontType2)  # a StampFont is TrueType (glyf), never CFF
+        self.cidfont_obj.__class__ = _KnownProgram
+        self.cidfont_obj.program = program
+
+
+class _KnownProgram(CIDFontType2):
+    """A CIDFontType2 whose font program is given as bytes (pyHanko's saves its fontTools font)."""
+
+    program: bytes
+
+    def set_font_file(self, writer):
+        """Embed :attr:`program` as the descriptor's ``/FontFile2`` (compressed, as pyHanko does)."""
+        stream = generic.StreamObject(stream_data=self.program)
+        stream.compress()
+        ref = writer.add_object(stream)
+        self._font_descriptor[generic.NameObject("/FontFile2")] = ref
+        return ref
 
 
 def default_font_path() -> Path:

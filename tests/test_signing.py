@@ -332,6 +332,34 @@ def test_font_rescaling_is_cached_on_disk(font_cache, signed):
     assert TTFont(font.path)["head"].unitsPerEm == 1000 and TTFont(font.path)["maxp"].numGlyphs > 2000
 
 
+def test_the_stamp_font_program_is_subset_once_for_the_signatures_of_the_same_letters(workdir, unsigned, signer,
+                                                                                      demo, font_cache, monkeypatch):
+    from fontTools import subset
+
+    def embedded_program(path: Path) -> bytes:
+        with pikepdf.open(path) as pdf:
+            font = pdf.pages[0].Annots[0].AP.N.Resources.Font.F1.DescendantFonts[0]
+            return font.FontDescriptor.FontFile2.read_bytes()
+
+    agency = "UBND phường Quy Nhơn Đông"
+    first = sign_pdf(unsigned, workdir / "letters-1.pdf", signer, agency_name=agency, when=WHEN,
+                     font_cache_dir=font_cache)
+    subsets, real = [], subset.Subsetter.subset
+    monkeypatch.setattr(subset.Subsetter, "subset", lambda self, font: subsets.append(1) or real(self, font))
+    second = sign_pdf(unsigned, workdir / "letters-2.pdf", signer, agency_name=agency, when=WHEN.replace(minute=51),
+                      font_cache_dir=font_cache)
+    assert subsets == []  # 09:15 and 09:51: the same letters and digits, the program made for the first
+    assert embedded_program(second.path) == embedded_program(first.path)
+    later = sign_pdf(unsigned, workdir / "letters-3.pdf", signer, agency_name=agency,
+                     when=WHEN.replace(hour=13, minute=47), font_cache_dir=font_cache)
+    assert subsets == [1]  # 13:47: other digits, a program of their own
+    assert embedded_program(later.path) != embedded_program(first.path)
+    for result in (first, second, later):
+        report = verify_pdf(result.path, [demo.ca_cert])  # (the stamp names another agency than the key's)
+        assert report.check("pdfa").ok and report.check("integrity").ok, report.to_dict()
+        assert agency in report.check("stamp").detail  # the stamp's text reads back
+
+
 def test_the_cut_down_stamp_font_draws_the_stamp_as_the_whole_font_does(font_cache):
     """Only the stamp's glyphs are kept, renumbered (not 2,600 slots): the same outlines, advances and kerning."""
     import uharfbuzz as hb
