@@ -3,7 +3,11 @@
 Each output page is the display image (JPEG, at the scan's resolution, 100%
 scale) with Tesseract's text-only page laid over it as a Form XObject: the
 text is invisible (rendering mode 3) and lines up with the image because both
-were made from the same cleaned geometry and DPI.
+were made from the same cleaned geometry and DPI. Every text-only page brings
+the same font (Tesseract's GlyphLessFont: six objects, among them a 128 KB
+CID-to-glyph map once inflated); the document keeps one copy that all its
+pages share, as OCRmyPDF does, so the file is smaller and the PDF/A check
+reads the font once.
 
 Writing and checking PDF/A is ``pikepdf.pdfa``'s job: it installs the sRGB
 OutputIntent and the XMP declaration, writes, and validates the written bytes
@@ -83,6 +87,7 @@ def assemble(
                 _copy_page(pdf, layer, sources)
             else:
                 _add_page(pdf, layer)
+        share_text_fonts(pdf)
         return _save(pdf, layers, out, meta, producer, flavour)
     finally:
         for source in sources.values():
@@ -132,6 +137,47 @@ def _add_page(pdf: pikepdf.Pdf, layer: PageLayer) -> None:
         return
     with pikepdf.open(layer.text_pdf) as text:
         pdf.pages[-1].add_overlay(text.pages[0], pikepdf.Rectangle(0, 0, width, height))
+
+
+def share_text_fonts(pdf: pikepdf.Pdf) -> int:
+    """Make the text layers' fonts that are the same, object for object, one shared font; returns how
+    many copies were dropped.
+
+    Only the fonts of the Form XObjects drawn directly on a page (the text layers) are looked at;
+    fonts are the same when their whole object trees are (dictionaries, arrays, stream bytes).
+    """
+    kept: dict[tuple, pikepdf.Object] = {}
+    dropped = 0
+    for page in pdf.pages:
+        for xobject in page.obj.get("/Resources", pikepdf.Dictionary()).get("/XObject", pikepdf.Dictionary()).values():
+            if xobject.get("/Subtype") != "/Form" or "/Font" not in xobject.get("/Resources", pikepdf.Dictionary()):
+                continue
+            fonts = xobject.Resources.Font
+            for name, font in list(fonts.items()):
+                if not font.is_indirect:
+                    continue
+                same = kept.setdefault(_object_key(font), font)
+                if same.objgen != font.objgen:
+                    fonts[name] = same
+                    dropped += 1
+    return dropped
+
+
+def _object_key(obj: pikepdf.Object, depth: int = 0) -> tuple:
+    """A hashable value equal for two objects exactly when their trees are equal (indirect objects
+    compared by content; streams by their dictionaries and their raw bytes)."""
+    if depth > 16:  # fonts are shallow; anything deeper is not shared
+        return ("deep", obj.objgen)
+    if isinstance(obj, pikepdf.Stream):
+        entries = tuple(sorted((k, _object_key(v, depth + 1)) for k, v in obj.stream_dict.items() if k != "/Length"))
+        return ("stream", entries, obj.read_raw_bytes())
+    if isinstance(obj, pikepdf.Dictionary):
+        return ("dict", tuple(sorted((k, _object_key(v, depth + 1)) for k, v in obj.items())))
+    if isinstance(obj, pikepdf.Array):
+        return ("array", tuple(_object_key(v, depth + 1) for v in obj))
+    if isinstance(obj, pikepdf.Object):  # names, strings
+        return (type(obj).__name__, bytes(obj.unparse()))
+    return (type(obj).__name__, str(obj))  # numbers and booleans come back as Python values
 
 
 def _copy_page(pdf: pikepdf.Pdf, layer: PageLayer, sources: dict[Path, pikepdf.Pdf]) -> None:

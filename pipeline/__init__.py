@@ -76,7 +76,12 @@ class SignedOriginal:
 
 @dataclass(frozen=True)
 class ScanSummary:
-    """What the scan step made: the PDF/A and what the pages need a person to know."""
+    """What the scan step made: the PDF/A and what the pages need a person to know.
+
+    ``pdfa_sha256`` is the SHA-256 of the PDF/A as written, which passed
+    ``pikepdf.pdfa`` validation then (the engine writes nothing else); verify
+    recognises those bytes in the signed file and does not validate them again.
+    """
 
     pdf: Path
     pages: int
@@ -87,6 +92,7 @@ class ScanSummary:
     grey_pages: tuple[int, ...] = ()
     page_reports: tuple[dict[str, Any], ...] = ()
     signed_originals: tuple[SignedOriginal, ...] = ()
+    pdfa_sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form (the scan checkpoint)."""
@@ -101,6 +107,7 @@ class ScanSummary:
             below_200dpi=tuple(data["below_200dpi"]), grey_pages=tuple(data.get("grey_pages", ())),
             page_reports=tuple(data["page_reports"]),
             signed_originals=tuple(SignedOriginal(Path(o["path"]), o["sha256"]) for o in data["signed_originals"]),
+            pdfa_sha256=data.get("pdfa_sha256"),
         )
 
 
@@ -332,18 +339,23 @@ def scan(
         grey_pages=tuple(result.grey_pages),
         page_reports=tuple(asdict(p) for p in result.pages),
         signed_originals=tuple(SignedOriginal(p, sha256_file(p)) for p in result.signed_originals),
+        pdfa_sha256=sha256_file(result.pdf),  # assembly validated these bytes (pikepdf.pdfa.save raises otherwise)
     )
     work.finish("scan", summary.to_json())
     return summary
 
 
 def sign(scanned: ScanSummary, work: WorkFolder, session: SigningSession) -> SignResult:
-    """Sign the PDF/A (PAdES); a finished signature in the work folder whose bytes still match is reused."""
+    """Sign the PDF/A (PAdES); a finished signature in the work folder whose bytes still match is reused.
+
+    The result carries the scan's ``pdfa_sha256`` (the PDF/A validated at assembly) for :func:`verify`.
+    """
     found = work.checkpoint("sign")
     if found is not None and work.signed_pdf.is_file() and sha256_file(work.signed_pdf) == found["sha256"]:
         return SignResult(Path(found["path"]), found["sha256"], found["signer"],
-                          datetime.fromisoformat(found["signing_time"]), found["pades_level"])
-    result = session.sign(scanned.pdf, work.signed_pdf)
+                          datetime.fromisoformat(found["signing_time"]), found["pades_level"],
+                          found.get("validated_pdfa_sha256"))
+    result = dataclasses.replace(session.sign(scanned.pdf, work.signed_pdf), validated_pdfa_sha256=scanned.pdfa_sha256)
     work.finish("sign", {**asdict(result), "signing_time": result.signing_time.isoformat()})
     return result
 
@@ -351,9 +363,13 @@ def sign(scanned: ScanSummary, work: WorkFolder, session: SigningSession) -> Sig
 def verify(signed: SignResult, meta: DocumentMeta, session: SigningSession) -> VerifyReport:
     """Every check of the signed file, plus that it names itself ``meta``'s document code.
 
+    The PDF/A the signature was made on is not validated again when the signed
+    file begins with exactly the bytes validated at assembly
+    (``signed.validated_pdfa_sha256``); only what signing added is checked then.
     Raises :class:`VerificationError` naming the failed checks.
     """
-    report = session.verify(signed.path, expected_sha256=signed.sha256)
+    report = session.verify(signed.path, expected_sha256=signed.sha256,
+                            validated_pdfa_sha256=signed.validated_pdfa_sha256)
     report = dataclasses.replace(report, checks=(*report.checks, check_document_identity(signed.path,
                                                                                           meta.document_code)))
     if not report.ok:

@@ -6,7 +6,11 @@ it are the PDF/A file as it was written, and the update adds a known, small set
 of objects. So the check has two halves:
 
 1. the revision the first signature was made on (the bytes up to its end-of-file
-   marker) is validated by ``pikepdf.pdfa.validate_written``, unchanged;
+   marker) is validated by ``pikepdf.pdfa.validate_written``, unchanged; or,
+   when the caller knows the SHA-256 of bytes that passed that validation
+   already (the pipeline validates every PDF/A as it writes it), those bytes
+   are recognised by their digest and not validated a second time: a file
+   whose unsigned revision is not exactly them is validated in full;
 2. what the signing revisions add is checked against the PDF/A rules it can
    break: every annotation printable and not hidden, with only a normal
    appearance; every font used by an appearance embedded, with a ToUnicode map,
@@ -25,6 +29,7 @@ as the ``modifications`` check.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from io import BytesIO
 
@@ -42,15 +47,26 @@ _PRINT, _HIDDEN, _INVISIBLE, _NOVIEW = 4, 2, 1, 32
 _WIDTH_TOLERANCE = 1.0  # 1/1000 em: rounding
 
 
-def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR) -> Check:
-    """The ``pdfa`` check of a signed (or unsigned) file."""
+def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR, *, validated_sha256: str | None = None) -> Check:
+    """The ``pdfa`` check of a signed (or unsigned) file.
+
+    ``validated_sha256`` is the SHA-256 of a file known to have passed
+    ``pikepdf.pdfa`` validation as PDF/A-``flavour`` (the pipeline's assembled
+    PDF/A): when the unsigned revision of ``data`` is exactly those bytes it
+    is not validated again, and only what the signing revisions add is
+    checked; any other unsigned revision is validated in full.
+    """
     base = unsigned_revision(data)
-    report = pikepdf.pdfa.validate_written(BytesIO(base), flavour)
-    if report.violations:
-        findings = "; ".join(str(f) for f in report.violations[:5])
-        return Check("pdfa", False, _("the document before signing is not PDF/A-{flavour}: {findings}",
-                                      flavour=flavour, findings=findings))
-    unchecked = _unchecked_note(report)
+    known = validated_sha256 is not None and hashlib.sha256(base).hexdigest() == validated_sha256.lower()
+    if known:
+        unchecked = ""
+    else:
+        report = pikepdf.pdfa.validate_written(BytesIO(base), flavour)
+        if report.violations:
+            findings = "; ".join(str(f) for f in report.violations[:5])
+            return Check("pdfa", False, _("the document before signing is not PDF/A-{flavour}: {findings}",
+                                          flavour=flavour, findings=findings))
+        unchecked = _unchecked_note(report)
     if base == data:
         return Check("pdfa", True, _("PDF/A-{flavour} (pikepdf.pdfa; the file is not signed)", flavour=flavour)
                      + unchecked)
@@ -60,6 +76,11 @@ def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR) -> Check:
         return Check("pdfa", False, _("the signing revisions cannot be read: {error}", error=e))
     if problems:
         return Check("pdfa", False, _("the signing revisions break PDF/A: {problems}", problems="; ".join(problems)))
+    if known:
+        return Check("pdfa", True, _("PDF/A-{flavour}: the unsigned revision is the file pikepdf.pdfa validated "
+                                     "when it was written (SHA-256 {digest}) and the signature objects keep the "
+                                     "rules (fonts, widths, annotations, XMP)", flavour=flavour,
+                                     digest=validated_sha256.lower()))
     return Check("pdfa", True, _("PDF/A-{flavour}: the unsigned revision passes pikepdf.pdfa and the signature "
                                  "objects keep the rules (fonts, widths, annotations, XMP)", flavour=flavour)
                  + unchecked)

@@ -118,8 +118,12 @@ class SigningSession:
             return self._sign_once(src, dst, when)
         return with_retries(lambda: self._sign_once(src, dst, when), self._tsa, sleep=self._sleep)
 
-    def verify(self, path: Path, *, expected_sha256: str | None = None) -> VerifyReport:
-        """The report of named checks on ``path``, requiring this session's level and agency."""
+    def verify(self, path: Path, *, expected_sha256: str | None = None,
+               validated_pdfa_sha256: str | None = None) -> VerifyReport:
+        """The report of named checks on ``path``, requiring this session's level and agency.
+
+        ``validated_pdfa_sha256``: see :func:`signing.verify.verify_pdf` (the PDF/A is validated once).
+        """
         return verify_pdf(
             path,
             self._identity.trust_roots,
@@ -129,6 +133,7 @@ class SigningSession:
             revocation_mode=self._settings.revocation_mode,
             fetch_timeout=self._tsa.timeout_seconds,
             agency_name=self.agency_name,
+            validated_pdfa_sha256=validated_pdfa_sha256,
         )
 
     def validation_context(self) -> ValidationContext:

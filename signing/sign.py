@@ -65,13 +65,20 @@ RENDER_TIMEOUT_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class SignResult:
-    """What was signed: the file, the SHA-256 of its exact bytes, by whom, when, at what level."""
+    """What was signed: the file, the SHA-256 of its exact bytes, by whom, when, at what level.
+
+    ``validated_pdfa_sha256`` is the SHA-256 of the PDF/A the signature was
+    made on when that PDF/A passed validation as it was written (the
+    pipeline sets it from the scan; :func:`sign_pdf` knows nothing of it):
+    verifying then validates only what signing added.
+    """
 
     path: Path
     sha256: str
     signer: str
     signing_time: datetime
     pades_level: str
+    validated_pdfa_sha256: str | None = None
 
 
 def sign_pdf(

@@ -106,6 +106,7 @@ def verify_pdf(
     agency_name: str | None = None,
     check_pdfa: bool = True,
     algorithm_sunsets: Mapping[str, date] | None = None,
+    validated_pdfa_sha256: str | None = None,
 ) -> VerifyReport:
     """Check every signature and timestamp of ``path``, its stamp, PDF/A and, if given, its SHA-256.
 
@@ -119,6 +120,10 @@ def verify_pdf(
     (e.g. a fixed time). ``agency_name``, if given, must be the agency named in the stamp.
     ``algorithm_sunsets`` (algorithm name to the day it is no longer trusted)
     fails the ``renewal`` check of a file whose newest timestamp uses one past it.
+    ``validated_pdfa_sha256``, the SHA-256 of the PDF/A as it passed validation when
+    it was written, spares validating that PDF/A again when the file's unsigned
+    revision is exactly those bytes (:func:`signing.pdfa_check.check_signed_pdfa`);
+    a file from elsewhere gets the full validation.
     """
     quiet_pyhanko_logs()
     data = _read(path)
@@ -134,7 +139,7 @@ def verify_pdf(
     checks.append(check_stamp(data, agency_name=agency_name))
     checks.append(check_stamp_clear(data))
     if check_pdfa:
-        checks.append(check_signed_pdfa(data))
+        checks.append(check_signed_pdfa(data, validated_sha256=validated_pdfa_sha256))
     if expected_sha256 is not None:
         checks.append(sha256_check(data, expected_sha256))
     return VerifyReport(path=path, checks=tuple(checks))

@@ -118,8 +118,9 @@ def flip_byte_in_signed_range(src: Path, dst: Path) -> Path:
     return dst
 
 
-def add_annotation_incrementally(path: Path) -> None:
-    """Append an incremental update that puts a text note on page 1 (an edit after signing)."""
+def add_annotation_incrementally(path: Path, *, flags: int = 4) -> None:
+    """Append an incremental update that puts a text note on page 1 (an edit after signing); ``flags``
+    its /F (4: printable; 2: hidden, which PDF/A forbids)."""
     with path.open("rb+") as f:
         writer = IncrementalPdfFileWriter(f)
         page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
@@ -129,7 +130,7 @@ def add_annotation_incrementally(path: Path) -> None:
             generic.NameObject("/Subtype"): generic.NameObject("/Text"),
             generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(n) for n in (72, 400, 92, 420)]),
             generic.NameObject("/Contents"): generic.TextStringObject("sửa sau khi ký"),
-            generic.NameObject("/F"): generic.NumberObject(4),
+            generic.NameObject("/F"): generic.NumberObject(flags),
         }))
         annots = page.raw_get("/Annots")
         if isinstance(annots, generic.IndirectObject):

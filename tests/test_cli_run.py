@@ -265,6 +265,33 @@ def test_the_run_starts_up_while_the_server_starts_with_the_api_url_already_set(
     assert "PREFECT_API_URL" not in os.environ
 
 
+def test_the_runs_own_server_spares_prefect_clients_certifis_bundle(tmp_path, monkeypatch):
+    """Prefect makes an SSL context per API client; for the plain-HTTP loopback server it loads one
+    certificate (PREFECT_API_SSL_CERT_FILE), not certifi's ~150, and a CA file the user set is kept."""
+    import ssl
+
+    from cli import prefect_server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setattr(prefect_server, "_server_command", _slow_health_server)
+    seen = []
+    meanwhile = lambda: seen.append(os.environ.get("PREFECT_API_SSL_CERT_FILE"))  # noqa: E731  when Prefect is imported
+    with prefect_server.prefect_api(tmp_path / "var", say=lambda text: None, meanwhile=meanwhile) as server:
+        assert server.api_url.startswith("http://127.0.0.1:")
+        (ca_file,) = seen
+        assert ca_file == os.environ["PREFECT_API_SSL_CERT_FILE"] and ca_file.startswith(str(tmp_path / "prefect"))
+        assert ssl.create_default_context(cafile=ca_file).cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 1}
+    assert "PREFECT_API_SSL_CERT_FILE" not in os.environ
+
+    mine = str(tmp_path / "my-ca.pem")
+    monkeypatch.setenv("PREFECT_API_SSL_CERT_FILE", mine)
+    with prefect_server.prefect_api(tmp_path / "var", say=lambda text: None, meanwhile=meanwhile):
+        assert seen[-1] == mine
+    assert os.environ["PREFECT_API_SSL_CERT_FILE"] == mine
+
+
 def test_a_start_up_that_fails_while_the_server_starts_stops_the_server(tmp_path, monkeypatch):
     from cli import prefect_server
 

@@ -85,6 +85,41 @@ def test_output_is_pdfa_2b_with_the_dossier_metadata(upright):
         assert str(xmp["xmpMM:DocumentID"]).startswith("uuid:")
 
 
+def test_the_text_layers_of_a_document_share_one_font(upright, tmp_path):
+    page, result = upright
+    work = result.pdf.parent
+    (display,), (text,) = list(work.glob("page-001-r*.display.jpg")), list(work.glob("page-001-r*.text.pdf"))
+    layers = []
+    for n in range(3):  # three pages, each with Tesseract's own copy of its GlyphLessFont
+        shutil.copyfile(text, tmp_path / f"page-{n}.text.pdf")
+        layers.append(pdfa.PageLayer(display, tmp_path / f"page-{n}.text.pdf", page.pixels.shape[1],
+                                     page.pixels.shape[0], 200, False))
+    out = tmp_path / "three.pdf"
+    assert pdfa.assemble(layers, out, META, producer="test").passed
+    with pikepdf.open(out) as pdf:
+        fonts = [o for o in pdf.objects if isinstance(o, pikepdf.Dictionary) and o.get("/Type") == "/Font"
+                 and o.get("/Subtype") == "/Type0"]
+        programs = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and "/Length1" in o]
+    assert len(fonts) == 1 and len(programs) == 1
+    assert pdfa.check_pdfa(out).passed
+    texts = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert [LINES[0] in unicodedata.normalize("NFC", t) for t in texts.split("\f")[:3]] == [True] * 3
+
+
+def test_fonts_that_differ_are_not_shared(tmp_path):
+    pdf = pikepdf.new()
+    for size in (10, 10, 12):
+        font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                    BaseFont=pikepdf.Name.Helvetica, Widths=[size] * 3))
+        form = pdf.make_stream(b"BT /F1 10 Tf (a) Tj ET", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                               BBox=[0, 0, 10, 10], Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)))
+        pdf.add_blank_page()
+        pdf.pages[-1].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fx=form))
+    assert pdfa.share_text_fonts(pdf) == 1
+    shared = [p.Resources.XObject.Fx.Resources.Font.F1.objgen for p in pdf.pages]
+    assert shared[0] == shared[1] != shared[2]
+
+
 def test_pdfa_check_names_the_broken_rule(upright, tmp_path):
     _page, result = upright
     broken = tmp_path / "broken.pdf"

@@ -315,3 +315,41 @@ def test_verify_command_fails_identity_for_a_document_filed_under_another_code(t
     wrong = digitize("verify", f"{DOSSIER}-KQ2.pdf")
     assert wrong.returncode == 10, wrong.stdout
     assert "[FAIL] identity" in wrong.stdout and f"says {DOSSIER}-KQ1" in wrong.stdout
+
+
+# --- sign and verify ----------------------------------------------------------------------
+
+
+@pytest.mark.tools
+def test_the_pdfa_is_validated_once_at_assembly_and_verify_checks_only_what_signing_added(tmp_path, monkeypatch):
+    import pikepdf.pdfa
+    from PIL import Image
+
+    import pipeline
+    from signing.session import open_signing_session
+    from storage.hashing import sha256_file
+    from tests.engine_fixtures import blank_page
+
+    (tmp_path / "digitize.toml").write_text("", encoding="utf-8")
+    settings = load_settings(tmp_path / "digitize.toml", environ={}, base_dir=tmp_path)
+    meta = _meta(7)
+    Image.fromarray(blank_page().pixels).save(tmp_path / "trang.jpg", dpi=(200, 200))  # no OCR: a quick scan
+    work = WorkFolder(tmp_path / "work" / meta.document_code).create()
+    scanned = pipeline.scan(tmp_path / "trang.jpg", meta, work, settings)
+    assert scanned.pdfa_sha256 == sha256_file(scanned.pdf)
+    assert pipeline.ScanSummary.from_json(work.checkpoint("scan")) == scanned
+
+    validations = []
+    validate = pikepdf.pdfa.validate_written
+    monkeypatch.setattr(pikepdf.pdfa, "validate_written", lambda *a, **k: validations.append(1) or validate(*a, **k))
+    with open_signing_session(settings.signing, font_cache_dir=tmp_path / "fonts") as session:
+        signed = pipeline.sign(scanned, work, session)
+        assert signed.validated_pdfa_sha256 == scanned.pdfa_sha256
+        assert pipeline.sign(scanned, work, session) == signed  # from its checkpoint, digest and all
+        report = pipeline.verify(signed, meta, session)
+        assert "validated when it was written" in report.check("pdfa").detail
+        assert validations == []
+        # a scan checkpoint from before the digest was kept: the signed file's PDF/A is validated in full
+        older = dataclasses.replace(signed, validated_pdfa_sha256=None)
+        assert pipeline.verify(older, meta, session).check("pdfa").ok
+        assert validations == [1]

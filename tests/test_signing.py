@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
+from io import BytesIO
 from pathlib import Path
 
 import pikepdf
@@ -30,7 +31,7 @@ from signing.identity import (
     load_signer,
     read_password,
 )
-from signing.sign import sign_pdf
+from signing.sign import TIME_CHARACTERS, sign_pdf
 from signing.verify import verify_pdf
 from tests.signing_helpers import (
     A4,
@@ -41,6 +42,7 @@ from tests.signing_helpers import (
     make_p12,
     make_pdf,
     make_pdfa,
+    make_plain_pdf,
     write_pem,
 )
 
@@ -289,14 +291,18 @@ def test_stamp_uses_embedded_liberation_serif_at_10pt_black_without_image(signed
 def test_embedded_font_widths_match_the_font_scaled_to_1000_units(signed):
     original = TTFont(default_font_path())
     scale = 1000 / original["head"].unitsPerEm
-    order = original.getGlyphOrder()
-    hmtx = original["hmtx"]
+    original_glyph = original.getBestCmap()
     with pikepdf.open(signed.path) as pdf:
         font = pdf.pages[0].Annots[0].AP.N.Resources.Font.F1.DescendantFonts[0]
         widths = _widths_by_cid(font.W)
+        embedded = TTFont(BytesIO(font.FontDescriptor.FontFile2.read_bytes()))
+    order = embedded.getGlyphOrder()
+    character = {name: cp for cp, name in embedded.getBestCmap().items()}
     assert len(widths) >= 10
-    for cid, width in widths.items():  # CIDs are glyph ids (CIDToGIDMap Identity)
-        expected = hmtx[order[cid]][0] * scale
+    assert {chr(character[order[cid]]) for cid in widths} == set("SAO Y" + STAMPED + WHEN.isoformat())
+    for cid, width in widths.items():  # CIDs are the embedded program's glyph ids (CIDToGIDMap Identity)
+        assert abs(width - embedded["hmtx"][order[cid]][0]) <= 1, (order[cid], width)
+        expected = original["hmtx"][original_glyph[character[order[cid]]]][0] * scale
         assert abs(width - expected) <= 1, (order[cid], width, expected)
 
 
@@ -314,11 +320,76 @@ def _widths_by_cid(w_array) -> dict[int, float]:
 
 
 def test_font_rescaling_is_cached_on_disk(font_cache, signed):
-    cached = list(font_cache.glob("*-1000upem-*.ttf"))
-    assert len(cached) == 1
+    # signing cut the font down to the stamp's letters (one small font per agency) and rescaled only those
+    cut = sorted(font_cache.glob("*-1000upem-cut-*.ttf"))
+    assert cut and sorted(font_cache.glob("*.ttf")) == cut
+    for path in cut:
+        assert TTFont(path)["head"].unitsPerEm == 1000 and TTFont(path)["maxp"].numGlyphs < 120
+    assert load_stamp_font(default_font_path(), font_cache, keep="SAO Y" + STAMPED + TIME_CHARACTERS).path in cut
+    # the whole font, rescaled, is cached too when asked for
     font = load_stamp_font(default_font_path(), font_cache)
-    assert font.path == cached[0]
-    assert TTFont(cached[0])["head"].unitsPerEm == 1000
+    assert font.path.parent == font_cache and font.path not in cut
+    assert TTFont(font.path)["head"].unitsPerEm == 1000 and TTFont(font.path)["maxp"].numGlyphs > 2000
+
+
+def test_the_stamp_font_program_is_subset_once_for_the_signatures_of_the_same_letters(workdir, unsigned, signer,
+                                                                                      demo, font_cache, monkeypatch):
+    from fontTools import subset
+
+    def embedded_program(path: Path) -> bytes:
+        with pikepdf.open(path) as pdf:
+            font = pdf.pages[0].Annots[0].AP.N.Resources.Font.F1.DescendantFonts[0]
+            return font.FontDescriptor.FontFile2.read_bytes()
+
+    agency = "UBND phường Quy Nhơn Đông"
+    first = sign_pdf(unsigned, workdir / "letters-1.pdf", signer, agency_name=agency, when=WHEN,
+                     font_cache_dir=font_cache)
+    subsets, real = [], subset.Subsetter.subset
+    monkeypatch.setattr(subset.Subsetter, "subset", lambda self, font: subsets.append(1) or real(self, font))
+    second = sign_pdf(unsigned, workdir / "letters-2.pdf", signer, agency_name=agency, when=WHEN.replace(minute=51),
+                      font_cache_dir=font_cache)
+    assert subsets == []  # 09:15 and 09:51: the same letters and digits, the program made for the first
+    assert embedded_program(second.path) == embedded_program(first.path)
+    later = sign_pdf(unsigned, workdir / "letters-3.pdf", signer, agency_name=agency,
+                     when=WHEN.replace(hour=13, minute=47), font_cache_dir=font_cache)
+    assert subsets == [1]  # 13:47: other digits, a program of their own
+    assert embedded_program(later.path) != embedded_program(first.path)
+    for result in (first, second, later):
+        report = verify_pdf(result.path, [demo.ca_cert])  # (the stamp names another agency than the key's)
+        assert report.check("pdfa").ok and report.check("integrity").ok, report.to_dict()
+        assert agency in report.check("stamp").detail  # the stamp's text reads back
+
+
+def test_the_cut_down_stamp_font_draws_the_stamp_as_the_whole_font_does(font_cache):
+    """Only the stamp's glyphs are kept, renumbered (not 2,600 slots): the same outlines, advances and kerning."""
+    import uharfbuzz as hb
+    from fontTools.pens.recordingPen import DecomposingRecordingPen
+
+    lines = ["SAO Y", "Ủy ban nhân dân xã Phước Lộc", "2026-11-28T09:15:00+07:00"]
+    whole = load_stamp_font(default_font_path(), font_cache)
+    cut = load_stamp_font(default_font_path(), font_cache, keep="".join(lines[:2]) + "0123456789-:T+")
+    assert len(cut.data) * 10 < len(whole.data) and TTFont(BytesIO(cut.data))["maxp"].numGlyphs < 120
+    assert cut.missing_characters("".join(lines)) == "" and cut.missing_characters("Đ") == "Đ"
+
+    def drawn(font, character):
+        tt = TTFont(BytesIO(font.data))
+        glyphs = tt.getGlyphSet()
+        pen = DecomposingRecordingPen(glyphs)
+        glyphs[tt.getBestCmap()[ord(character)]].draw(pen)
+        return pen.value
+
+    def shaped(font, text):
+        buffer = hb.Buffer()
+        buffer.add_str(text)
+        buffer.guess_segment_properties()
+        hb.shape(hb.Font(hb.Face(font.data)), buffer)
+        return [(p.x_advance, p.x_offset, p.y_offset) for p in buffer.glyph_positions]
+
+    for character in set("".join(lines)) - {" "}:
+        assert drawn(cut, character) == drawn(whole, character), character
+        assert cut.advances[ord(character)] == whole.advances[ord(character)], character
+    for line in lines:
+        assert shaped(cut, line) == shaped(whole, line), line
 
 
 @pytest.mark.skipif(not DEFAULT_FONT_CANDIDATES[1].is_file(), reason="Liberation 1.x (no Vietnamese) not installed")
@@ -362,6 +433,58 @@ def test_info_changed_after_signing_fails_modifications(signed, workdir, demo):
     report = verify_pdf(edited, [demo.ca_cert])
     assert not report.ok
     assert not report.check("modifications").ok or not report.check("coverage").ok
+
+
+@pytest.fixture
+def validations(monkeypatch) -> list[int]:
+    """Counts pikepdf.pdfa's validations of written bytes."""
+    import pikepdf.pdfa
+
+    counted, validate = [], pikepdf.pdfa.validate_written
+    monkeypatch.setattr(pikepdf.pdfa, "validate_written", lambda *a, **k: counted.append(1) or validate(*a, **k))
+    return counted
+
+
+def test_the_pdfa_validated_when_written_is_not_validated_again_after_signing(signed, unsigned, demo, validations):
+    validated = hashlib.sha256(unsigned.read_bytes()).hexdigest()
+    report = verify_pdf(signed.path, [demo.ca_cert], expected_sha256=signed.sha256, validated_pdfa_sha256=validated)
+    assert report.ok, report.to_dict()
+    assert "validated when it was written" in report.check("pdfa").detail and validated in report.check("pdfa").detail
+    assert validations == []
+    # a file from elsewhere (no digest) is validated in full, with the same verdict
+    assert verify_pdf(signed.path, [demo.ca_cert]).check("pdfa").ok
+    assert validations == [1]
+
+
+def test_a_file_not_beginning_with_the_validated_pdfa_is_validated_in_full(workdir, signer, unsigned, demo,
+                                                                           font_cache, validations):
+    validated = hashlib.sha256(unsigned.read_bytes()).hexdigest()
+    plain = sign_pdf(make_plain_pdf(workdir / "not-pdfa.pdf"), workdir / "not-pdfa-signed.pdf", signer,
+                     font_cache_dir=font_cache)
+    check = verify_pdf(plain.path, [demo.ca_cert], validated_pdfa_sha256=validated).check("pdfa")
+    assert not check.ok and "not PDF/A-2b" in check.detail
+    assert validations == [1]
+
+
+def test_a_changed_byte_before_the_signature_loses_the_validated_pdfa(signed, unsigned, workdir, demo, validations):
+    from signing.pdfa_check import check_signed_pdfa
+
+    changed = flip_byte_in_signed_range(signed.path, workdir / "flipped-validated.pdf")
+    validated = hashlib.sha256(unsigned.read_bytes()).hexdigest()
+    check = check_signed_pdfa(changed.read_bytes(), validated_sha256=validated)
+    assert validations == [1] and "validated when it was written" not in check.detail
+    report = verify_pdf(changed, [demo.ca_cert], validated_pdfa_sha256=validated)
+    assert not report.ok and not report.check("integrity").ok
+
+
+def test_the_validated_pdfa_does_not_spare_checking_what_was_added_after_it(signed, unsigned, workdir, demo):
+    from signing.pdfa_check import check_signed_pdfa
+
+    hidden = _copy(signed.path, workdir / "hidden-note.pdf")
+    add_annotation_incrementally(hidden, flags=2)
+    validated = hashlib.sha256(unsigned.read_bytes()).hexdigest()
+    check = check_signed_pdfa(hidden.read_bytes(), validated_sha256=validated)
+    assert not check.ok and "hidden" in check.detail
 
 
 def test_signature_of_a_since_expired_certificate_fails_trust_only(workdir, font_cache):
