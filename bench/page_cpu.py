@@ -67,19 +67,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", type=Path, default=REPO / "var" / "bench" / "backlog-100-s13")
     parser.add_argument("--limit", type=int, default=0, help="only the first N dossiers")
+    parser.add_argument("--documents", default="", help="only these dossiers (document codes, comma-separated)")
     parser.add_argument("--assemble", action="store_true", help="also assemble each PDF/A and take its CER")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     backlog = json.loads((args.set / "backlog.json").read_text(encoding="utf-8"))
     documents = backlog["documents"][: args.limit or None]
+    if args.documents:
+        documents = [d for d in documents if d["document"] in args.documents.split(",")]
     settings = OcrSettings()
     counts: Counter = Counter()
     ocr.run_tesseract = counting(counts, "readings", ocr.run_tesseract)
     ocr.detect_rotation = counting(counts, "osd", ocr.detect_rotation)
     profile = cProfile.Profile(time.process_time)
     work = Path(tempfile.mkdtemp(prefix="page-cpu-"))
-    per_page, errors, length, assemble_cpu, layer_errors = [], 0, 0, 0.0, 0
+    per_page, errors, length, assemble_cpu, layer_errors, per_document = [], 0, 0, 0.0, 0, {}
     own_cpu = tess_cpu = 0.0
     try:
         for document in documents:
@@ -117,7 +120,9 @@ def main() -> int:
                 assemble_cpu += time.process_time() - cpu0
                 shown = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
                                        check=True).stdout
-                errors += Levenshtein.distance(normalize(shown), truth)
+                wrong = Levenshtein.distance(normalize(shown), truth)
+                errors += wrong
+                per_document[document["document"]] = round(100 * wrong / max(1, len(truth)), 3)
             length += len(truth)
             shutil.rmtree(folder)
     finally:
@@ -134,6 +139,7 @@ def main() -> int:
         "cer_pdftotext_pct": round(100 * errors / max(1, length), 3) if args.assemble else None,
         "assemble_cpu_s": round(assemble_cpu, 2) if args.assemble else None,
         "pages_detail": per_page,
+        "cer_pdftotext_pct_by_document": per_document,
     }
     stream = io.StringIO()
     stats = pstats.Stats(profile, stream=stream)
@@ -143,7 +149,8 @@ def main() -> int:
     for page in per_page:
         if page["readings"] > 1 or page["osd"]:
             print("read again:", page)
-    print(json.dumps({k: v for k, v in report.items() if k != "pages_detail"}, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k not in ("pages_detail", "cer_pdftotext_pct_by_document")},
+                     indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")

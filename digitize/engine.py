@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from digitize import cleanup, files, i18n, layout, lifetime, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedError, ToolError, ToolTimeoutError
@@ -471,13 +472,17 @@ def _clean_and_read(
 
 
 def _seal_boxes(image, geometry: cleanup.Geometry, dpi: float) -> tuple[tuple[int, int, int, int], ...]:
-    """The red seals of the page (:func:`layout.seal_boxes`), in the OCR image's pixels: found on a copy of
-    the scan shrunk to the seals' working resolution and laid out as the page (a turn of a small image)."""
+    """The red seals of the page (:func:`layout.seal_boxes`), in the OCR image's pixels, without turning the
+    colour scan: red is told on a copy of the scan shrunk to the seals' working resolution (turning that small
+    copy would blur thin red strokes under the threshold), then only the red is turned into the page."""
     if image.ndim != 3 or dpi <= 0:
         return ()
     scale = min(1.0, layout.SEAL_DPI / dpi)
-    small = geometry.apply(cleanup.shrink(image, scale), scale)
-    boxes = layout.seal_boxes(small, layout.SEAL_DPI if scale < 1 else dpi)
+    small = cleanup.shrink(image, scale)
+    b, g, r = (small[:, :, k].astype(np.int16) for k in range(3))
+    red = np.full_like(small, 255)
+    red[(r - g > layout.RED_OVER_GREEN) & (r - b > layout.RED_OVER_BLUE)] = (0, 0, 255)
+    boxes = layout.seal_boxes(geometry.apply(red, scale), layout.SEAL_DPI if scale < 1 else dpi)
     return tuple(tuple(round(v / scale) for v in box) for box in boxes)
 
 

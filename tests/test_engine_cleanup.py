@@ -216,3 +216,18 @@ def test_shrinking_by_a_whole_factor_first_gives_the_size_and_look_of_a_direct_r
         assert fast.shape == direct.shape
         assert np.abs(fast.astype(int) - direct.astype(int)).mean() < 3
     assert cleanup.shrink(gray, 1.0) is gray
+
+
+@pytest.mark.parametrize(("turn", "angle"), [(0, 0.0), (180, 3.0)])
+def test_a_seal_is_found_where_the_ocr_image_has_it_without_turning_the_colour_scan(page, turn, angle):
+    from digitize import engine, layout
+
+    sealed = with_red_seal(page)
+    scan = cleanup.rotate_quarter(skewed(sealed, angle), turn)  # as it lay on the glass
+    whole = cleanup.clean_page(scan, (360 - turn) % 360)
+    ((left, top, right, bottom),) = engine._seal_boxes(scan, whole.geometry, page.dpi)
+    ((l0, t0, r0, b0),) = layout.seal_boxes(whole.display, page.dpi)  # found on the turned colour page
+    cx, cy, r = page.pixels.shape[1] // 2, round(1.5 * page.dpi), round(0.6 * page.dpi)
+    assert left <= cx - 0.9 * r and right >= cx + 0.9 * r and top <= cy - 0.9 * r and bottom >= cy + 0.9 * r
+    near = 0.1 * page.dpi
+    assert max(abs(left - l0), abs(top - t0), abs(right - r0), abs(bottom - b0)) < near
