@@ -529,16 +529,19 @@ def _binary_small(gray: np.ndarray) -> np.ndarray:
 def shrink(image: np.ndarray, scale: float) -> np.ndarray:
     """``image`` scaled down by ``scale`` (< 1; else itself), averaging the pixels (``INTER_AREA``).
 
-    OpenCV averages by a whole factor ~4x faster than by any other: the image is first shrunk by
-    the largest whole factor that does not go past ``scale``, the rest on that small copy.
+    OpenCV averages fast only by a whole factor that divides both sides (2 fastest); by any other it
+    is 3-5x slower. So: directly when the factor is whole and divides the sides, else halved (an even
+    crop, a row or column dropped) while the result stays at least twice the size wanted, then the rest.
     """
     if scale >= 1.0:
         return image
     height, width = image.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))  # as cv2.resize(fx=scale) makes it
-    whole = int(1.0 / scale)
-    if whole >= 2:
-        image = cv2.resize(image, (max(size[0], width // whole), max(size[1], height // whole)),
+    if width % size[0] == 0 and height % size[1] == 0 and width // size[0] == height // size[1]:
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # a whole factor: OpenCV's fast path
+    while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
+        height, width = image.shape[:2]
+        image = cv2.resize(image[: height - height % 2, : width - width % 2], (width // 2, height // 2),
                            interpolation=cv2.INTER_AREA)
     return image if image.shape[1::-1] == size else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
