@@ -143,6 +143,11 @@ def main() -> int:
     }
     stream = io.StringIO()
     stats = pstats.Stats(profile, stream=stream)
+    report["cpu_by_function_s"] = {  # cumulative CPU of this package's functions (and OpenCV's), largest first
+        f"{Path(file).name}:{name}": round(cumulative, 2)
+        for (file, _line, name), (_calls, _total, _own, cumulative, _callers) in sorted(
+            stats.stats.items(), key=lambda kv: -kv[1][3])
+        if cumulative >= 0.2 and ("digitize" in file or file == "~")}
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumulative").print_stats(args.top)
     print(stream.getvalue())
