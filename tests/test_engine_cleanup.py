@@ -208,7 +208,7 @@ def test_one_sketch_serves_the_guess_and_the_deskew_with_each_angle_scored_once(
     assert all(scores.count(a) <= 2 for a in scores)  # at most once on the upright and once on the turned ink
 
 
-def test_shrinking_by_a_whole_factor_first_gives_the_size_and_look_of_a_direct_resize(page):
+def test_shrinking_by_halvings_gives_the_size_and_look_of_a_direct_resize(page):
     gray = cleanup.ocr_gray(page.bgr)
     for scale in (0.5, 0.3, 0.2417, 1000 / max(gray.shape)):
         direct = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
