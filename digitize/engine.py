@@ -6,8 +6,9 @@ Steps, each "file in, file out" inside one work folder with predictable names
     page-001.src.ppm          the page at its native DPI (pages.render_page; .src.jpg: the
                               scanned JPEG of a PDF page), removed once read
     page-001.osd.png          a small grey copy for orientation detection
-    page-001-r0.display.jpg   the visible page turned by 0 degrees: colour, upright, deskewed
-    page-001-r0.ocr.pgm       the cleaned grey image Tesseract reads (removed once read)
+    page-001.display.jpg      the visible page: the scanner's JPEG as it is (else the scan encoded once), as it
+                              lay on the glass; the PDF draws it turned upright, deskewed and cropped
+    page-001-r0.ocr.pgm       the cleaned grey image Tesseract reads, turned by 0 degrees (removed once read)
     page-001-r0.text.pdf      Tesseract's invisible text layer for the page
     page-001-r0.text.tsv      its words and confidences
                               (-r90, -r180, -r270: a reading of the page turned otherwise)
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import cv2
+import numpy as np
 
 from digitize import cleanup, files, i18n, layout, lifetime, ocr, pages, pdfa, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedError, ToolError, ToolTimeoutError
@@ -459,21 +461,39 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
             source.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class _Scan:
+    """What every reading of a page shares: the scan as decoded, its grey for OCR, its sketch, whether it has
+    dark borders, whether it is grey, and the display image written once (the scan itself, drawn turned)."""
+
+    image: object  # np.ndarray, BGR or grey
+    gray: object
+    sketch: cleanup.Sketch
+    borders: bool
+    grey: bool
+    display: Path
+    display_gray: bool
+
+
 def _orient_and_read(
     image, scanned_jpeg: Path | None, page: pages.SourcePage, work_dir: Path, settings: OcrSettings
 ) -> _PageDone:
     """The orientation decision of :func:`process_page` and the readings it needs."""
     stem = work_dir / f"page-{page.number:03d}"
-    blank = cleanup.blank_page(image, page.dpi)
-    if blank is not None:
-        return _blank_page(blank, page, stem.with_name(f"{stem.name}-r0"), settings, scanned_jpeg)
     gray = cleanup.ocr_gray(image)
+    border = cleanup.dark_border_mask(gray)  # found once: the blank test and every reading use it
+    display, display_gray = _write_display(image, stem, settings, scanned_jpeg)
+    blank = cleanup.blank_page(image, page.dpi, border=border)
+    if blank is not None:
+        return _blank_page(blank, page, display, display_gray)
+    sketch = cleanup.Sketch(gray)  # shared by the orientation guess and the deskew
+    scan = _Scan(image, gray, sketch, border is not None, cleanup.is_grey(image), display, display_gray)
     readings: dict[int, _PageDone] = {}
 
     def read(rotation: int) -> _PageDone:
         if rotation not in readings:
             readings[rotation] = _clean_and_read(image, rotation, page, stem.with_name(f"{stem.name}-r{rotation}"),
-                                                 settings, scanned_jpeg)
+                                                 settings, scanned_jpeg, scan)
         return readings[rotation]
 
     def osd(rotation: int) -> int:
@@ -489,7 +509,7 @@ def _orient_and_read(
     def unguessed(sideways: bool) -> _PageDone:
         return read(osd(0)) if sideways else recheck(read(0))
 
-    guess = cleanup.guess_orientation(gray)
+    guess = cleanup.guess_orientation(sketch)
     if guess.rotation is None:
         return unguessed(guess.sideways)
     done = read(guess.rotation)
@@ -505,51 +525,76 @@ def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int
 
 
 def _clean_and_read(
-    image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None = None
+    image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings,
+    scanned_jpeg: Path | None = None, scan: _Scan | None = None,
 ) -> _PageDone:
-    # _orient_and_read reads only pages the blank detector found not blank: it is not asked again
-    clean = cleanup.clean_page(image, rotation, page.dpi, blank=False)
-    display, gray = _write_display(clean, stem, settings, scanned_jpeg)
+    """One reading of a page not blank, turned by ``rotation``: only the grey OCR image is turned,
+    deskewed and cut; the page shows the scan through the same geometry (:meth:`cleanup.Geometry.pdf_matrix`)."""
+    if scan is None:  # a caller without the page's shared parts
+        gray = cleanup.ocr_gray(image)
+        display, display_gray = _write_display(image, stem, settings, scanned_jpeg)
+        scan = _Scan(image, gray, cleanup.Sketch(gray), True, cleanup.is_grey(image), display, display_gray)
+    clean = cleanup.clean_for_ocr(scan.gray, rotation, sketch=scan.sketch, borders=scan.borders)
     ocr_image = stem.with_suffix(".ocr.pgm")  # uncompressed: PNG's zlib costs ~0.1 s a page
     files.write_bytes(ocr_image, _encode(".pgm", clean.ocr, ocr_image))
-    height, width = clean.display.shape[:2]
     result = ocr.ocr_page(
         ocr_image, page.number, page.dpi, stem.with_suffix(".text"),
         languages=settings.languages, timeout=settings.timeout_seconds, tessdata_dir=settings.tessdata_dir,
         layout_order=settings.reading_order == "layout", tone_below=settings.tone_correction_below,
-        seals=tuple(layout.seal_boxes(clean.display, page.dpi)) if settings.seal_words_below > 0 else (),
+        seals=_seal_boxes(scan.image, clean.geometry, page.dpi) if settings.seal_words_below > 0 else (),
         seal_below=settings.seal_words_below,
     )
     ocr_image.unlink()  # kept only when OCR fails, to explain the failure
-    layer = pdfa.PageLayer(display, result.text_pdf, width, height, page.dpi, gray)
     report = PageReport(
-        page.number, page.origin, page.dpi, page.dpi_from, clean.rotation, clean.skew,
-        clean.blank, result.confidence, result.words, grey=cleanup.is_grey(clean.display),
+        page.number, page.origin, page.dpi, page.dpi_from, clean.geometry.rotation, clean.skew,
+        False, result.confidence, result.words, grey=scan.grey,
     )
-    return _PageDone(layer, report, result.text)
+    return _PageDone(_layer(scan.display, scan.display_gray, clean.geometry, page.dpi, result.text_pdf), report,
+                     result.text)
 
 
-def _blank_page(
-    clean: cleanup.CleanPage, page: pages.SourcePage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None
-) -> _PageDone:
-    """A page the blank detector is sure of: its image, no text layer, reported blank (no OCR)."""
-    display, gray = _write_display(clean, stem, settings, scanned_jpeg)
-    height, width = clean.display.shape[:2]
-    layer = pdfa.PageLayer(display, None, width, height, page.dpi, gray)
+def _seal_boxes(image, geometry: cleanup.Geometry, dpi: float) -> tuple[tuple[int, int, int, int], ...]:
+    """The red seals of the page (:func:`layout.seal_boxes`), in the OCR image's pixels, without turning the
+    colour scan: red is told on a copy of the scan shrunk to the seals' working resolution (turning that small
+    copy would blur thin red strokes under the threshold), then only the red is turned into the page."""
+    if image.ndim != 3 or dpi <= 0:
+        return ()
+    scale = min(1.0, layout.SEAL_DPI / dpi)
+    small = cleanup.shrink(image, scale)
+    b, g, r = (small[:, :, k].astype(np.int16) for k in range(3))
+    red = np.full_like(small, 255)
+    red[(r - g > layout.RED_OVER_GREEN) & (r - b > layout.RED_OVER_BLUE)] = (0, 0, 255)
+    boxes = layout.seal_boxes(geometry.apply(red, scale), layout.SEAL_DPI if scale < 1 else dpi)
+    return tuple(tuple(round(v / scale) for v in box) for box in boxes)
+
+
+def _layer(display: Path, gray: bool, geometry: cleanup.Geometry, dpi: float, text_pdf: Path | None) -> pdfa.PageLayer:
+    """The page: ``display`` (the scan's JPEG) drawn through ``geometry`` on a page of its size, and the text."""
+    width, height = geometry.size
+    if geometry.untouched:
+        return pdfa.PageLayer(display, text_pdf, width, height, dpi, gray)
+    return pdfa.PageLayer(display, text_pdf, width, height, dpi, gray, placement=geometry.pdf_matrix(dpi),
+                          image_px=(geometry.width, geometry.height))
+
+
+def _blank_page(clean: cleanup.CleanPage, page: pages.SourcePage, display: Path, gray: bool) -> _PageDone:
+    """A page the blank detector is sure of: its image (dark borders cut off), no text layer, reported blank
+    (no OCR)."""
+    assert clean.geometry is not None
+    layer = _layer(display, gray, clean.geometry, page.dpi, None)
     report = PageReport(page.number, page.origin, page.dpi, page.dpi_from, 0, 0.0, True, 0.0, 0)
     return _PageDone(layer, report, "")
 
 
-def _write_display(
-    clean: cleanup.CleanPage, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None
-) -> tuple[Path, bool]:
-    """Write the visible page image (``<stem>.display.jpg``); returns it and whether it is grey."""
+def _write_display(image, stem: Path, settings: OcrSettings, scanned_jpeg: Path | None) -> tuple[Path, bool]:
+    """Write the visible page image (``<stem>.display.jpg``): the scanner's own JPEG when there is one (no
+    second compression), else the scan encoded, as it lay (the PDF turns it); returns it and whether it is grey."""
     display = stem.with_suffix(".display.jpg")
-    if clean.untouched and scanned_jpeg is not None:  # the scanner's own JPEG: no second compression
+    if scanned_jpeg is not None:
         with files.storage_guard(display):
             shutil.copyfile(scanned_jpeg, display)
         return display, pages.jpeg_is_gray(display)
-    return display, pdfa.write_display_jpeg(clean.display, display, settings.jpeg_quality)
+    return display, pdfa.write_display_jpeg(image, display, settings.jpeg_quality)
 
 
 def _encode(extension: str, image, path: Path) -> bytes:

@@ -116,7 +116,7 @@ def ocr_page(
     run_tesseract(image_path, out_base, languages=languages, dpi=dpi, timeout=timeout, tessdata_dir=tessdata_dir)
     for written in (Path(f"{out_base}.pdf"), Path(f"{out_base}.tsv")):
         tools.check_output(written, "tesseract")
-    tsv = Path(f"{out_base}.tsv").read_text(encoding="utf-8")
+    tsv = tsv_rows(Path(f"{out_base}.tsv").read_text(encoding="utf-8"))  # parsed once for every use below
     text, confidence, words = read_tsv(tsv)
     if layout_order or tone_below > 0 or (seals and seal_below > 0):
         text = finish_layer(Path(f"{out_base}.pdf"), tsv, layout_order=layout_order, tone_below=tone_below,
@@ -186,7 +186,7 @@ def _pytesseract():
     return module
 
 
-def finish_layer(text_pdf: Path, tsv: str, *, layout_order: bool, tone_below: float,
+def finish_layer(text_pdf: Path, tsv: str | list[dict[str, str]], *, layout_order: bool, tone_below: float,
                  seals: tuple[tuple[int, int, int, int], ...] = (), seal_below: float = 0.0) -> str | None:
     """Put the words of Tesseract's text-only page ``text_pdf`` in reading order and correct the
     tone marks of unsure ones (see :func:`ocr_page`); the page's text, or None when the layer
@@ -217,17 +217,24 @@ def tesseract_lines(words: list[Word]) -> list[list[int]]:
     return list(lines.values())
 
 
-def page_width(tsv: str) -> int:
+def tsv_rows(tsv: str | list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows of Tesseract's TSV (as given when already parsed): the functions below take either."""
+    if isinstance(tsv, list):
+        return tsv
+    return list(csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def page_width(tsv: str | list[dict[str, str]]) -> int:
     """The page's width in pixels, from the TSV's page row (0 when it has none)."""
-    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+    for row in tsv_rows(tsv):
         if row.get("level") == "1":
             return int(row["width"])
     return 0
 
 
-def read_tsv(tsv: str) -> tuple[str, float, int]:
+def read_tsv(tsv: str | list[dict[str, str]]) -> tuple[str, float, int]:
     """Text (lines joined, NFC), mean word confidence and word count from Tesseract's TSV."""
-    reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    reader = tsv_rows(tsv)
     lines: dict[tuple[str, str, str, str], list[str]] = {}
     confidences = []
     for row in reader:
@@ -265,10 +272,10 @@ class Word:
         return self.top + self.height
 
 
-def read_words(tsv: str) -> list[Word]:
+def read_words(tsv: str | list[dict[str, str]]) -> list[Word]:
     """The words of Tesseract's TSV, in its order (empty entries left out)."""
     words = []
-    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+    for row in tsv_rows(tsv):
         text = (row.get("text") or "").strip()
         if row.get("level") != "5" or not text:
             continue

@@ -3,11 +3,13 @@
 Each output page is the display image (JPEG, at the scan's resolution, 100%
 scale) with Tesseract's text-only page laid over it as a Form XObject: the
 text is invisible (rendering mode 3) and lines up with the image because both
-were made from the same cleaned geometry and DPI. Every text-only page brings
-the same font (Tesseract's GlyphLessFont: six objects, among them a 128 KB
-CID-to-glyph map once inflated); the document keeps one copy that all its
-pages share, as OCRmyPDF does, so the file is smaller and the PDF/A check
-reads the font once.
+were made from the same cleaned geometry and DPI. The display image is the
+scan as it lay on the glass, drawn upright, deskewed and cropped by its
+placement matrix: the scanner's JPEG is shown as it is, never resampled nor
+compressed a second time. Every text-only page brings the same font
+(Tesseract's GlyphLessFont: six objects, among them a 128 KB CID-to-glyph map
+once inflated); the document keeps one copy that all its pages share, as
+OCRmyPDF does, so the file is smaller and the PDF/A check reads the font once.
 
 Writing and checking PDF/A is ``pikepdf.pdfa``'s job: it installs the sRGB
 OutputIntent and the XMP declaration, writes, and validates the written bytes
@@ -48,6 +50,12 @@ class PageLayer:
     gray: bool
     source_pdf: Path | None = None
     source_index: int = 0
+    #: Where the image lies on the page, a PDF matrix (``a b c d e f``, points) mapping the image's unit square:
+    #: the scan drawn turned, deskewed and cropped (:meth:`digitize.cleanup.Geometry.pdf_matrix`). None: the
+    #: image fills the page, ``width_px`` x ``height_px``.
+    placement: tuple[float, float, float, float, float, float] | None = None
+    #: The image's own pixel size (width, height) when it is placed; else the page's.
+    image_px: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,12 +126,14 @@ def _add_page(pdf: pikepdf.Pdf, layer: PageLayer) -> None:
     image = pikepdf.Stream(pdf, layer.display_jpeg.read_bytes())
     image.Type = pikepdf.Name.XObject
     image.Subtype = pikepdf.Name.Image
-    image.Width = layer.width_px
-    image.Height = layer.height_px
+    image.Width, image.Height = layer.image_px or (layer.width_px, layer.height_px)
     image.ColorSpace = pikepdf.Name.DeviceGray if layer.gray else pikepdf.Name.DeviceRGB
     image.BitsPerComponent = 8
     image.Filter = pikepdf.Name.DCTDecode
-    content = f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode()
+    if layer.placement is None:
+        content = f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode()
+    else:  # turned: six decimals keep a 4000-pixel side within a hundredth of a pixel
+        content = ("q " + " ".join(f"{v:.6f}" for v in layer.placement) + " cm /Im0 Do Q").encode()
     page = pikepdf.Page(
         pikepdf.Dictionary(
             Type=pikepdf.Name.Page,

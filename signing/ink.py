@@ -196,12 +196,13 @@ _INVISIBLE = 3
 
 @dataclass(frozen=True)
 class _Scan:
-    """The one JPEG a page shows: its bytes, whether grey, its pixel width, and (a, d, e, f) of its matrix."""
+    """The one JPEG a page shows: its bytes, whether grey, its pixel width, and the matrix (a, b, c, d, e, f)
+    that places its unit square on the page (the scan engine turns a skewed scan with it)."""
 
     data: bytes
     gray: bool
     width: int
-    placement: tuple[float, float, float, float]
+    placement: tuple[float, float, float, float, float, float]
 
 
 def scan_image(pdf: Path | bytes, box: Box, *, hide_annotations: bool = False) -> np.ndarray | None:
@@ -209,11 +210,12 @@ def scan_image(pdf: Path | bytes, box: Box, *, hide_annotations: bool = False) -
     without pdftoppm; None when the page is anything but that.
 
     Taken only when drawing the page is showing one JPEG (``/DCTDecode`` alone, 8-bit
-    ``/DeviceRGB`` or ``/DeviceGray``, no mask, no ``/Decode``) upright and unflipped,
-    plus forms that draw only invisible text (render mode 3: an OCR layer), with no page
+    ``/DeviceRGB`` or ``/DeviceGray``, no mask, no ``/Decode``) through any matrix that
+    does not flatten it (upright, or turned a few degrees as the scan engine deskews a
+    scan), plus forms that draw only invisible text (render mode 3: an OCR layer), with no page
     rotation and no annotations (unless ``hide_annotations``). The JPEG is decoded at
     the smallest size no coarser than the drawing (a 300-dpi scan at half size) and
-    scaled into place on white, as pdftoppm lays it; the ink found differs from
+    scaled (or turned) into place on white, as pdftoppm lays it; the ink found differs from
     pdftoppm's only along the edges of strokes (a pixel or two).
     """
     scan = _page_scan(pdf, hide_annotations)
@@ -230,9 +232,10 @@ def _page_scan(pdf: Path | bytes, hide_annotations: bool) -> _Scan | None:
 
 def _draw_scan(scan: _Scan, box: Box) -> np.ndarray | None:
     """``scan`` decoded and laid on a white page ``box`` at :data:`RENDER_DPI`; None if it cannot be decoded."""
-    a, d, e, f = scan.placement
+    a, b, c, d, e, f = scan.placement
     scale = RENDER_DPI / 72
-    reduce = next(k for k in (8, 4, 2, 1) if k == 1 or scan.width / k >= a * scale)
+    across = math.hypot(a, b)  # points the image's width spans on the page
+    reduce = next(k for k in (8, 4, 2, 1) if k == 1 or scan.width / k >= across * scale)
     flags = {(True, 1): cv2.IMREAD_GRAYSCALE, (False, 1): cv2.IMREAD_COLOR}.get((scan.gray, reduce)) or getattr(
         cv2, f"IMREAD_REDUCED_{'GRAYSCALE' if scan.gray else 'COLOR'}_{reduce}")
     decoded = cv2.imdecode(np.frombuffer(scan.data, np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
@@ -240,6 +243,8 @@ def _draw_scan(scan: _Scan, box: Box) -> np.ndarray | None:
         return None
     x0, y0, x1, y1 = box
     canvas_shape = (math.ceil((y1 - y0) * scale - 1e-6), math.ceil((x1 - x0) * scale - 1e-6))
+    if abs(b) > 1e-9 or abs(c) > 1e-9 or a <= 0 or d <= 0:
+        return _turned_onto(decoded, scan.placement, box, canvas_shape)
     canvas = np.full(canvas_shape + decoded.shape[2:], 255, np.uint8)
     left, right = round((e - x0) * scale), round((e + a - x0) * scale)
     top, bottom = round((y1 - f - d) * scale), round((y1 - f) * scale)
@@ -252,6 +257,26 @@ def _draw_scan(scan: _Scan, box: Box) -> np.ndarray | None:
     if rows.stop > rows.start and columns.stop > columns.start:
         canvas[rows, columns] = placed[rows.start - top:rows.stop - top, columns.start - left:columns.stop - left]
     return canvas
+
+
+def _turned_onto(image: np.ndarray, placement: tuple[float, ...], box: Box, canvas_shape: tuple[int, int]
+                 ) -> np.ndarray:
+    """``image`` drawn through the PDF matrix ``placement`` onto a white canvas over ``box`` at :data:`RENDER_DPI`
+    (row 0 at the top), one affine warp from the image's pixel centres to the canvas's."""
+    a, b, c, d, e, f = placement
+    scale = RENDER_DPI / 72
+    x0, _, _, y1 = box
+    height, width = image.shape[:2]
+    # pixel (i, j) -> the unit square (u, v) = ((i + 0.5) / width, 1 - (j + 0.5) / height) -> the page (points)
+    # -> the canvas, whose pixel centres lie half a pixel in from its edges
+    u0, v0 = 0.5 / width, 1 - 0.5 / height
+    warp = np.array([
+        [scale * a / width, -scale * c / height, scale * (a * u0 + c * v0 + e - x0) - 0.5],
+        [-scale * b / width, scale * d / height, scale * (y1 - b * u0 - d * v0 - f) - 0.5],
+    ])
+    white = (255, 255, 255) if image.ndim == 3 else 255
+    return cv2.warpAffine(image, warp, (canvas_shape[1], canvas_shape[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=white)
 
 
 def _lone_jpeg(page: pikepdf.Page, hide_annotations: bool) -> _Scan | None:
@@ -286,9 +311,10 @@ def _lone_jpeg(page: pikepdf.Page, hide_annotations: bool) -> _Scan | None:
     if shown is None:
         return None
     image, (a, b, c, d, e, f) = shown
-    if abs(b) > 1e-9 or abs(c) > 1e-9 or a <= 0 or d <= 0:
-        return None  # turned, sheared or flipped: pdftoppm draws it
-    return _Scan(image.read_raw_bytes(), image.get("/ColorSpace") == "/DeviceGray", int(image.Width), (a, d, e, f))
+    if a * d - b * c <= 1e-9:
+        return None  # flattened or mirrored: pdftoppm draws it
+    return _Scan(image.read_raw_bytes(), image.get("/ColorSpace") == "/DeviceGray", int(image.Width),
+                 (a, b, c, d, e, f))
 
 
 def _plain_jpeg(image: pikepdf.Stream) -> bool:

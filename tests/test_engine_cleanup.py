@@ -164,3 +164,70 @@ def test_a_page_of_text_is_told_not_blank_from_a_half_size_copy(page, monkeypatc
     looked_at.clear()
     assert cleanup.is_blank(blank_page(dpi=200).bgr, 200)
     assert len(looked_at) == 2  # an empty sheet is looked at in full before it is called blank
+
+
+@pytest.mark.parametrize(("rotation", "turn", "crop"), [
+    (0, 0.0, None), (0, 3.5, None), (90, -2.0, None), (180, 4.0, (30, 1400, 20, 980)), (270, 0.0, (0, 900, 10, 1200)),
+])
+def test_the_page_geometry_says_where_each_pixel_of_the_scan_lands(rotation, turn, crop):
+    """The matrix the PDF draws the scan with puts every pixel where the OCR image (made by turning) has it."""
+    scan = np.full((1500, 1000), 255, np.uint8)
+    scan[200:220, 700:730] = 0  # a dark mark, off the centre
+    geometry = cleanup.Geometry(1000, 1500, rotation, turn, crop)
+    page = geometry.apply(scan)
+    assert page.shape[1::-1] == geometry.size
+    ys, xs = np.nonzero(page < 128)
+    seen = np.array([xs.mean(), ys.mean()])
+    assert np.allclose((geometry.matrix() @ [714.5, 209.5, 1.0])[:2], seen, atol=1.0)
+    # the PDF's matrix: the mark's centre in the image's unit square, drawn on a page of the same pixels at 72 dpi
+    a, b, c, d, e, f = geometry.pdf_matrix(72.0)
+    u, v = 715.0 / 1000, 1 - 210.0 / 1500
+    x, y = a * u + c * v + e, b * u + d * v + f
+    assert np.allclose([x - 0.5, geometry.size[1] - y - 0.5], seen, atol=1.0)
+
+
+def test_cleaning_for_ocr_turns_only_the_grey_image_and_matches_the_colour_page(page):
+    scan = skewed(page, 3.0)
+    cleaned = cleanup.clean_for_ocr(cleanup.ocr_gray(scan), 180)
+    whole = cleanup.clean_page(scan, 180)
+    assert np.array_equal(cleaned.ocr, whole.ocr) and cleaned.geometry == whole.geometry
+    assert cleaned.skew == pytest.approx(3.0, abs=0.3) and cleaned.geometry.turn == -cleaned.skew
+    assert cleaned.geometry.rotation == 180
+    assert np.array_equal(cleanup.ocr_gray(cleaned.geometry.apply(scan)), cleanup.ocr_gray(whole.display))
+
+
+def test_one_sketch_serves_the_guess_and_the_deskew_with_each_angle_scored_once(page, monkeypatch):
+    scores = []
+    real = cleanup._Ink._score
+    monkeypatch.setattr(cleanup._Ink, "_score", lambda self, angle: scores.append(angle) or real(self, angle))
+    sketch = cleanup.Sketch(cleanup.ocr_gray(skewed(page, -2.5)))
+    assert cleanup.guess_orientation(sketch).rotation == 0
+    after_guess = len(scores)
+    assert sketch.skew(0) == pytest.approx(-2.5, abs=0.3) and sketch.skew(180) == sketch.skew(0)
+    assert len(scores) - after_guess <= 21  # only the fine search is left: the coarse one was the guess's
+    assert all(scores.count(a) <= 2 for a in scores)  # at most once on the upright and once on the turned ink
+
+
+def test_shrinking_by_halvings_gives_the_size_and_look_of_a_direct_resize(page):
+    gray = cleanup.ocr_gray(page.bgr)
+    for scale in (0.5, 0.3, 0.2417, 1000 / max(gray.shape)):
+        direct = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        fast = cleanup.shrink(gray, scale)
+        assert fast.shape == direct.shape
+        assert np.abs(fast.astype(int) - direct.astype(int)).mean() < 3
+    assert cleanup.shrink(gray, 1.0) is gray
+
+
+@pytest.mark.parametrize(("turn", "angle"), [(0, 0.0), (180, 3.0)])
+def test_a_seal_is_found_where_the_ocr_image_has_it_without_turning_the_colour_scan(page, turn, angle):
+    from digitize import engine, layout
+
+    sealed = with_red_seal(page)
+    scan = cleanup.rotate_quarter(skewed(sealed, angle), turn)  # as it lay on the glass
+    whole = cleanup.clean_page(scan, (360 - turn) % 360)
+    ((left, top, right, bottom),) = engine._seal_boxes(scan, whole.geometry, page.dpi)
+    ((l0, t0, r0, b0),) = layout.seal_boxes(whole.display, page.dpi)  # found on the turned colour page
+    cx, cy, r = page.pixels.shape[1] // 2, round(1.5 * page.dpi), round(0.6 * page.dpi)
+    assert left <= cx - 0.9 * r and right >= cx + 0.9 * r and top <= cy - 0.9 * r and bottom >= cy + 0.9 * r
+    near = 0.1 * page.dpi
+    assert max(abs(left - l0), abs(top - t0), abs(right - r0), abs(bottom - b0)) < near

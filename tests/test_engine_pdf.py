@@ -8,6 +8,8 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pikepdf
 import pytesseract
 import pytest
@@ -42,11 +44,16 @@ def _words_with_boxes(pdf: Path) -> list[tuple[str, float, float, float, float]]
 
 def test_text_layer_lines_up_with_the_words_in_the_image(upright):
     page, result = upright
+    _assert_words_line_up(page, result.pdf)
+
+
+def _assert_words_line_up(page, pdf: Path) -> None:
+    """The words of the text layer of ``pdf`` lie over the words of the generated ``page`` (upright)."""
     scale = 72 / page.dpi
     counts = Counter(word.text for word in page.words)
     truth = {word.text: word.box for word in page.words if counts[word.text] == 1}  # words that occur once
     matched = 0
-    for text, x0, y0, x1, y1 in _words_with_boxes(result.pdf):
+    for text, x0, y0, x1, y1 in _words_with_boxes(pdf):
         if text not in truth:
             continue
         tx0, ty0, tx1, ty1 = (v * scale for v in truth[text])
@@ -240,20 +247,32 @@ def test_pdfbox_preflight_agrees_with_our_check_on_a_pdfa_1b_variant(tmp_path):
     assert not pdfa.check_pdfa(broken, "1b").passed
 
 
-def test_a_straight_scanned_jpeg_is_shown_as_it_is_and_a_skewed_one_re_encoded(tmp_path):
+def test_a_scanned_jpeg_is_shown_as_it_is_and_a_skewed_one_drawn_turned_under_its_text(tmp_path):
     def embedded(pdf_path: Path) -> bytes:
         with pikepdf.open(pdf_path) as pdf:
             (image,) = pdf.pages[0].get_images().values()
             return image.read_raw_bytes()
 
+    page = text_page(dpi=200)
     straight = tmp_path / "straight.jpg"
-    Image.fromarray(text_page(dpi=200).pixels).save(straight, quality=80, dpi=(200, 200))
+    Image.fromarray(page.pixels).save(straight, quality=80, dpi=(200, 200))
     result = engine.scan_to_pdfa(straight, META, tmp_path / "work", OcrSettings(), default_dpi=300)
     assert abs(result.pages[0].skew) < cleanup.MIN_CORRECTION and embedded(result.pdf) == straight.read_bytes()
     assert LINES[0] in result.text
 
-    skewed_jpeg = tmp_path / "skewed.jpg"
-    Image.fromarray(cleanup.rotate_small(text_page(dpi=200).pixels, 2.0)).save(skewed_jpeg, quality=80,
-                                                                                 dpi=(200, 200))
-    result = engine.scan_to_pdfa(skewed_jpeg, META, tmp_path / "work2", OcrSettings(), default_dpi=300)
-    assert abs(result.pages[0].skew - 2.0) < 0.3 and embedded(result.pdf) != skewed_jpeg.read_bytes()
+    # A skewed scan is not resampled nor compressed again: the page draws the scanner's JPEG turned upright
+    # (its placement matrix), and the text layer lies over the words as they are seen.
+    for turn, angle in ((0, 2.0), (180, -3.0)):
+        skewed_jpeg = tmp_path / f"skewed-{turn}.jpg"
+        pixels = cleanup.rotate_quarter(cleanup.rotate_small(page.pixels, angle), turn)
+        Image.fromarray(pixels).save(skewed_jpeg, quality=80, dpi=(200, 200))
+        result = engine.scan_to_pdfa(skewed_jpeg, META, tmp_path / f"work-{turn}", OcrSettings(), default_dpi=300)
+        assert result.pages[0].rotation == (360 - turn) % 360 and abs(result.pages[0].skew - angle) < 0.3
+        assert embedded(result.pdf) == skewed_jpeg.read_bytes()
+        shown = subprocess.run(["pdftoppm", "-r", "200", "-gray", str(result.pdf)], capture_output=True,
+                               check=True).stdout
+        drawn = cv2.imdecode(np.frombuffer(shown, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert drawn.shape == page.pixels.shape[:2]
+        assert abs(cleanup.estimate_skew(drawn)) < 0.3  # drawn straight
+        _assert_words_line_up(page, result.pdf)
+        assert pdfa.check_pdfa(result.pdf).passed

@@ -21,6 +21,7 @@ import pikepdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from digitize import cleanup
 from signing import appearance, ink, sign
 from signing.identity import ensure_demo_identity, load_signer, read_password
 from signing.ink import PageInk, free_rect, ink_mask, render_ink
@@ -105,8 +106,9 @@ def dense_page() -> np.ndarray:
     return np.asarray(image)
 
 
-def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI, *, rotate: int = 0) -> Path:
-    """A one-page PDF/A-2b showing ``pixels`` at 100% (``dpi``), as the engine assembles a scan; with
+def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI, geometry=None, *, rotate: int = 0) -> Path:
+    """A one-page PDF/A-2b showing ``pixels`` at 100% (``dpi``), as the engine assembles a scan: filling the
+    page, or laid out by a :class:`digitize.cleanup.Geometry` (turned upright, deskewed, cropped); with
     ``rotate``, the scan is stored turned back and the page's /Rotate shows it as ``pixels`` again."""
     import pikepdf.pdfa
 
@@ -115,6 +117,10 @@ def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI, *, rotate: int = 0
     Image.fromarray(pixels).save(jpeg, "JPEG", quality=85)
     height_px, width_px = pixels.shape[:2]
     width, height = width_px * 72 / dpi, height_px * 72 / dpi
+    matrix = f"{width:.4f} 0 0 {height:.4f} 0 0"
+    if geometry is not None:
+        width, height = (v * 72 / dpi for v in geometry.size)
+        matrix = " ".join(f"{v:.6f}" for v in geometry.pdf_matrix(dpi))
     pdf = pikepdf.new()
     image = pikepdf.Stream(pdf, jpeg.getvalue())
     image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
@@ -124,7 +130,7 @@ def scan_pdfa(path: Path, pixels: np.ndarray, dpi: int = DPI, *, rotate: int = 0
         Type=pikepdf.Name.Page,
         MediaBox=[0, 0, width, height],
         Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
-        Contents=pikepdf.Stream(pdf, f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode()),
+        Contents=pikepdf.Stream(pdf, f"q {matrix} cm /Im0 Do Q".encode()),
         **({"Rotate": rotate} if rotate else {}),
     )))
     pikepdf.pdfa.save(pdf, path, "2b")
@@ -256,6 +262,29 @@ def test_a_scanned_page_is_drawn_from_its_jpeg_with_the_ink_pdftoppm_finds(folde
         raise AssertionError("pdftoppm was run for a page that is one JPEG and invisible text")
 
     monkeypatch.setattr(ink.tools, "run", no_pdftoppm)
+    assert render_ink(src.read_bytes(), box, timeout=60).mask.sum() == found.sum()
+
+
+@pytest.mark.parametrize(("rotation", "turn", "crop"), [(180, 3.0, None), (0, -2.5, (20, 1640, 30, 1150)),
+                                                       (90, 1.5, None)])
+def test_a_scan_drawn_turned_and_cropped_is_drawn_from_its_jpeg_as_pdftoppm_draws_it(folder, monkeypatch, rotation,
+                                                                                      turn, crop):
+    pixels = cleanup.rotate_quarter(nd30_page(top_margin_mm=20), (360 - rotation) % 360)  # as it lay on the glass
+    height, width = pixels.shape[:2]
+    geometry = cleanup.Geometry(width, height, rotation, turn, crop)
+    src = with_text_layer(scan_pdfa(folder / f"turned-{rotation}.pdf", pixels, geometry=geometry),
+                          folder / f"turned-{rotation}-ocr.pdf", 3)
+    with pikepdf.open(src) as pdf:
+        box = tuple(float(v) for v in pdf.pages[0].mediabox)
+    drawn = ink._pdftoppm(src, timeout=60, hide_annotations=False)
+    from_jpeg = ink.scan_image(src, box)
+    assert from_jpeg is not None and from_jpeg.shape == drawn.shape
+    expected, found = ink_mask(drawn, dust_pixels=4), ink_mask(from_jpeg, dust_pixels=4)
+    near = np.ones((5, 5), np.uint8)
+    assert found.sum() == pytest.approx(expected.sum(), rel=0.15)
+    assert (found & ~cv2.dilate(expected.astype(np.uint8), near).astype(bool)).sum() < 0.01 * expected.sum()
+    assert (expected & ~cv2.dilate(found.astype(np.uint8), near).astype(bool)).sum() < 0.01 * expected.sum()
+    monkeypatch.setattr(ink.tools, "run", lambda *a, **k: pytest.fail("pdftoppm run for a page that is one JPEG"))
     assert render_ink(src.read_bytes(), box, timeout=60).mask.sum() == found.sum()
 
 
