@@ -95,7 +95,7 @@ def test_output_is_pdfa_2b_with_the_dossier_metadata(upright):
 def test_the_text_layers_of_a_document_share_one_font(upright, tmp_path):
     page, result = upright
     work = result.pdf.parent
-    (display,), (text,) = list(work.glob("page-001-r*.display.jpg")), list(work.glob("page-001-r*.text.pdf"))
+    (display,), (text,) = list(work.glob("page-001*.display.jpg")), list(work.glob("page-001-r*.text.pdf"))
     layers = []
     for n in range(3):  # three pages, each with Tesseract's own copy of its GlyphLessFont
         shutil.copyfile(text, tmp_path / f"page-{n}.text.pdf")
