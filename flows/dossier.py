@@ -404,10 +404,11 @@ def _process(
         # keep both page workers busy to the end (the summary keeps the inbox's order).
         futures = {threads.submit(contextvars.copy_context().run, _run_one, item, settings, config): n
                    for n, item in sorted(enumerate(ready), key=lambda pair: -_input_size(pair[1].path))}
+        shown = _ProgressShown(progress)
         try:
             for done, future in enumerate(as_completed(futures), 1):
                 by_item[futures[future]] = summaries = future.result()
-                update_progress_artifact(progress, 100.0 * done / len(ready))
+                shown.update(done, len(ready))
                 for listener in PROGRESS_LISTENERS:
                     listener(done, len(ready), summaries)
         except BaseException:
@@ -419,6 +420,27 @@ def _process(
                 _run_pool.terminate()
             raise
     return [summary for n in sorted(by_item) for summary in by_item[n]] + [_settling(i) for i in settling]
+
+
+class _ProgressShown:
+    """The run's progress artifact, brought up to date at most every :attr:`every` seconds and at the end.
+
+    Each update is an API call and an event the server stores: one per document was 43 of each on the
+    backlog set, where the UI's progress bar needs a few a minute."""
+
+    every = 5.0
+
+    def __init__(self, artifact_id: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self.artifact_id, self.clock, self.last = artifact_id, clock, clock()
+
+    def update(self, done: int, total: int) -> bool:
+        """Show ``done`` of ``total`` if the last update is old enough or all are done; True when shown."""
+        now = self.clock()
+        if done < total and now - self.last < self.every:
+            return False
+        update_progress_artifact(self.artifact_id, 100.0 * done / total)
+        self.last = now
+        return True
 
 
 @contextlib.contextmanager

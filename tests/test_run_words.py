@@ -40,3 +40,16 @@ def test_a_run_stopped_by_an_outage_is_renamed_as_one_and_a_bad_input_is_not(mon
             raise ConfigError("sai cấu hình")
     assert len(names) == 1 and names[0].startswith("inbox-xa ")
     assert names[0].endswith(" — sự cố tạm thời: thử lại sau")
+
+
+def test_the_runs_progress_is_shown_every_few_seconds_and_always_at_the_end(monkeypatch):
+    shown: list[float] = []
+    monkeypatch.setattr(dossier, "update_progress_artifact", lambda artifact, percent: shown.append(percent))
+    now = [100.0]
+    progress = dossier._ProgressShown("artifact-id", clock=lambda: now[0])
+    for done in range(1, 41):  # 40 documents, one finished every 0.5 s: 20 s in all
+        now[0] += 0.5
+        progress.update(done, 40)
+    # one update per 5 s (at 10, 20, 30 documents) and the last, not one per document
+    assert shown == [25.0, 50.0, 75.0, 100.0]
+    assert progress.update(1, 1) is True and shown[-1] == 100.0  # a run of one item shows its end at once

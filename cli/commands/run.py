@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cli.commands import table_lines, whole_number
-from cli.prefect_server import prefect_api
+from cli.prefect_server import one_run_client, prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
 from digitize.files import write_atomically
 from digitize.i18n import N_, _, format_number, os_error
@@ -73,6 +73,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         from flows.dossier import PROGRESS_LISTENERS, prepared_run, process_inbox
 
         stack.enter_context(prepared_run(config, session, pool[0] if pool else None))
+        stack.enter_context(one_run_client(server))
         started = time.monotonic()
         with _progress_bar() as listener:
             PROGRESS_LISTENERS.append(listener)
