@@ -22,6 +22,45 @@ each, 1-2 s a backlog. The run's own server speaks plain HTTP on 127.0.0.1,
 where no certificate is ever checked, so while it runs Prefect's documented
 ``PREFECT_API_SSL_CERT_FILE`` names a file of one throwaway certificate
 instead (0.3 ms a context); one the user set is left as it is.
+
+A server that lives for one run needs less than a shared one: the CLI starts it
+(never a server the user points ``PREFECT_API_URL`` at) without the background
+services that act on deployments, workers and schedules, none of which a
+``digitize run`` has, each of which wakes every 5-60 s and queries the
+database (:data:`ONE_RUN_SERVICES_OFF`; a user's own value of each variable
+wins). It keeps everything the operator sees in the UI: the flow runs, each
+document's child run with its task runs and their states (the task run
+recorder builds them from the client's events), logs, artifacts, and the events
+feed (the event persister, and its hourly trim of old events), and the
+cancellation cleanup (a run cancelled from the UI gets its children and task
+runs marked cancelled too). The task run
+recorder writes its events in batches (:data:`ONE_RUN_SERVICES_TUNED`: one
+database transaction for up to 50 events, at most 1 s late) instead of one
+transaction per event. Turned off, with why:
+
+- scheduler (``SCHEDULER``): creates runs of deployments on their schedules; a
+  run's own server has no deployments to schedule, and the runs it would create
+  would have no worker while the server lives;
+- late runs (``LATE_RUNS``): marks scheduled runs late; none are scheduled;
+- foreman (``FOREMAN``): marks workers and work pools offline; no worker polls it;
+- pause expirations (``PAUSE_EXPIRATIONS``): fails paused runs whose pause timed
+  out; no flow of the project pauses;
+- repossessor (``REPOSSESSOR``): reclaims expired concurrency-slot leases; the
+  flows use no global concurrency limit;
+- cleanup reconciler (``CLEANUP_RECONCILER``): re-delivers cleanup messages
+  whose worker did not acknowledge them; there is no worker;
+- triggers (``TRIGGERS``, which also runs automations' actions): evaluates
+  automations against every event; the database of a run's own server holds
+  none (automations belong on a shared server, where they are left alone);
+- telemetry: off already (``PREFECT_SERVER_ANALYTICS_ENABLED=false``).
+
+The client, talking to a server of its own run (:func:`one_run_client`), sends
+no flow-run heartbeats (one event per document, a thread per flow run, and up to
+1 s at each document's end joining it: heartbeats let a shared server's
+automations find crashed runs, and this server dies with the run) and skips the
+CSRF token each new client fetches (the server does not check it unless told to).
+
+Measured on the 43-document backlog of ``bench/backlog.md`` (30 November 2026).
 """
 
 from __future__ import annotations
@@ -45,6 +84,12 @@ from digitize.lifetime import die_with_parent
 
 #: The one-certificate CA file the run's own clients load (see the module's description), in PREFECT_HOME.
 LOOPBACK_CA_FILE = "loopback-api-ca.pem"
+#: Background services a server started for one run goes without (see the module's docstring).
+ONE_RUN_SERVICES_OFF = ("SCHEDULER", "LATE_RUNS", "FOREMAN", "PAUSE_EXPIRATIONS", "REPOSSESSOR",
+                        "CLEANUP_RECONCILER", "TRIGGERS")
+#: Batching of the task run recorder for a run's own server: a transaction per 50 events, at most 1 s late.
+ONE_RUN_SERVICES_TUNED = {"TASK_RUN_RECORDER_BATCH_SIZE": "50", "TASK_RUN_RECORDER_READ_BATCH_SIZE": "10",
+                          "TASK_RUN_RECORDER_FLUSH_INTERVAL": "1"}
 #: Seconds to wait for a server to answer; a first start migrates its database (FIELD-NOTES).
 START_TIMEOUT_SECONDS = 120.0
 STOP_GRACE_SECONDS = 10.0
@@ -157,6 +202,27 @@ def loopback_ca_file(home: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def one_run_client(server: ServerStart) -> Iterator[None]:
+    """Prefect client settings for the block when ``server`` was started for this run (see the module's
+    docstring): no flow-run heartbeats, no CSRF token requests; a value the user set wins. A server the user
+    runs is talked to as Prefect's defaults say. Enter it after Prefect is imported, around the flow call
+    (its threads inherit the settings through the flow's context)."""
+    if not server.started_here:
+        yield
+        return
+    from prefect.settings import get_current_settings, temporary_settings
+
+    settings = get_current_settings()
+    updates: dict[str, object] = {}
+    if "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" not in os.environ and "PREFECT_RUNNER_HEARTBEAT_FREQUENCY" not in os.environ:
+        updates["flows.heartbeat_frequency"] = None
+    if not settings.server.api.csrf_protection_enabled and "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED" not in os.environ:
+        updates["client.csrf_support_enabled"] = False
+    with temporary_settings(updates=updates):
+        yield
+
+
 def _start_server(
     home: Path, timeout: float, meanwhile: Callable[[], None] | None = None, attempts: int = 3
 ) -> tuple[subprocess.Popen[bytes], str]:
@@ -209,6 +275,10 @@ def _server_env(home: Path, port: int) -> dict[str, str]:
         PREFECT_SERVER_ANALYTICS_ENABLED=env.get("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
         DO_NOT_TRACK=env.get("DO_NOT_TRACK", "1"),
     )
+    for service in ONE_RUN_SERVICES_OFF:
+        env.setdefault(f"PREFECT_SERVER_SERVICES_{service}_ENABLED", "false")
+    for name, value in ONE_RUN_SERVICES_TUNED.items():
+        env.setdefault(f"PREFECT_SERVER_SERVICES_{name}", value)
     return env
 
 
@@ -268,4 +338,4 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-__all__ = ["ServerStart", "free_port", "prefect_api", "prefect_home", "stop"]
+__all__ = ["ServerStart", "free_port", "one_run_client", "prefect_api", "prefect_home", "stop"]

@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,6 +115,118 @@ def prepared_run(config: str | None, session: SigningSession | None, pool: engin
 _run_pool: engine.PagePool | None = None
 #: One signature at a time: a token's PKCS#11 session is not shared across threads.
 _signing = threading.Lock()
+
+
+@dataclass
+class _EarlyScan:
+    """An input claimed, and its scan begun, before the run's flow started (:func:`early_scans`)."""
+
+    listed: intake.InboxItem  # as the inbox listed it (the summary names it so)
+    claimed: intake.InboxItem
+    scanned: Future[None]
+
+
+#: Scans begun while the Prefect server started, by the claimed input's path; each document's flow takes its own.
+_early: dict[str, _EarlyScan] = {}
+
+
+@contextlib.contextmanager
+def early_scans(
+    settings: Settings, pool: engine.PagePool | None, root: Path | None = None, level: str | None = None,
+    office: str | None = None, limit: int | None = None, only: list[str] | None = None,
+) -> Iterator[int]:
+    """Begin the scans of the run's first documents in ``pool`` (the run's page workers) now, before its
+    flow starts: the CLI calls it while the Prefect server starts. Yields how many began.
+
+    The largest ready inputs named as documents (no batches), as many as the run keeps in flight, are
+    taken as the flow would take them (a settled look, then a claim) and scanned into their work folders;
+    the flow's runs of those documents then wait for their scans, whose checkpoints make their ``scan``
+    tasks instant, and do everything else as before (a duplicate's early work is removed). Inputs the flow
+    never took (it did not start: the server failed, Ctrl-C) go back to the scanner folder on leaving.
+    Without the run's page workers (one worker) nothing is begun.
+    """
+    if pool is None:
+        yield 0
+        return
+    levels = [level] if level else list(settings.intake.levels)
+    ready, _settling_items = intake.find_items(root or settings.paths.inbox, levels, office=office,
+                                               settle_seconds=settings.intake.settle_seconds)
+    ready = _selected(ready, limit, only)
+    workers = engine.worker_count(settings.ocr, 1 << 16)
+    count = settings.ocr.documents_in_flight or 4 * workers
+    first = [item for item in sorted(ready, key=lambda i: -_input_size(i.path)) if _is_document(item)][:count]
+    taken = _claim_settled(first, settings)
+    threads = ThreadPoolExecutor(max(1, len(taken)), thread_name_prefix="early-scan")
+    for listed, claimed in taken:
+        _early[str(claimed.path)] = _EarlyScan(listed, claimed, threads.submit(_scan_early, claimed, settings, pool))
+    try:
+        yield len(taken)
+    finally:
+        left = [_early.pop(str(claimed.path)) for _listed, claimed in taken if str(claimed.path) in _early]
+        if any(not early.scanned.done() for early in left):
+            pool.terminate()  # the flow never came for them (it did not start, or stopped): stop their pages
+        threads.shutdown(wait=True)
+        for early in left:
+            if os.path.lexists(early.claimed.path):  # not set aside by a flow that failed before its scan
+                intake.unclaim(early.claimed)
+
+
+def _selected(ready: list[intake.InboxItem], limit: int | None, only: list[str] | None) -> list[intake.InboxItem]:
+    """The items of a run's work list (``only``), at most ``limit`` of them, in the inbox's order."""
+    if only is not None:
+        wanted = set(only)
+        ready = [item for item in ready if item.stem in wanted]
+    return ready if limit is None else ready[:limit]
+
+
+def _in_inbox_order(items: list[intake.InboxItem], levels: list[str]) -> list[intake.InboxItem]:
+    """``items`` as :func:`intake.find_items` lists them: by level as configured, office, then name."""
+    return sorted(items, key=lambda i: (levels.index(i.level) if i.level in levels else len(levels), i.office,
+                                        i.path.name))
+
+
+def _is_document(item: intake.InboxItem) -> bool:
+    """Named as a document (a batch with cover sheets is split by its flow, never begun early)."""
+    try:
+        parse_document_code(item.stem)
+    except BadInputError:
+        return False
+    return True
+
+
+def _claim_settled(
+    items: list[intake.InboxItem], settings: Settings
+) -> list[tuple[intake.InboxItem, intake.InboxItem]]:
+    """Claim those of ``items`` that are settled (one look, a short wait, a second look, as :func:`_run_one`
+    does for each); returns (as listed, as claimed) pairs. One not settled, or taken, is left to the flow."""
+    try:
+        firsts = [intake.file_state(item.path) for item in items]
+    except FileNotFoundError:
+        return []  # another worker is taking them: leave it all to the flow's own looks
+    time.sleep(min(0.2, settings.intake.settle_seconds))
+    owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
+    taken = []
+    for item, first in zip(items, firsts, strict=True):
+        try:
+            settled = intake.is_settled(first, intake.file_state(item.path), time.time(),
+                                        settings.intake.settle_seconds)
+        except FileNotFoundError:
+            continue
+        if settled and (claimed := intake.claim(item, owner)) is not None:
+            taken.append((item, claimed))
+    return taken
+
+
+def _scan_early(claimed: intake.InboxItem, settings: Settings, pool: engine.PagePool) -> None:
+    """What the document's flow does up to its scan, without the catalog: its work folder, the copy, the
+    scan (checkpointed in the folder). Errors are the flow's to report: it meets them again when it waits."""
+    intake.check_item(claimed, max_file_mb=settings.intake.max_file_mb)  # refused: the flow says why, no work
+    meta = intake.read_meta(claimed)
+    work = pipeline.WorkFolder.for_document(settings.paths.work, meta, intake.input_sha256(claimed.path),
+                                            pipeline.settings_fingerprint(settings)).create()
+    copy = work.copy_input(claimed)
+    work.make_private()
+    pipeline.scan(copy, meta, work, settings, pool)
 
 
 @task(name="scan", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_if_transient)
@@ -279,12 +391,20 @@ def _digitize_one(
     under this code is a duplicate."""
     logger = get_run_logger()
     stage = "intake"
+    early = _early.pop(str(source), None)
     try:
+        if early is not None:  # its scan began while the Prefect server started; the scan task reuses it
+            stage = "ocr"
+            early.scanned.result()
+            stage = "intake"
         input_sha = intake.input_sha256(source)
         with open_catalog(settings.catalog) as catalog:
             known = pipeline.reserve(catalog, meta, input_sha)
         if known is not None:
             logger.info("%s was archived before as %s: a duplicate", meta.document_code, known.archive_key)
+            if early is not None and not settings.paths.keep_work:
+                pipeline.WorkFolder.for_document(settings.paths.work, meta, input_sha,
+                                                 pipeline.settings_fingerprint(settings)).remove()
             return pipeline.duplicate(meta, known)
         work = pipeline.WorkFolder.for_document(
             settings.paths.work, meta, input_sha, pipeline.settings_fingerprint(settings)).create()
@@ -381,11 +501,9 @@ def _process(
                                               max_age_seconds=settings.paths.work_max_age_days * 86400):
                 logger.info("removed the work folder %s, kept from a failure and now too old", folder.name)
     ready, settling = intake.find_items(root, levels, office=office, settle_seconds=settings.intake.settle_seconds)
-    if only is not None:
-        wanted = set(only)
-        ready = [item for item in ready if item.stem in wanted]
-    if limit is not None:
-        ready = ready[:limit]
+    begun = [] if dry_run else [early.listed for early in _early.values()]  # claimed before this flow began
+    ready = _in_inbox_order(begun + _selected(ready, None if limit is None else max(0, limit - len(begun)), only),
+                            levels)
     logger.info("%d item(s) ready in %s, %d still being written", len(ready), root, len(settling))
     if dry_run:
         return [_preview(item) for item in ready] + [_settling(i) for i in settling]
@@ -404,10 +522,11 @@ def _process(
         # keep both page workers busy to the end (the summary keeps the inbox's order).
         futures = {threads.submit(contextvars.copy_context().run, _run_one, item, settings, config): n
                    for n, item in sorted(enumerate(ready), key=lambda pair: -_input_size(pair[1].path))}
+        shown = _ProgressShown(progress)
         try:
             for done, future in enumerate(as_completed(futures), 1):
                 by_item[futures[future]] = summaries = future.result()
-                update_progress_artifact(progress, 100.0 * done / len(ready))
+                shown.update(done, len(ready))
                 for listener in PROGRESS_LISTENERS:
                     listener(done, len(ready), summaries)
         except BaseException:
@@ -419,6 +538,27 @@ def _process(
                 _run_pool.terminate()
             raise
     return [summary for n in sorted(by_item) for summary in by_item[n]] + [_settling(i) for i in settling]
+
+
+class _ProgressShown:
+    """The run's progress artifact, brought up to date at most every :attr:`every` seconds and at the end.
+
+    Each update is an API call and an event the server stores: one per document was 43 of each on the
+    backlog set, where the UI's progress bar needs a few a minute."""
+
+    every = 5.0
+
+    def __init__(self, artifact_id: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self.artifact_id, self.clock, self.last = artifact_id, clock, clock()
+
+    def update(self, done: int, total: int) -> bool:
+        """Show ``done`` of ``total`` if the last update is old enough or all are done; True when shown."""
+        now = self.clock()
+        if done < total and now - self.last < self.every:
+            return False
+        update_progress_artifact(self.artifact_id, 100.0 * done / total)
+        self.last = now
+        return True
 
 
 @contextlib.contextmanager
@@ -474,18 +614,10 @@ def _settling(item: intake.InboxItem) -> dict[str, Any]:
 
 
 def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> list[dict[str, Any]]:
-    try:
-        first = intake.file_state(item.path)
-        time.sleep(min(0.2, settings.intake.settle_seconds))
-        second = intake.file_state(item.path)
-    except FileNotFoundError:  # another worker claimed it since the folder was listed
-        return [_item_outcome(item, "taken", _("claimed by another worker"))]
-    if not intake.is_settled(first, second, time.time(), settings.intake.settle_seconds):
-        return [_settling(item)]
-    owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
-    claimed = intake.claim(item, owner)
-    if claimed is None:
-        return [_item_outcome(item, "taken", _("claimed by another worker"))]
+    early = next((e for e in list(_early.values()) if e.listed.path == item.path), None)
+    claimed = early.claimed if early is not None else _settle_and_claim(item, settings)
+    if isinstance(claimed, dict):
+        return [claimed]
     state = digitize_document(str(claimed.path), item.level, item.office, config, return_state=True)
     if not state.is_failed():
         return state.result()
@@ -499,6 +631,23 @@ def _run_one(item: intake.InboxItem, settings: Settings, config: str | None) -> 
         intake.quarantine(claimed, settings.paths.failed, reason, stage="flow")
     return [_item_outcome(item, "failed", str(error) if error is not None else state.message,
                           stage=getattr(error, "stage", None))]
+
+
+def _settle_and_claim(item: intake.InboxItem, settings: Settings) -> intake.InboxItem | dict[str, Any]:
+    """The item claimed for this run once two looks agree, or the summary row saying why not."""
+    try:
+        first = intake.file_state(item.path)
+        time.sleep(min(0.2, settings.intake.settle_seconds))
+        second = intake.file_state(item.path)
+    except FileNotFoundError:  # another worker claimed it since the folder was listed
+        return _item_outcome(item, "taken", _("claimed by another worker"))
+    if not intake.is_settled(first, second, time.time(), settings.intake.settle_seconds):
+        return _settling(item)
+    owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
+    claimed = intake.claim(item, owner)
+    if claimed is None:
+        return _item_outcome(item, "taken", _("claimed by another worker"))
+    return claimed
 
 
 @contextlib.contextmanager

@@ -174,6 +174,58 @@ def test_no_digitize_variable_reaches_the_server(monkeypatch, tmp_path):
     assert os.environ["DIGITIZE_SIGNING__PKCS12_PASSWORD"] == "Bí-mật"
 
 
+def _prefect_settings_from(env: dict[str, str], monkeypatch):
+    """Prefect's settings as a process with ``env`` reads them (what the server child sees)."""
+    from prefect.settings.models.root import Settings
+
+    for key in [k for k in os.environ if k.startswith("PREFECT_SERVER_SERVICES_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        if key.startswith("PREFECT_SERVER_SERVICES_"):
+            monkeypatch.setenv(key, value)
+    return Settings().server.services
+
+
+def test_a_server_for_one_run_goes_without_the_services_a_run_never_uses(monkeypatch, tmp_path):
+    from cli.prefect_server import ONE_RUN_SERVICES_OFF, _server_env
+
+    services = _prefect_settings_from(_server_env(tmp_path, 4321), monkeypatch)
+    for name in ONE_RUN_SERVICES_OFF:  # each name is one Prefect knows: a misspelt variable would change nothing
+        assert getattr(services, name.lower()).enabled is False, name
+    # what the operator sees in the UI stays: task runs and their states, the events feed, cancellations
+    assert services.task_run_recorder.enabled and services.event_persister.enabled
+    assert services.cancellation_cleanup.enabled
+    assert services.task_run_recorder.batch_size == 50 and services.task_run_recorder.flush_interval <= 1
+
+
+def test_the_users_own_service_settings_win_over_the_one_run_defaults(monkeypatch, tmp_path):
+    from cli.prefect_server import _server_env
+
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "true")
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "7")
+    services = _prefect_settings_from(_server_env(tmp_path, 4321), monkeypatch)
+    assert services.triggers.enabled is True and services.task_run_recorder.batch_size == 7
+    assert services.scheduler.enabled is False
+
+
+def test_the_client_of_a_runs_own_server_sends_no_heartbeats_and_fetches_no_csrf_token(monkeypatch):
+    from prefect.settings import get_current_settings
+
+    from cli.prefect_server import ServerStart, one_run_client
+
+    monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
+    monkeypatch.delenv("PREFECT_CLIENT_CSRF_SUPPORT_ENABLED", raising=False)
+    before = get_current_settings()
+    assert before.flows.heartbeat_frequency is not None and before.client.csrf_support_enabled
+    with one_run_client(ServerStart("http://127.0.0.1:4321/api", started_here=True)):
+        assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().client.csrf_support_enabled is False
+    assert get_current_settings().flows.heartbeat_frequency == before.flows.heartbeat_frequency
+    with one_run_client(ServerStart("http://shared:4200/api", started_here=False)):  # the user's server
+        assert get_current_settings().flows.heartbeat_frequency == before.flows.heartbeat_frequency
+        assert get_current_settings().client.csrf_support_enabled is True
+
+
 @pytest.mark.parametrize(
     "argv",
     [["run", "--limit", "-1"], ["run", "--limit", "0"], ["run", "--limit", "2.5"],

@@ -64,3 +64,82 @@ def test_a_run_stopped_by_an_outage_is_renamed_as_one_and_a_bad_input_is_not(mon
             raise ConfigError("sai cấu hình")
     assert len(names) == 1 and names[0].startswith("inbox-xa ")
     assert names[0].endswith(" — sự cố tạm thời: thử lại sau")
+
+
+def test_the_runs_progress_is_shown_every_few_seconds_and_always_at_the_end(monkeypatch):
+    shown: list[float] = []
+    monkeypatch.setattr(dossier, "update_progress_artifact", lambda artifact, percent: shown.append(percent))
+    now = [100.0]
+    progress = dossier._ProgressShown("artifact-id", clock=lambda: now[0])
+    for done in range(1, 41):  # 40 documents, one finished every 0.5 s: 20 s in all
+        now[0] += 0.5
+        progress.update(done, 40)
+    # one update per 5 s (at 10, 20, 30 documents) and the last, not one per document
+    assert shown == [25.0, 50.0, 75.0, 100.0]
+    assert progress.update(1, 1) is True and shown[-1] == 100.0  # a run of one item shows its end at once
+
+
+class _StoppablePool:
+    """Stands in for the run's page workers: only whether the run stopped them is seen."""
+
+    def __init__(self) -> None:
+        self.terminated = False
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
+def test_the_largest_documents_are_claimed_and_begun_before_the_flow_and_given_back_if_no_flow_came(
+        tmp_path, monkeypatch):
+    import threading
+
+    from digitize.settings import load_settings
+
+    settings = load_settings(environ={"DIGITIZE_OCR__WORKERS": "2", "DIGITIZE_OCR__DOCUMENTS_IN_FLIGHT": "2",
+                                      "DIGITIZE_INTAKE__SETTLE_SECONDS": "0"}, base_dir=tmp_path)
+    office = settings.paths.inbox / "xa" / "phước-lộc"
+    office.mkdir(parents=True)
+    sizes = {"000.31.25.H08-261120-0001-KQ1.pdf": 10, "000.31.25.H08-261120-0002-KQ1.pdf": 300,
+             "000.31.25.H08-261120-0003-KQ1.pdf": 200, "lô-quét-sáng-thứ-hai.pdf": 900}  # a batch: split by its flow
+    for name, size in sizes.items():
+        (office / name).write_bytes(b"%PDF-1.7\n" + b"x" * size)
+    begun: list[str] = []
+    release = threading.Event()
+
+    def scan_early(claimed, settings, pool):  # noqa: ANN001 - stands in for dossier._scan_early
+        begun.append(claimed.path.name)
+        release.wait(5)
+
+    monkeypatch.setattr(dossier, "_scan_early", scan_early)
+    pool = _StoppablePool()
+    with dossier.early_scans(settings, pool, level="xa") as count:
+        assert count == 2
+        claimed = sorted(p.name for p in (office / ".claimed").iterdir() if p.suffix == ".pdf")
+        assert claimed == ["000.31.25.H08-261120-0002-KQ1.pdf", "000.31.25.H08-261120-0003-KQ1.pdf"]
+        assert sorted(e.listed.path.name for e in dossier._early.values()) == claimed
+        release.set()
+    # no flow took them (the server never answered): back in the scanner folder, nothing left claimed
+    assert sorted(begun) == claimed and dossier._early == {}
+    assert sorted(p.name for p in office.iterdir() if p.is_file()) == sorted(sizes)
+    assert not [p for p in (office / ".claimed").iterdir() if p.suffix == ".pdf"]
+
+
+def test_a_run_without_its_own_page_workers_begins_nothing_early(tmp_path):
+    from digitize.settings import load_settings
+
+    settings = load_settings(environ={}, base_dir=tmp_path)
+    with dossier.early_scans(settings, None) as count:
+        assert count == 0 and dossier._early == {}
+
+
+def test_items_begun_early_rejoin_the_run_in_the_inboxs_order():
+    from pathlib import Path
+
+    from digitize.intake import InboxItem
+
+    items = [InboxItem(Path(f"/inbox/{level}/{office}/{name}"), level, office)
+             for level, office, name in [("xa", "b", "2.pdf"), ("tinh", "z", "9.pdf"), ("xa", "a", "3.pdf"),
+                                         ("xa", "b", "1.pdf")]]
+    ordered = dossier._in_inbox_order(items, ["tinh", "huyen", "xa"])
+    assert [str(i.path) for i in ordered] == ["/inbox/tinh/z/9.pdf", "/inbox/xa/a/3.pdf", "/inbox/xa/b/1.pdf",
+                                              "/inbox/xa/b/2.pdf"]

@@ -4,7 +4,8 @@ The signing key is opened and checked first (a wrong password stops the run
 before any input is taken; the run signs with that session); then, unless
 ``PREFECT_API_URL`` points at a server, a Prefect server is started for the run
 (see :mod:`cli.prefect_server`) and stopped at its end. While it
-starts, the flows are imported and the page workers started.
+starts, the flows are imported, the page workers started, and the scans of the
+run's first documents begun (:func:`flows.dossier.early_scans`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cli.commands import table_lines, whole_number
-from cli.prefect_server import prefect_api
+from cli.prefect_server import one_run_client, prefect_api
 from digitize.errors import BadInputError, BatchError, ConfigError, StorageFullError, UsageError
 from digitize.files import write_atomically
 from digitize.i18n import _, format_number, os_error
@@ -68,11 +69,17 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
             if not args.dry_run:
                 pool.append(stack.enter_context(start_page_pool(settings)))
+                # the first documents' pages start now, not when the server answers (~5 s later)
+                from flows.dossier import early_scans
+
+                stack.enter_context(early_scans(settings, pool[0], args.inbox, args.level, args.office,
+                                                args.limit, only))
 
         server = stack.enter_context(prefect_api(settings.paths.var_dir, meanwhile=start_up))
         from flows.dossier import PROGRESS_LISTENERS, prepared_run, process_inbox
 
         stack.enter_context(prepared_run(config, session, pool[0] if pool else None))
+        stack.enter_context(one_run_client(server))
         started = time.monotonic()
         with _progress_bar() as listener:
             PROGRESS_LISTENERS.append(listener)
