@@ -154,7 +154,7 @@ def early_scans(
     ready = _selected(ready, limit, only)
     workers = engine.worker_count(settings.ocr, 1 << 16)
     count = settings.ocr.documents_in_flight or 4 * workers
-    first = [item for item in sorted(ready, key=lambda i: -_input_size(i.path)) if _is_document(item)][:count]
+    first = [item for item in sorted(ready, key=lambda i: -engine.input_bytes(i.path)) if _is_document(item)][:count]
     taken = _claim_settled(first, settings)
     threads = ThreadPoolExecutor(max(1, len(taken)), thread_name_prefix="early-scan")
     for listed, claimed in taken:
@@ -521,7 +521,7 @@ def _process(
         # The largest inputs start first: the run's last minutes then hold small documents, whose pages
         # keep both page workers busy to the end (the summary keeps the inbox's order).
         futures = {threads.submit(contextvars.copy_context().run, _run_one, item, settings, config): n
-                   for n, item in sorted(enumerate(ready), key=lambda pair: -_input_size(pair[1].path))}
+                   for n, item in sorted(enumerate(ready), key=lambda pair: -engine.input_bytes(pair[1].path))}
         shown = _ProgressShown(progress)
         try:
             for done, future in enumerate(as_completed(futures), 1):
@@ -574,16 +574,6 @@ def _page_pool(workers: int) -> Iterator[None]:
             yield
         finally:
             _run_pool = None
-
-
-def _input_size(path: Path) -> int:
-    """Bytes of an inbox item (a file, or the files of a folder); 0 when it is gone or unreadable."""
-    try:
-        if path.is_dir():
-            return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file())
-        return path.lstat().st_size
-    except OSError:
-        return 0
 
 
 def _pid_alive(pid: int) -> bool:
