@@ -204,15 +204,10 @@ def _claim_settled(
     except FileNotFoundError:
         return []  # another worker is taking them: leave it all to the flow's own looks
     time.sleep(min(0.2, settings.intake.settle_seconds))
-    owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
     taken = []
     for item, first in zip(items, firsts, strict=True):
-        try:
-            settled = intake.is_settled(first, intake.file_state(item.path), time.time(),
-                                        settings.intake.settle_seconds)
-        except FileNotFoundError:
-            continue
-        if settled and (claimed := intake.claim(item, owner)) is not None:
+        claimed = _claim_if_settled(item, first, settings)
+        if not isinstance(claimed, str):
             taken.append((item, claimed))
     return taken
 
@@ -627,17 +622,28 @@ def _settle_and_claim(item: intake.InboxItem, settings: Settings) -> intake.Inbo
     """The item claimed for this run once two looks agree, or the summary row saying why not."""
     try:
         first = intake.file_state(item.path)
-        time.sleep(min(0.2, settings.intake.settle_seconds))
-        second = intake.file_state(item.path)
     except FileNotFoundError:  # another worker claimed it since the folder was listed
         return _item_outcome(item, "taken", _("claimed by another worker"))
-    if not intake.is_settled(first, second, time.time(), settings.intake.settle_seconds):
+    time.sleep(min(0.2, settings.intake.settle_seconds))
+    claimed = _claim_if_settled(item, first, settings)
+    if claimed == "settling":
         return _settling(item)
-    owner = intake.Owner(socket.gethostname(), os.getpid(), time.time())
-    claimed = intake.claim(item, owner)
-    if claimed is None:
+    if claimed == "taken":
         return _item_outcome(item, "taken", _("claimed by another worker"))
     return claimed
+
+
+def _claim_if_settled(item: intake.InboxItem, first: intake.FileState, settings: Settings) -> intake.InboxItem | str:
+    """After a first look ``first`` and a short wait, a second look: the item claimed for this run when the
+    two agree, else why not: "settling" (still being written) or "taken" (another worker has it)."""
+    try:
+        second = intake.file_state(item.path)
+    except FileNotFoundError:  # another worker claimed it since the folder was listed
+        return "taken"
+    if not intake.is_settled(first, second, time.time(), settings.intake.settle_seconds):
+        return "settling"
+    claimed = intake.claim(item, intake.Owner(socket.gethostname(), os.getpid(), time.time()))
+    return "taken" if claimed is None else claimed
 
 
 @contextlib.contextmanager
