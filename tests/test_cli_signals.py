@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,23 @@ def wait_for(path: Path, cli: subprocess.Popen[str], seconds: float = 240) -> No
         time.sleep(0.25)
 
 
+def stop_with_sigterm(cli: subprocess.Popen[str], started: Path, mark: str, *,
+                      meanwhile: Callable[[], None] | None = None) -> None:
+    """Once Tesseract has started (``started`` exists), SIGTERM ``cli`` (after ``meanwhile``, a look at it
+    running): it exits 143 saying so and leaves no process marked ``mark``."""
+    try:
+        wait_for(started, cli)
+        if meanwhile is not None:
+            meanwhile()
+        cli.send_signal(signal.SIGTERM)
+        _, err = cli.communicate(timeout=60)
+        assert cli.returncode == ExitCode.terminated, err[-3000:]
+        assert "stopped by signal 15" in err
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+
+
 def kill_marked(mark: str) -> None:
     """Leave the machine clean even when the test fails."""
     for line in processes_marked(mark):
@@ -146,15 +164,10 @@ def test_sigterm_of_ocr_exits_143_and_removes_its_temporary_folder_and_workers(t
     slow_tesseract(tmp_path / "bin", started)
     pages = two_pages(tmp_path / "scan")
     cli = start(["ocr", *map(str, pages), "-o", "out.pdf"], tmp_path, mark)
-    try:
-        wait_for(started, cli)
+
+    def its_temporary_folder_exists() -> None:
         assert any(p.name.startswith("digitize-ocr-") for p in (tmp_path / "tmp").iterdir())
-        cli.send_signal(signal.SIGTERM)
-        _, err = cli.communicate(timeout=60)
-        assert cli.returncode == ExitCode.terminated, err[-3000:]
-        assert "stopped by signal 15" in err
-        assert wait_until_gone(mark) == []
-    finally:
-        kill_marked(mark)
+
+    stop_with_sigterm(cli, started, mark, meanwhile=its_temporary_folder_exists)
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "out.pdf").exists()

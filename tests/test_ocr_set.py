@@ -171,25 +171,16 @@ def test_output_and_output_dir_go_one_at_a_time(scans, tmp_path):
 @pytest.mark.slow
 def test_sigterm_mid_set_exits_143_and_leaves_no_worker_temporary_folder_or_output(tmp_path):
     """Documents in flight as threads, their pages in the workers: a SIGTERM stops them all."""
-    import signal
     import uuid
 
-    from tests.test_cli_signals import kill_marked, slow_tesseract, start, two_pages, wait_for, wait_until_gone
+    from tests.test_cli_signals import slow_tesseract, start, stop_with_sigterm, two_pages
 
     mark = uuid.uuid4().hex
     started = tmp_path / "tesseract-started"
     slow_tesseract(tmp_path / "bin", started)
     pages = two_pages(tmp_path / "scan")
     cli = start(["ocr", "--output-dir", "out", str(tmp_path / "scan"), *map(str, pages)], tmp_path, mark)
-    try:
-        wait_for(started, cli)
-        cli.send_signal(signal.SIGTERM)
-        _, err = cli.communicate(timeout=60)
-        assert cli.returncode == ExitCode.terminated, err[-3000:]
-        assert "stopped by signal 15" in err
-        assert wait_until_gone(mark) == []
-    finally:
-        kill_marked(mark)
+    stop_with_sigterm(cli, started, mark)
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
