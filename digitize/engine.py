@@ -43,7 +43,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from digitize import cleanup, files, i18n, layout, lifetime, ocr, pages, pdfa, tools
+from digitize import cleanup, files, i18n, layout, lifetime, ocr, pages, pdfa, tesseract_api, tools
 from digitize.errors import BadInputError, ConfigError, DigitizeError, StoppedError, ToolError, ToolTimeoutError
 from digitize.i18n import _
 from digitize.models import DocumentMeta, signed_original_names
@@ -408,7 +408,7 @@ def _process_page_safely(
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, settings.page_timeout_seconds)
     try:
-        return process_page(page, work_dir, settings)
+        return process_page(page, work_dir, settings, _worker_reader())
     except _PageTimeout:
         error = _page_timeout(page, settings)
         return ("error", type(error), error.message, error.hint, "")
@@ -417,6 +417,20 @@ def _process_page_safely(
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+#: This page worker's Tesseract kept loaded (made at its first page), or None where the ``tesseract``
+#: on PATH has no libtesseract to load (:func:`tesseract_api.tesseract_library`).
+_READER: list[tesseract_api.Reader | None] = []
+
+
+def _worker_reader() -> tesseract_api.Reader | None:
+    """The page worker's :class:`tesseract_api.Reader`: one per worker process, for all its pages. Found
+    once: the program on PATH does not change under a running pool."""
+    if not _READER:
+        library = tesseract_api.tesseract_library()
+        _READER.append(tesseract_api.Reader(library) if library else None)
+    return _READER[0]
 
 
 def _unwrap(outcome: object) -> _PageDone:
@@ -429,7 +443,8 @@ def _unwrap(outcome: object) -> _PageDone:
     return outcome
 
 
-def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) -> _PageDone:
+def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings,
+                 reader: tesseract_api.Reader | None = None) -> _PageDone:
     """Render, orient, clean and OCR one page; returns its layer files, its report and its text.
 
     A page the blank detector is sure of (:func:`cleanup.blank_page`) is kept, its
@@ -441,6 +456,9 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     is kept. A turned page that reads badly may be the guess's mistake (charts fool
     it): it is then also read the way it would be without the guess, and the guess's
     reading is kept only if clearly better. Each reading has its own files.
+
+    ``reader`` is the page worker's Tesseract kept loaded (:class:`tesseract_api.Reader`); without it
+    each reading runs the ``tesseract`` program.
     """
     if page.action == "keep":
         return _keep_page(page)
@@ -455,7 +473,7 @@ def process_page(page: pages.SourcePage, work_dir: Path, settings: OcrSettings) 
     if source != page.file and scanned_jpeg is None:
         source.unlink(missing_ok=True)  # the display and OCR images replace it
     try:
-        return _orient_and_read(cleanup.maybe_gray(image), scanned_jpeg, page, work_dir, settings)
+        return _orient_and_read(cleanup.maybe_gray(image), scanned_jpeg, page, work_dir, settings, reader)
     finally:
         if source != page.file:
             source.unlink(missing_ok=True)
@@ -476,7 +494,8 @@ class _Scan:
 
 
 def _orient_and_read(
-    image, scanned_jpeg: Path | None, page: pages.SourcePage, work_dir: Path, settings: OcrSettings
+    image, scanned_jpeg: Path | None, page: pages.SourcePage, work_dir: Path, settings: OcrSettings,
+    reader: tesseract_api.Reader | None = None,
 ) -> _PageDone:
     """The orientation decision of :func:`process_page` and the readings it needs."""
     stem = work_dir / f"page-{page.number:03d}"
@@ -493,7 +512,7 @@ def _orient_and_read(
     def read(rotation: int) -> _PageDone:
         if rotation not in readings:
             readings[rotation] = _clean_and_read(image, rotation, page, stem.with_name(f"{stem.name}-r{rotation}"),
-                                                 settings, scanned_jpeg, scan)
+                                                 settings, scanned_jpeg, scan, reader)
         return readings[rotation]
 
     def osd(rotation: int) -> int:
@@ -526,7 +545,7 @@ def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int
 
 def _clean_and_read(
     image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings,
-    scanned_jpeg: Path | None = None, scan: _Scan | None = None,
+    scanned_jpeg: Path | None = None, scan: _Scan | None = None, reader: tesseract_api.Reader | None = None,
 ) -> _PageDone:
     """One reading of a page not blank, turned by ``rotation``: only the grey OCR image is turned,
     deskewed and cut; the page shows the scan through the same geometry (:meth:`cleanup.Geometry.pdf_matrix`)."""
@@ -542,7 +561,7 @@ def _clean_and_read(
         languages=settings.languages, timeout=settings.timeout_seconds, tessdata_dir=settings.tessdata_dir,
         layout_order=settings.reading_order == "layout", tone_below=settings.tone_correction_below,
         seals=_seal_boxes(scan.image, clean.geometry, page.dpi) if settings.seal_words_below > 0 else (),
-        seal_below=settings.seal_words_below,
+        seal_below=settings.seal_words_below, reader=reader,
     )
     ocr_image.unlink()  # kept only when OCR fails, to explain the failure
     report = PageReport(

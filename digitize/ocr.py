@@ -26,7 +26,7 @@ import numpy as np
 import pikepdf
 import pytesseract
 
-from digitize import files, layout, tonemarks, tools
+from digitize import files, layout, tesseract_api, tonemarks, tools
 from digitize.errors import ToolError, ToolTimeoutError
 from digitize.i18n import _
 from digitize.models import nfc
@@ -104,6 +104,7 @@ def ocr_page(
     image_path: Path, number: int, dpi: float, out_base: Path, *, languages: str, timeout: float,
     tessdata_dir: str = "", layout_order: bool = False, tone_below: float = 0.0,
     seals: tuple[tuple[int, int, int, int], ...] = (), seal_below: float = 0.0,
+    reader: tesseract_api.Reader | None = None,
 ) -> OcrPage:
     """OCR one cleaned page image into ``<out_base>.pdf`` (text only) and ``<out_base>.tsv``,
     with the models of ``tessdata_dir`` (empty: the OS default folder).
@@ -112,8 +113,14 @@ def ocr_page(
     (:mod:`digitize.layout`); with ``tone_below`` > 0, words of a lower confidence get the
     tone marks their context asks for (:mod:`digitize.tonemarks`); words of a confidence under
     ``seal_below`` inside one of the ``seals`` boxes (pixels) are left out. These rewrite the text
-    layer in place: every word kept keeps its box."""
-    run_tesseract(image_path, out_base, languages=languages, dpi=dpi, timeout=timeout, tessdata_dir=tessdata_dir)
+    layer in place: every word kept keeps its box.
+
+    ``reader`` (a page worker's Tesseract kept loaded, :class:`digitize.tesseract_api.Reader`) reads
+    the page when given; else the ``tesseract`` program runs for it (:func:`run_tesseract`)."""
+    if reader is not None:
+        reader.read(image_path, out_base, languages=languages, dpi=dpi, timeout=timeout, tessdata_dir=tessdata_dir)
+    else:
+        run_tesseract(image_path, out_base, languages=languages, dpi=dpi, timeout=timeout, tessdata_dir=tessdata_dir)
     for written in (Path(f"{out_base}.pdf"), Path(f"{out_base}.tsv")):
         tools.check_output(written, "tesseract")
     tsv = tsv_rows(Path(f"{out_base}.tsv").read_text(encoding="utf-8"))  # parsed once for every use below

@@ -1,0 +1,255 @@
+"""Tesseract kept loaded: one reader process per page worker reads page after page.
+
+The ``tesseract`` program loads its language models and sets itself up on every
+start: ~0.1 s of CPU a page on top of the reading (about a tenth of a page's
+Tesseract time; ``bench/backlog.md``). A page worker therefore keeps one small
+reader process (:class:`Reader`) that loads, through ``ctypes``, the very
+libtesseract the ``tesseract`` on PATH is linked to (:func:`library_of`), sets
+it up as that program sets itself up (page segmentation 3, ``--dpi``, ``-c``
+``textonly_pdf=1``), and reads each page with the same call the program makes
+(``TessBaseAPIProcessPages`` with its PDF and TSV renderers): the same files,
+byte for byte but the PDF's creation date (``tests/test_tesseract_api.py``).
+
+The reader is a child process, not the worker itself, so a page keeps what a
+program run per page gives: past its timeout, or when the worker's alarm
+interrupts the wait, the reader is killed and reaped (:class:`ToolTimeoutError`),
+and a crash fails one page (:class:`ToolError` with what Tesseract said on
+stderr), not the worker; the next page starts a new reader. It dies with the
+process that started it, and is in that process's group (a page worker's group
+is killed when the pool stops).
+
+Where the ``tesseract`` on PATH links no libtesseract that can be found (a
+static build, a wrapper script), :func:`library_of` gives None and each page
+runs the program as before (:func:`digitize.ocr.run_tesseract`).
+
+``python -m digitize.tesseract_api LIBRARY`` is the reader's own side (:func:`serve`):
+one JSON request a line on stdin, one JSON answer a line on stdout; what
+Tesseract prints on stderr goes to the file each request names.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from digitize import lifetime, tools
+
+#: Tesseract's page segmentation as its program sets it by default (fully automatic, no OSD);
+#: the library's own default would be 6 (one block), which reads the page differently.
+PSM_AUTO = 3
+
+
+@functools.cache
+def library_of(program: str | None) -> str | None:
+    """The libtesseract that ``program`` (the ``tesseract`` on PATH) is linked to, as ``ldd`` resolves
+    it; None when it is not a dynamic program linked to one (a script, a static build) or not found."""
+    if program is None:
+        return None
+    try:
+        proc = subprocess.run(["ldd", program], capture_output=True, timeout=10, check=False,
+                              env=tools.child_env())
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(rb"libtesseract\.so[.\d]* => (\S+)", proc.stdout)
+    return os.fsdecode(found.group(1)) if proc.returncode == 0 and found else None
+
+
+def tesseract_library() -> str | None:
+    """The libtesseract of the ``tesseract`` on PATH now (:func:`library_of`)."""
+    return library_of(shutil.which("tesseract"))
+
+
+# --- the reader's side: libtesseract through ctypes -------------------------------------------------
+
+class _Tesseract:
+    """The few calls of libtesseract's C API that the ``tesseract`` program makes to read one page."""
+
+    def __init__(self, library: str) -> None:
+        lib = ctypes.CDLL(library)
+        handle, text = ctypes.c_void_p, ctypes.c_char_p
+        for name, result, arguments in (
+            ("TessBaseAPICreate", handle, []),
+            ("TessBaseAPIInit3", ctypes.c_int, [handle, text, text]),
+            ("TessBaseAPIEnd", None, [handle]),
+            ("TessBaseAPISetVariable", ctypes.c_int, [handle, text, text]),
+            ("TessBaseAPISetPageSegMode", None, [handle, ctypes.c_int]),
+            ("TessBaseAPIGetDatapath", text, [handle]),
+            ("TessBaseAPIProcessPages", ctypes.c_int, [handle, text, text, ctypes.c_int, handle]),
+            ("TessPDFRendererCreate", handle, [text, text, ctypes.c_int]),
+            ("TessTsvRendererCreate", handle, [text]),
+            ("TessResultRendererInsert", None, [handle, handle]),
+            ("TessDeleteResultRenderer", None, [handle]),
+        ):
+            function = getattr(lib, name)
+            function.restype, function.argtypes = result, arguments
+        self._lib = lib
+        self._api = lib.TessBaseAPICreate()
+        self._models: tuple[str, str] | None = None  # (tessdata folder, languages) loaded
+
+    def load(self, tessdata: str, languages: str) -> bool:
+        """Load the models of ``languages`` (``vie+eng``) from ``tessdata`` ("" for the default folder),
+        unless they are loaded already; False when Tesseract could not (it said why on stderr)."""
+        if self._models == (tessdata, languages):
+            return True
+        if self._models is not None:
+            self._lib.TessBaseAPIEnd(self._api)
+            self._models = None
+        if self._lib.TessBaseAPIInit3(self._api, os.fsencode(tessdata) if tessdata else None,
+                                      languages.encode()) != 0:
+            return False
+        self._lib.TessBaseAPISetPageSegMode(self._api, PSM_AUTO)
+        self._lib.TessBaseAPISetVariable(self._api, b"textonly_pdf", b"1")
+        self._models = (tessdata, languages)
+        return True
+
+    def read(self, image: str, out_base: str, dpi: int) -> bool:
+        """Read ``image`` into ``<out_base>.pdf`` (text only) and ``<out_base>.tsv``; False when Tesseract failed."""
+        lib = self._lib
+        lib.TessBaseAPISetVariable(self._api, b"user_defined_dpi", str(dpi).encode())
+        base = os.fsencode(out_base)
+        renderer = lib.TessPDFRendererCreate(base, lib.TessBaseAPIGetDatapath(self._api), 1)
+        if not renderer:
+            return False
+        tsv = lib.TessTsvRendererCreate(base)
+        if tsv:
+            lib.TessResultRendererInsert(renderer, tsv)  # deleted with the first
+        try:
+            return bool(tsv) and bool(lib.TessBaseAPIProcessPages(self._api, os.fsencode(image), None, 0, renderer))
+        finally:
+            lib.TessDeleteResultRenderer(renderer)
+
+
+def serve(library: str) -> int:
+    """The reader: answer each request line on stdin until it closes.
+
+    A request is ``{"image", "out", "dpi", "tessdata", "languages", "stderr"}``; the answer is
+    ``{"ok": true}`` or ``{"ok": false}``, with Tesseract's messages in the file ``stderr`` names.
+    """
+    tesseract = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        with open(request["stderr"], "wb") as stderr:
+            os.dup2(stderr.fileno(), 2)
+        try:
+            if tesseract is None:
+                tesseract = _Tesseract(library)
+            done = tesseract.load(request["tessdata"], request["languages"]) and tesseract.read(
+                request["image"], request["out"], request["dpi"])
+        except OSError as e:  # the library would not load
+            print(f"{library}: {e}", file=sys.stderr, flush=True)
+            done = False
+        sys.stdout.write(json.dumps({"ok": done}) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+# --- the worker's side -------------------------------------------------------------------------------
+
+class Reader:
+    """A page worker's Tesseract, kept loaded between pages (see the module's docstring).
+
+    Not for several threads at once: a page worker reads one page at a time. :meth:`close` stops it;
+    a reader that is never closed stops with the process that made it.
+    """
+
+    def __init__(self, library: str) -> None:
+        self.library = library
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The reader process's id while one runs."""
+        return self._process.pid if self._process else None
+
+    def read(self, image: Path, out_base: Path, *, languages: str, dpi: float, timeout: float,
+             tessdata_dir: str = "") -> None:
+        """As :func:`digitize.ocr.run_tesseract`: ``<out_base>.pdf`` and ``<out_base>.tsv`` from ``image``,
+        :class:`ToolTimeoutError` past ``timeout`` (the reader killed), :class:`ToolError` (or
+        :class:`StorageFullError` for a full disk under ``out_base``) when Tesseract fails."""
+        stderr = out_base.with_name(out_base.name + ".stderr")
+        request = {"image": os.fsdecode(image), "out": os.fsdecode(out_base), "dpi": round(dpi),
+                   "tessdata": tools.model_folder(tessdata_dir), "languages": languages,
+                   "stderr": os.fsdecode(stderr)}
+        try:
+            code = self._ask(json.dumps(request).encode() + b"\n", timeout)
+            if code is None:
+                raise tools.timed_out("tesseract", timeout, _said(stderr))
+            if code != 0:
+                raise tools.failure("tesseract", code, _said(stderr) or _killed_by(code), out_base.parent)
+        finally:
+            stderr.unlink(missing_ok=True)
+
+    def _ask(self, request: bytes, timeout: float) -> int | None:
+        """Send one request; 0 when the page was read, 1 when Tesseract failed, the reader's exit status
+        when it died (a crash, or killed), None past ``timeout``. A reader that did not answer is stopped."""
+        process = self._process or self._start()
+        answer = None
+        try:
+            process.stdin.write(request)
+            process.stdin.flush()
+            line = _line_within(process.stdout, time.monotonic() + timeout)
+            if line is None:
+                return None
+            if line:
+                answer = json.loads(line)
+                return 0 if answer.get("ok") else 1
+            return process.wait()
+        except BrokenPipeError:  # it died before the request was sent
+            return process.wait()
+        finally:
+            if answer is None:  # timed out, died, or the wait was interrupted (the worker's alarm)
+                self.close()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "digitize.tesseract_api", self.library],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=tools.child_env(tools.SINGLE_THREAD_ENV), preexec_fn=lifetime.die_with_parent(signal.SIGKILL),
+        )
+        return self._process
+
+    def close(self) -> None:
+        """Stop the reader (killed: it holds nothing to save) and reap it."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stdout.close()
+
+
+def _line_within(stream, deadline: float) -> bytes | None:
+    """The next line of ``stream`` (b"" at its end), or None when none came before ``deadline``."""
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([stream], [], [], left)[0]:
+            return stream.readline()
+    return None
+
+
+def _said(stderr: Path) -> str:
+    try:
+        return stderr.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _killed_by(code: int) -> str:
+    try:
+        return f"killed by {signal.Signals(-code).name}" if code < 0 else ""
+    except ValueError:
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1]))
