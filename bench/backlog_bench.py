@@ -389,7 +389,8 @@ def run(backlog: Backlog, results: Path, name: str = "run") -> Outcome:
     started = time.time()
     outcome, output = timed(name, "digitize run --level xa", run_dir, env, backlog.pages)
     outcome.cer = cer_of(backlog, archived_texts(run_dir / "var"))
-    totals = [line for line in output.splitlines() if line.startswith("processed ")]
+    # the run's last line, in the language of ui.language (Vietnamese by default)
+    totals = [line for line in output.splitlines() if line.startswith(("processed ", "đã xử lý "))]
     outcome.notes |= {"totals": totals[-1] if totals else output[-500:], **stage_times(run_dir / "prefect", started)}
     return outcome
 
@@ -729,8 +730,9 @@ def summarize(rounds: list[list[Outcome]]) -> dict[str, dict]:
 
 def _spread_text(figure: dict | None, digits: int = 2, zero_is_none: bool = False) -> str:
     """``median (min-max)``, or the one value when all rounds agree; ``-`` for none (or for zero with
-    ``zero_is_none``: CPU and memory are 0 where they were not measured, as in ``steps``)."""
-    if not figure or (zero_is_none and not figure["median"]):
+    ``zero_is_none``: CPU and memory are 0 where they were not measured, as in ``steps``; a ratio with no
+    round measured has its ``per_round`` only)."""
+    if not figure or "median" not in figure or (zero_is_none and not figure["median"]):
         return "-"
     median, low, high = (f"{figure[key]:.{digits}f}" for key in ("median", "min", "max"))
     return median if low == high else f"{median} ({low}-{high})"
