@@ -34,7 +34,12 @@ the whole process tree (sampled every 50 ms, summed), the load average around ea
 copied out of the output (``pdftotext``) against the set's truth, per document (NFC, whitespace collapsed;
 Levenshtein / truth length, summed). For ``run``, the Prefect task runs give each stage's time.
 
-    .venv/bin/python bench/backlog_bench.py [--pages 100] [--seed 13] [--only floor,run,ocr,...] [--json FILE]
+    .venv/bin/python bench/backlog_bench.py [--pages 100] [--seed 13] [--only floor,run,ocr,...] [--repeat N]
+                                            [--json FILE]
+
+``--repeat N`` runs the contenders N times in turn (round k: the floor, then the others in the order given),
+each on fresh state as one round does; each contender's ratio to the floor is taken within its round, and the
+median, min and max over the rounds are reported with every figure's (bench/backlog.md, "Paired rounds").
 """
 
 from __future__ import annotations
@@ -64,8 +69,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 from make_backlog import make_backlog  # noqa: E402
-from ocr_bench import normalize  # noqa: E402
-from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 TIMEOUT = 3600
@@ -216,6 +219,9 @@ def pdf_text(pdf: Path) -> str:
 def cer_of(backlog: Backlog, texts: dict[str, str]) -> float:
     """Character errors over the set: per document, Levenshtein of the normalized texts; summed / truth length.
     A document with no output counts as all wrong."""
+    from ocr_bench import normalize  # the measuring tools (bench extra), imported where used
+    from rapidfuzz.distance import Levenshtein
+
     errors = length = 0
     for document in backlog.documents:
         truth = normalize(backlog.truth(document))
@@ -383,7 +389,8 @@ def run(backlog: Backlog, results: Path, name: str = "run") -> Outcome:
     started = time.time()
     outcome, output = timed(name, "digitize run --level xa", run_dir, env, backlog.pages)
     outcome.cer = cer_of(backlog, archived_texts(run_dir / "var"))
-    totals = [line for line in output.splitlines() if line.startswith("processed ")]
+    # the run's last line, in the language of ui.language (Vietnamese by default)
+    totals = [line for line in output.splitlines() if line.startswith(("processed ", "đã xử lý "))]
     outcome.notes |= {"totals": totals[-1] if totals else output[-500:], **stage_times(run_dir / "prefect", started)}
     return outcome
 
@@ -424,6 +431,9 @@ def ocr_set(backlog: Backlog, results: Path) -> Outcome:
 def ocr_one(backlog: Backlog, results: Path) -> Outcome:
     """``digitize ocr`` on every page of the set as one document (one command, ``--jobs 2``): many pages
     of one document, the case where the engine alone must keep both cores busy to the end."""
+    from ocr_bench import normalize
+    from rapidfuzz.distance import Levenshtein
+
     out = fresh(results / "ocr-one")
     command = f"digitize ocr {backlog.root}/pages/*.jpg -o all.pdf --jobs 2 >/dev/null"
     outcome, _ = timed("ocr-one", command, out, clean_env(), backlog.pages)
@@ -594,18 +604,207 @@ def two_workers(backlog: Backlog, results: Path) -> list[Outcome]:
 # --- report -------------------------------------------------------------------------
 
 
+def floor_of(outcomes: list[Outcome]) -> Outcome | None:
+    """The floor among one round's outcomes, if it was run."""
+    return next((r for r in outcomes if r.contender == "floor"), None)
+
+
+def ratios(outcome: Outcome, base: Outcome | None) -> tuple[float | None, float | None]:
+    """``outcome``'s wall and CPU seconds over ``base``'s (the floor of the same round); None where there is
+    no floor, or no CPU measured for ``outcome`` (``steps`` times calls inside this process)."""
+    if base is None:
+        return None, None
+    return outcome.seconds / base.seconds, (outcome.cpu_seconds / base.cpu_seconds if outcome.cpu_seconds else None)
+
+
 def print_table(results: list[Outcome]) -> str:
+    """One round's outcomes as a Markdown table, each against the floor of the same round."""
     out = io.StringIO()
     out.write("| contender | pages | wall s | CPU s | pages/min | x floor wall | x floor CPU | peak RSS MB "
               "| peak PSS MB | CER % | load before/after |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-    base = next((r for r in results if r.contender == "floor"), None)
+    base = floor_of(results)
     for r in results:
-        ratio = (f"{r.seconds / base.seconds:.2f} | {r.cpu_seconds / base.cpu_seconds:.2f}"
-                 if base and r.cpu_seconds else f"{r.seconds / base.seconds:.2f} | -" if base else "- | -")
+        wall, cpu = ratios(r, base)
+        ratio = f"{'-' if wall is None else f'{wall:.2f}'} | {'-' if cpu is None else f'{cpu:.2f}'}"
         cer = "-" if r.cer is None else f"{r.cer:.2f}"
         out.write(f"| {r.contender} | {r.pages} | {r.seconds} | {r.cpu_seconds or '-'} | {r.pages_per_minute} | "
                   f"{ratio} | {r.peak_rss_mb or '-'} | {r.peak_pss_mb or '-'} | {cer} | {r.load_before}/{r.load_after} |\n")
     return out.getvalue()
+
+
+def in_rounds(names: list[str], repeat: int, contender: Callable[[str], list[Outcome]],
+              done: Callable[[int, list[Outcome]], None] = lambda k, found: None,
+              ended: Callable[[int, list[Outcome]], None] = lambda k, outcomes: None) -> list[list[Outcome]]:
+    """Measure the contenders ``names`` ``repeat`` times in turn (A B A B ...): round k runs each once, in the
+    order given, the floor first when there are several rounds, so that each contender is compared with a
+    floor measured minutes before it, not with one of another round. ``contender(name)`` measures one on
+    fresh state (it may give several outcomes: ``two-workers``); ``done(k, found)`` is told each contender's
+    outcomes as it ends, ``ended(k, outcomes)`` each round's. Returns the outcomes round by round."""
+    if repeat > 1 and "floor" in names:
+        names = ["floor"] + [name for name in names if name != "floor"]
+    rounds = []
+    for k in range(1, repeat + 1):
+        outcomes: list[Outcome] = []
+        for name in names:
+            found = contender(name)
+            done(k, found)
+            outcomes += found
+        rounds.append(outcomes)
+        ended(k, outcomes)
+    return rounds
+
+
+def pair_ratios(rounds: list[list[Outcome]]) -> dict[str, dict[str, list[float | None]]]:
+    """Each contender but the floor: its wall and CPU ratios to the floor of the same round, one per round
+    (``{"wall": [...], "cpu": [...]}``; None in a round without a floor, without CPU measured or without
+    that contender)."""
+    pairs: dict[str, dict[str, list[float | None]]] = {}
+    for k, outcomes in enumerate(rounds):
+        base = floor_of(outcomes)
+        for outcome in outcomes:
+            if outcome.contender == "floor":
+                continue
+            entry = pairs.setdefault(outcome.contender, {"wall": [None] * len(rounds), "cpu": [None] * len(rounds)})
+            entry["wall"][k], entry["cpu"][k] = ratios(outcome, base)
+    return pairs
+
+
+def spread(values: list[float | None]) -> dict[str, float] | None:
+    """Median, min and max of ``values`` (None left out) and how many there were; None when there are none."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return None
+    return {"median": round(statistics.median(present), 3), "min": round(min(present), 3),
+            "max": round(max(present), 3), "n": len(present)}
+
+
+def _numbers(value: object, path: tuple[str, ...] = ()):
+    """The numbers in an outcome's dict (and its nested notes), each with its path of keys; texts, flags and
+    None left out."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, (*path, str(key)))
+
+
+def figures_over_rounds(outcomes: list[dict]) -> dict:
+    """One contender's outcomes (as dicts, one per round): the same shape, each number replaced by its
+    :func:`spread` over the rounds that have it (e.g. ``notes.cpu_by_process.tesseract``)."""
+    found: dict[tuple[str, ...], list[float]] = {}
+    for outcome in outcomes:
+        for path, value in _numbers(outcome):
+            found.setdefault(path, []).append(value)
+    nested: dict = {}
+    for path, values in found.items():
+        node = nested
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = spread(values)
+    return nested
+
+
+def summarize(rounds: list[list[Outcome]]) -> dict[str, dict]:
+    """Per contender, in the order they ran: how many rounds measured it, its ratios to the floor taken pair
+    by pair (``x_floor_wall``, ``x_floor_cpu``: ``per_round`` and their median, min and max; not for the
+    floor itself) and every figure's median, min and max over the rounds (``figures``)."""
+    pairs = pair_ratios(rounds)
+    by_name: dict[str, list[dict]] = {}
+    for outcomes in rounds:
+        for outcome in outcomes:
+            by_name.setdefault(outcome.contender, []).append(asdict(outcome))
+    out: dict[str, dict] = {}
+    for name, found in by_name.items():
+        entry: dict = {"rounds": len(found)}
+        for kind in ("wall", "cpu"):
+            if name in pairs:
+                per_round = pairs[name][kind]
+                entry[f"x_floor_{kind}"] = {"per_round": [None if r is None else round(r, 3) for r in per_round],
+                                            **(spread(per_round) or {})}
+        entry["figures"] = figures_over_rounds(found)
+        out[name] = entry
+    return out
+
+
+def _spread_text(figure: dict | None, digits: int = 2, zero_is_none: bool = False) -> str:
+    """``median (min-max)``, or the one value when all rounds agree; ``-`` for none (or for zero with
+    ``zero_is_none``: CPU and memory are 0 where they were not measured, as in ``steps``; a ratio with no
+    round measured has its ``per_round`` only)."""
+    if not figure or "median" not in figure or (zero_is_none and not figure["median"]):
+        return "-"
+    median, low, high = (f"{figure[key]:.{digits}f}" for key in ("median", "min", "max"))
+    return median if low == high else f"{median} ({low}-{high})"
+
+
+def print_summary(summary: dict[str, dict], repeat: int) -> str:
+    """The rounds' medians as a Markdown table, then each contender's CPU by process and other figures."""
+    out = io.StringIO()
+    out.write(f"Over {repeat} rounds, median (min-max); x floor: each round against the floor of the same round\n\n"
+              "| contender | rounds | wall s | CPU s | pages/min | x floor wall | x floor CPU | peak PSS MB | CER % |\n"
+              "|---|---|---|---|---|---|---|---|---|\n")
+    for name, entry in summary.items():
+        got = entry["figures"]
+        out.write(f"| {name} | {entry['rounds']} | {_spread_text(got.get('seconds'), 1)} | "
+                  f"{_spread_text(got.get('cpu_seconds'), 1, True)} | {_spread_text(got.get('pages_per_minute'), 1)} | "
+                  f"{_spread_text(entry.get('x_floor_wall'))} | {_spread_text(entry.get('x_floor_cpu'))} | "
+                  f"{_spread_text(got.get('peak_pss_mb'), 0, True)} | {_spread_text(got.get('cer'))} |\n")
+    out.write("\n")
+    for name, entry in summary.items():
+        notes = entry["figures"].get("notes", {})
+        parts = []
+        if notes.get("cpu_by_process"):
+            parts.append("CPU s by process " + ", ".join(f"{kind} {_spread_text(figure, 1)}"
+                                                         for kind, figure in notes["cpu_by_process"].items()))
+        if notes.get("peak_pss_mb_by_process"):
+            parts.append("peak PSS MB by process " + ", ".join(
+                f"{kind} {_spread_text(figure, 0)}" for kind, figure in notes["peak_pss_mb_by_process"].items()))
+        if notes.get("per_document_s"):
+            parts.append(f"per document p95 s {_spread_text(notes['per_document_s'].get('p95'), 3)}, "
+                         f"median s {_spread_text(notes['per_document_s'].get('median'), 3)}")
+        if notes.get("first_flow_run_s"):
+            parts.append(f"first flow run s {_spread_text(notes['first_flow_run_s'], 1)}")
+        if notes.get("sampler_cpu_s"):
+            parts.append(f"sampler CPU s {_spread_text(notes['sampler_cpu_s'], 1)}")
+        if parts:
+            out.write(f"- {name}: {'; '.join(parts)}\n")
+    return out.getvalue()
+
+
+def measure_contender(name: str, backlog: Backlog, results_dir: Path) -> list[Outcome]:
+    """Run the contender ``name`` once on fresh state (its own folder under ``results_dir`` made anew)."""
+    kind = name.split(":")[0]
+    if name == "floor":
+        return [floor(backlog, results_dir)]
+    if kind in ("run", "run-cold"):
+        return [run(backlog, results_dir, name)]
+    if name == "ocr-one":
+        return [ocr_one(backlog, results_dir)]
+    if name == "ocr-set":
+        return [ocr_set(backlog, results_dir)]
+    if name in ("ocr", "ocr-parallel"):
+        return [ocr(backlog, results_dir, parallel=name == "ocr-parallel")]
+    if name in ("ocrmypdf", "ocrmypdf-parallel"):
+        return [ocrmypdf(backlog, results_dir, parallel=name == "ocrmypdf-parallel")]
+    if name == "steps":
+        return [steps(backlog, results_dir)]
+    if name == "two-workers":
+        return two_workers(backlog, results_dir)
+    raise SystemExit(f"unknown contender {name!r}; known: {KNOWN}")
+
+
+KNOWN = f"{ALL},ocrmypdf-parallel,ocr-one,ocr-set,run-cold"
+
+
+def read_set(backlog: Backlog) -> int:
+    """Read every file of the set once (the page cache then holds it for every round alike, not from round 2
+    on only); returns the bytes read."""
+    read = 0
+    for path in sorted((backlog.root / "pages").glob("*.jpg")) + sorted((backlog.root / "inbox").rglob("*")):
+        if path.is_file():
+            read += len(path.read_bytes())
+    return read
 
 
 def main() -> int:
@@ -620,7 +819,17 @@ def main() -> int:
     parser.add_argument("--sample-every", type=float, default=SAMPLE_EVERY, metavar="SECONDS",
                         help="seconds between two samples of the process tree's memory and CPU (default 0.05); "
                              "the sampler's own CPU is reported as sampler_cpu_s")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run the contenders N times in turn (round k: floor, then the others in the order "
+                             "given, each on fresh state); each ratio to the floor is taken within its round and "
+                             "the median, min and max over the rounds are reported (default 1: one round)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    names = args.only.split(",")
+    for name in names:
+        if name not in KNOWN.split(",") and name.split(":")[0] not in ("run", "run-cold"):
+            raise SystemExit(f"unknown contender {name!r}; known: {KNOWN}")
     RUN_SETTINGS.update(settings_env(args.set))
     globals()["SAMPLE_EVERY"] = args.sample_every
     root = REPO / "var" / "bench" / f"backlog-{args.pages}-s{args.seed}"
@@ -629,34 +838,30 @@ def main() -> int:
     backlog = Backlog(root, index["documents"])
     results_dir = root / "results"
     print(f"{root}: {len(backlog.documents)} dossiers, {backlog.pages} pages; load {os.getloadavg()}", flush=True)
-    outcomes: list[Outcome] = []
-    for name in args.only.split(","):
-        if name == "floor":
-            found = [floor(backlog, results_dir)]
-        elif name.split(":")[0] in ("run", "run-cold"):
-            found = [run(backlog, results_dir, name)]
-        elif name == "ocr-one":
-            found = [ocr_one(backlog, results_dir)]
-        elif name == "ocr-set":
-            found = [ocr_set(backlog, results_dir)]
-        elif name in ("ocr", "ocr-parallel"):
-            found = [ocr(backlog, results_dir, parallel=name == "ocr-parallel")]
-        elif name in ("ocrmypdf", "ocrmypdf-parallel"):
-            found = [ocrmypdf(backlog, results_dir, parallel=name == "ocrmypdf-parallel")]
-        elif name == "steps":
-            found = [steps(backlog, results_dir)]
-        elif name == "two-workers":
-            found = two_workers(backlog, results_dir)
-        else:
-            raise SystemExit(f"unknown contender {name!r}; known: {ALL},ocrmypdf-parallel,ocr-one,ocr-set,run-cold")
+    if args.repeat > 1:
+        print(f"{args.repeat} rounds; the set read once first ({read_set(backlog) / 1e6:.0f} MB)", flush=True)
+
+    def done(k: int, found: list[Outcome]) -> None:
         for outcome in found:
-            print(json.dumps(asdict(outcome), ensure_ascii=False), flush=True)
-        outcomes += found
-    print(print_table(outcomes))
+            line = asdict(outcome) if args.repeat == 1 else {"round": k, **asdict(outcome)}
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+
+    def ended(k: int, outcomes: list[Outcome]) -> None:
+        if args.repeat > 1:
+            print(f"round {k} of {args.repeat}:\n{print_table(outcomes)}", flush=True)
+
+    rounds = in_rounds(names, args.repeat, lambda name: measure_contender(name, backlog, results_dir), done, ended)
+    if args.repeat == 1:
+        print(print_table(rounds[0]))
+        report: object = [asdict(o) for o in rounds[0]]
+    else:
+        overall = summarize(rounds)
+        print(print_summary(overall, args.repeat))
+        report = {"repeat": args.repeat, "order": [o.contender for o in rounds[0]],
+                  "rounds": [[asdict(o) for o in outcomes] for outcomes in rounds], "summary": overall}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([asdict(o) for o in outcomes], ensure_ascii=False, indent=2) + "\n",
-                             encoding="utf-8")
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
