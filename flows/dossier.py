@@ -213,11 +213,17 @@ def _claim_settled(
 
 
 def _scan_early(claimed: intake.InboxItem, settings: Settings, pool: engine.PagePool) -> None:
-    """What the document's flow does up to its scan, without the catalog: its work folder, the copy, the
-    scan (checkpointed in the folder). Errors are the flow's to report: it meets them again when it waits."""
+    """What the document's flow does up to its scan, without holding its code: its work folder, the copy,
+    the scan (checkpointed in the folder). This very scan archived before (a re-drop, or the same scan under
+    another code) is not scanned: the flow finds it a duplicate or refuses it. Errors are the flow's to
+    report: it meets them again when it waits."""
     intake.check_item(claimed, max_file_mb=settings.intake.max_file_mb)  # refused: the flow says why, no work
     meta = intake.read_meta(claimed)
-    work = pipeline.WorkFolder.for_document(settings.paths.work, meta, intake.input_sha256(claimed.path),
+    input_sha = intake.input_sha256(claimed.path)
+    with open_catalog(settings.catalog) as catalog:
+        if catalog.find_by_input_sha256(input_sha) is not None:
+            return
+    work = pipeline.WorkFolder.for_document(settings.paths.work, meta, input_sha,
                                             pipeline.settings_fingerprint(settings)).create()
     copy = work.copy_input(claimed)
     work.make_private()

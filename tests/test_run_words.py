@@ -143,3 +143,42 @@ def test_items_begun_early_rejoin_the_run_in_the_inboxs_order():
     ordered = dossier._in_inbox_order(items, ["tinh", "huyen", "xa"])
     assert [str(i.path) for i in ordered] == ["/inbox/tinh/z/9.pdf", "/inbox/xa/a/3.pdf", "/inbox/xa/b/1.pdf",
                                               "/inbox/xa/b/2.pdf"]
+
+
+@pytest.mark.parametrize("archived_as", [None, "000.31.25.H08-261120-0001-KQ1", "000.31.25.H08-261120-0009-KQ1"])
+def test_a_scan_begun_early_is_not_read_when_this_very_scan_was_archived_before(tmp_path, monkeypatch, archived_as):
+    # a re-drop (same code) and the same scan renamed (another code): the flow reports the duplicate or the
+    # conflict from the catalog; neither is worth reading while the server starts
+    from datetime import UTC, datetime
+
+    import pipeline
+    from digitize import intake
+    from digitize.settings import load_settings
+    from storage.catalog import open_catalog
+
+    settings = load_settings(environ={"DIGITIZE_INTAKE__SETTLE_SECONDS": "0"}, base_dir=tmp_path)
+    office = settings.paths.inbox / "xa" / "phuoc-loc"
+    office.mkdir(parents=True)
+    dropped = office / "000.31.25.H08-261120-0001-KQ1.pdf"
+    dropped.write_bytes("%PDF-1.7\nthe scan of Hòa's request\n".encode())
+    item = intake.InboxItem(dropped, "xa", "phuoc-loc")
+    if archived_as is not None:
+        named = office / f"{archived_as}.pdf"
+        if named != dropped:
+            named.write_bytes(dropped.read_bytes())
+        meta = intake.read_meta(intake.InboxItem(named, "xa", "phuoc-loc"))
+        if named != dropped:
+            named.unlink()
+        with open_catalog(settings.catalog) as catalog:
+            catalog.record_document(meta, input_sha256=intake.input_sha256(dropped), output_sha256="c" * 64,
+                                    archive_key=f"xa/phuoc-loc/2026/{meta.dossier_code}/{meta.document_code}.pdf",
+                                    page_count=1, ocr_confidence=90.0, pades_level="B-B", signer="x",
+                                    signed_at=datetime.now(UTC))
+    scanned = []
+    monkeypatch.setattr(pipeline, "scan", lambda copy, meta, work, settings, pool: scanned.append(meta.document_code))
+    dossier._scan_early(item, settings, None)
+    if archived_as is None:
+        assert scanned == [dropped.stem]
+    else:
+        assert scanned == []
+        assert not settings.paths.work.exists() or not any(settings.paths.work.iterdir()), "no work folder made"
