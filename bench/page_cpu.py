@@ -7,13 +7,15 @@ the default OCR settings. Measured:
 
 - the CPU of this process (all its threads: OpenCV's too) in ``process_page``, per page and in all, and by
   function (cProfile with ``time.process_time`` as its clock: ``--top`` rows by own time and by total time);
-- Tesseract's CPU (``getrusage(RUSAGE_CHILDREN)``: the readings and OSD runs this process waited for);
+- Tesseract's CPU: the page worker's reader, Tesseract kept loaded (``digitize.tesseract_api``; its CPU read from
+  ``/proc`` around each page), or with ``--program`` the ``tesseract`` program run per page, and the OSD runs
+  (``getrusage(RUSAGE_CHILDREN)``: what this process waited for);
 - how many Tesseract readings and OSD runs each page took (a page read twice is Tesseract CPU past the floor);
 - the CER of each document's text (the pages' text layers, and with ``--assemble`` ``pdftotext`` of the
   PDF/A made of them, as the benchmark reads the archived copy) against the set's truth; the assembly's own
   CPU is reported apart.
 
-    .venv/bin/python bench/page_cpu.py [--set var/bench/backlog-100-s13] [--limit N] [--assemble] [--json FILE]
+    .venv/bin/python bench/page_cpu.py [--set var/bench/backlog-100-s13] [--limit N] [--assemble] [--program] [--json FILE]
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 from ocr_bench import normalize  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
-from digitize import engine, ocr, pages, pdfa  # noqa: E402
+from digitize import engine, ocr, pages, pdfa, tesseract_api  # noqa: E402
 from digitize.models import DocumentMeta, parse_document_code  # noqa: E402
 from digitize.settings import OcrSettings  # noqa: E402
 
@@ -51,6 +53,15 @@ from digitize.settings import OcrSettings  # noqa: E402
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def tesseract_cpu(reader: tesseract_api.Reader | None) -> tuple[int | None, float]:
+    """The reader process (kept loaded) and the CPU it has used so far (``/proc``), or (None, 0)."""
+    pid = reader.pid if reader is not None else None
+    if pid is None:
+        return None, 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def counting(counts: Counter, name: str, function):
@@ -71,6 +82,8 @@ def main() -> int:
     parser.add_argument("--assemble", action="store_true", help="also assemble each PDF/A and take its CER")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--program", action="store_true",
+                        help="run the tesseract program per page (a page worker without Tesseract kept loaded)")
     args = parser.parse_args()
     backlog = json.loads((args.set / "backlog.json").read_text(encoding="utf-8"))
     documents = backlog["documents"][: args.limit or None]
@@ -80,6 +93,10 @@ def main() -> int:
     counts: Counter = Counter()
     ocr.run_tesseract = counting(counts, "readings", ocr.run_tesseract)
     ocr.detect_rotation = counting(counts, "osd", ocr.detect_rotation)
+    library = None if args.program else tesseract_api.tesseract_library()
+    reader = tesseract_api.Reader(library) if library else None  # as a page worker reads (engine._worker_reader)
+    if reader is not None:
+        reader.read = counting(counts, "readings", reader.read)
     profile = cProfile.Profile(time.process_time)
     work = Path(tempfile.mkdtemp(prefix="page-cpu-"))
     per_page, errors, length, assemble_cpu, layer_errors, per_document = [], 0, 0, 0.0, 0, {}
@@ -92,11 +109,13 @@ def main() -> int:
             done = []
             for page in plan.pages:
                 before_counts = dict(counts)
-                cpu0, kids0 = time.process_time(), children_cpu()
+                cpu0, kids0, (pid0, kept0) = time.process_time(), children_cpu(), tesseract_cpu(reader)
                 profile.enable()
-                result = engine.process_page(page, folder, settings)
+                result = engine.process_page(page, folder, settings, reader)
                 profile.disable()
-                cpu, kids = time.process_time() - cpu0, children_cpu() - kids0
+                pid, kept = tesseract_cpu(reader)
+                cpu = time.process_time() - cpu0
+                kids = children_cpu() - kids0 + (kept - kept0 if pid == pid0 else kept)
                 own_cpu, tess_cpu = own_cpu + cpu, tess_cpu + kids
                 done.append(result)
                 per_page.append({
@@ -126,8 +145,11 @@ def main() -> int:
             length += len(truth)
             shutil.rmtree(folder)
     finally:
+        if reader is not None:
+            reader.close()
         shutil.rmtree(work, ignore_errors=True)
     report = {
+        "tesseract": "program per page" if reader is None else "kept loaded (tesseract_api.Reader)",
         "pages": len(per_page),
         "page_cpu_outside_tesseract_s": round(own_cpu, 2),
         "per_page_s": round(own_cpu / max(1, len(per_page)), 3),
