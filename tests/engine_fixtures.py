@@ -7,6 +7,7 @@ turned, skewed, stamped with a red seal or framed by a dark scanner border.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +132,12 @@ def tesseract_double(bin_dir: Path, *, passthrough: str, then: str) -> Path:
     fake.write_text(f'#!/bin/sh\ncase "$*" in {passthrough}) exec {shutil.which("tesseract")} "$@";; esac\n{then}\n')
     fake.chmod(0o755)
     return bin_dir
+
+
+def gone(pid: int) -> bool:
+    """True when ``pid`` is neither running nor a zombie (it was reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -13,6 +13,7 @@ import pytest
 
 from digitize import ocr
 from digitize.errors import ExitCode, MissingToolError, ToolError, ToolTimeoutError
+from tests.engine_fixtures import gone
 
 
 def _fake_tesseract(bin_dir: Path, body: str) -> Path:
@@ -22,14 +23,6 @@ def _fake_tesseract(bin_dir: Path, body: str) -> Path:
     fake.chmod(0o755)
     return bin_dir
 
-
-def _gone(pid: int) -> bool:
-    """True when ``pid`` is neither running nor a zombie (it was reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_the_page_file_is_handed_to_tesseract_as_it_is_through_pytesseract_with_one_thread(tmp_path, monkeypatch):
@@ -69,7 +62,7 @@ def test_tesseract_past_its_timeout_is_killed_reaped_and_transient_exit_8(tmp_pa
     assert time.monotonic() - started < 10
     assert caught.value.message == "tesseract did not finish within 1 s"
     assert caught.value.transient and caught.value.exit_code == ExitCode.tool_failed
-    assert _gone(int(pid_file.read_text()))
+    assert gone(int(pid_file.read_text()))
 
 
 class _Alarm(Exception):
@@ -93,7 +86,7 @@ def test_an_interrupted_wait_kills_and_reaps_tesseract_and_lets_the_interruption
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert _gone(int(pid_file.read_text()))
+    assert gone(int(pid_file.read_text()))
 
 
 def test_tesseract_not_on_path_is_a_missing_tool_exit_5(tmp_path, monkeypatch):

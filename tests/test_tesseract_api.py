@@ -21,7 +21,7 @@ from PIL import Image
 from digitize import engine, ocr, pages, tesseract_api
 from digitize.errors import ExitCode, ToolError, ToolTimeoutError
 from digitize.settings import OcrSettings
-from tests.engine_fixtures import LINES, text_page
+from tests.engine_fixtures import LINES, gone, text_page
 
 pytestmark = pytest.mark.tools
 
@@ -54,14 +54,6 @@ def _dense_page(path: Path) -> Path:
     return _page(path, (VIETNAMESE + LINES) * 5)
 
 
-def _gone(pid: int) -> bool:
-    """True when ``pid`` is neither running nor a zombie (it was reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
 
 def _without_date(pdf: bytes) -> bytes:
     return re.sub(rb"/CreationDate \([^)]*\)", b"", pdf)
@@ -93,7 +85,7 @@ def test_past_its_timeout_the_reader_is_killed_and_reaped_transient_exit_8_and_t
     assert time.monotonic() - started < 5
     assert caught.value.message == "tesseract did not finish within 0.2 s"
     assert caught.value.transient and caught.value.exit_code == ExitCode.tool_failed
-    assert _gone(pid) and reader.pid is None
+    assert gone(pid) and reader.pid is None
     reader.read(dense, tmp_path / "again", languages="vie", dpi=300, timeout=120)
     assert reader.pid not in (None, pid)
     assert (tmp_path / "again.tsv").stat().st_size > 0
@@ -120,7 +112,7 @@ def test_an_interrupted_wait_kills_and_reaps_the_reader_and_lets_the_interruptio
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert _gone(pid) and reader.pid is None
+    assert gone(pid) and reader.pid is None
 
 
 def test_a_reader_that_dies_mid_page_fails_that_page_with_its_cause_and_the_next_page_reads(tmp_path, reader):
@@ -132,7 +124,7 @@ def test_a_reader_that_dies_mid_page_fails_that_page_with_its_cause_and_the_next
         reader.read(dense, tmp_path / "dense", languages="vie", dpi=300, timeout=60)
     assert caught.value.message == "tesseract failed with exit code -9: killed by SIGKILL"
     assert not isinstance(caught.value, ToolTimeoutError)
-    assert _gone(pid)
+    assert gone(pid)
     reader.read(_page(tmp_path / "next.pgm"), tmp_path / "next", languages="vie", dpi=300, timeout=60)
     assert (tmp_path / "next.tsv").stat().st_size > 0
 
@@ -179,15 +171,15 @@ def test_the_reader_dies_with_the_process_that_started_it(tmp_path, library):
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())
-        assert not _gone(child)
+        assert not gone(child)
     finally:
         parent.kill()
         parent.wait()
         parent.stdout.close()
     deadline = time.monotonic() + 10
-    while not _gone(child) and time.monotonic() < deadline:
+    while not gone(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _gone(child), "SIGKILL of its parent leaves no reader behind"
+    assert gone(child), "SIGKILL of its parent leaves no reader behind"
 
 
 def _readers_in_group(group: int) -> list[int]:
