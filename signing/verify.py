@@ -54,7 +54,7 @@ from signing.diff_policy import STRICT_DIFF_POLICY
 from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.report import Check, VerifyReport
-from signing.stamp_check import check_stamp, check_stamp_clear
+from signing.stamp_check import stamp_checks
 from signing.trust import common_name, load_trust_roots, validation_context
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
@@ -72,6 +72,8 @@ _LTA_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _VALIDATION_ERRORS = (SignatureValidationError, PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 ContextFactory = Callable[[], ValidationContext]
+#: the revocation mode of the structural validation of a file without document timestamps
+_STRUCTURAL_MODE = "soft-fail"
 
 
 def stricter_level(*levels: str | None) -> str:
@@ -133,11 +135,10 @@ def verify_pdf(
                            dict(algorithm_sunsets or {}))
     # the other checks need no revocation verdict: trust and revocation have their own checks, and for
     # B-LTA the timestamps' revocation is judged long-term (a stale embedded CRL is not a broken timestamp)
-    structural_mode = "none" if _has_document_timestamps(reader) else "soft-fail"
+    structural_mode = "none" if _has_document_timestamps(reader) else _STRUCTURAL_MODE
     make_context = context_factory or _context_factory(reader, roots, False, structural_mode, fetch_timeout)
     checks = _signature_checks(reader, make_context, trust, min_pades_level, data)
-    checks.append(check_stamp(data, agency_name=agency_name))
-    checks.append(check_stamp_clear(data))
+    checks.extend(stamp_checks(data, agency_name=agency_name))
     if check_pdfa:
         checks.append(check_signed_pdfa(data, validated_sha256=validated_pdfa_sha256))
     if expected_sha256 is not None:
@@ -244,13 +245,13 @@ def _checks_for(
     data: bytes,
 ) -> _Outcome:
     signed = Check("signed", True, _("signature field {field}", field=sig.field_name))
-    try:
-        status = validate_pdf_signature(sig, signer_validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
-    except _VALIDATION_ERRORS as e:
-        reason = _("the signature could not be validated: {error}", error=e)
+    validations = _validate(sig, reader, make_context, trust)
+    status = validations.structure
+    if isinstance(status, Exception):
+        reason = _("the signature could not be validated: {error}", error=status)
         return _Outcome([signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])], [])
     allowed = _LTA_CHANGES if _has_validation_updates(reader) else _NO_CHANGE
-    trust_check, revocation_check = _trust_checks(sig, reader, status, trust)
+    trust_check, revocation_check = _trust_checks(sig, reader, validations, trust)
     checks = [
         signed,
         _integrity(status, _hole_problem(sig, data, trust.roots)),
@@ -264,6 +265,73 @@ def _checks_for(
     ]
     covered = _has_document_timestamps(reader)
     return _Outcome(checks, [_signature_timestamp(sig.field_name, status, covered)])
+
+
+@dataclass
+class _Validations:
+    """One signature's pyHanko validations: ``structure`` for the checks of the signature itself (integrity,
+    cryptography, level, modifications, coverage, its timestamp) and, when its trust is judged at the present,
+    ``current`` (the configured revocation mode, embedded data only) and ``fetched`` (the same, fetching
+    allowed); None when not made (yet), an exception when pyHanko raised one."""
+
+    structure: PdfSignatureStatus | Exception
+    current: PdfSignatureStatus | Exception | None = None
+    fetched: PdfSignatureStatus | Exception | None = None
+
+
+def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader, make_context: ContextFactory,
+              trust: _TrustSettings) -> _Validations:
+    """The structural validation, and the present ones when one validation provably serves both.
+
+    The structural checks read from a status only what pyHanko computes without the validation context
+    (digest, signature value, coverage, modification analysis, the signer's certificate), plus the verdict
+    on the signature timestamp, whose trust does depend on it. So the validation the ``trust`` check makes
+    at the present (made with the strict diff policy) serves the structural checks too when its context is
+    the structural one (the caller's context factory, or the same revocation mode without fetching), or
+    when the signature carries no signature timestamp (B-B: a hard-fail validation, fetching allowed, then
+    validates the signature once instead of twice). Otherwise, or when that validation raised where the
+    structural one might not, the structural validation is made as before. A B-LTA file's trust is judged
+    long-term (:func:`_trust_checks`): nothing is shared.
+    """
+    shared = _same_context_now(trust) or not _has_signature_timestamp(sig)
+    if _judged_long_term(reader, trust) or not shared:
+        return _Validations(_structural(sig, make_context))
+    current = _present_status(sig, reader, trust, fetch=False, diff=True)
+    if not isinstance(current, Exception) or _same_context_now(trust):
+        return _Validations(current, current)  # the structural validation would raise the same error
+    fetched = _present_status(sig, reader, trust, fetch=True, diff=True) if trust.fetch else None
+    if fetched is not None and not isinstance(fetched, Exception):
+        return _Validations(fetched, current, fetched)
+    return _Validations(_structural(sig, make_context), current, fetched)
+
+
+def _structural(sig: EmbeddedPdfSignature, make_context: ContextFactory) -> PdfSignatureStatus | Exception:
+    try:
+        return validate_pdf_signature(sig, signer_validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
+    except _VALIDATION_ERRORS as e:
+        return e
+
+
+def _judged_long_term(reader: PdfFileReader, trust: _TrustSettings) -> bool:
+    """A file with document timestamps (B-LTA) has its trust judged by the AdES engine, unless the caller
+    gives the validation context."""
+    return bool(reader.embedded_timestamp_signatures) and trust.context_factory is None
+
+
+def _same_context_now(trust: _TrustSettings) -> bool:
+    """True when the present validation without fetching uses the structural validation's context."""
+    return trust.context_factory is not None or trust.mode == _STRUCTURAL_MODE
+
+
+def _has_signature_timestamp(sig: EmbeddedPdfSignature) -> bool:
+    """True when the signature carries a signature timestamp token (as pyHanko looks for it), or when its
+    unsigned attributes cannot be read (then the caller does not share a validation)."""
+    try:
+        attrs = sig.signer_info["unsigned_attrs"]
+        return attrs.native is not None and any(attr["type"].native == "signature_time_stamp_token"
+                                                for attr in attrs)
+    except _VALIDATION_ERRORS:
+        return True
 
 
 def _integrity(status: PdfSignatureStatus, hole_problem: str | None) -> Check:
@@ -389,16 +457,24 @@ def _cryptography(status: PdfSignatureStatus) -> Check:
     return Check("cryptography", False, _("the signature value does not match the signer's key"))
 
 
-def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus,
+def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, validations: _Validations,
                   trust: _TrustSettings) -> tuple[Check, Check]:
-    """``trust`` and ``revocation``: long-term (AdES) for B-LTA, else at the present; embedded data first."""
-    if reader.embedded_timestamp_signatures and trust.context_factory is None:
+    """``trust`` and ``revocation``: long-term (AdES) for B-LTA, else at the present; embedded data first.
+
+    The present validations already made (:func:`_validate`) are taken as they are.
+    """
+    status = validations.structure
+    if _judged_long_term(reader, trust):
         return _long_term_checks(sig, reader, status, trust)
-    current = _present_status(sig, reader, trust, fetch=False)
+    current = validations.current
+    if current is None:
+        current = _present_status(sig, reader, trust, fetch=False)
     if not isinstance(current, Exception) and current.trusted:
         return _trust(current), _revocation(current, reader)
     if trust.fetch:
-        fetched = _present_status(sig, reader, trust, fetch=True)
+        fetched = validations.fetched
+        if fetched is None:
+            fetched = _present_status(sig, reader, trust, fetch=True)
         if not isinstance(fetched, Exception):
             return _trust(fetched), _revocation(fetched, reader)
         reason = _("revocation data could not be fetched ({error})", error=fetched)
@@ -415,10 +491,13 @@ def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfS
 
 
 def _present_status(sig: EmbeddedPdfSignature, reader: PdfFileReader, trust: _TrustSettings,
-                    *, fetch: bool) -> PdfSignatureStatus | Exception:
-    """The signature validated now with the configured revocation mode (the DSS, plus fetching if ``fetch``)."""
+                    *, fetch: bool, diff: bool = False) -> PdfSignatureStatus | Exception:
+    """The signature validated now with the configured revocation mode (the DSS, plus fetching if ``fetch``);
+    with ``diff``, also the modification analysis under the strict diff policy (as the structural validation)."""
     make = trust.context_factory or _context_factory(reader, trust.roots, fetch, trust.mode, trust.timeout)
     try:
+        if diff:
+            return validate_pdf_signature(sig, signer_validation_context=make(), diff_policy=STRICT_DIFF_POLICY)
         return validate_pdf_signature(sig, signer_validation_context=make(), skip_diff=True)
     except _VALIDATION_ERRORS as e:
         return e
