@@ -54,7 +54,11 @@ def check_signed_pdfa(data: bytes, flavour: str = FLAVOUR, *, validated_sha256: 
     ``pikepdf.pdfa`` validation as PDF/A-``flavour`` (the pipeline's assembled
     PDF/A): when the unsigned revision of ``data`` is exactly those bytes it
     is not validated again, and only what the signing revisions add is
-    checked; any other unsigned revision is validated in full.
+    checked; any other unsigned revision is validated in full. The detail
+    then lists nothing pikepdf "did not check", as the full validation of
+    those bytes would not: the engine writes its PDF/A with
+    ``pikepdf.pdfa.save``, which accepts only a "pass" verdict, a report
+    without any finding (a construct it does not check makes it raise).
     """
     base = unsigned_revision(data)
     known = validated_sha256 is not None and hashlib.sha256(base).hexdigest() == validated_sha256.lower()

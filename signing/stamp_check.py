@@ -59,6 +59,10 @@ class StampText:
     shown_size: tuple[float, float] | None = None
 
 
+#: what reading a damaged stamp or page raises inside pikepdf and the decoding
+_READ_ERRORS = (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError)
+
+
 def check_stamp(data: bytes, *, agency_name: str | None = None) -> Check:
     """The ``stamp`` check of a signed file.
 
@@ -68,15 +72,9 @@ def check_stamp(data: bytes, *, agency_name: str | None = None) -> Check:
     """
     try:
         stamp = read_stamp(data)
-    except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
-        return Check("stamp", False, _("the visible signature cannot be read: {error}", error=e))
-    if stamp is None:
-        return Check("stamp", False, _("no visible signature on page 1 (Decree 30/2020 wants one at the top right)"))
-    problems = stamp_problems(stamp, agency_name=agency_name)
-    if problems:
-        return Check("stamp", False, "; ".join(problems))
-    return Check("stamp", True, _("Decree 30/2020 form at the top right of page 1: {lines}",
-                                  lines=" / ".join(stamp.lines)))
+    except _READ_ERRORS as e:
+        return Check("stamp", False, _unreadable(e))
+    return _form_check(stamp, agency_name)
 
 
 def check_stamp_clear(data: bytes, *, timeout: float = 60.0) -> Check:
@@ -87,9 +85,40 @@ def check_stamp_clear(data: bytes, *, timeout: float = 60.0) -> Check:
     """
     try:
         stamp = read_stamp(data)
+    except _READ_ERRORS as e:
+        return Check("stamp_clear", False, _unreadable(e))
+    return _clear_check(data, stamp, timeout)
+
+
+def stamp_checks(data: bytes, *, agency_name: str | None = None, timeout: float = 60.0) -> tuple[Check, Check]:
+    """The ``stamp`` and ``stamp_clear`` checks (:func:`check_stamp`, :func:`check_stamp_clear`), the
+    stamp read and decoded once for both."""
+    try:
+        stamp = read_stamp(data)
+    except _READ_ERRORS as e:
+        return Check("stamp", False, _unreadable(e)), Check("stamp_clear", False, _unreadable(e))
+    return _form_check(stamp, agency_name), _clear_check(data, stamp, timeout)
+
+
+def _unreadable(error: Exception) -> str:
+    return _("the visible signature cannot be read: {error}", error=error)
+
+
+def _form_check(stamp: StampText | None, agency_name: str | None) -> Check:
+    if stamp is None:
+        return Check("stamp", False, _("no visible signature on page 1 (Decree 30/2020 wants one at the top right)"))
+    problems = stamp_problems(stamp, agency_name=agency_name)
+    if problems:
+        return Check("stamp", False, "; ".join(problems))
+    return Check("stamp", True, _("Decree 30/2020 form at the top right of page 1: {lines}",
+                                  lines=" / ".join(stamp.lines)))
+
+
+def _clear_check(data: bytes, stamp: StampText | None, timeout: float) -> Check:
+    try:
         view = _visible_page(data)
-    except (pikepdf.PdfError, KeyError, ValueError, IndexError, AttributeError, TypeError) as e:
-        return Check("stamp_clear", False, _("the visible signature cannot be read: {error}", error=e))
+    except _READ_ERRORS as e:
+        return Check("stamp_clear", False, _unreadable(e))
     if stamp is None:
         return Check("stamp_clear", False, _("no visible signature on page 1"))
     try:

@@ -21,6 +21,10 @@ reported as its own check, and the report is ok only when all of them are:
 ``archive_sha256``        the file's SHA-256 is the one recorded (when one is known)
 ========================  ========================================================
 
+The look at the bytes the signature leaves out (its ``/Contents`` and the certificates it
+carries) is :mod:`signing.integrity`; the timestamps' verdicts and the level reached,
+:mod:`signing.timestamp_check`.
+
 A failed check is either a proof that something is wrong, or ``indeterminate``
 (data needed now is missing, and the detail says what would resolve it); the
 report's ``outcome`` is ``valid``, ``invalid`` or ``indeterminate`` accordingly.
@@ -35,7 +39,6 @@ from datetime import date, datetime, timezone
 from io import BytesIO
 from pathlib import Path
 
-from asn1crypto import parser as asn1_parser
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
@@ -48,16 +51,27 @@ from pyhanko_certvalidator import ValidationContext
 
 from digitize import i18n
 from digitize.errors import VerificationError
-from digitize.i18n import N_, _, os_error
+from digitize.i18n import _, os_error
 from digitize.models import PADES_LEVELS
 from signing.diff_policy import STRICT_DIFF_POLICY
+from signing.integrity import hole_problem
 from signing.long_term import dss_damage, long_term_verdict, longevity, quiet_pyhanko_logs
 from signing.pdfa_check import check_signed_pdfa
 from signing.report import Check, VerifyReport
-from signing.stamp_check import check_stamp, check_stamp_clear
+from signing.stamp_check import stamp_checks
+from signing.timestamp_check import (
+    PADES_SUBFILTER,
+    dss_has_revinfo,
+    moment,
+    names_revocation_sources,
+    pades_level_check,
+    pades_level_reached,
+    signature_timestamp,
+    timestamp_verdict,
+    timestamps_check,
+)
 from signing.trust import common_name, load_trust_roots, validation_context
 
-PADES_SUBFILTER = "/ETSI.CAdES.detached"
 CHECK_NAMES = (
     "signed", "integrity", "cryptography", "trust", "revocation", "timestamps",
     "pades_level", "modifications", "coverage",
@@ -72,6 +86,8 @@ _LTA_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _VALIDATION_ERRORS = (SignatureValidationError, PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 ContextFactory = Callable[[], ValidationContext]
+#: the revocation mode of the structural validation of a file without document timestamps
+_STRUCTURAL_MODE = "soft-fail"
 
 
 def stricter_level(*levels: str | None) -> str:
@@ -133,11 +149,10 @@ def verify_pdf(
                            dict(algorithm_sunsets or {}))
     # the other checks need no revocation verdict: trust and revocation have their own checks, and for
     # B-LTA the timestamps' revocation is judged long-term (a stale embedded CRL is not a broken timestamp)
-    structural_mode = "none" if _has_document_timestamps(reader) else "soft-fail"
+    structural_mode = "none" if _has_document_timestamps(reader) else _STRUCTURAL_MODE
     make_context = context_factory or _context_factory(reader, roots, False, structural_mode, fetch_timeout)
     checks = _signature_checks(reader, make_context, trust, min_pades_level, data)
-    checks.append(check_stamp(data, agency_name=agency_name))
-    checks.append(check_stamp_clear(data))
+    checks.extend(stamp_checks(data, agency_name=agency_name))
     if check_pdfa:
         checks.append(check_signed_pdfa(data, validated_sha256=validated_pdfa_sha256))
     if expected_sha256 is not None:
@@ -215,7 +230,7 @@ def _signature_checks(reader: PdfFileReader, make_context: ContextFactory, trust
     combined = [_combine(i, [o.checks for o in outcomes], names) for i in range(len(CHECK_NAMES))]
     stamps = [t for o in outcomes for t in o.timestamps] + _document_timestamps(reader, make_context)
     index = CHECK_NAMES.index("timestamps")
-    combined[index] = _timestamps_check(stamps)
+    combined[index] = timestamps_check(stamps)
     combined.append(_renewal_check(reader, trust.roots, trust.sunsets))
     return combined
 
@@ -244,142 +259,102 @@ def _checks_for(
     data: bytes,
 ) -> _Outcome:
     signed = Check("signed", True, _("signature field {field}", field=sig.field_name))
-    try:
-        status = validate_pdf_signature(sig, signer_validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
-    except _VALIDATION_ERRORS as e:
-        reason = _("the signature could not be validated: {error}", error=e)
+    validations = _validate(sig, reader, make_context, trust)
+    status = validations.structure
+    if isinstance(status, Exception):
+        reason = _("the signature could not be validated: {error}", error=status)
         return _Outcome([signed, *(Check(name, False, reason) for name in CHECK_NAMES[1:])], [])
     allowed = _LTA_CHANGES if _has_validation_updates(reader) else _NO_CHANGE
-    trust_check, revocation_check = _trust_checks(sig, reader, status, trust)
+    trust_check, revocation_check = _trust_checks(sig, reader, validations, trust)
     checks = [
         signed,
-        _integrity(status, _hole_problem(sig, data, trust.roots)),
+        _integrity(status, hole_problem(sig, data, trust.roots)),
         _cryptography(status),
         trust_check,
         revocation_check,
         Check("timestamps", True, ""),  # replaced by the file-wide check
-        _pades_level(sig, status, reader, min_level),
+        pades_level_check(sig, status, reader, min_level),
         _modifications(status, allowed, dss_damage(reader)),
         _coverage(status, allowed, _appended_bytes(reader, data)),
     ]
     covered = _has_document_timestamps(reader)
-    return _Outcome(checks, [_signature_timestamp(sig.field_name, status, covered)])
+    return _Outcome(checks, [signature_timestamp(sig.field_name, status, covered)])
 
 
-def _integrity(status: PdfSignatureStatus, hole_problem: str | None) -> Check:
-    if hole_problem is not None:
-        return Check("integrity", False, hole_problem)
+@dataclass
+class _Validations:
+    """One signature's pyHanko validations: ``structure`` for the checks of the signature itself (integrity,
+    cryptography, level, modifications, coverage, its timestamp) and, when its trust is judged at the present,
+    ``current`` (the configured revocation mode, embedded data only) and ``fetched`` (the same, fetching
+    allowed); None when not made (yet), an exception when pyHanko raised one."""
+
+    structure: PdfSignatureStatus | Exception
+    current: PdfSignatureStatus | Exception | None = None
+    fetched: PdfSignatureStatus | Exception | None = None
+
+
+def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader, make_context: ContextFactory,
+              trust: _TrustSettings) -> _Validations:
+    """The structural validation, and the present ones when one validation provably serves both.
+
+    The structural checks read from a status only what pyHanko computes without the validation context
+    (digest, signature value, coverage, modification analysis, the signer's certificate), plus the verdict
+    on the signature timestamp, whose trust does depend on it. So the validation the ``trust`` check makes
+    at the present (made with the strict diff policy) serves the structural checks too when its context is
+    the structural one (the caller's context factory, or the same revocation mode without fetching), or
+    when the signature carries no signature timestamp (B-B: a hard-fail validation, fetching allowed, then
+    validates the signature once instead of twice). Otherwise, or when that validation raised where the
+    structural one might not, the structural validation is made as before. A B-LTA file's trust is judged
+    long-term (:func:`_trust_checks`): nothing is shared.
+    """
+    shared = _same_context_now(trust) or not _has_signature_timestamp(sig)
+    if _judged_long_term(reader, trust) or not shared:
+        return _Validations(_structural(sig, make_context))
+    current = _present_status(sig, reader, trust, fetch=False, diff=True)
+    if not isinstance(current, Exception) or _same_context_now(trust):
+        return _Validations(current, current)  # the structural validation would raise the same error
+    fetched = _present_status(sig, reader, trust, fetch=True, diff=True) if trust.fetch else None
+    if fetched is not None and not isinstance(fetched, Exception):
+        return _Validations(fetched, current, fetched)
+    return _Validations(_structural(sig, make_context), current, fetched)
+
+
+def _structural(sig: EmbeddedPdfSignature, make_context: ContextFactory) -> PdfSignatureStatus | Exception:
+    try:
+        return validate_pdf_signature(sig, signer_validation_context=make_context(), diff_policy=STRICT_DIFF_POLICY)
+    except _VALIDATION_ERRORS as e:
+        return e
+
+
+def _judged_long_term(reader: PdfFileReader, trust: _TrustSettings) -> bool:
+    """A file with document timestamps (B-LTA) has its trust judged by the AdES engine, unless the caller
+    gives the validation context."""
+    return bool(reader.embedded_timestamp_signatures) and trust.context_factory is None
+
+
+def _same_context_now(trust: _TrustSettings) -> bool:
+    """True when the present validation without fetching uses the structural validation's context."""
+    return trust.context_factory is not None or trust.mode == _STRUCTURAL_MODE
+
+
+def _has_signature_timestamp(sig: EmbeddedPdfSignature) -> bool:
+    """True when the signature carries a signature timestamp token (as pyHanko looks for it), or when its
+    unsigned attributes cannot be read (then the caller does not share a validation)."""
+    try:
+        attrs = sig.signer_info["unsigned_attrs"]
+        return attrs.native is not None and any(attr["type"].native == "signature_time_stamp_token"
+                                                for attr in attrs)
+    except _VALIDATION_ERRORS:
+        return True
+
+
+def _integrity(status: PdfSignatureStatus, problem: str | None) -> Check:
+    if problem is not None:
+        return Check("integrity", False, problem)
     if status.intact:
         return Check("integrity", True, _("the {algorithm} digest of the signed bytes matches",
                                            algorithm=status.md_algorithm))
     return Check("integrity", False, _("the signed bytes were changed: their digest does not match"))
-
-
-def _hole_problem(sig: EmbeddedPdfSignature, data: bytes, roots: Sequence = ()) -> str | None:
-    """The one unsigned stretch of a signed revision must hold the signature and zero padding only.
-
-    The byte range leaves out ``/Contents``; pyHanko ignores bytes after the
-    CMS structure, so a change there would otherwise go unnoticed.
-    """
-    try:
-        _start1, start, second, _length2 = (int(v) for v in sig.sig_object["/ByteRange"])
-        hole = data[start:second].strip()
-        if not (hole.startswith(b"<") and hole.endswith(b">")):
-            return _("the unsigned part of the file is not the signature's hex string")
-        blob = bytes.fromhex(hole[1:-1].decode("ascii"))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return _("the signature's /Contents is not a clean hex string")
-    used = _der_length(blob)
-    if used is None or any(blob[used:]):
-        return _("bytes after the signature in /Contents were changed (only zero padding may follow it)")
-    return _embedded_certificates_problem(blob[:used], roots)
-
-
-def _embedded_certificates_problem(der: bytes, roots: Sequence = ()) -> str | None:
-    """Certificates carried in the CMS are not covered by the signature: check them.
-
-    Each link of the signer's chain inside the CMS must verify against the next
-    (a self-signed top against itself), and every other certificate there must
-    verify against an embedded issuer. A changed byte in an intermediate or root
-    certificate inside the signature would otherwise pass, since validation
-    finds the chain through the trust roots. The top of the embedded chain must
-    verify too when it can be: against its own key when it is a copy of a root
-    (self-issued, or sharing a trust root's name or key: a changed byte in the
-    name or the key of a root's copy unhooks it from its own signature), else
-    against the trust root that issued it; a top issued by no root given is left
-    to the trust check.
-    """
-    from asn1crypto import cms
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-
-    try:
-        signed_data = cms.ContentInfo.load(der)["content"]
-        certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed_data["certificates"] or ()]
-        by_subject = {c.subject: c for c in certs}
-        trusted = [x509.load_der_x509_certificate(root.dump()) for root in roots]
-        on_path = _signer_path(signed_data, certs, by_subject)
-        for cert in certs:
-            issuer = by_subject.get(cert.issuer)
-            name = cert.subject.rfc4514_string()
-            if issuer is None:
-                if cert in on_path:
-                    issuer = _top_issuer(cert, trusted)
-                    if issuer is None:
-                        continue  # issued by no root given: the trust check says so
-                else:
-                    return _("the certificate {name} inside the signature belongs to no chain: it was changed",
-                             name=name)
-            try:
-                cert.verify_directly_issued_by(issuer)
-            except (InvalidSignature, ValueError, TypeError):
-                return _("the certificate {name} inside the signature was changed", name=name)
-    except (ValueError, TypeError, KeyError) as e:
-        return _("the certificates inside the signature cannot be read: {error}", error=e)
-    return None
-
-
-def _top_issuer(cert, trusted: list):
-    """What the top certificate of the embedded chain must verify against: itself when it is (a copy of)
-    a root, else the trust root named as its issuer; None when no root given issued it."""
-    key = _public_key_der(cert)
-    if cert.issuer == cert.subject or any(
-            root.subject == cert.subject or _public_key_der(root) == key for root in trusted):
-        return cert
-    return next((root for root in trusted if root.subject == cert.issuer), None)
-
-
-def _public_key_der(cert) -> bytes | None:
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        return cert.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (ValueError, TypeError):
-        return None
-
-
-def _signer_path(signed_data, certs: list, by_subject: dict) -> list:
-    """The signer's certificate and its issuers found among ``certs``."""
-    sid = signed_data["signer_infos"][0]["sid"]
-    if sid.name != "issuer_and_serial_number":
-        return []
-    serial = sid.chosen["serial_number"].native
-    current = next((c for c in certs if c.serial_number == serial), None)
-    path = []
-    while current is not None and current not in path:
-        path.append(current)
-        current = by_subject.get(current.issuer)
-    return path
-
-
-def _der_length(blob: bytes) -> int | None:
-    """Total length of the DER element at the start of ``blob``, read by asn1crypto's parser (None if malformed)."""
-    try:
-        _, _, _, header, contents, trailer = asn1_parser.parse(blob, strict=False)
-    except ValueError:
-        return None
-    return len(header) + len(contents) + len(trailer)
 
 
 def _cryptography(status: PdfSignatureStatus) -> Check:
@@ -389,16 +364,24 @@ def _cryptography(status: PdfSignatureStatus) -> Check:
     return Check("cryptography", False, _("the signature value does not match the signer's key"))
 
 
-def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfSignatureStatus,
+def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, validations: _Validations,
                   trust: _TrustSettings) -> tuple[Check, Check]:
-    """``trust`` and ``revocation``: long-term (AdES) for B-LTA, else at the present; embedded data first."""
-    if reader.embedded_timestamp_signatures and trust.context_factory is None:
+    """``trust`` and ``revocation``: long-term (AdES) for B-LTA, else at the present; embedded data first.
+
+    The present validations already made (:func:`_validate`) are taken as they are.
+    """
+    status = validations.structure
+    if _judged_long_term(reader, trust):
         return _long_term_checks(sig, reader, status, trust)
-    current = _present_status(sig, reader, trust, fetch=False)
+    current = validations.current
+    if current is None:
+        current = _present_status(sig, reader, trust, fetch=False)
     if not isinstance(current, Exception) and current.trusted:
         return _trust(current), _revocation(current, reader)
     if trust.fetch:
-        fetched = _present_status(sig, reader, trust, fetch=True)
+        fetched = validations.fetched
+        if fetched is None:
+            fetched = _present_status(sig, reader, trust, fetch=True)
         if not isinstance(fetched, Exception):
             return _trust(fetched), _revocation(fetched, reader)
         reason = _("revocation data could not be fetched ({error})", error=fetched)
@@ -415,10 +398,13 @@ def _trust_checks(sig: EmbeddedPdfSignature, reader: PdfFileReader, status: PdfS
 
 
 def _present_status(sig: EmbeddedPdfSignature, reader: PdfFileReader, trust: _TrustSettings,
-                    *, fetch: bool) -> PdfSignatureStatus | Exception:
-    """The signature validated now with the configured revocation mode (the DSS, plus fetching if ``fetch``)."""
+                    *, fetch: bool, diff: bool = False) -> PdfSignatureStatus | Exception:
+    """The signature validated now with the configured revocation mode (the DSS, plus fetching if ``fetch``);
+    with ``diff``, also the modification analysis under the strict diff policy (as the structural validation)."""
     make = trust.context_factory or _context_factory(reader, trust.roots, fetch, trust.mode, trust.timeout)
     try:
+        if diff:
+            return validate_pdf_signature(sig, signer_validation_context=make(), diff_policy=STRICT_DIFF_POLICY)
         return validate_pdf_signature(sig, signer_validation_context=make(), skip_diff=True)
     except _VALIDATION_ERRORS as e:
         return e
@@ -500,23 +486,12 @@ def _revocation(status: PdfSignatureStatus, reader: PdfFileReader) -> Check:
         return Check("revocation", False, _("the certificate of {signer} is revoked", signer=signer))
     if not status.trusted:
         return Check("revocation", False, _("not established: the certificate is not trusted (see trust)"))
-    if not _names_revocation_sources(status.signing_cert):
+    if not names_revocation_sources(status.signing_cert):
         return Check("revocation", True, _("not revoked: the certificate of {signer} names no OCSP responder or CRL",
                                            signer=signer))
-    if _dss_has_revinfo(reader):
+    if dss_has_revinfo(reader):
         return Check("revocation", True, _("not revoked (OCSP/CRL embedded in the DSS)"))
     return Check("revocation", True, _("not revoked (OCSP/CRL fetched online)"))
-
-
-def _names_revocation_sources(cert) -> bool:
-    return bool(cert.ocsp_urls or cert.crl_distribution_points)
-
-
-def _dss_has_revinfo(reader: PdfFileReader) -> bool:
-    if "/DSS" not in reader.root:
-        return False
-    dss = reader.root["/DSS"]
-    return "/OCSPs" in dss or "/CRLs" in dss
 
 
 def _has_validation_updates(reader: PdfFileReader) -> bool:
@@ -577,35 +552,6 @@ def _reason(error: Exception) -> str:
     return "; ".join(str(a) for a in error.args) if error.args else type(error).__name__
 
 
-# --- timestamps and level ------------------------------------------------------------
-
-
-# A timestamp covered by a later document timestamp need not be trusted *now*: its TSA
-# chain is judged at the time the later one proves (the long-term ``trust`` check); here
-# it must only be intact and correctly signed. The newest one must be trusted now.
-_COVERED = N_("valid (its TSA chain is judged long-term, see trust)")
-
-
-def _signature_timestamp(field_name: str, status: PdfSignatureStatus, covered: bool) -> tuple[bool, str]:
-    ts = status.timestamp_validity
-    if ts is None:
-        return True, _("{field}: no signature timestamp", field=field_name)
-    when = _moment(ts.timestamp) if ts.timestamp else "?"
-    return _timestamp_verdict(ts, covered, _("{field}: signature timestamp of {time}", field=field_name, time=when))
-
-
-def _timestamp_verdict(ts, covered: bool, label: str) -> tuple[bool, str]:
-    if ts.intact and ts.valid and (ts.trusted or covered):
-        verdict = _("valid") if ts.trusted else _(_COVERED)
-        return True, f"{label} {verdict}"
-    return False, _("{label} NOT valid ({problem})", label=label, problem=_ts_problem(ts))
-
-
-def _moment(value: datetime) -> str:
-    """A timestamp's time: ISO 8601 in English (as ``--json`` always gave it), Vietnam time for a person."""
-    return value.isoformat() if i18n.language() == "en" else i18n.format_datetime(value, seconds=True)
-
-
 def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) -> list[tuple[bool, str]]:
     results = []
     try:
@@ -620,54 +566,9 @@ def _document_timestamps(reader: PdfFileReader, make_context: ContextFactory) ->
                                      error=e)))
             continue
         covered = index < len(stamps) - 1
-        results.append(_timestamp_verdict(status, covered, _("document timestamp of {time}",
-                                                             time=_moment(status.timestamp))))
+        results.append(timestamp_verdict(status, covered, _("document timestamp of {time}",
+                                                             time=moment(status.timestamp))))
     return results
-
-
-def _ts_problem(status) -> str:
-    if not status.intact:
-        return _("the timestamped bytes were changed")
-    if not status.valid:
-        return _("bad timestamp signature")
-    indic = getattr(status, "trust_problem_indic", None)
-    return _("TSA not trusted: {problem}", problem=indic.name if indic else _("no path to a trusted root"))
-
-
-def _timestamps_check(stamps: list[tuple[bool, str]]) -> Check:
-    return Check("timestamps", all(ok for ok, _ in stamps), "; ".join(detail for _, detail in stamps))
-
-
-def _pades_level(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, reader: PdfFileReader, min_level: str) -> Check:
-    reached = pades_level_reached(sig, status, reader)
-    if reached is None:
-        return Check("pades_level", False, _("not a PAdES signature (subfilter {subfilter})",
-                                             subfilter=sig.sig_object.get("/SubFilter")))
-    required = min_level if min_level in PADES_LEVELS else "B-B"
-    if PADES_LEVELS.index(reached) >= PADES_LEVELS.index(required):
-        return Check("pades_level", True, _("{reached} reached", reached=reached))
-    return Check("pades_level", False, _("{reached} reached; {required} required", reached=reached, required=required))
-
-
-def pades_level_reached(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, reader: PdfFileReader) -> str | None:
-    """The highest PAdES baseline level the file shows, or None if not PAdES.
-
-    B-T: a valid signature timestamp; B-LT: also a DSS with the signer's
-    revocation data (OCSP or CRL) when the certificate names any; B-LTA: also
-    a document timestamp after it.
-    """
-    if sig.sig_object.get("/SubFilter") != PADES_SUBFILTER:
-        return None
-    ts = status.timestamp_validity
-    if ts is None or not (ts.intact and ts.valid):
-        return "B-B"
-    if "/DSS" not in reader.root:
-        return "B-T"
-    if _names_revocation_sources(status.signing_cert) and not _dss_has_revinfo(reader):
-        return "B-T"
-    if not reader.embedded_timestamp_signatures:
-        return "B-LT"
-    return "B-LTA"
 
 
 def sha256_check(data: bytes, expected: str, *, source: str | None = None) -> Check:
@@ -678,3 +579,7 @@ def sha256_check(data: bytes, expected: str, *, source: str | None = None) -> Ch
         return Check("archive_sha256", True, f"SHA-256 {actual} {source or _('as recorded')}")
     return Check("archive_sha256", False, _("SHA-256 {actual} differs from the recorded {expected}", actual=actual,
                                             expected=expected))
+
+
+__all__ = ["CHECK_NAMES", "PADES_SUBFILTER", "pades_level_reached", "sha256_check", "stricter_level",
+           "validation_context_for", "verify_pdf"]

@@ -487,6 +487,79 @@ def test_the_validated_pdfa_does_not_spare_checking_what_was_added_after_it(sign
     assert not check.ok and "hidden" in check.detail
 
 
+def test_a_pdfa_saved_as_assembly_saves_it_leaves_no_not_checked_note_for_the_fast_path(signed, unsigned, workdir):
+    """The fast path (the PDF/A recognised by its SHA-256) lists nothing pikepdf "did not check": assembly
+    writes with pikepdf.pdfa.save, which takes only a "pass" (no finding, not even a construct it does not
+    check), so the full validation of those bytes has no such note either; the two details say the same."""
+    import pikepdf.pdfa
+
+    from signing.pdfa_check import check_signed_pdfa
+
+    shaded = pikepdf.new()
+    shaded.add_blank_page(page_size=A4)
+    shaded.pages[0].Resources = pikepdf.Dictionary(Shading=pikepdf.Dictionary(Sh0=pikepdf.Dictionary(
+        ShadingType=2, ColorSpace=pikepdf.Name.DeviceGray, Coords=[0, 0, 100, 0],
+        Function=pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0], C1=[1], N=1))))
+    shaded.pages[0].Contents = shaded.make_stream(b"q /Sh0 sh Q")
+    with pytest.raises(pikepdf.pdfa.PdfaError) as refused:
+        pikepdf.pdfa.save(shaded, workdir / "shaded.pdf", "2b")
+    assert refused.value.report.verdict == "not_checked"  # a note the full validation would show; never assembled
+    data = signed.path.read_bytes()
+    full = check_signed_pdfa(data)
+    fast = check_signed_pdfa(data, validated_sha256=hashlib.sha256(unsigned.read_bytes()).hexdigest())
+    assert full.ok and fast.ok
+    assert "not checked" not in full.detail and "not checked" not in fast.detail
+    assert full.detail.endswith("(fonts, widths, annotations, XMP)")
+    assert fast.detail.endswith("(fonts, widths, annotations, XMP)")
+
+
+@pytest.fixture
+def signature_validations(monkeypatch) -> list[int]:
+    """Counts the signature validations signing.verify asks pyHanko for."""
+    import signing.verify
+
+    counted, validate = [], signing.verify.validate_pdf_signature
+    monkeypatch.setattr(signing.verify, "validate_pdf_signature",
+                        lambda *a, **k: counted.append(1) or validate(*a, **k))
+    return counted
+
+
+def test_a_signature_without_timestamp_is_validated_once_and_reported_alike_in_each_revocation_mode(
+        signed, workdir, demo, signature_validations):
+    """One pyHanko validation serves the structural checks and the trust check (the pipeline verifies with
+    hard-fail and fetching on; the structure was validated soft-fail): the reports are the same as in
+    soft-fail, for the signed file and for its tampered copies."""
+    report = verify_pdf(signed.path, [demo.ca_cert], revocation_mode="hard-fail", fetch_revocation=True)
+    assert report.ok, report.to_dict()
+    assert signature_validations == [1]
+    assert verify_pdf(signed.path, [demo.ca_cert]).ok and signature_validations == [1, 1]
+    flipped = flip_byte_in_signed_range(signed.path, workdir / "flipped-modes.pdf")
+    annotated = _copy(signed.path, workdir / "annotated-modes.pdf")
+    add_annotation_incrementally(annotated)
+    retitled = _copy(signed.path, workdir / "retitled-modes.pdf")
+    change_info_incrementally(retitled)
+    for path in (signed.path, flipped, annotated, retitled):
+        hard = verify_pdf(path, [demo.ca_cert], revocation_mode="hard-fail", fetch_revocation=True)
+        assert hard.to_dict() == verify_pdf(path, [demo.ca_cert]).to_dict(), path.name
+
+
+def test_verify_reads_the_stamp_once_for_both_stamp_checks(signed, demo, monkeypatch):
+    import signing.stamp_check
+    from signing.stamp_check import check_stamp, check_stamp_clear, stamp_checks
+
+    data = signed.path.read_bytes()
+    separate = (check_stamp(data, agency_name=STAMPED), check_stamp_clear(data))
+    reads, read = [], signing.stamp_check.read_stamp
+    monkeypatch.setattr(signing.stamp_check, "read_stamp", lambda *a, **k: reads.append(1) or read(*a, **k))
+    assert stamp_checks(data, agency_name=STAMPED) == separate and separate[0].ok and separate[1].ok
+    assert reads == [1]
+    report = verify_pdf(signed.path, [demo.ca_cert], agency_name=STAMPED)
+    assert (report.check("stamp"), report.check("stamp_clear")) == separate
+    assert reads == [1, 1]
+    broken = data.replace(b"/Annots", b"/Annotx", 1)
+    assert stamp_checks(broken) == (check_stamp(broken), check_stamp_clear(broken))
+
+
 def test_signature_of_a_since_expired_certificate_fails_trust_only(workdir, font_cache):
     now = datetime.now(timezone.utc)
     ca = make_ca("Expiry CA")

@@ -121,6 +121,25 @@ def test_each_level_validates_and_reaches_its_level(settings, source, folder, le
         assert "document timestamp" in report.check("timestamps").detail
 
 
+@pytest.mark.parametrize(("level", "validations"), [("B-B", 1), ("B-T", 2)])
+def test_a_signature_is_validated_twice_only_where_its_timestamp_trust_depends_on_the_revocation_mode(
+        settings, source, folder, monkeypatch, level, validations):
+    """The session verifies hard-fail with fetching on; the structural checks were made soft-fail without
+    fetching. A B-B signature's structure does not depend on that: one validation. A B-T signature's
+    timestamp is trusted or not by the mode: validated for its structure and again for its trust."""
+    import signing.verify
+
+    with _session_at(settings, level, folder) as s:
+        result = s.sign(source, folder / f"validated-{level}.pdf")
+        counted, validate = [], signing.verify.validate_pdf_signature
+        monkeypatch.setattr(signing.verify, "validate_pdf_signature",
+                            lambda *a, **k: counted.append(1) or validate(*a, **k))
+        report = s.verify(result.path, expected_sha256=result.sha256)
+    assert report.ok, report.to_dict()
+    assert "OCSP/CRL fetched online" in report.check("revocation").detail
+    assert len(counted) == validations
+
+
 def test_auto_level_is_b_lta_with_a_tsa_and_b_b_without(settings, folder):
     with _session_at(settings, "auto", folder) as s:
         assert s.level == "B-LTA"

@@ -10,9 +10,9 @@ import pytest
 from asn1crypto import core
 
 from digitize.models import VIETNAM
+from signing.integrity import der_length
 from signing.pdfa_check import _metadata_problems
 from signing.stamp_check import _pdf_date, _text, _to_unicode
-from signing.verify import _der_length
 
 SIGNED_AT = datetime(2026, 11, 30, 9, 30, 15, tzinfo=VIETNAM)
 
@@ -105,12 +105,12 @@ def test_a_font_without_tounicode_maps_nothing():
 @pytest.mark.parametrize("size", [0, 5, 127, 128, 255, 300, 70000])
 def test_der_length_is_the_element_alone_whatever_the_length_form(size):
     element = core.OctetString(b"\x5a" * size).dump()
-    assert _der_length(element + b"\x00" * 64) == len(element)
+    assert der_length(element + b"\x00" * 64) == len(element)
 
 
 @pytest.mark.parametrize("blob", [b"", b"\x30", b"\x30\x82\x01", b"\x30\x05\x02\x01"])
 def test_a_truncated_der_header_or_body_has_no_length(blob):
-    assert _der_length(blob) is None
+    assert der_length(blob) is None
 
 
 # --- XMP -----------------------------------------------------------------------------
