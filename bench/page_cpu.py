@@ -84,6 +84,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--program", action="store_true",
                         help="run the tesseract program per page (a page worker without Tesseract kept loaded)")
+    parser.add_argument("--no-png-store", action="store_true",
+                        help="keep Tesseract loaded without digitize/native/libpng_store.so")
     args = parser.parse_args()
     backlog = json.loads((args.set / "backlog.json").read_text(encoding="utf-8"))
     documents = backlog["documents"][: args.limit or None]
@@ -93,8 +95,8 @@ def main() -> int:
     counts: Counter = Counter()
     ocr.run_tesseract = counting(counts, "readings", ocr.run_tesseract)
     ocr.detect_rotation = counting(counts, "osd", ocr.detect_rotation)
-    library = None if args.program else tesseract_api.tesseract_library()
-    reader = tesseract_api.Reader(library) if library else None  # as a page worker reads (engine._worker_reader)
+    # as a page worker reads (engine._worker_reader)
+    reader = None if args.program else tesseract_api.reader_on_path(store=not args.no_png_store)
     if reader is not None:
         reader.read = counting(counts, "readings", reader.read)
     profile = cProfile.Profile(time.process_time)
@@ -149,7 +151,8 @@ def main() -> int:
             reader.close()
         shutil.rmtree(work, ignore_errors=True)
     report = {
-        "tesseract": "program per page" if reader is None else "kept loaded (tesseract_api.Reader)",
+        "tesseract": "program per page" if reader is None else
+                     f"kept loaded (tesseract_api.Reader), preload {reader.preload.name if reader.preload else None}",
         "pages": len(per_page),
         "page_cpu_outside_tesseract_s": round(own_cpu, 2),
         "per_page_s": round(own_cpu / max(1, len(per_page)), 3),

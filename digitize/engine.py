@@ -420,7 +420,7 @@ def _process_page_safely(
 
 
 #: This page worker's Tesseract kept loaded (made at its first page), or None where the ``tesseract``
-#: on PATH has no libtesseract to load (:func:`tesseract_api.tesseract_library`).
+#: on PATH has no libtesseract to load (:func:`tesseract_api.reader_on_path`).
 _READER: list[tesseract_api.Reader | None] = []
 
 
@@ -428,8 +428,7 @@ def _worker_reader() -> tesseract_api.Reader | None:
     """The page worker's :class:`tesseract_api.Reader`: one per worker process, for all its pages. Found
     once: the program on PATH does not change under a running pool."""
     if not _READER:
-        library = tesseract_api.tesseract_library()
-        _READER.append(tesseract_api.Reader(library) if library else None)
+        _READER.append(tesseract_api.reader_on_path())
     return _READER[0]
 
 

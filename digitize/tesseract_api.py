@@ -22,6 +22,12 @@ Where the ``tesseract`` on PATH links no libtesseract that can be found (a
 static build, a wrapper script), :func:`library_of` gives None and each page
 runs the program as before (:func:`digitize.ocr.run_tesseract`).
 
+Tesseract 5.3 writes each line image it recognizes to a PNG in memory and reads
+it straight back, at zlib's level 6 with libpng's filters: about a fifth of its
+CPU. Where ``bash run.sh setup`` could build it, the reader runs with
+:data:`PNG_STORE` preloaded (``digitize/native/png_store.c``): those PNGs are
+stored, not deflated. PNG is lossless, so the output does not change (tested).
+
 ``python -m digitize.tesseract_api LIBRARY`` is the reader's own side (:func:`serve`):
 one JSON request a line on stdin, one JSON answer a line on stdout; what
 Tesseract prints on stderr goes to the file each request names.
@@ -43,6 +49,10 @@ import time
 from pathlib import Path
 
 from digitize import lifetime, tools
+
+#: The library that makes Tesseract's in-memory PNGs stored, not deflated (``digitize/native/png_store.c``),
+#: built by ``bash run.sh setup`` where a C compiler is installed; the reader preloads it when it is there.
+PNG_STORE = Path(__file__).resolve().parent / "native" / "libpng_store.so"
 
 #: Tesseract's page segmentation as its program sets it by default (fully automatic, no OSD);
 #: the library's own default would be 6 (one block), which reads the page differently.
@@ -67,6 +77,18 @@ def library_of(program: str | None) -> str | None:
 def tesseract_library() -> str | None:
     """The libtesseract of the ``tesseract`` on PATH now (:func:`library_of`)."""
     return library_of(shutil.which("tesseract"))
+
+
+def png_store() -> Path | None:
+    """:data:`PNG_STORE` when set-up built it, else None."""
+    return PNG_STORE if PNG_STORE.is_file() else None
+
+
+def reader_on_path(*, store: bool = True) -> Reader | None:
+    """A :class:`Reader` of the ``tesseract`` on PATH, with :data:`PNG_STORE` when built (and ``store``);
+    None where that program links no libtesseract (pages then run the program)."""
+    library = tesseract_library()
+    return Reader(library, png_store() if store else None) if library else None
 
 
 # --- the reader's side: libtesseract through ctypes -------------------------------------------------
@@ -162,8 +184,9 @@ class Reader:
     a reader that is never closed stops with the process that made it.
     """
 
-    def __init__(self, library: str) -> None:
+    def __init__(self, library: str, preload: Path | None = None) -> None:
         self.library = library
+        self.preload = preload  # a library the reader process starts with (LD_PRELOAD), e.g. PNG_STORE
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -211,10 +234,13 @@ class Reader:
                 self.close()
 
     def _start(self) -> subprocess.Popen[bytes]:
+        env = tools.child_env(tools.SINGLE_THREAD_ENV)
+        if self.preload is not None:
+            env["LD_PRELOAD"] = " ".join(filter(None, (os.fsdecode(self.preload), env.get("LD_PRELOAD"))))
         self._process = subprocess.Popen(
             [sys.executable, "-m", "digitize.tesseract_api", self.library],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=tools.child_env(tools.SINGLE_THREAD_ENV), preexec_fn=lifetime.die_with_parent(signal.SIGKILL),
+            env=env, preexec_fn=lifetime.die_with_parent(signal.SIGKILL),
         )
         return self._process
 

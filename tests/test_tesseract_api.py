@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,9 +206,63 @@ def test_a_page_pool_reads_with_one_reader_per_worker_and_leaves_none_when_close
     with engine.PagePool(1) as pool:
         done = pool.run(todo, work, OcrSettings())
         worker = next(iter(pool._groups))
-        assert len(_readers_in_group(worker)) == 1, "one reader, kept for the worker's pages"
+        readers = _readers_in_group(worker)
+        assert len(readers) == 1, "one reader, kept for the worker's pages"
+        if tesseract_api.png_store() is not None:  # built by set-up: the workers' readers preload it
+            assert str(tesseract_api.PNG_STORE) in Path(f"/proc/{readers[0]}/maps").read_text()
     assert all("Hạnh phúc" in page.text or "Tự do" in page.text for page in done)
     deadline = time.monotonic() + 10
     while _readers_in_group(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _readers_in_group(worker) == []
+
+
+# --- Tesseract's in-memory PNGs stored (digitize/native/png_store.c) ---------------------------------------
+
+@pytest.fixture(scope="module")
+def png_store() -> Path:
+    if tesseract_api.png_store() is None:
+        if shutil.which("cc") is None:
+            pytest.skip("needs a C compiler to build digitize/native/png_store.c (apt-get install gcc libc6-dev)")
+        pytest.fail(f"{tesseract_api.PNG_STORE} is not built: run bash run.sh setup")
+    return tesseract_api.PNG_STORE
+
+
+def _png_of_a_blank_line(library: str, preload: Path | None) -> int:
+    """The size of the PNG Leptonica writes in memory (as Tesseract writes each line image) for a white
+    400 x 100 grey image, in a process that loads libtesseract as the reader does, with ``preload``."""
+    leptonica = re.search(r"(\S*liblept\S*) => (\S+)", subprocess.run(
+        ["ldd", library], capture_output=True, text=True, check=True).stdout).group(2)
+    code = (
+        "import ctypes, sys\n"
+        "ctypes.CDLL(sys.argv[1])\n"
+        "lept = ctypes.CDLL(sys.argv[2])\n"
+        "lept.pixCreate.restype = ctypes.c_void_p\n"
+        "lept.pixWriteMemPng.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float]\n"
+        "pix, data, size = lept.pixCreate(400, 100, 8), ctypes.c_void_p(), ctypes.c_size_t()\n"
+        "assert lept.pixWriteMemPng(ctypes.byref(data), ctypes.byref(size), pix, 0.0) == 0\n"
+        "print(size.value)\n"
+    )
+    env = {**os.environ, "LD_PRELOAD": str(preload)} if preload else dict(os.environ)
+    return int(subprocess.run([sys.executable, "-c", code, library, leptonica], env=env, capture_output=True,
+                              text=True, check=True).stdout)
+
+
+def test_with_the_png_store_tesseracts_line_images_are_stored_not_deflated(library, png_store):
+    assert _png_of_a_blank_line(library, None) < 1_000  # 40,000 white bytes deflate to almost nothing
+    assert _png_of_a_blank_line(library, png_store) > 40_000  # stored as they are, unfiltered
+
+
+def test_with_the_png_store_the_reader_writes_byte_for_byte_what_the_program_writes(tmp_path, library, png_store):
+    reader = tesseract_api.Reader(library, png_store)
+    try:
+        for n, lines in enumerate((VIETNAMESE + LINES, LINES * 3)):
+            image = _page(tmp_path / f"page{n}.pgm", lines)
+            ocr.run_tesseract(image, tmp_path / f"program{n}", languages="vie", dpi=300, timeout=60)
+            reader.read(image, tmp_path / f"reader{n}", languages="vie", dpi=300, timeout=60)
+            assert (tmp_path / f"reader{n}.tsv").read_bytes() == (tmp_path / f"program{n}.tsv").read_bytes()
+            assert _without_date((tmp_path / f"reader{n}.pdf").read_bytes()) == \
+                _without_date((tmp_path / f"program{n}.pdf").read_bytes())
+        assert str(png_store) in Path(f"/proc/{reader.pid}/maps").read_text()
+    finally:
+        reader.close()
