@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitize import ocr, tools
+from digitize import ocr, tesseract_api, tools
 from digitize.errors import DigitizeError, ExitCode
 from digitize.i18n import N_, _
 from digitize.settings import Settings
@@ -59,7 +59,19 @@ def check_tesseract(settings: Settings) -> DoctorCheck:
         return DoctorCheck(TESSERACT, False, _("version {version} is too old (need 4 or later)",
                                                version=found.version),
                            "apt-get install tesseract-ocr", ExitCode.missing_tool)
-    return DoctorCheck(TESSERACT, True, _("version {version}", version=found.version))
+    return DoctorCheck(TESSERACT, True, _("version {version}; {reading}", version=found.version,
+                                          reading=reading_note()))
+
+
+def reading_note() -> str:
+    """How the page workers run Tesseract (:mod:`digitize.tesseract_api`), for ``doctor``."""
+    if tesseract_api.tesseract_library() is None:
+        return _("started for each page (no libtesseract found for the tesseract program)")
+    if tesseract_api.png_store() is None:
+        return _("loaded once per page worker; bash run.sh setup with a C compiler would make it about a fifth "
+                 "faster ({library} is not built)", library=tesseract_api.PNG_STORE.name)
+    return _("loaded once per page worker, its line images kept uncompressed ({library})",
+             library=tesseract_api.PNG_STORE.name)
 
 
 def check_languages(settings: Settings) -> DoctorCheck:

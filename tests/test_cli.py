@@ -143,6 +143,7 @@ def test_doctor_passes_on_a_complete_install_and_makes_the_demo_key(tmp_path):
     assert result.returncode == ExitCode.ok, result.stdout + result.stderr
     assert "DEMO" in result.stdout
     assert (tmp_path / "var" / "keys" / "demo-agency.p12").is_file()
+    assert "loaded once per page worker" in result.stdout  # the tesseract on PATH links libtesseract
 
 
 def test_doctor_reports_missing_tesseract_with_exit_5(tmp_path):
