@@ -190,7 +190,7 @@ def _readers_in_group(group: int) -> list[int]:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
-            if b"digitize.tesseract_api" in cmdline and os.getpgid(int(entry.name)) == group:
+            if b"digitize.tesseract_reader" in cmdline and os.getpgid(int(entry.name)) == group:
                 found.append(int(entry.name))
         except (OSError, ProcessLookupError):
             continue
