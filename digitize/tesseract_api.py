@@ -53,7 +53,6 @@ from digitize import lifetime, tools
 PNG_STORE = Path(__file__).resolve().parent / "native" / "libpng_store.so"
 
 
-
 @functools.cache
 def library_of(program: str | None) -> str | None:
     """The libtesseract that ``program`` (the ``tesseract`` on PATH) is linked to, as ``ldd`` resolves
