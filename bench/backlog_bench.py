@@ -467,17 +467,61 @@ def ocrmypdf(backlog: Backlog, results: Path, parallel: bool) -> Outcome:
     return outcome
 
 
-def steps(backlog: Backlog, results: Path) -> Outcome:
-    """Sign, verify, archive and catalog each scanned PDF/A, timing each step of the pipeline package."""
+#: The pipeline's steps after the scan, in the order a document goes through them (:func:`through_steps`).
+STEP_NAMES = ("reserve", "sign", "verify", "archive", "record")
+
+
+def step_inputs(document: dict, scanned_dir: Path, work_root: Path, *, assembled: bool):
+    """One document of the set as the steps after the scan take it: its metadata, its input's SHA-256, its work
+    folder (under ``work_root``) holding a copy of its scanned PDF/A, and the scan's summary. ``assembled``: the
+    summary carries the PDF/A's SHA-256 as a real run's does (verify does not validate it again); else verify
+    validates the PDF/A in full."""
     import pikepdf
 
     import pipeline
     from digitize.models import DocumentMeta, parse_document_code
+    from storage.hashing import sha256_file
+
+    code, kind, number = parse_document_code(document["document"])
+    meta = DocumentMeta(code, kind, number, "xa", document["office"])
+    source = scanned_dir / f"{document['document']}.pdf"
+    input_sha = sha256_file(source)
+    work = pipeline.WorkFolder.for_document(work_root, meta, input_sha, "bench").create()
+    copy = work.root / "output.pdfa.pdf"
+    shutil.copyfile(source, copy)
+    with pikepdf.open(copy) as pdf:
+        pages = len(pdf.pages)
+    scanned = pipeline.ScanSummary(pdf=copy, pages=pages, confidence=90.0,
+                                   pdfa_sha256=sha256_file(copy) if assembled else None)
+    return meta, input_sha, work, scanned
+
+
+def through_steps(catalog, session, store, meta, input_sha: str, work, scanned,
+                  clock: Callable[[], float]) -> list[float]:
+    """Reserve, sign, verify, archive and record one document (:data:`STEP_NAMES`); ``clock`` read before the
+    first step and after each (six marks)."""
+    import pipeline
+
+    marks = [clock()]
+    pipeline.reserve(catalog, meta, input_sha)
+    marks.append(clock())
+    signed = pipeline.sign(scanned, work, session)
+    marks.append(clock())
+    pipeline.verify(signed, meta, session)
+    marks.append(clock())
+    receipt = pipeline.archive(meta, signed, scanned, input_sha, store)
+    marks.append(clock())
+    pipeline.record(catalog, meta, receipt, signed, scanned, input_sha)
+    marks.append(clock())
+    return marks
+
+
+def steps(backlog: Backlog, results: Path) -> Outcome:
+    """Sign, verify, archive and catalog each scanned PDF/A, timing each step of the pipeline package."""
     from digitize.settings import load_settings
     from signing.session import open_signing_session
     from storage.archive import open_archive
     from storage.catalog import open_catalog
-    from storage.hashing import sha256_file
 
     scanned_dir = results / "ocr"
     if not all((scanned_dir / f"{d['document']}.pdf").is_file() for d in backlog.documents):
@@ -494,29 +538,9 @@ def steps(backlog: Backlog, results: Path) -> Outcome:
     totals = []
     with session, open_catalog(settings.catalog) as catalog:
         for document in backlog.documents:
-            code, kind, number = parse_document_code(document["document"])
-            meta = DocumentMeta(code, kind, number, "xa", document["office"])
-            pdf = scanned_dir / f"{document['document']}.pdf"
-            input_sha = sha256_file(pdf)
-            work = pipeline.WorkFolder.for_document(settings.paths.work, meta, input_sha, "bench").create()
-            copy = work.root / "output.pdfa.pdf"
-            shutil.copyfile(pdf, copy)
-            with pikepdf.open(copy) as opened_pdf:
-                pages = len(opened_pdf.pages)
-            scanned = pipeline.ScanSummary(pdf=copy, pages=pages, confidence=90.0)
-            clock = {"start": time.perf_counter()}
-            pipeline.reserve(catalog, meta, input_sha)
-            clock["reserve"] = time.perf_counter()
-            signed = pipeline.sign(scanned, work, session)
-            clock["sign"] = time.perf_counter()
-            pipeline.verify(signed, meta, session)
-            clock["verify"] = time.perf_counter()
-            receipt = pipeline.archive(meta, signed, scanned, input_sha, store)
-            clock["archive"] = time.perf_counter()
-            pipeline.record(catalog, meta, receipt, signed, scanned, input_sha)
-            clock["record"] = time.perf_counter()
-            marks = list(clock.values())
-            for (name, _), before, after in zip(list(clock.items())[1:], marks, marks[1:]):
+            meta, input_sha, work, scanned = step_inputs(document, scanned_dir, settings.paths.work, assembled=False)
+            marks = through_steps(catalog, session, store, meta, input_sha, work, scanned, time.perf_counter)
+            for name, before, after in zip(STEP_NAMES, marks[:-1], marks[1:], strict=True):
                 per_step.setdefault(name, []).append(after - before)
             totals.append(marks[-1] - marks[0])
     seconds = time.perf_counter() - started

@@ -26,10 +26,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-STEPS = ("reserve", "sign", "verify", "archive", "record")
+from backlog_bench import STEP_NAMES, step_inputs, through_steps  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -47,15 +49,10 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="write a cProfile of the counted steps here")
     args = parser.parse_args()
 
-    import pikepdf
-
-    import pipeline
-    from digitize.models import DocumentMeta, parse_document_code
     from digitize.settings import load_settings
     from signing.session import open_signing_session
     from storage.archive import open_archive
     from storage.catalog import open_catalog
-    from storage.hashing import sha256_file
 
     root = REPO / "var" / "bench" / f"backlog-{args.pages}-s{args.seed}"
     documents = json.loads((root / "backlog.json").read_text(encoding="utf-8"))["documents"]
@@ -73,39 +70,20 @@ def main() -> int:
     session = open_signing_session(settings.signing, font_cache_dir=settings.paths.font_cache)
     store = open_archive(settings.archive)
     profile = cProfile.Profile() if args.profile else None
-    per_step: dict[str, list[float]] = {name: [] for name in STEPS}
+    per_step: dict[str, list[float]] = {name: [] for name in STEP_NAMES}
     try:
         with session, open_catalog(settings.catalog) as catalog:
             for index, document in enumerate(documents):
-                code, kind, number = parse_document_code(document["document"])
-                meta = DocumentMeta(code, kind, number, "xa", document["office"])
-                source = scanned_dir / f"{document['document']}.pdf"
-                input_sha = sha256_file(source)
-                work = pipeline.WorkFolder.for_document(settings.paths.work, meta, input_sha, "bench").create()
-                copy = work.root / "output.pdfa.pdf"
-                shutil.copyfile(source, copy)
-                with pikepdf.open(copy) as pdf:
-                    pages = len(pdf.pages)
-                scanned = pipeline.ScanSummary(pdf=copy, pages=pages, confidence=90.0,
-                                               pdfa_sha256=None if args.full_pdfa else sha256_file(copy))
+                meta, input_sha, work, scanned = step_inputs(document, scanned_dir, settings.paths.work,
+                                                             assembled=not args.full_pdfa)
                 counted = index > 0
                 if profile is not None and counted:
                     profile.enable()
-                marks = [cpu_seconds()]
-                pipeline.reserve(catalog, meta, input_sha)
-                marks.append(cpu_seconds())
-                signed = pipeline.sign(scanned, work, session)
-                marks.append(cpu_seconds())
-                pipeline.verify(signed, meta, session)
-                marks.append(cpu_seconds())
-                receipt = pipeline.archive(meta, signed, scanned, input_sha, store)
-                marks.append(cpu_seconds())
-                pipeline.record(catalog, meta, receipt, signed, scanned, input_sha)
-                marks.append(cpu_seconds())
+                marks = through_steps(catalog, session, store, meta, input_sha, work, scanned, cpu_seconds)
                 if profile is not None and counted:
                     profile.disable()
                 if counted:
-                    for name, before, after in zip(STEPS, marks, marks[1:], strict=False):
+                    for name, before, after in zip(STEP_NAMES, marks[:-1], marks[1:], strict=True):
                         per_step[name].append(after - before)
     finally:
         shutil.rmtree(run, ignore_errors=True)
