@@ -324,16 +324,23 @@ def test_stamp_on_a_decree30_page_sits_above_the_national_title_and_covers_no_in
     assert report.check("stamp_clear").ok, report.check("stamp_clear").detail
 
 
-def test_a_page_without_room_grows_a_band_above_the_scan_which_stays_at_full_scale(folder, signer, demo):
-    src = scan_pdfa(folder / "tight.pdf", dense_page())
+def _signed_tight(folder, signer, name: str, rotate: int = 0):
+    """A dense page (no room for the stamp) signed: the result, and its page box before and after. The scan is
+    drawn as before: same place, same scale."""
+    src = scan_pdfa(folder / f"{name}.pdf", dense_page(), rotate=rotate)
     with pikepdf.open(src) as pdf:
         before = [float(v) for v in pdf.pages[0].mediabox]
         content = pdf.pages[0].Contents.read_bytes()
-    result = _sign(src, folder / "tight.signed.pdf", signer, folder / "fonts")
+    result = _sign(src, folder / f"{name}.signed.pdf", signer, folder / "fonts")
     with pikepdf.open(result.path) as pdf:
         page = pdf.pages[0]
         after = [float(v) for v in page.mediabox]
         assert page.Contents.read_bytes() == content  # the scan is drawn as before: same place, same scale
+    return result, before, after
+
+
+def test_a_page_without_room_grows_a_band_above_the_scan_which_stays_at_full_scale(folder, signer, demo):
+    result, before, after = _signed_tight(folder, signer, "tight")
     stamp = read_stamp(result.path.read_bytes())
     assert after[:3] == before[:3] and after[3] > before[3] + 47
     assert stamp.rect[1] >= before[3]  # wholly above the scan
@@ -384,15 +391,7 @@ def test_on_a_turned_page_the_stamp_is_upright_at_the_top_right_the_reader_sees_
 
 
 def test_a_turned_page_without_room_grows_its_band_above_the_top_the_reader_sees(folder, signer, demo):
-    src = scan_pdfa(folder / "turned-tight.pdf", dense_page(), rotate=90)
-    with pikepdf.open(src) as pdf:
-        before = [float(v) for v in pdf.pages[0].mediabox]
-        content = pdf.pages[0].Contents.read_bytes()
-    result = _sign(src, folder / "turned-tight.signed.pdf", signer, folder / "fonts")
-    with pikepdf.open(result.path) as pdf:
-        page = pdf.pages[0]
-        after = [float(v) for v in page.mediabox]
-        assert page.Contents.read_bytes() == content  # the scan is drawn as before: same place, same scale
+    result, before, after = _signed_tight(folder, signer, "turned-tight", rotate=90)
     # /Rotate 90: the reader's top edge is the page's left edge, which moved out; the others stay
     assert after[0] < before[0] - 47 and after[1:] == before[1:]
     shown, bare, (left, top, right, bottom) = _stamp_as_seen(result.path)
