@@ -510,8 +510,8 @@ def _orient_and_read(
 
     def read(rotation: int) -> _PageDone:
         if rotation not in readings:
-            readings[rotation] = _clean_and_read(image, rotation, page, stem.with_name(f"{stem.name}-r{rotation}"),
-                                                 settings, scanned_jpeg, scan, reader)
+            readings[rotation] = _clean_and_read(scan, rotation, page, stem.with_name(f"{stem.name}-r{rotation}"),
+                                                 settings, reader)
         return readings[rotation]
 
     def osd(rotation: int) -> int:
@@ -543,15 +543,12 @@ def _osd(gray, page: pages.SourcePage, stem: Path, settings: OcrSettings) -> int
 
 
 def _clean_and_read(
-    image, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings,
-    scanned_jpeg: Path | None = None, scan: _Scan | None = None, reader: tesseract_api.Reader | None = None,
+    scan: _Scan, rotation: int, page: pages.SourcePage, stem: Path, settings: OcrSettings,
+    reader: tesseract_api.Reader | None = None,
 ) -> _PageDone:
-    """One reading of a page not blank, turned by ``rotation``: only the grey OCR image is turned,
-    deskewed and cut; the page shows the scan through the same geometry (:meth:`cleanup.Geometry.pdf_matrix`)."""
-    if scan is None:  # a caller without the page's shared parts
-        gray = cleanup.ocr_gray(image)
-        display, display_gray = _write_display(image, stem, settings, scanned_jpeg)
-        scan = _Scan(image, gray, cleanup.Sketch(gray), True, cleanup.is_grey(image), display, display_gray)
+    """One reading of a page not blank (``scan``: what its readings share), turned by ``rotation``: only the grey
+    OCR image is turned, deskewed and cut; the page shows the scan through the same geometry
+    (:meth:`cleanup.Geometry.pdf_matrix`)."""
     clean = cleanup.clean_for_ocr(scan.gray, rotation, sketch=scan.sketch, borders=scan.borders)
     ocr_image = stem.with_suffix(".ocr.pgm")  # uncompressed: PNG's zlib costs ~0.1 s a page
     files.write_bytes(ocr_image, _encode(".pgm", clean.ocr, ocr_image))

@@ -120,7 +120,7 @@ def test_a_badly_read_guess_is_weighed_against_the_reading_without_it(monkeypatc
 
     read = []
 
-    def fake_read(image, rotation, page, stem, settings, *scanned_jpeg):
+    def fake_read(scan, rotation, page, stem, settings, *reader):
         read.append(rotation)
         report = engine.PageReport(1, "p", 200, "file", rotation, 0.0, False, confidences[rotation], 10)
         return engine._PageDone(None, report, "")
