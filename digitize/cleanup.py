@@ -152,8 +152,12 @@ class CleanPage:
     rotation: int
     skew: float
     blank: bool
-    untouched: bool = False  # the display image is the scan as it came: not turned, deskewed or cropped
-    geometry: Geometry | None = None  # how both were made of the scan
+    geometry: Geometry  # how both were made of the scan
+
+    @property
+    def untouched(self) -> bool:
+        """The display image is the scan as it came: not turned, deskewed or cropped."""
+        return self.geometry.untouched
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,7 @@ def clean_page(
     display = cleaned.geometry.apply(image)
     return CleanPage(display=display, ocr=cleaned.ocr, rotation=rotation % 360, skew=cleaned.skew,
                      blank=is_blank(display, dpi) if blank is None else blank,
-                     untouched=cleaned.geometry.untouched, geometry=cleaned.geometry)
+                     geometry=cleaned.geometry)
 
 
 def clean_for_ocr(
@@ -241,7 +245,7 @@ def blank_page(image: np.ndarray, dpi: float | None = None, *, border: np.ndarra
         return None
     height, width = image.shape[:2]
     return CleanPage(display=display, ocr=ocr_gray(display), rotation=0, skew=0.0, blank=True,
-                     untouched=border is None, geometry=Geometry(width, height, 0, 0.0, crop))
+                     geometry=Geometry(width, height, 0, 0.0, crop))
 
 
 def maybe_gray(image: np.ndarray) -> np.ndarray:
